@@ -1,0 +1,20 @@
+"""Every HTML page: the organizer console and (later) the caller app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Register the web UI's blueprints and template helpers."""
+    from flask_babel import get_locale
+
+    from pwa.auth import bp as auth_bp
+    from pwa.console import bp as console_bp
+    from pwa.nav import console_nav
+    from pwa.shell import bp as shell_bp
+
+    app.register_blueprint(shell_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(console_bp)
+    app.jinja_env.globals.update(console_nav=console_nav, get_locale=get_locale)

@@ -1,0 +1,81 @@
+"""First-run set-up, sign in and sign out."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from pwa.context import ORG_SESSION_KEY
+from pwa.forms import LoginForm, SetupForm
+from ringround.accounts import AccountError, authenticate, is_fresh_instance, set_up_instance
+from ringround.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next", "")
+    # Only same-site paths: never an open redirect.
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    if not is_fresh_instance(db.session):
+        return redirect(url_for("auth.login"))
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            org, user = set_up_instance(
+                db.session, org_name=form.org_name.data, email=form.email.data,
+                password=form.password.data, display_name=form.display_name.data,
+            )
+        except AccountError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            login_user(user)
+            session[ORG_SESSION_KEY] = org.id
+            flash(_("Welcome! %(org)s is ready.", org=org.name), "success")
+            return redirect(url_for("console.dashboard"))
+    return render_template("auth/setup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("console.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(db.session, form.email.data, form.password.data)
+        if user is None:
+            flash(_("That email and password do not match an account."), "error")
+        else:
+            db.session.commit()
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(url_for("console.dashboard")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("auth.login"))

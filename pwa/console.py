@@ -1,0 +1,98 @@
+"""The organizer console: dashboard, switching organization, managing members."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from pwa.context import ORG_SESSION_KEY, current_role, org_role_required
+from pwa.forms import AddMemberForm, OrganizationForm, SwitchOrgForm
+from ringround.accounts import (
+    AccountError,
+    add_organizer,
+    create_organization,
+    organizations_of,
+    role_in,
+)
+from ringround.dashboard import organization_overview
+from ringround.extensions import db
+from ringround.models import Membership, Organization, OrgRole
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+
+@bp.get("/")
+@org_role_required(OrgRole.ADMIN, OrgRole.ORGANIZER)
+def dashboard(org: Organization):
+    return render_template(
+        "console/dashboard.html", org=org, overview=organization_overview(db.session, org.id),
+        role=current_role(),
+    )
+
+
+@bp.get("/organizations")
+@login_required
+def organizations():
+    return render_template(
+        "console/organizations.html", memberships=organizations_of(db.session, current_user),
+        switch_form=SwitchOrgForm(), new_form=OrganizationForm(),
+    )
+
+
+@bp.post("/organizations/switch")
+@login_required
+def switch_organization():
+    form = SwitchOrgForm()
+    if not form.validate_on_submit() or not form.org_id.data.isdigit():
+        abort(400)
+    org_id = int(form.org_id.data)
+    if role_in(db.session, current_user, org_id) is None:
+        abort(403)
+    session[ORG_SESSION_KEY] = org_id
+    return redirect(url_for("console.dashboard"))
+
+
+@bp.post("/organizations")
+@login_required
+def new_organization():
+    form = OrganizationForm()
+    if form.validate_on_submit():
+        try:
+            org = create_organization(db.session, name=form.name.data, admin=current_user)
+        except AccountError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            session[ORG_SESSION_KEY] = org.id
+            flash(_("%(org)s is ready.", org=org.name), "success")
+            return redirect(url_for("console.dashboard"))
+    else:
+        flash(_("The organization needs a name."), "error")
+    return redirect(url_for("console.organizations"))
+
+
+@bp.route("/members", methods=["GET", "POST"])
+@org_role_required(OrgRole.ADMIN)
+def members(org: Organization):
+    form = AddMemberForm()
+    if form.validate_on_submit():
+        try:
+            user = add_organizer(
+                db.session, org=org, actor=current_user, email=form.email.data,
+                password=form.password.data or None, display_name=form.display_name.data,
+                role=OrgRole(form.role.data),
+            )
+        except AccountError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s was added.", name=user.display_name), "success")
+            return redirect(url_for("console.members"))
+    rows = db.session.scalars(
+        db.select(Membership).where(Membership.organization_id == org.id)
+        .order_by(Membership.created_at)
+    ).all()
+    return render_template("console/members.html", org=org, form=form, memberships=rows)

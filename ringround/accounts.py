@@ -1,0 +1,157 @@
+"""Organizations and accounts: first-run set-up, sign-in, organizers, membership checks."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ringround.audit import record_audit
+from ringround.models import Membership, Organization, OrgRole, User, utcnow
+
+# Werkzeug's scrypt (n=2**15, r=8, p=1): a memory-hard KDF from the standard library.
+PASSWORD_METHOD = "scrypt"  # noqa: S105 - a method name, not a password
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    """A request that cannot be honoured, with a message fit to show the user."""
+
+
+def slugify(name: str) -> str:
+    """A URL-safe slug from an organization's name ("Les Verts – Lyon" -> "les-verts-lyon")."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:64] or "org"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+def is_fresh_instance(session: Session) -> bool:
+    """True until the first organization exists: the first visitor may then set one up."""
+    return session.scalar(select(func.count(Organization.id))) == 0
+
+
+def unique_slug(session: Session, name: str) -> str:
+    base = slugify(name)
+    slug, n = base, 1
+    while session.scalar(select(Organization.id).where(Organization.slug == slug)):
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_organization(
+    session: Session, *, name: str, admin: User, default_region: str = "US",
+    time_zone: str = "UTC",
+) -> Organization:
+    """A new organization with `admin` as its administrator."""
+    name = name.strip()
+    if not name:
+        raise AccountError("The organization needs a name.")
+    org = Organization(
+        name=name, slug=unique_slug(session, name), default_region=default_region,
+        time_zone=time_zone,
+    )
+    session.add(org)
+    session.add(Membership(organization=org, user=admin, role=OrgRole.ADMIN))
+    session.flush()
+    record_audit(session, org.id, admin.id, "organization.created", "organization", org.id)
+    return org
+
+
+def create_password_user(
+    session: Session, *, email: str, password: str, display_name: str | None = None
+) -> User:
+    """A user who signs in with email and password."""
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 320:
+        raise AccountError("Please give a valid email address.")
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise AccountError("An account with this email already exists.")
+    user = User(
+        email=email, password_hash=hash_password(password),
+        display_name=(display_name or email.split("@")[0]).strip(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_up_instance(
+    session: Session, *, org_name: str, email: str, password: str, display_name: str | None = None
+) -> tuple[Organization, User]:
+    """First run: the first organization and its admin. Refused once any organization exists."""
+    if not is_fresh_instance(session):
+        raise AccountError("This Ringround is already set up. Please sign in.")
+    user = create_password_user(session, email=email, password=password, display_name=display_name)
+    return create_organization(session, name=org_name, admin=user), user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None (same answer for both errors)."""
+    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None or not user.password_hash or not user.active:
+        # Spend the same time as a real check so timing does not reveal which emails exist.
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
+
+
+def role_in(session: Session, user: User, org_id: int) -> OrgRole | None:
+    """The user's role in an organization, or None when not a member."""
+    return session.scalar(
+        select(Membership.role).where(
+            Membership.user_id == user.id, Membership.organization_id == org_id
+        )
+    )
+
+
+def organizations_of(session: Session, user: User) -> list[tuple[Organization, OrgRole]]:
+    rows = session.execute(
+        select(Organization, Membership.role)
+        .join(Membership, Membership.organization_id == Organization.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Organization.name)
+    )
+    return [(org, role) for org, role in rows]
+
+
+def add_organizer(
+    session: Session, *, org: Organization, actor: User, email: str, password: str | None,
+    display_name: str | None = None, role: OrgRole = OrgRole.ORGANIZER,
+) -> User:
+    """Add a member by email: an existing user joins, a new one is created with the password."""
+    email = normalize_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        if not password:
+            raise AccountError("A new organizer needs a first password.")
+        user = create_password_user(
+            session, email=email, password=password, display_name=display_name
+        )
+    elif role_in(session, user, org.id) is not None:
+        raise AccountError("This person is already a member of the organization.")
+    session.add(Membership(organization_id=org.id, user_id=user.id, role=role))
+    session.flush()
+    record_audit(
+        session, org.id, actor.id, "member.added", "user", user.id, {"role": role.value}
+    )
+    return user

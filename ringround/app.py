@@ -1,0 +1,82 @@
+"""The application factory: one screen that names every part of Ringround."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ringround.config import build_config
+from ringround.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build a Ringround app; `overrides` replaces settings (tests use it)."""
+    app = Flask(
+        __name__, instance_path=instance_path or os.environ.get("INSTANCE_PATH") or None,
+        static_folder=None,
+    )
+    app.config.from_mapping(build_config(Path(app.instance_path)))
+    app.config.update(overrides or {})
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["BEHIND_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_security(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from ringround.i18n import select_locale
+    from ringround.migration_types import render_item
+    from ringround.sessions import load_user
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True,
+        render_item=render_item,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+
+
+def register_blueprints(app: Flask) -> None:
+    from pwa import register as register_pwa
+    from sharing import bp as sharing_bp
+    from sms import bp as sms_bp
+
+    register_pwa(app)
+    app.register_blueprint(sharing_bp)
+    app.register_blueprint(sms_bp)
+
+
+def register_security(app: Flask) -> None:
+    from ringround.security import add_security_headers
+
+    app.after_request(add_security_headers)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from pwa.errors import register_error_pages
+
+    register_error_pages(app)
+
+
+def register_commands(app: Flask) -> None:
+    from ringround.cli import register_cli
+
+    register_cli(app)

@@ -1,0 +1,55 @@
+"""`flask --app wsgi …` commands: accounts for scripted installs, demo data."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from ringround.accounts import AccountError, create_organization, create_password_user
+from ringround.extensions import db
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+
+
+@users_cli.command("create-admin")
+@click.option("--email", required=True, help="The admin's email (their sign-in).")
+@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--org", "org_name", required=True, help="Name of the organization to create.")
+@click.option("--name", "display_name", default=None, help="The admin's display name.")
+def create_admin(email: str, password: str, org_name: str, display_name: str | None) -> None:
+    """Create an organization and its admin account, without prompts."""
+    try:
+        user = create_password_user(
+            db.session, email=email, password=password, display_name=display_name
+        )
+        org = create_organization(db.session, name=org_name, admin=user)
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created organization '{org.name}' (slug: {org.slug}) with admin {user.email}.")
+
+
+@click.command("demo")
+@click.option("--email", default="demo@example.org", show_default=True)
+@click.option("--password", default="demo-password", show_default=True)
+@click.option("--contacts", "n_contacts", default=40, show_default=True)
+def demo(email: str, password: str, n_contacts: int) -> None:
+    """Fill a demo organization with contacts, an operation and a join link."""
+    from ringround.demo import build_demo
+
+    try:
+        summary = build_demo(db.session, email=email, password=password, n_contacts=n_contacts)
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    for line in summary:
+        click.echo(line)
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every command group to the app."""
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo)

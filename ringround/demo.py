@@ -1,0 +1,79 @@
+"""Demo data, so a new user sees something real at once."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ringround.accounts import create_organization, create_password_user
+from ringround.models import (
+    Contact,
+    ContactPhone,
+    Operation,
+    OperationMember,
+    OperationRole,
+    OperationState,
+    Organization,
+    PhoneLabel,
+    User,
+    utcnow,
+)
+
+DEMO_ORG_NAME = "Demo Campaign"
+FIRST_NAMES = ["Maria", "Jonas", "Aïcha", "Lars", "Sofie", "Pierre", "Fatima", "Emma",
+               "Noah", "Chloé", "Sven", "Daan", "Inès", "Oskar", "Lotte", "Malik"]
+LAST_NAMES = ["García", "Berg", "Diallo", "Janssen", "Dubois", "Lindqvist", "de Vries",
+              "Martin", "Öberg", "Bakker", "Nguyen", "Moreau"]
+# Fictional numbers from ranges reserved for drama/testing where the country has one.
+NUMBER_PATTERNS = [("+1202555{:04d}", "America/New_York", "US"),
+                   ("+44791{:07d}", "Europe/London", "GB"),
+                   ("+33612{:06d}", "Europe/Paris", "FR"),
+                   ("+46701{:06d}", "Europe/Stockholm", "SE")]
+
+
+def build_demo(session: Session, *, email: str, password: str, n_contacts: int = 40) -> list[str]:
+    """Create (or top up) the demo organization. Returns lines to print."""
+    rng = random.Random(42)  # the same demo every time
+    org = session.scalar(select(Organization).where(Organization.name == DEMO_ORG_NAME))
+    admin = session.scalar(select(User).where(User.email == email))
+    if admin is None:
+        admin = create_password_user(
+            session, email=email, password=password, display_name="Demo Organizer"
+        )
+    if org is None:
+        org = create_organization(session, name=DEMO_ORG_NAME, admin=admin)
+    existing = session.scalar(select(Contact.id).where(Contact.organization_id == org.id))
+    if existing is None:
+        for i in range(n_contacts):
+            pattern, zone, country = NUMBER_PATTERNS[i % len(NUMBER_PATTERNS)]
+            contact = Contact(
+                organization_id=org.id, first_name=rng.choice(FIRST_NAMES),
+                last_name=rng.choice(LAST_NAMES), country=country, time_zone=zone,
+                source="demo",
+            )
+            contact.phones.append(ContactPhone(
+                organization_id=org.id, e164=pattern.format(100 + i), label=PhoneLabel.MOBILE,
+                is_mobile=True, country=country,
+            ))
+            session.add(contact)
+    operation = session.scalar(select(Operation).where(Operation.organization_id == org.id))
+    if operation is None:
+        now = utcnow()
+        operation = Operation(
+            organization_id=org.id, name="Get out the vote", state=OperationState.DRAFT,
+            description="Remind supporters to vote and offer a ride.",
+            script="Hi {first_name}, I'm a volunteer with the Demo Campaign. "
+                   "Can we count on your vote on Sunday?",
+            starts_at=now, ends_at=now + timedelta(days=30),
+        )
+        operation.members.append(OperationMember(user_id=admin.id, role=OperationRole.OWNER))
+        session.add(operation)
+    session.flush()
+    return [
+        f"Demo organization: {org.name} (slug {org.slug})",
+        f"Sign in as {email} / {password}",
+        f"Operation: {operation.name} ({operation.state.value})",
+    ]

@@ -1,0 +1,37 @@
+"""All models, imported here so that `db.create_all()` and Alembic see every table."""
+
+from ringround.models.accounts import Membership, Organization, OrgRole, User
+from ringround.models.audit import AuditEntry
+from ringround.models.base import Base, utcnow
+from ringround.models.calls import Attempt, CallMethod, DispositionGroup
+from ringround.models.operations import (
+    Operation,
+    OperationMember,
+    OperationMode,
+    OperationRole,
+    OperationState,
+    Target,
+    TargetState,
+)
+from ringround.models.people import (
+    Consent,
+    Contact,
+    ContactPhone,
+    CustomField,
+    CustomFieldType,
+    Household,
+    OptOut,
+    PhoneLabel,
+    PhoneStatus,
+    SavedList,
+    Tag,
+    contact_tags,
+)
+
+__all__ = [
+    "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
+    "CustomField", "CustomFieldType", "DispositionGroup", "Household", "Membership", "OptOut",
+    "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRole",
+    "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
+    "Target", "TargetState", "User", "contact_tags", "utcnow",
+]

@@ -1,0 +1,129 @@
+"""Call operations, their members and their targets."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ringround.models.base import Base, StrEnumType, TimestampMixin
+
+
+class OperationState(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class OperationMode(enum.StrEnum):
+    SIMPLE = "simple"  # script, contact and result on one screen
+    GUIDED = "guided"  # one question at a time, following branches
+
+
+class OperationRole(enum.StrEnum):
+    OWNER = "owner"
+    AGENT = "agent"
+
+
+class TargetState(enum.StrEnum):
+    WAITING = "waiting"
+    LEASED = "leased"
+    DONE = "done"
+    REMOVED = "removed"
+
+
+class Operation(TimestampMixin, Base):
+    """A call operation: who to call, with what script, under which rules, by whom."""
+
+    __tablename__ = "operations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[OperationState] = mapped_column(
+        StrEnumType(OperationState), default=OperationState.DRAFT
+    )
+    mode: Mapped[OperationMode] = mapped_column(
+        StrEnumType(OperationMode), default=OperationMode.SIMPLE
+    )
+    source_list_id: Mapped[int | None] = mapped_column(
+        ForeignKey("saved_lists.id", ondelete="SET NULL")
+    )
+    source_filter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    window_start: Mapped[time] = mapped_column(default=time(9, 0))
+    window_end: Mapped[time] = mapped_column(default=time(21, 0))
+    weekdays: Mapped[str] = mapped_column(String(7), default="0123456")  # Monday is 0
+    allow_own_phone: Mapped[bool] = mapped_column(default=True)
+    allow_campaign_line: Mapped[bool] = mapped_column(default=False)
+    script: Mapped[str] = mapped_column(Text, default="")
+    questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dispositions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    retry_rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    exclusions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    field_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    voicemail_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cooldown_minutes: Mapped[int] = mapped_column(default=0)
+    max_calls_per_person: Mapped[int | None]
+    campaign_number: Mapped[str | None] = mapped_column(String(20))
+
+    members: Mapped[list[OperationMember]] = relationship(
+        back_populates="operation", cascade="all, delete-orphan"
+    )
+
+
+class OperationMember(TimestampMixin, Base):
+    """A user's role in one operation, with tags that steer which targets they get."""
+
+    __tablename__ = "operation_members"
+    __table_args__ = (UniqueConstraint("operation_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operation_id: Mapped[int] = mapped_column(
+        ForeignKey("operations.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[OperationRole] = mapped_column(
+        StrEnumType(OperationRole), default=OperationRole.AGENT
+    )
+    prefer_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    avoid_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    joined_via_link_id: Mapped[int | None]
+
+    operation: Mapped[Operation] = relationship(back_populates="members")
+
+
+class Target(Base):
+    """One contact inside one operation, with its own state in the queue."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        UniqueConstraint("operation_id", "contact_id"),
+        # The queue's hot path: waiting targets of an operation by next eligible time.
+        Index("ix_targets_queue", "operation_id", "state", "next_eligible_at"),
+        Index("ix_targets_lease", "state", "lease_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operations.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    state: Mapped[TargetState] = mapped_column(
+        StrEnumType(TargetState), default=TargetState.WAITING
+    )
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_eligible_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    leased_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    lease_expires_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(64))  # why done/removed/waiting longer

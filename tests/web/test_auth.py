@@ -1,0 +1,78 @@
+from sqlalchemy import select
+
+from ringround.models import Organization, User
+from tests.conftest import post_form
+from tests.factories import PASSWORD, login
+
+SETUP = {"org_name": "Union Local 42", "display_name": "Ana", "email": "ana@example.org",
+         "password": "long enough pw", "confirm": "long enough pw"}
+
+
+def test_first_visitor_is_sent_to_setup(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response.location.endswith("/setup")
+
+
+def test_setup_creates_organization_signs_in_and_shows_dashboard(client, db):
+    response = post_form(client, "/setup", SETUP, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Union Local 42" in html and "Your role: admin" in html
+    assert db.session.scalar(select(Organization.slug)) == "union-local-42"
+
+
+def test_setup_with_mismatched_passwords_keeps_the_form(client, db):
+    response = post_form(client, "/setup", {**SETUP, "confirm": "something else"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Passwords must match." in html
+    assert 'value="Union Local 42"' in html  # nothing typed is lost
+    assert db.session.scalar(select(User.id)) is None
+
+
+def test_setup_is_closed_once_an_organization_exists(client, factories):
+    factories.org_with_admin()
+    assert client.get("/setup").location.endswith("/login")
+    response = client.post("/setup", data=SETUP)
+    assert response.status_code in (302, 400)
+
+
+def test_login_and_logout(client, factories):
+    _, admin = factories.org_with_admin()
+    login(client, admin)
+    assert client.get("/console/").status_code == 200
+    response = post_form(client, "/logout", {}, page="/console/")
+    assert response.status_code == 302
+    assert client.get("/console/").location.endswith("/login")
+
+
+def test_wrong_password_says_so_without_telling_which_part(client, factories):
+    _, admin = factories.org_with_admin()
+    response = post_form(client, "/login", {"email": admin.email, "password": "nope nope nope"})
+    assert "That email and password do not match an account." in response.get_data(as_text=True)
+    response = post_form(client, "/login", {"email": "x@example.org", "password": "nope nope"})
+    assert "That email and password do not match an account." in response.get_data(as_text=True)
+
+
+def test_remember_me_sets_a_lasting_http_only_cookie(client, factories):
+    _, admin = factories.org_with_admin()
+    response = post_form(client, "/login",
+                         {"email": admin.email, "password": PASSWORD, "remember": "y"})
+    cookies = response.headers.getlist("Set-Cookie")
+    remember = [c for c in cookies if c.startswith("remember_token=")]
+    assert remember and "HttpOnly" in remember[0] and "SameSite=Lax" in remember[0]
+
+
+def test_login_redirects_only_to_local_paths(client, factories):
+    _, admin = factories.org_with_admin()
+    data = {"email": admin.email, "password": PASSWORD}
+    response = post_form(client, "/login?next=//evil.example/x", data, page="/login")
+    assert response.location.endswith("/console/")
+
+
+def test_bumping_session_version_signs_out_everywhere(client, db, factories):
+    _, admin = factories.org_with_admin()
+    login(client, admin)
+    admin.session_version += 1
+    db.session.commit()
+    assert client.get("/console/").location.endswith("/login")
