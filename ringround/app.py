@@ -55,13 +55,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from pwa import register as register_pwa
-    from sharing import bp as sharing_bp
-    from sms import bp as sms_bp
+    import pwa
+    import sharing
+    import sms
 
-    register_pwa(app)
-    app.register_blueprint(sharing_bp)
-    app.register_blueprint(sms_bp)
+    pwa.register(app)
+    sharing.register(app)
+    sms.register(app)
 
 
 def register_security(app: Flask) -> None:

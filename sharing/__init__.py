@@ -1,5 +1,12 @@
 """Join links, QR codes, posters and sign-up forms."""
 
-from sharing.views import bp
+from __future__ import annotations
 
-__all__ = ["bp"]
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Register the sharing blueprints."""
+    from sharing.views import bp
+
+    app.register_blueprint(bp)
