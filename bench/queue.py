@@ -57,7 +57,7 @@ def make_app(url: str, workers: int, instance: str):
 
 def fill(app, n: int):
     """One organization, one active all-day operation, N contacts with a phone each, spread
-    over three time zones; targets materialized by the queue itself."""
+    over three time zones, one in 200 opted out; targets materialized by the queue itself."""
     from ringround.accounts import create_organization
     from ringround.extensions import db
     from ringround.models import Operation, OperationMember, OperationRole, OperationState, User
@@ -97,6 +97,13 @@ def fill(app, n: int):
             session.execute(text(
                 "SELECT setval(pg_get_serial_sequence('contacts', 'id'), "
                 "(SELECT max(id) FROM contacts))"))
+        # Like a real list, a few people (one in 200) texted STOP at some point.
+        from ringround.models import OptOut
+        from ringround.optouts import phone_hmac
+
+        session.add_all(OptOut(organization_id=org_id, source="sms_stop",
+                               phone_hmac=phone_hmac(f"+1{2000000000 + base + i}"))
+                        for i in range(1, n + 1, 200))
         op = Operation(organization_id=org_id, name="Bench", state=OperationState.ACTIVE,
                        window_start=clock(0, 0), window_end=clock(0, 0))
         session.add(op)

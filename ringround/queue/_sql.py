@@ -28,15 +28,45 @@ def prebuilt(key, build: Callable[[], Any]):
     return stmt
 
 
-def _operation_statement():
+OPERATION_FIELDS = (
+    "id", "organization_id", "state", "starts_at", "ends_at", "time_zones", "dispositions",
+    "retry_rules", "exclusions", "cooldown_minutes", "max_calls_per_person", "window_start",
+    "window_end", "weekdays",
+)
+
+
+def operation_columns(prefix: str = ""):
+    """The operation's columns the queue reads, and its organization's call gap."""
     o = Operation.__table__
     org = Organization.__table__
-    return select(
-        o.c.id, o.c.organization_id, o.c.state, o.c.starts_at, o.c.ends_at, o.c.time_zones,
-        o.c.updated_at, o.c.dispositions, o.c.retry_rules, o.c.exclusions, o.c.cooldown_minutes,
-        o.c.max_calls_per_person, o.c.window_start, o.c.window_end, o.c.weekdays,
-        org.c.call_gap_minutes,
-    ).join(org, org.c.id == o.c.organization_id).where(o.c.id == bindparam("operation_id"))
+    return [o.c[name].label(prefix + name) for name in OPERATION_FIELDS] + [
+        org.c.call_gap_minutes.label(prefix + "call_gap_minutes")]
+
+
+def operation_join(from_clause=None):
+    o = Operation.__table__
+    org = Organization.__table__
+    base = o if from_clause is None else from_clause
+    return base.join(org, org.c.id == o.c.organization_id)
+
+
+class OperationView:
+    """The operation part of a combined row (columns labelled with a prefix)."""
+
+    __slots__ = ("id", "organization_id", "state", "starts_at", "ends_at", "time_zones",
+                 "dispositions", "retry_rules", "exclusions", "cooldown_minutes",
+                 "max_calls_per_person", "window_start", "window_end", "weekdays",
+                 "call_gap_minutes")
+
+    def __init__(self, row, prefix: str):
+        mapping = row._mapping
+        for name in self.__slots__:
+            setattr(self, name, mapping[prefix + name])
+
+
+def _operation_statement():
+    return select(*operation_columns()).select_from(operation_join()).where(
+        Operation.__table__.c.id == bindparam("operation_id"))
 
 
 def operation_row(session: Session, operation_or_id):

@@ -35,7 +35,14 @@ from ringround.models import (
     contact_tags,
     utcnow,
 )
-from ringround.queue._sql import _id_of, operation_row, prebuilt, rules_of
+from ringround.queue._sql import (
+    OperationView,
+    _id_of,
+    operation_columns,
+    operation_join,
+    prebuilt,
+    rules_of,
+)
 from ringround.queue._tx import begin_write, is_postgresql
 from ringround.queue.checks import Verdict, check_candidate, usable_phone
 from ringround.queue.windows import zones_inside
@@ -189,28 +196,31 @@ def _agent_statement():
     m = OperationMember.__table__
     u = User.__table__
     held = select(func.count()).where(
-        t.c.leased_to_id == u.c.id, t.c.operation_id == bindparam("operation_id"),
+        t.c.leased_to_id == u.c.id, t.c.operation_id == Operation.__table__.c.id,
         t.c.state == literal_column("'leased'"),
         t.c.lease_expires_at > bindparam("now", type_=t.c.lease_expires_at.type),
     ).scalar_subquery()
     p = ContactPhone.__table__
     # A number belongs to one contact per organization: the agent's own record, if any.
     own = select(p.c.contact_id).where(
-        p.c.organization_id == bindparam("org_id"), p.c.e164 == u.c.phone_e164,
+        p.c.organization_id == Operation.__table__.c.organization_id,
+        p.c.e164 == u.c.phone_e164,
     ).scalar_subquery()
-    return select(u.c.phone_e164, m.c.prefer_tags, m.c.avoid_tags, held.label("held"),
-                  own.label("own_contact_id")).select_from(
-        u.outerjoin(m, (m.c.user_id == u.c.id) & (m.c.operation_id == bindparam("operation_id")))
-    ).where(u.c.id == bindparam("agent_id"))
+    o = Operation.__table__
+    # One round trip: the operation (with its organization's gap) and the agent in it.
+    return select(
+        *operation_columns("op_"), u.c.id.label("agent_id"), u.c.phone_e164,
+        m.c.prefer_tags, m.c.avoid_tags, held.label("held"), own.label("own_contact_id"),
+    ).select_from(operation_join().outerjoin(u, u.c.id == bindparam("agent_id")).outerjoin(
+        m, (m.c.user_id == u.c.id) & (m.c.operation_id == o.c.id)),
+    ).where(o.c.id == bindparam("operation_id"))
 
 
-def _agent_in_operation(session: Session, operation_id: int, org_id: int, agent_id: int,
-                        now: datetime):
-    """The agent's phone, prefer/avoid tags here, how many unexpired leases they hold, and
-    the contact that has their number."""
-    return session.execute(prebuilt("agent", _agent_statement), {
-        "operation_id": operation_id, "org_id": org_id, "agent_id": agent_id,
-        "now": now}).first()
+def _operation_and_agent(session: Session, operation_id: int, agent_id: int, now: datetime):
+    """The operation's row and, beside it, the agent's phone, prefer/avoid tags there, how
+    many unexpired leases they hold, and the contact that has their number."""
+    return session.execute(prebuilt("operation_agent", _agent_statement), {
+        "operation_id": operation_id, "agent_id": agent_id, "now": now}).first()
 
 
 _last_sweep: dict[int, datetime] = {}
@@ -226,19 +236,21 @@ def _sweep_expired(session: Session, operation_id: int, now: datetime) -> None:
 
 def _lease(session: Session, operation, agent, n: int, now: datetime,
            lease_minutes: int, max_open: int | None = None) -> list[Lease]:
-    op = operation_row(session, operation)
-    if n <= 0 or op is None or not operation_running(op, now):
+    agent_id = _id_of(agent)
+    who = _operation_and_agent(session, _id_of(operation), agent_id, now)
+    if who is None:
+        raise QueueError("unknown operation")
+    if who.agent_id is None:
+        raise QueueError("unknown agent")
+    op = OperationView(who, "op_")
+    if n <= 0 or not operation_running(op, now):
         return []
     rules, _codes = rules_of(op)
     zones = zones_inside(op.time_zones or [], now, rules)
     if not zones:
         return []
-    agent_id = _id_of(agent)
     begin_write(session)
     _sweep_expired(session, op.id, now)
-    who = _agent_in_operation(session, op.id, op.organization_id, agent_id, now)
-    if who is None:
-        raise QueueError("unknown agent")
     if max_open is not None and who.held >= max_open:
         return held_leases(session, op.id, agent_id, now)[:1]
     org_id = op.organization_id

@@ -27,12 +27,21 @@ from ringround.models import (
     ContactPhone,
     CustomField,
     DispositionGroup,
+    Operation,
     PhoneStatus,
     Target,
     TargetState,
 )
 from ringround.operation_rules import OperationRules
-from ringround.queue._sql import operation_row, prebuilt, rules_of, sibling_count
+from ringround.queue._sql import (
+    OperationView,
+    operation_columns,
+    operation_join,
+    operation_row,
+    prebuilt,
+    rules_of,
+    sibling_count,
+)
 from ringround.queue._tx import begin_write, is_postgresql
 from ringround.queue.checks import BUILTIN_FIELDS, answer_matches, usable_phone
 from ringround.queue.leasing import QueueError, _now
@@ -163,10 +172,28 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
+_TARGET_FIELDS = ("id", "operation_id", "contact_id", *_SNAPSHOT)
+
+
 def _target_statement(lock: bool):
     t = Target.__table__
-    stmt = select(*[t.c[name] for name in ("id", "operation_id", "contact_id", *_SNAPSHOT)],
+    stmt = select(*[t.c[name] for name in _TARGET_FIELDS],
                   sibling_count(t).label("siblings")).where(t.c.id == bindparam("target_id"))
+    return stmt.with_for_update(of=t) if lock else stmt
+
+
+def _result_statement(lock: bool):
+    """One round trip for a result: the target (locked on PostgreSQL), its operation with the
+    organization's gap, and the attempt already recorded under this client id, if any."""
+    t = Target.__table__
+    a = Attempt.__table__
+    known = select(a.c.id).where(a.c.client_id == bindparam("client_id")).scalar_subquery()
+    stmt = select(
+        *[t.c[name] for name in _TARGET_FIELDS], sibling_count(t).label("siblings"),
+        *operation_columns("op_"), known.label("known_attempt_id"),
+    ).select_from(operation_join(t.join(Operation.__table__,
+                                        Operation.__table__.c.id == t.c.operation_id)))
+    stmt = stmt.where(t.c.id == bindparam("target_id"))
     return stmt.with_for_update(of=t) if lock else stmt
 
 
@@ -211,11 +238,6 @@ def _insert_attempt(session: Session, values: dict[str, Any]) -> int:
     return session.execute(stmt, values).scalar_one()
 
 
-def _existing_statement():
-    a = Attempt.__table__
-    return select(a.c.id).where(a.c.client_id == bindparam("client_id"))
-
-
 def _stored_outcome(attempt: Attempt, **changes) -> RecordOutcome:
     return RecordOutcome.from_json(attempt.outcome["result"], attempt_id=attempt.id, **changes)
 
@@ -230,14 +252,16 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
     """
     now = _now(now)
     begin_write(session)
-    operation = _load_operation(session, result.operation_id)
-    if operation is None:
-        raise QueueError("unknown operation")
+    lock = is_postgresql(session)
+    row = session.execute(prebuilt(("result", lock), lambda: _result_statement(lock)), {
+        "target_id": result.target_id, "client_id": result.client_id}).first()
+    if row is None or row.operation_id != result.operation_id:
+        raise QueueError("unknown target")
+    operation = OperationView(row, "op_")
     if result.disposition not in rules_of(operation)[1]:
         raise QueueError(f"unknown disposition {result.disposition!r}")
-    target = _load_target(session, result.target_id)
-    if target is None or target.operation_id != operation.id:
-        raise QueueError("unknown target")
+    mapping = row._mapping
+    target = _TargetRow(**{name: mapping[name] for name in (*_TARGET_FIELDS, "siblings")})
     data = _AttemptData(result.agent_id, dict(result.answers or {}), _aware(result.callback_at),
                         _aware(result.started_at), _aware(result.ended_at), result.phone_id,
                         dict(result.field_updates or {}))
@@ -253,9 +277,7 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
     # The target row is locked (or, on SQLite, the database): a resend racing this one waits
     # here and then finds the attempt. A plain INSERT follows (cached by SQLAlchemy, unlike an
     # ON CONFLICT one); the unique client_id still refuses anything that slips through.
-    known = session.execute(prebuilt("existing_attempt", _existing_statement),
-                            {"client_id": result.client_id}).first()
-    if known is None:
+    if row.known_attempt_id is None:
         decision = _decide_all(operation, target, data, result.disposition, now)
         values.update(decision.attempt_values)
         attempt_id = _insert_attempt(session, values)
