@@ -74,13 +74,15 @@ def operation_row(session: Session, operation_or_id):
 
     Read with one Core query rather than through the ORM object, which the caller's commit
     has usually expired (refreshing it costs several times more)."""
-    operation_id = operation_or_id if isinstance(operation_or_id, int) else _id_of(
-        operation_or_id)
+    operation_id = _id_of(operation_or_id)
     return session.execute(prebuilt("operation", _operation_statement),
                            {"operation_id": operation_id}).first()
 
 
 def _id_of(instance) -> int:
+    """The primary key of a model instance (without refreshing an expired one), or an id."""
+    if isinstance(instance, int):
+        return instance
     from sqlalchemy import inspect
 
     identity = inspect(instance).identity
