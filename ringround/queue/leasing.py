@@ -252,7 +252,9 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
     begin_write(session)
     _sweep_expired(session, op.id, now)
     if max_open is not None and who.held >= max_open:
-        return held_leases(session, op.id, agent_id, now)[:1]
+        held = held_leases(session, op.id, agent_id, now)
+        if held:
+            return held[:1]
     org_id = op.organization_id
     pg = is_postgresql(session)
     picker = _Picker(op.id, zones, agent_id, who.own_contact_id,
