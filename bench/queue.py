@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -190,7 +191,7 @@ def double_leases(logs: list[list[tuple[int, float, float]]]) -> int:
 
 
 def run(url: str, backend: str, n: int, workers: int, seconds: float) -> dict:
-    instance = tempfile.mkdtemp(prefix="ringround-bench-")
+    instance = tempfile.mkdtemp(prefix="ringround-bench-instance-")
     app = make_app(url, workers, instance)
     fill_started = time.perf_counter()
     op_id, agent_ids = fill(app, n)
@@ -238,11 +239,13 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
     args = parser.parse_args()
     server = None
+    scratch = tempfile.mkdtemp(prefix="ringround-bench-")
     try:
         if args.backend == "sqlite":
-            url = f"sqlite:///{tempfile.mkdtemp(prefix='ringround-bench-')}/bench.sqlite"
+            url = f"sqlite:///{scratch}/bench.sqlite"
         elif os.environ.get("PG_URL"):
             from ringround.config import normalize_database_url
 
@@ -256,6 +259,8 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps(result))
 
 

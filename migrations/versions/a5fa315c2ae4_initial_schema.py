@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 2856ff0c7729
+Revision ID: a5fa315c2ae4
 Revises: 
-Create Date: 2026-11-23 16:45:31.287542
+Create Date: 2026-11-23 17:20:57.400152
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '2856ff0c7729'
+revision = 'a5fa315c2ae4'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -284,7 +284,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_targets_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index('ix_targets_lease', ['state', 'lease_expires_at'], unique=False)
         batch_op.create_index('ix_targets_leased_to', ['leased_to_id', 'state'], unique=False)
-        batch_op.create_index('ix_targets_queue', ['operation_id', 'state', 'next_eligible_at'], unique=False)
+        batch_op.create_index('ix_targets_queue', ['operation_id', 'state', 'reason', 'time_zone', 'next_eligible_at'], unique=False)
         batch_op.create_index('ix_targets_ready', ['operation_id', 'time_zone', 'attempts', 'last_attempt_at', 'id', 'next_eligible_at'], unique=False, sqlite_where=sa.text("state = 'waiting'"), postgresql_where=sa.text("state = 'waiting'"))
 
     op.create_table('attempts',
