@@ -7,6 +7,7 @@ One index probe per time zone that is inside the window right now (`ix_targets_r
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -59,6 +60,9 @@ SKIP_DELAY = timedelta(minutes=10)
 # Looking at more candidates than this in one call means the line is full of targets that
 # fail the per-person checks; give up for now rather than hold the write lock for long.
 MAX_CHECKS_PER_CALL = 64
+# How far down the line an agent's prefer tags look for matching people, when many carry
+# them (when few do, the query starts from those people instead).
+PREFER_WINDOW = 300
 # Expired leases of an operation are swept by lease calls at most this often.
 EXPIRE_EVERY = timedelta(seconds=30)
 
@@ -102,11 +106,14 @@ def operation_running(operation, now: datetime) -> bool:
 def _tag_ids(session: Session, org_id: int, names: list[str]) -> list[int]:
     if not names:
         return []
-    return list(session.scalars(select(Tag.id).where(
-        Tag.organization_id == org_id, Tag.name.in_(names))))
+    t = Tag.__table__
+    stmt = prebuilt("tag_ids", lambda: select(t.c.id).where(
+        t.c.organization_id == bindparam("org_id"),
+        t.c.name.in_(bindparam("names", expanding=True))))
+    return list(session.scalars(stmt, {"org_id": org_id, "names": list(names)}))
 
 
-def _zone_probe(k: int, prefer: bool, lock: bool):
+def _zone_probe(k: int, prefer: str | None, lock: bool):
     """One zone's probe: the best waiting, eligible targets there, with what the checks need
     (the contact's flags and user, its first OK number, how many other operations hold the
     person). Zone parameter `z{k}`."""
@@ -131,10 +138,24 @@ def _zone_probe(k: int, prefer: bool, lock: bool):
         ~exists().where(contact_tags.c.contact_id == t.c.contact_id,
                         contact_tags.c.tag_id.in_(bindparam("avoid", expanding=True))),
     )
-    if prefer:
-        stmt = stmt.where(exists().where(
-            contact_tags.c.contact_id == t.c.contact_id,
+    if prefer == "driven":
+        # Few people carry the tags: start from them (one index probe each).
+        stmt = stmt.where(t.c.contact_id.in_(select(contact_tags.c.contact_id).where(
+            contact_tags.c.tag_id.in_(bindparam("prefer", expanding=True)))))
+    elif prefer == "window":
+        # Many carry them: look among the next PREFER_WINDOW in line only. Looking further
+        # would walk the whole line whenever nobody tagged is left, at every lease.
+        w = t.alias("w")
+        window = select(w.c.id, w.c.contact_id).where(
+            w.c.operation_id == bindparam("operation_id"), w.c.state == literal_column(
+                "'waiting'"), w.c.time_zone == bindparam(f"z{k}"),
+            w.c.next_eligible_at <= bindparam("now"),
+            w.c.id.not_in(bindparam("tried", expanding=True)),
+        ).order_by(w.c.attempts, w.c.last_attempt_at, w.c.id).limit(PREFER_WINDOW).subquery()
+        tagged = select(window.c.id).where(exists().where(
+            contact_tags.c.contact_id == window.c.contact_id,
             contact_tags.c.tag_id.in_(bindparam("prefer", expanding=True))))
+        stmt = stmt.where(t.c.id.in_(tagged))
     stmt = stmt.order_by(t.c.attempts, t.c.last_attempt_at, t.c.id).limit(bindparam("lim"))
     if lock:
         # Each caller takes rows no other transaction holds: no waiting, no double lease.
@@ -142,7 +163,7 @@ def _zone_probe(k: int, prefer: bool, lock: bool):
     return stmt
 
 
-def _candidates_statement(n_zones: int, prefer: bool, lock: bool):
+def _candidates_statement(n_zones: int, prefer: str | None, lock: bool):
     """Built once per shape and reused (see ringround.queue._sql)."""
 
     def build():
@@ -165,8 +186,8 @@ class _Picker:
     prefer_tag_ids: list[int]
     lock: bool
 
-    def candidates(self, session: Session, now: datetime, prefer: bool, tried: set[int],
-                   limit: int) -> list:
+    def candidates(self, session: Session, now: datetime, prefer: str | None,
+                   tried: set[int], limit: int) -> list:
         """The best `limit` candidates of each zone inside the window, in call order."""
         stmt = _candidates_statement(len(self.zones), prefer, self.lock)
         params = {"operation_id": self.operation_id, "now": now, "tried": list(tried),
@@ -175,6 +196,22 @@ class _Picker:
         rows = session.execute(stmt, params).all()
         rows.sort(key=_sort_key)
         return rows
+
+
+_tag_counts: dict[tuple, tuple[float, int]] = {}
+
+
+def _tagged_count(session: Session, tag_ids: list[int]) -> int:
+    """How many contacts carry any of these tags (cached a minute: it only picks a plan)."""
+    key = (str(session.get_bind().url), *sorted(tag_ids))
+    cached = _tag_counts.get(key)
+    if cached is not None and time.monotonic() - cached[0] < 60:
+        return cached[1]
+    count = session.scalar(select(func.count()).select_from(
+        select(contact_tags.c.contact_id).where(contact_tags.c.tag_id.in_(key[1:]))
+        .limit(PREFER_WINDOW + 1).subquery())) or 0
+    _tag_counts[key] = (time.monotonic(), count)
+    return count
 
 
 def _sort_key(row):
@@ -264,7 +301,11 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
     chosen: list[tuple[int, int, int, Verdict]] = []
     tried: set[int] = set()
     checks = 0
-    for prefer_pass in ([True, False] if picker.prefer_tag_ids else [False]):
+    passes = [None]
+    if picker.prefer_tag_ids:
+        few = _tagged_count(session, picker.prefer_tag_ids) <= PREFER_WINDOW
+        passes = ["driven" if few else "window", None]
+    for prefer_pass in passes:
         while len(chosen) < n and checks < MAX_CHECKS_PER_CALL:
             want = n - len(chosen)
             # On SQLite we hold the write lock: read a few spare candidates per probe. On

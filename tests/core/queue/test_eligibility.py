@@ -260,3 +260,21 @@ def test_opted_out_exclusion_removes_instead_of_holding(world):
     assert lease_all(op, agent) == []
     target = db.session.query(Target).one()
     assert (target.state, target.reason) == (TargetState.REMOVED, "Opted out")
+
+
+def test_prefer_tags_shared_by_many_look_a_window_ahead(world, monkeypatch):
+    from ringround.queue import leasing
+
+    monkeypatch.setattr(leasing, "PREFER_WINDOW", 3)
+    monkeypatch.setattr(leasing, "_tag_counts", {})
+    people = [world.contact(f"P{i}", tags=["es"] if i in (2, 3, 4, 5) else [])
+              for i in range(8)]
+    op = world.operation(people)
+    agent = world.agent(operation=op, prefer=["es"])
+    order = []
+    for _ in range(4):
+        lease = lease_next(db.session, op, agent, now=NOW, max_open=0)
+        db.session.commit()
+        order.append(names_of([lease])[0])
+    # Many carry the tag (more than the window): tagged people among the next three first.
+    assert order == ["P2", "P3", "P4", "P5"]
