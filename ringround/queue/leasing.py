@@ -45,7 +45,7 @@ from ringround.queue._sql import (
     rules_of,
 )
 from ringround.queue._tx import begin_write, is_postgresql
-from ringround.queue.checks import Verdict, check_candidate, usable_phone
+from ringround.queue.checks import Verdict, check_candidate
 from ringround.queue.windows import zones_inside
 
 # An online lease covers one call and the time to record it; if the caller vanishes (closed
@@ -260,14 +260,15 @@ def _operation_and_agent(session: Session, operation_id: int, agent_id: int, now
         "operation_id": operation_id, "agent_id": agent_id, "now": now}).first()
 
 
-_last_sweep: dict[int, datetime] = {}
+_last_sweep: dict[tuple[str, int], datetime] = {}
 
 
 def _sweep_expired(session: Session, operation_id: int, now: datetime) -> None:
-    last = _last_sweep.get(operation_id)
+    key = (str(session.get_bind().url), operation_id)
+    last = _last_sweep.get(key)
     if last is not None and last <= now < last + EXPIRE_EVERY:
         return
-    _last_sweep[operation_id] = now
+    _last_sweep[key] = now
     expire_leases(session, now, operation_id=operation_id)
 
 
@@ -307,11 +308,9 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
         passes = ["driven" if few else "window", None]
     for prefer_pass in passes:
         while len(chosen) < n and checks < MAX_CHECKS_PER_CALL:
-            want = n - len(chosen)
-            # On SQLite we hold the write lock: read a few spare candidates per probe. On
-            # PostgreSQL every row read is locked until commit: read only what we need.
-            rows = picker.candidates(session, now, prefer_pass, tried,
-                                     want)
+            # Only as many per zone as still wanted: on PostgreSQL every row read is locked
+            # until commit. A candidate that fails its checks is put aside; read again.
+            rows = picker.candidates(session, now, prefer_pass, tried, n - len(chosen))
             if not rows:
                 break
             for row in rows:
@@ -348,25 +347,31 @@ def _lease_statement():
         lease_expires_at=bindparam("expires", type_=t.c.lease_expires_at.type), reason=None)
 
 
+def _held_statement():
+    t = Target.__table__
+    p = ContactPhone.__table__
+    first_phone = (select(p.c.id).where(p.c.contact_id == t.c.contact_id,
+                                        p.c.status == literal_column("'ok'"))
+                   .order_by(p.c.position, p.c.id).limit(1))
+    return select(
+        t.c.id, t.c.contact_id, t.c.lease_expires_at, t.c.attempts,
+        first_phone.scalar_subquery().label("phone_id"),
+        first_phone.with_only_columns(p.c.e164).scalar_subquery().label("phone_e164"),
+    ).where(
+        t.c.leased_to_id == bindparam("agent_id"), t.c.operation_id == bindparam("operation_id"),
+        t.c.state == literal_column("'leased'"),
+        t.c.lease_expires_at > bindparam("now", type_=t.c.lease_expires_at.type),
+    ).order_by(t.c.leased_at, t.c.id)
+
+
 def held_leases(session: Session, operation: Operation | int, agent: User | int,
                 now: datetime | None = None) -> list[Lease]:
     """The agent's unexpired leases in this operation, oldest first (e.g. after a reload)."""
-    now = _now(now)
-    operation_id = operation if isinstance(operation, int) else _id_of(operation)
-    agent_id = agent if isinstance(agent, int) else _id_of(agent)
-    targets = session.scalars(select(Target).where(
-        Target.operation_id == operation_id, Target.leased_to_id == agent_id,
-        Target.state == TargetState.LEASED, Target.lease_expires_at > now,
-    ).order_by(Target.leased_at, Target.id)).all()
-    leases = []
-    for target in targets:
-        contact = session.get(Contact, target.contact_id) if target.contact_id else None
-        phone = usable_phone(session, contact)[0] if contact else None
-        if phone is None:
-            continue
-        leases.append(Lease(target.id, operation_id, contact.id, phone.id, phone.e164,
-                            target.lease_expires_at, target.attempts))
-    return leases
+    rows = session.execute(prebuilt("held", _held_statement), {
+        "operation_id": _id_of(operation), "agent_id": _id_of(agent), "now": _now(now)})
+    return [Lease(row.id, _id_of(operation), row.contact_id, row.phone_id, row.phone_e164,
+                  row.lease_expires_at, row.attempts)
+            for row in rows if row.phone_id is not None and row.contact_id is not None]
 
 
 def lease_next(session: Session, operation: Operation, agent: User, now: datetime | None = None,
