@@ -148,17 +148,17 @@ def worker(app, op_id: int, agent_id: int, deadline: float, out: dict, index: in
     from ringround.models import Operation, User
     from ringround.queue import ResultIn, lease_next, record_result
 
-    leases, records, log = [], [], []
+    leases, records, log, cpu_leases, cpu_records = [], [], [], [], []
     with app.app_context():
         session = db.session
         op = session.get(Operation, op_id)
         agent = session.get(User, agent_id)
         k = 0
         while time.perf_counter() < deadline:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             lease = lease_next(session, op, agent)
             session.commit()
-            leased = time.perf_counter()
+            leased, cpu_leased = time.perf_counter(), time.thread_time()
             if lease is None:
                 break
             code = "no_answer" if k % 4 == 3 else "talked"
@@ -167,11 +167,13 @@ def worker(app, op_id: int, agent_id: int, deadline: float, out: dict, index: in
                                             lease.target_id, agent_id, code))
             session.commit()
             done = time.perf_counter()
+            cpu_records.append((time.thread_time() - cpu_leased) * 1000)
+            cpu_leases.append((cpu_leased - cpu_started) * 1000)
             leases.append((leased - started) * 1000)
             records.append((done - leased) * 1000)
             log.append((lease.target_id, started, done))
         session.remove()
-    out[index] = (leases, records, log)
+    out[index] = (leases, records, log, cpu_leases, cpu_records)
 
 
 def double_leases(logs: list[list[tuple[int, float, float]]]) -> int:
@@ -229,6 +231,9 @@ def run(url: str, backend: str, n: int, workers: int, seconds: float) -> dict:
         "double_leases": double_leases(logs),
         "baseline_update_ms": round(baseline, 3),
         "ops": len(leases), "fill_s": round(fill_s, 1),
+        # CPU time of the calling thread (this process's share, load-independent-ish).
+        "lease_cpu_p50_ms": round(percentile([v for r in out.values() for v in r[3]], 50), 3),
+        "record_cpu_p50_ms": round(percentile([v for r in out.values() for v in r[4]], 50), 3),
         "load_avg": round(os.getloadavg()[0], 2),
     }
 
