@@ -208,7 +208,6 @@ def test_one_organization_never_calls_a_person_twice_within_the_gap(any_world):
     counts = blocked_counts(db.session, second_op, now=NOW + timedelta(hours=23))
     assert counts["called_recently"] == 1
     assert lease_next(db.session, second_op, agent, now=NOW + timedelta(hours=24, minutes=1))
-    world.org.call_gap_minutes = 0
 
 
 def test_gap_is_an_organization_setting(world):

@@ -369,3 +369,22 @@ def test_agent_stats_for_the_day(single, world):
     stats = stats_for_agent(db.session, op.id, agent.id, NOW.date())
     assert (stats.calls, stats.people_reached) == (2, 1)
     assert stats_for_agent(db.session, op.id, agent.id, NOW.date() - timedelta(days=1)).calls == 0
+
+
+def test_field_updates_reach_the_contact_except_never_editable_ones(world):
+    from ringround.models import CustomField
+
+    db.session.add(CustomField(organization_id=world.org.id, key="donations", label="Donations",
+                               never_editable=True))
+    db.session.commit()
+    person = world.contact(custom={"donations": 50})
+    op = world.operation([person])
+    agent = world.agent(operation=op)
+    call(op, agent, "talked", field_updates={
+        "email": "maria@example.org", "language": "es", "donations": 5000,
+        "date_of_birth": "1990-01-01", "shirt_size": "M", "do_not_contact": True})
+    db.session.expire_all()
+    person = db.session.get(Contact, person.id)
+    assert (person.email, person.language) == ("maria@example.org", "es")
+    assert person.custom == {"donations": 50, "shirt_size": "M"}
+    assert person.date_of_birth is None and person.do_not_contact is False
