@@ -29,6 +29,7 @@ from ringround.models import (
     Operation,
     OperationMember,
     OperationState,
+    OptOut,
     Tag,
     Target,
     TargetState,
@@ -321,7 +322,17 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
                 if row.user_id == agent_id or row.contact_id == who.own_contact_id:
                     continue  # the agent's own record: someone else will call it
                 verdict = check_candidate(session, row, rules, org_id, now, lock_siblings=pg,
-                                          call_gap_minutes=op.call_gap_minutes)
+                                          call_gap_minutes=op.call_gap_minutes,
+                                          defer_optout=n == 1)
+                if verdict.ok and verdict.deferred_digest is not None:
+                    # The usual case, one statement: lease unless the number opted out.
+                    if _lease_one(session, row.id, org_id, verdict.deferred_digest, agent_id,
+                                  now, expires):
+                        return [Lease(row.id, op.id, row.contact_id, verdict.phone_id,
+                                      verdict.phone_e164, expires, row.attempts)]
+                    verdict = check_candidate(session, row, rules, org_id, now,
+                                              lock_siblings=pg,
+                                              call_gap_minutes=op.call_gap_minutes)
                 if verdict.ok:
                     chosen.append((row.id, row.contact_id, row.attempts, verdict))
                 elif not verdict.skip:
@@ -337,6 +348,27 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
     return [Lease(target_id, op.id, contact_id, verdict.phone_id, verdict.phone_e164,
                   expires, attempts)
             for target_id, contact_id, attempts, verdict in chosen]
+
+
+def _lease_one_statement():
+    t = Target.__table__
+    o = OptOut.__table__
+    return update(t).where(
+        t.c.id == bindparam("target_id"), WAITING_SQL,
+        ~exists().where(o.c.organization_id == bindparam("org_id"),
+                        o.c.phone_hmac == bindparam("digest")),
+    ).values(
+        state=literal_column("'leased'"), leased_to_id=bindparam("agent_id"),
+        leased_at=bindparam("now", type_=t.c.leased_at.type),
+        lease_expires_at=bindparam("expires", type_=t.c.lease_expires_at.type), reason=None)
+
+
+def _lease_one(session: Session, target_id: int, org_id: int, digest: str, agent_id: int,
+               now: datetime, expires: datetime) -> bool:
+    """Lease one checked target unless its number is in the opt-outs (then False)."""
+    return session.execute(prebuilt("lease_one", _lease_one_statement), {
+        "target_id": target_id, "org_id": org_id, "digest": digest, "agent_id": agent_id,
+        "now": now, "expires": expires}).rowcount == 1
 
 
 def _lease_statement():

@@ -278,3 +278,20 @@ def test_prefer_tags_shared_by_many_look_a_window_ahead(any_world, monkeypatch):
         order.append(names_of([lease])[0])
     # Many carry the tag (more than the window): tagged people among the next three first.
     assert order == ["P2", "P3", "P4", "P5"]
+
+
+def test_lease_next_checks_opt_outs_too(any_world):
+    world = any_world
+    single = world.contact("One")
+    person = world.contact("Two", phones=2)
+    opt_out_number(db.session, world.org.id, single.phones[0].e164, "sms_stop")
+    opt_out_number(db.session, world.org.id, person.phones[0].e164, "sms_stop")
+    db.session.commit()
+    op = world.operation([single, person])
+    agent = world.agent(operation=op)
+    lease = lease_next(db.session, op, agent, now=NOW, max_open=0)
+    db.session.commit()
+    assert (lease.contact_id, lease.phone_e164) == (person.id, person.phones[1].e164)
+    assert lease_next(db.session, op, agent, now=NOW, max_open=0) is None
+    db.session.commit()
+    assert blocked_counts(db.session, op, now=NOW)["opted_out"] == 1
