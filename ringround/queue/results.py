@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from ringround.dispositions import (
@@ -232,10 +232,30 @@ def _data_of(attempt: Attempt) -> _AttemptData:
                         dict(attempt.field_updates or {}), attempt.id, attempt.disposition)
 
 
-def _insert_attempt(session: Session, values: dict[str, Any]) -> int:
-    table = Attempt.__table__
-    stmt = prebuilt("insert_attempt", lambda: insert(table).returning(table.c.id))
-    return session.execute(stmt, values).scalar_one()
+_INSERT_COLUMNS = (
+    "client_id", "operation_id", "target_id", "contact_id", "agent_id", "method", "started_at",
+    "ended_at", "provider_sid", "provider_status", "answers", "notes", "field_updates",
+    "callback_at", "phone_id", "created_at", "disposition", "disposition_group", "recorded_at",
+    "outcome",
+)
+
+
+def _insert_statement():
+    """INSERT ... SELECT ... WHERE NOT EXISTS (same client id) RETURNING id.
+
+    The NOT EXISTS runs with a fresh snapshot: a resend that waited on the target's lock
+    sees the attempt its twin just committed, and inserts nothing."""
+    a = Attempt.__table__
+    values = select(*[bindparam(name, type_=a.c[name].type) for name in _INSERT_COLUMNS]).where(
+        ~exists().where(a.c.client_id == bindparam("client_id_again", type_=a.c.client_id.type)))
+    return insert(a).from_select(list(_INSERT_COLUMNS), values).returning(a.c.id)
+
+
+def _insert_attempt(session: Session, values: dict[str, Any]) -> int | None:
+    """The new attempt's id, or None if one with this client id exists already."""
+    params = {name: values.get(name) for name in _INSERT_COLUMNS}
+    params["client_id_again"] = values["client_id"]
+    return session.execute(prebuilt("insert_attempt", _insert_statement), params).scalar()
 
 
 def _stored_outcome(attempt: Attempt, **changes) -> RecordOutcome:
@@ -277,11 +297,12 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
     # The target row is locked (or, on SQLite, the database): a resend racing this one waits
     # here and then finds the attempt. A plain INSERT follows (cached by SQLAlchemy, unlike an
     # ON CONFLICT one); the unique client_id still refuses anything that slips through.
+    attempt_id = None
     if row.known_attempt_id is None:
         decision = _decide_all(operation, target, data, result.disposition, now)
         values.update(decision.attempt_values)
         attempt_id = _insert_attempt(session, values)
-    else:
+    if attempt_id is None:
         existing = _find_attempt(session, result.client_id)
         if existing.recorded_at is not None:
             if (existing.disposition.startswith("auto_") and existing.agent_id == result.agent_id

@@ -93,3 +93,64 @@ def test_many_processes_never_share_a_target_on_postgresql(pg_app, tmp_path):
     url = pg_app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.remove()
     assert_no_double_lease(run_processes(url, tmp_path, op_id, agents, 4, batch=3))
+
+
+def resend_race(app, n_threads: int = 8) -> list:
+    """The same result sent by several threads at once (a flaky network's retries)."""
+    import threading
+
+    from ringround.models import Target
+    from ringround.queue import ResultIn, lease_next, record_result
+
+    op_id, agents = setup_operation_small(app)
+    with app.app_context():
+        operation = db.session.get(Operation, op_id)
+        agent = db.session.get(User, agents[0])
+        lease = lease_next(db.session, operation, agent)
+        db.session.commit()
+        target_id = lease.target_id
+    db.session.remove()
+    barrier = threading.Barrier(n_threads)
+    outcomes, errors = [], []
+
+    def send():
+        with app.app_context():
+            try:
+                barrier.wait()
+                outcomes.append(record_result(db.session, ResultIn(
+                    "same-result", op_id, target_id, agents[0], "no_answer")))
+                db.session.commit()
+            except Exception as error:
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send) for _ in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with app.app_context():
+        assert db.session.get(Target, target_id).attempts == 1
+    return outcomes
+
+
+def setup_operation_small(app):
+    global N_TARGETS
+    saved, N_TARGETS = N_TARGETS, 3
+    try:
+        return setup_operation(app, 1)
+    finally:
+        N_TARGETS = saved
+
+
+def test_simultaneous_resends_count_once_on_sqlite(app):
+    outcomes = resend_race(app)
+    assert sorted(o.duplicate for o in outcomes) == [False] + [True] * 7
+
+
+@pytest.mark.postgres
+def test_simultaneous_resends_count_once_on_postgresql(pg_app):
+    outcomes = resend_race(pg_app)
+    assert sorted(o.duplicate for o in outcomes) == [False] + [True] * 7
