@@ -104,6 +104,12 @@ def operation_running(operation, now: datetime) -> bool:
     return not (operation.ends_at is not None and now >= operation.ends_at)
 
 
+def _waiting_zones(session: Session, operation_id: int) -> list[str]:
+    t = Target.__table__
+    return list(session.scalars(select(t.c.time_zone).where(
+        t.c.operation_id == operation_id, WAITING_SQL).distinct()))
+
+
 def _tag_ids(session: Session, org_id: int, names: list[str]) -> list[int]:
     if not names:
         return []
@@ -285,7 +291,9 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
     if n <= 0 or not operation_running(op, now):
         return []
     rules, _codes = rules_of(op)
-    zones = zones_inside(op.time_zones or [], now, rules)
+    # `materialize_targets` keeps the operation's zones; targets added some other way are
+    # found by a (slower) look at the waiting targets themselves.
+    zones = zones_inside(op.time_zones or _waiting_zones(session, op.id), now, rules)
     if not zones:
         return []
     begin_write(session)

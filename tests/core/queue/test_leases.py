@@ -205,3 +205,13 @@ def test_refresh_adds_new_contacts_to_running_operations(world):
     db.session.commit()
     assert db.session.query(Target).filter_by(operation_id=running.id).count() == 2
     assert db.session.query(Target).filter_by(operation_id=draft.id).count() == 0
+
+
+def test_targets_added_without_materialize_are_still_leased(world):
+    person = world.contact("Direct", time_zone="Europe/Paris")
+    op = world.operation()
+    db.session.add(Target(operation_id=op.id, contact_id=person.id, time_zone="Europe/Paris",
+                          next_eligible_at=NOW - timedelta(hours=1)))
+    db.session.commit()
+    agent = world.agent(operation=op)
+    assert lease_next(db.session, op, agent, now=NOW).contact_id == person.id
