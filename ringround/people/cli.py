@@ -92,8 +92,7 @@ def export_command(slug: str, list_name: str | None) -> None:
         if saved is None:
             raise click.ClickException(f"No list named {list_name!r}.")
         filter_ = saved.filter
-    stream = click.get_text_stream("stdout")
-    count = export_csv(db.session, org.id, stream, filter=filter_, list_name=list_name,
+    count = export_csv(db.session, org.id, sys.stdout, filter=filter_, list_name=list_name,
                        via="cli")
     click.echo(f"Exported {count} contacts.", err=True)
 
