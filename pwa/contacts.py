@@ -29,7 +29,16 @@ from wtforms.validators import Length, Optional
 
 from pwa.context import org_role_required
 from ringround.extensions import db, htmx
-from ringround.models import ImportJob, ImportStatus, Organization, OrgRole, SavedList, Tag
+from ringround.models import (
+    Attempt,
+    Contact,
+    ImportJob,
+    ImportStatus,
+    Organization,
+    OrgRole,
+    SavedList,
+    Tag,
+)
 from ringround.people import jobs
 from ringround.people.contacts import (
     get_contact,
@@ -117,8 +126,6 @@ def index(org: Organization):
     except FilterError as error:
         flash(str(error), "error")
         filter_, total, ids = {}, 0, []
-    from ringround.models import Contact
-
     contacts = db.session.scalars(select(Contact).where(Contact.id.in_(ids))
                                   .order_by(Contact.id)).all() if ids else []
     return render_template(
@@ -291,8 +298,6 @@ def _contact_or_404(org: Organization, contact_id: int):
 @org_role_required(*ORGANIZERS)
 def contact(org: Organization, contact_id: int):
     person = _contact_or_404(org, contact_id)
-    from ringround.models import Attempt
-
     calls = db.session.scalar(select(func.count()).select_from(Attempt)
                               .where(Attempt.contact_id == person.id))
     return render_template("contacts/contact.html", org=org, contact=person, form=CsrfForm(),
