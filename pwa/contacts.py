@@ -24,6 +24,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import func, select
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
@@ -220,6 +221,16 @@ def upload(org: Organization):
             db.session.commit()
             return redirect(url_for("contacts.import_job", job_id=job.id))
     return render_template("contacts/upload.html", org=org, form=form)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error):
+    """An upload over MAX_CONTENT_LENGTH (refused before any view reads it)."""
+    form = UploadForm(formdata=None)
+    limit = max(current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024), 1)
+    form.file.errors = [_("The file is too large (the limit is %(mb)s MB). Split it into "
+                          "smaller files.", mb=limit)]
+    return render_template("contacts/upload.html", form=form), 413
 
 
 def _targets(headers: list[str]) -> list[tuple[str, str]]:
