@@ -89,15 +89,18 @@ class PeakRss(threading.Thread):
 
         self.process = psutil.Process()
         self.peak = 0
+        self.main_peak = 0
         self.stop = threading.Event()
 
     def run(self):
         while not self.stop.is_set():
-            total = 0
+            total = main = 0
             with contextlib.suppress(Exception):  # a child may exit while we look
-                total = self.process.memory_info().rss + sum(
+                main = self.process.memory_info().rss
+                total = main + sum(
                     c.memory_info().rss for c in self.process.children(recursive=True))
             self.peak = max(self.peak, total)
+            self.main_peak = max(self.main_peak, main)
             time.sleep(0.05)
 
 
@@ -157,7 +160,7 @@ def main() -> None:
     print(json.dumps({
         "rows": args.rows, "seconds": round(seconds, 2),
         "rows_per_s": round(args.rows / seconds), "peak_rss_mb": round(sampler.peak / 2**20),
-        "cpu_seconds": round(cpu_seconds, 1),
+        "main_peak_rss_mb": round(sampler.main_peak / 2**20), "cpu_seconds": round(cpu_seconds, 1),
         "database": args.database, "cpus": os.cpu_count(),
         "load_avg_1m": round(os.getloadavg()[0], 2), **counts,
     }))
