@@ -24,6 +24,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField
 from wtforms.validators import Length, Optional
@@ -127,8 +128,9 @@ def index(org: Organization):
     except FilterError as error:
         flash(str(error), "error")
         filter_, total, ids = {}, 0, []
-    contacts = db.session.scalars(select(Contact).where(Contact.id.in_(ids))
-                                  .order_by(Contact.id)).all() if ids else []
+    contacts = db.session.scalars(
+        select(Contact).where(Contact.id.in_(ids)).order_by(Contact.id)
+        .options(selectinload(Contact.phones), selectinload(Contact.tags))).all() if ids else []
     return render_template(
         "contacts/index.html", org=org, contacts=contacts, total=total, filter=filter_,
         args=filter_to_args(filter_), saved=saved, form=CsrfForm(),
