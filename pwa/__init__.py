@@ -12,9 +12,13 @@ def register(app: Flask) -> None:
     from pwa.auth import bp as auth_bp
     from pwa.console import bp as console_bp
     from pwa.nav import console_nav
+    from pwa.operations import bp as operations_bp
+    from pwa.operations import register_nav as register_operations_nav
     from pwa.shell import bp as shell_bp
 
     app.register_blueprint(shell_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(operations_bp)
+    register_operations_nav()
     app.jinja_env.globals.update(console_nav=console_nav, get_locale=get_locale)

@@ -110,6 +110,8 @@ def normalize_filter(raw: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for key in FILTER_KEYS:
         value = raw.get(key)
+        if isinstance(value, str):
+            value = value.strip()
         if value in (None, "", [], False):
             continue
         if key.startswith("tags_"):
