@@ -151,7 +151,9 @@ def operation_figures(
     ready = None
     if blocked is not None:
         ready = blocked.pop("ready", None)
-        blocked = {reason: n for reason, n in blocked.items() if n}
+        # Totals and finished targets are shown on their own.
+        blocked = {reason: n for reason, n in blocked.items()
+                   if n and reason not in ("total", "done", "removed")}
     org = session.get(Organization, operation.organization_id)
     calls_today, reached_today = _call_counts(session, operation.id, start_of_day(org, now))
     calls_total, reached_total = _call_counts(session, operation.id, None)

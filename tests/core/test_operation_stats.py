@@ -102,10 +102,10 @@ def test_results_csv_has_one_column_per_question_and_is_audited(db, world):
                           "last_name", "phone", "disposition", "group"]
     assert header[9].startswith("q1: ") and header[-1] == "notes"
     assert len(rows) == 5  # four recorded calls; the pending one is not a result
-    assert [r[7] for r in rows[1:]] == ["Refused", "Talked to the right person", "No answer",
-                                        "Talked to the right person"]  # oldest first
+    assert [r[7] for r in rows[1:]] == ["Refused", "Talked to them", "No answer",
+                                        "Talked to them"]  # oldest first
     first = rows[4]
-    assert first[7] == "Talked to the right person" and first[9:12] == ["5", "housing",
+    assert first[7] == "Talked to them" and first[9:12] == ["5", "housing",
                                                                        "more buses"]
     assert first[-1] == "'=cmd()"  # no formula injection into spreadsheets
     entry = db.session.scalar(select(AuditEntry).where(
