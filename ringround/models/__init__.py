@@ -4,6 +4,7 @@ from ringround.models.accounts import Membership, Organization, OrgRole, User
 from ringround.models.audit import AuditEntry
 from ringround.models.base import Base, utcnow
 from ringround.models.calls import Attempt, CallMethod, DispositionGroup
+from ringround.models.imports import ImportJob, ImportStatus
 from ringround.models.operations import (
     Operation,
     OperationMember,
@@ -30,7 +31,9 @@ from ringround.models.people import (
 
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
-    "CustomField", "CustomFieldType", "DispositionGroup", "Household", "Membership", "OptOut",
+    "CustomField", "CustomFieldType", "DispositionGroup", "Household", "ImportJob", "ImportStatus",
+    "Membership",
+    "OptOut",
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
     "Target", "TargetState", "User", "contact_tags", "utcnow",
