@@ -113,6 +113,8 @@ def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
             context["preview"] = (preview, qn.template(preview)["questions"])
         context["question_forms"] = {q["id"]: _question_form(op, q)
                                      for q in context["questions"]}
+    elif step == "source":
+        context["matching"] = ops.matching_count(db.session, op)
     elif step == "recycling":
         context["rows"] = disposition_rows(op)
     elif step == "exclusions":
@@ -123,6 +125,7 @@ def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
         _people_context(op, context)
     elif step == "review":
         context["problems"] = ops.readiness_problems(db.session, op)
+        context["matching"] = ops.matching_count(db.session, op)
         context["rows"] = disposition_rows(op)
         context["fields"] = [f for f in effective_settings(db.session, op)
                              if f["visibility"] != "hidden"]

@@ -426,6 +426,21 @@ def owned_operations(session: Session, user: User) -> list[Operation]:
     ))
 
 
+def matching_count(session: Session, operation: Operation) -> int | None:
+    """How many of the organization's contacts the source matches now (None: no source yet,
+    or the filter cannot be applied)."""
+    if operation.source_list_id is None and not operation.source_filter:
+        return None
+    from ringround.people.filters import FilterError, count_matching
+    from ringround.queue import source_filter
+
+    try:
+        return count_matching(session, operation.organization_id,
+                              source_filter(session, operation))
+    except FilterError:
+        return None
+
+
 # --- review and lifecycle ------------------------------------------------------------------
 
 def readiness_problems(session: Session, operation: Operation) -> list[str]:

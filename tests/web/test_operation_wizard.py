@@ -205,7 +205,7 @@ def test_questionnaire_step_saves_the_script(client, op, db):
 
 def test_recycling_step_renames_adds_and_sets_retries(client, op, db):
     page = client.get(step_url(op, "recycling")).get_data(as_text=True)
-    assert "Line busy (automatic)" in page and 'name="retry_refused"' not in page
+    assert "Busy (automatic)" in page and 'name="retry_refused"' not in page
     response = post_step(client, op, "recycling", {
         "label_not_home": "Nobody home", "retry_no_answer": "1", "retries_no_answer": "3",
         "interval_no_answer": "90", "retry_call_back": "1", "retries_call_back": "2",
@@ -336,3 +336,14 @@ def test_activating_an_unready_operation_shows_why(client, op, db):
                          page=step_url(op, "review"), follow_redirects=True)
     assert "Choose who to call" in response.get_data(as_text=True)
     assert db.session.get(Operation, op.id).state is OperationState.DRAFT
+
+
+def test_source_step_and_review_show_how_many_contacts_match(client, op, db, factories,
+                                                             org_admin):
+    org, _ = org_admin
+    factories.contact(org, city="Lyon")
+    factories.contact(org, city="Lyon")
+    factories.contact(org, city="Paris")
+    post_step(client, op, "source", {"kind": "filter", "city": "lyon"})
+    assert "matches 2 contacts" in client.get(step_url(op, "source")).get_data(as_text=True)
+    assert "2 contacts match now" in client.get(step_url(op, "review")).get_data(as_text=True)
