@@ -238,9 +238,12 @@ def _fill_basics(form: BasicsForm, op: Operation, org: Organization) -> None:
 
 
 def _save_basics(form: BasicsForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+    ends_at = from_local(form.ends_at.data, org)
+    if op.starts_at and ends_at == op.ends_at == ops.one_month_after(op.starts_at):
+        ends_at = None  # the end was left at its default: it follows a new start
     ops.update_basics(
         db.session, op, name=form.name.data, description=form.description.data or "",
-        starts_at=from_local(form.starts_at.data, org), ends_at=from_local(form.ends_at.data, org),
+        starts_at=from_local(form.starts_at.data, org), ends_at=ends_at,
         window_start=form.window_start.data, window_end=form.window_end.data,
         weekdays="".join(form.weekdays.data or []))
 

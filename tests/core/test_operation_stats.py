@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ringround import operations as ops
+from ringround.extensions import db
 from ringround.models import (
     Attempt,
     AuditEntry,
@@ -21,12 +22,14 @@ from ringround.operation_stats import (
     results_csv,
     start_of_day,
 )
+from tests import factories
 
 NOW = datetime(2026, 5, 20, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def world(db, factories):
+def world(any_app):
+    """The same data on SQLite and PostgreSQL (answers are tallied inside the database)."""
     org, admin = factories.org_with_admin()
     org.time_zone = "Europe/Paris"
     op = ops.create_draft(db.session, org.id, admin, "Survey")
@@ -64,7 +67,7 @@ def test_today_starts_at_midnight_in_the_organizations_zone(world):
     assert start_of_day(org, NOW) == datetime(2026, 5, 19, 22, 0, tzinfo=UTC)
 
 
-def test_operation_figures(db, world):
+def test_operation_figures(world):
     _, _, op, agent_a, agent_b = world
     figures = operation_figures(db.session, op, now=NOW)
     assert (figures.targets, figures.done, figures.removed) == (4, 1, 1)
@@ -80,7 +83,7 @@ def test_operation_figures(db, world):
     assert tallies["q3"]["answered"] == 1 and tallies["q3"]["items"] == []
 
 
-def test_organization_progress(db, world, factories):
+def test_organization_progress(world):
     org, admin, op, _, _ = world
     empty = ops.create_draft(db.session, org.id, admin, "Empty")
     db.session.commit()
@@ -92,7 +95,7 @@ def test_organization_progress(db, world, factories):
     assert organization_progress(db.session, other.id) == []
 
 
-def test_results_csv_has_one_column_per_question_and_is_audited(db, world):
+def test_results_csv_has_one_column_per_question_and_is_audited(world):
     _, admin, op, _, _ = world
     text = results_csv(db.session, op, admin)
     db.session.commit()

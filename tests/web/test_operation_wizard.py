@@ -347,3 +347,13 @@ def test_source_step_and_review_show_how_many_contacts_match(client, op, db, fac
     post_step(client, op, "source", {"kind": "filter", "city": "lyon"})
     assert "matches 2 contacts" in client.get(step_url(op, "source")).get_data(as_text=True)
     assert "2 contacts match now" in client.get(step_url(op, "review")).get_data(as_text=True)
+
+
+def test_an_end_left_at_its_default_follows_a_new_start(client, op, db):
+    page = client.get(step_url(op, "basics")).get_data(as_text=True)
+    shown_end = page.split('id="ends_at"')[1].split('value="')[1].split('"')[0]
+    post_step(client, op, "basics", {
+        "name": "Later", "starts_at": "2030-01-31T18:00", "ends_at": shown_end,
+        "window_start": "09:00", "window_end": "21:00", "weekdays": ["0"]})
+    saved = db.session.get(Operation, op.id)
+    assert saved.ends_at == datetime(2030, 2, 28, 18, 0, tzinfo=UTC)
