@@ -148,35 +148,58 @@ def opted_out_label(rules: OperationRules) -> str | None:
     return None
 
 
-def check_candidate(session: Session, target_id: int, contact_id: int | None,
-                    rules: OperationRules, org: Organization, now: datetime,
-                    lock_siblings: bool) -> Verdict:
-    """Whether a candidate target may be called now, and on which number."""
-    if contact_id is None:  # the person was erased
-        return Verdict(False, state=TargetState.REMOVED, reason="erased")
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        return Verdict(False, state=TargetState.REMOVED, reason="erased")
+def check_candidate(session: Session, row, rules: OperationRules, org_id: int, agent_phone,
+                    now: datetime, lock_siblings: bool) -> Verdict:
+    """Whether a candidate target may be called now, and on which number.
+
+    `row` comes from the candidate query (see leasing._Picker): the target with its contact's
+    flags, its first OK number and how many other operations hold the person.
+    """
+    if row.is_own:  # the agent's own record: someone else will call it
+        return Verdict(False, skip=True)
     opt_label = opted_out_label(rules)
-    if contact.do_not_contact:
+    if row.do_not_contact:
         if opt_label:
             return Verdict(False, state=TargetState.REMOVED, reason=opt_label)
         return Verdict(False, reason="opted_out", until=now + RECHECK_AFTER)
-    rule = static_exclusion(session, contact, rules)
-    if rule is not None:
-        return Verdict(False, state=TargetState.REMOVED, reason=rule.label)
-    phone, why = usable_phone(session, contact)
-    if phone is None:
-        if why == "opted_out" and opt_label:
-            return Verdict(False, state=TargetState.REMOVED, reason=opt_label)
-        return Verdict(False, reason=why, until=now + RECHECK_AFTER)
-    gap = gap_hold(session, target_id, contact_id, org, now, lock_siblings)
-    if gap is not None:
-        return gap
-    return Verdict(True, phone_id=phone.id, phone_e164=phone.e164)
+    contact = None
+    if any(r.kind in ("field_equals", "tag") for r in rules.exclusions.rules):
+        contact = session.get(Contact, row.contact_id)
+        rule = static_exclusion(session, contact, rules)
+        if rule is not None:
+            return Verdict(False, state=TargetState.REMOVED, reason=rule.label)
+    if row.phone_id is None:
+        return Verdict(False, reason="no_number", until=now + RECHECK_AFTER)
+    phone_id, e164 = row.phone_id, row.phone_e164
+    if _opted_out(session, org_id, e164):
+        contact = contact or session.get(Contact, row.contact_id)
+        phone, why = usable_phone(session, contact)
+        if phone is None:
+            if why == "opted_out" and opt_label:
+                return Verdict(False, state=TargetState.REMOVED, reason=opt_label)
+            return Verdict(False, reason=why, until=now + RECHECK_AFTER)
+        phone_id, e164 = phone.id, phone.e164
+    if row.siblings:
+        gap = gap_hold(session, row.id, row.contact_id, org_id, now, lock_siblings)
+        if gap is not None:
+            return gap
+    return Verdict(True, phone_id=phone_id, phone_e164=e164)
 
 
-def gap_hold(session: Session, target_id: int, contact_id: int, org: Organization,
+def _opted_out(session: Session, org_id: int, e164: str) -> bool:
+    from ringround.optouts import phone_hmac
+
+    return session.scalar(select(OptOut.id).where(
+        OptOut.organization_id == org_id, OptOut.phone_hmac == phone_hmac(e164))) is not None
+
+
+def call_gap(session: Session, org_id: int) -> timedelta:
+    minutes = session.scalar(select(Organization.call_gap_minutes).where(
+        Organization.id == org_id))
+    return timedelta(minutes=minutes or 0)
+
+
+def gap_hold(session: Session, target_id: int, contact_id: int, org_id: int,
              now: datetime, lock_siblings: bool) -> Verdict | None:
     """The organization-wide gap: this person's targets in other operations.
 
@@ -195,7 +218,7 @@ def gap_hold(session: Session, target_id: int, contact_id: int, org: Organizatio
             .with_for_update(skip_locked=True)).all()
         if len(locked) < len(siblings):
             return Verdict(False, skip=True)
-    gap = timedelta(minutes=org.call_gap_minutes or 0)
+    gap = call_gap(session, org_id)
     until = None
     for sibling in siblings:
         if (sibling.state == TargetState.LEASED and sibling.lease_expires_at is not None

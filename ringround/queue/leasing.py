@@ -10,7 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, or_, select, text, update
+from sqlalchemy import (
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ringround.models import (
@@ -19,7 +29,6 @@ from ringround.models import (
     Operation,
     OperationMember,
     OperationState,
-    Organization,
     Tag,
     Target,
     TargetState,
@@ -84,21 +93,67 @@ def operation_running(operation: Operation, now: datetime) -> bool:
     return not (operation.ends_at is not None and now >= operation.ends_at)
 
 
-def own_contact_ids(session: Session, org_id: int, agent: User) -> list[int]:
-    """The agent's own contact records in the organization: never given to them."""
-    conditions = [Contact.user_id == agent.id]
-    if agent.phone_e164:
-        conditions.append(Contact.id.in_(select(ContactPhone.contact_id).where(
-            ContactPhone.organization_id == org_id, ContactPhone.e164 == agent.phone_e164)))
-    return list(session.scalars(select(Contact.id).where(
-        Contact.organization_id == org_id, or_(*conditions))))
-
-
 def _tag_ids(session: Session, org_id: int, names: list[str]) -> list[int]:
     if not names:
         return []
     return list(session.scalars(select(Tag.id).where(
         Tag.organization_id == org_id, Tag.name.in_(names))))
+
+
+_STATEMENTS: dict[tuple, object] = {}
+
+
+def _zone_probe(k: int, prefer: bool, lock: bool):
+    """One zone's probe: the best waiting, eligible targets there, with what the checks need
+    (the contact's flags, its first OK number, whether it is the agent's own record, how many
+    other operations hold the person). Zone parameter `z{k}`."""
+    t = Target.__table__
+    c = Contact.__table__
+    p = ContactPhone.__table__
+    s = t.alias("s")
+    first_phone = (select(p.c.id).where(p.c.contact_id == t.c.contact_id,
+                                        p.c.status == literal_column("'ok'"))
+                   .order_by(p.c.position, p.c.id).limit(1))
+    # (organization_id, e164) is unique: this EXISTS is one index probe.
+    is_own = or_(c.c.user_id == bindparam("agent_id"), exists().where(
+        p.c.organization_id == c.c.organization_id, p.c.e164 == bindparam("agent_phone"),
+        p.c.contact_id == t.c.contact_id))
+    siblings = select(func.count()).where(s.c.contact_id == t.c.contact_id,
+                                          s.c.id != t.c.id).scalar_subquery()
+    stmt = select(
+        t.c.id, t.c.contact_id, t.c.attempts, t.c.last_attempt_at, c.c.do_not_contact,
+        first_phone.scalar_subquery().label("phone_id"),
+        first_phone.with_only_columns(p.c.e164).scalar_subquery().label("phone_e164"),
+        is_own.label("is_own"), siblings.label("siblings"),
+    ).join(c, c.c.id == t.c.contact_id).where(
+        t.c.operation_id == bindparam("operation_id"), WAITING_SQL,
+        t.c.time_zone == bindparam(f"z{k}"), t.c.next_eligible_at <= bindparam("now"),
+        t.c.id.not_in(bindparam("tried", expanding=True)),
+        ~exists().where(contact_tags.c.contact_id == t.c.contact_id,
+                        contact_tags.c.tag_id.in_(bindparam("avoid", expanding=True))),
+    )
+    if prefer:
+        stmt = stmt.where(exists().where(
+            contact_tags.c.contact_id == t.c.contact_id,
+            contact_tags.c.tag_id.in_(bindparam("prefer", expanding=True))))
+    stmt = stmt.order_by(t.c.attempts, t.c.last_attempt_at, t.c.id).limit(bindparam("lim"))
+    if lock:
+        # Each caller takes rows no other transaction holds: no waiting, no double lease.
+        stmt = stmt.with_for_update(of=t, skip_locked=True)
+    return stmt
+
+
+def _candidates_statement(n_zones: int, prefer: bool, lock: bool):
+    """Built once per shape and reused: building SQLAlchemy statements costs more than
+    running these on SQLite."""
+    key = ("candidates", n_zones, prefer, lock)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        probes = [_zone_probe(k, prefer, lock) for k in range(n_zones)]
+        # Several zones: one round trip, each zone's probe a branch of a UNION ALL.
+        stmt = probes[0] if n_zones == 1 else union_all(*[select(q.subquery()) for q in probes])
+        _STATEMENTS[key] = stmt
+    return stmt
 
 
 @dataclass
@@ -107,33 +162,23 @@ class _Picker:
 
     operation_id: int
     zones: list[str]
-    own_ids: list[int]
+    agent_id: int
+    agent_phone: str | None
     avoid_tag_ids: list[int]
     prefer_tag_ids: list[int]
     lock: bool
 
-    def query(self, zone: str, now: datetime, prefer: bool, tried: set[int], limit: int):
-        t = Target.__table__
-        stmt = select(t.c.id, t.c.contact_id, t.c.attempts, t.c.last_attempt_at).where(
-            t.c.operation_id == self.operation_id, WAITING_SQL, t.c.time_zone == zone,
-            t.c.next_eligible_at <= now)
-        if self.own_ids:
-            stmt = stmt.where(t.c.contact_id.not_in(self.own_ids))
-        if tried:
-            stmt = stmt.where(t.c.id.not_in(tried))
-        if self.avoid_tag_ids:
-            stmt = stmt.where(~exists().where(
-                contact_tags.c.contact_id == t.c.contact_id,
-                contact_tags.c.tag_id.in_(self.avoid_tag_ids)))
-        if prefer:
-            stmt = stmt.where(exists().where(
-                contact_tags.c.contact_id == t.c.contact_id,
-                contact_tags.c.tag_id.in_(self.prefer_tag_ids)))
-        stmt = stmt.order_by(t.c.attempts, t.c.last_attempt_at, t.c.id).limit(limit)
-        if self.lock:
-            # Each caller takes rows no other transaction holds: no waiting, no double lease.
-            stmt = stmt.with_for_update(skip_locked=True)
-        return stmt
+    def candidates(self, session: Session, now: datetime, prefer: bool, tried: set[int],
+                   limit: int) -> list:
+        """The best `limit` candidates of each zone inside the window, in call order."""
+        stmt = _candidates_statement(len(self.zones), prefer, self.lock)
+        params = {"operation_id": self.operation_id, "now": now, "tried": list(tried),
+                  "avoid": self.avoid_tag_ids, "prefer": self.prefer_tag_ids,
+                  "agent_id": self.agent_id, "agent_phone": self.agent_phone, "lim": limit}
+        params.update({f"z{k}": zone for k, zone in enumerate(self.zones)})
+        rows = session.execute(stmt, params).all()
+        rows.sort(key=_sort_key)
+        return rows
 
 
 def _sort_key(row):
@@ -150,9 +195,31 @@ def _put_aside(session: Session, target_id: int, verdict: Verdict) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def _member(session: Session, operation: Operation, agent: User) -> OperationMember | None:
-    return session.scalar(select(OperationMember).where(
-        OperationMember.operation_id == operation.id, OperationMember.user_id == agent.id))
+def _agent_statement():
+    stmt = _STATEMENTS.get("agent")
+    if stmt is None:
+        t = Target.__table__
+        m = OperationMember.__table__
+        held = select(func.count()).where(
+            t.c.leased_to_id == bindparam("agent_id"),
+            t.c.operation_id == bindparam("operation_id"),
+            t.c.state == literal_column("'leased'"),
+            t.c.lease_expires_at > bindparam("now", type_=t.c.lease_expires_at.type),
+        ).scalar_subquery()
+        # A LEFT JOIN from a one-row select, so a non-member still gets the lease count.
+        one = select(literal_column("1").label("one")).subquery()
+        stmt = select(m.c.prefer_tags, m.c.avoid_tags, held.label("held")).select_from(
+            one.outerjoin(m, (m.c.operation_id == bindparam("operation_id"))
+                          & (m.c.user_id == bindparam("agent_id"))))
+        _STATEMENTS["agent"] = stmt
+    return stmt
+
+
+def _agent_in_operation(session: Session, operation_id: int, agent_id: int, now: datetime):
+    """The agent's prefer/avoid tags here and how many unexpired leases they hold."""
+    row = session.execute(_agent_statement(), {
+        "operation_id": operation_id, "agent_id": agent_id, "now": now}).first()
+    return row.prefer_tags or [], row.avoid_tags or [], row.held
 
 
 _last_sweep: dict[int, datetime] = {}
@@ -167,7 +234,7 @@ def _sweep_expired(session: Session, operation_id: int, now: datetime) -> None:
 
 
 def _lease(session: Session, operation: Operation, agent: User, n: int, now: datetime,
-           lease_minutes: int) -> list[Lease]:
+           lease_minutes: int, max_open: int | None = None) -> list[Lease]:
     if n <= 0 or not operation_running(operation, now):
         return []
     rules: OperationRules = rules_for(operation)
@@ -176,38 +243,33 @@ def _lease(session: Session, operation: Operation, agent: User, n: int, now: dat
         return []
     begin_write(session)
     _sweep_expired(session, operation.id, now)
-    member = _member(session, operation, agent)
-    org = session.get(Organization, operation.organization_id)
+    prefer, avoid, held = _agent_in_operation(session, operation.id, agent.id, now)
+    if max_open is not None and held >= max_open:
+        return held_leases(session, operation, agent, now)[:1]
+    org_id = operation.organization_id
     pg = is_postgresql(session)
-    picker = _Picker(
-        operation.id, zones, own_contact_ids(session, operation.organization_id, agent),
-        _tag_ids(session, operation.organization_id, member.avoid_tags if member else []),
-        _tag_ids(session, operation.organization_id, member.prefer_tags if member else []),
-        lock=pg,
-    )
+    picker = _Picker(operation.id, zones, agent.id, agent.phone_e164,
+                     _tag_ids(session, org_id, avoid), _tag_ids(session, org_id, prefer),
+                     lock=pg)
     expires = now + timedelta(minutes=lease_minutes)
     chosen: list[tuple[int, int, int, Verdict]] = []
     tried: set[int] = set()
     checks = 0
-    passes = [True, False] if picker.prefer_tag_ids else [False]
-    for prefer in passes:
+    for prefer_pass in ([True, False] if picker.prefer_tag_ids else [False]):
         while len(chosen) < n and checks < MAX_CHECKS_PER_CALL:
             want = n - len(chosen)
             # On SQLite we hold the write lock: read a few spare candidates per probe. On
             # PostgreSQL every row read is locked until commit: read only what we need.
-            limit = want if pg else want + 4
-            rows = []
-            for zone in zones:
-                rows.extend(session.execute(picker.query(zone, now, prefer, tried, limit)).all())
+            rows = picker.candidates(session, now, prefer_pass, tried,
+                                     want if pg else want + 2)
             if not rows:
                 break
-            rows.sort(key=_sort_key)
             for row in rows:
                 if len(chosen) >= n or checks >= MAX_CHECKS_PER_CALL:
                     break
                 tried.add(row.id)
                 checks += 1
-                verdict = check_candidate(session, row.id, row.contact_id, rules, org, now,
+                verdict = check_candidate(session, row, rules, org_id, agent.phone_e164, now,
                                           lock_siblings=pg)
                 if verdict.ok:
                     chosen.append((row.id, row.contact_id, row.attempts, verdict))
@@ -217,17 +279,25 @@ def _lease(session: Session, operation: Operation, agent: User, n: int, now: dat
             break
     if not chosen:
         return []
-    result = session.execute(
-        update(Target)
-        .where(Target.id.in_([c[0] for c in chosen]), Target.state == TargetState.WAITING)
-        .values(state=TargetState.LEASED, leased_to_id=agent.id, leased_at=now,
-                lease_expires_at=expires, reason=None)
-        .execution_options(synchronize_session=False))
+    result = session.execute(_lease_statement(), {
+        "ids": [c[0] for c in chosen], "agent_id": agent.id, "now": now, "expires": expires})
     if result.rowcount != len(chosen):  # cannot happen under the locks above; refuse loudly
         raise RuntimeError("a target changed while it was being leased")
     return [Lease(target_id, operation.id, contact_id, verdict.phone_id, verdict.phone_e164,
                   expires, attempts)
             for target_id, contact_id, attempts, verdict in chosen]
+
+
+def _lease_statement():
+    stmt = _STATEMENTS.get("lease")
+    if stmt is None:
+        t = Target.__table__
+        stmt = update(t).where(t.c.id.in_(bindparam("ids", expanding=True)), WAITING_SQL).values(
+            state=literal_column("'leased'"), leased_to_id=bindparam("agent_id"),
+            leased_at=bindparam("now", type_=t.c.leased_at.type),
+            lease_expires_at=bindparam("expires", type_=t.c.lease_expires_at.type), reason=None)
+        _STATEMENTS["lease"] = stmt
+    return stmt
 
 
 def held_leases(session: Session, operation: Operation, agent: User,
@@ -258,11 +328,8 @@ def lease_next(session: Session, operation: Operation, agent: User, now: datetim
     so reloads and double taps cannot hoard people. The caller must commit promptly: until
     then the target's row lock (PostgreSQL) or the write lock (SQLite) is held.
     """
-    now = _now(now)
-    held = held_leases(session, operation, agent, now) if max_open else []
-    if max_open and len(held) >= max_open:
-        return held[0]
-    leases = _lease(session, operation, agent, 1, now, lease_minutes)
+    leases = _lease(session, operation, agent, 1, _now(now), lease_minutes,
+                    max_open=max_open or None)
     return leases[0] if leases else None
 
 
