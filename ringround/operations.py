@@ -103,34 +103,30 @@ def update_mode(session: Session, operation: Operation, mode: str) -> Operation:
 
 
 def normalize_filter(raw: dict[str, Any]) -> dict[str, Any]:
-    """A contact filter in the contacts' filter schema, empty values dropped."""
+    """A contact filter in the contacts' filter schema (ringround.people.filters), empty
+    values dropped, or OperationError when it cannot be applied."""
+    from ringround.people.filters import FilterError, clean_filter, contact_ids_select
+
     unknown = set(raw) - set(FILTER_KEYS)
     if unknown:
         raise OperationError(f"Unknown filter {sorted(unknown)[0]!r}.", "source_filter")
-    clean: dict[str, Any] = {}
-    for key in FILTER_KEYS:
-        value = raw.get(key)
-        if isinstance(value, str):
-            value = value.strip()
-        if value in (None, "", [], False):
-            continue
-        if key.startswith("tags_"):
-            if isinstance(value, str):
-                value = [v for v in (part.strip() for part in value.split(",")) if v]
-            if value:
-                clean[key] = sorted(set(value))
-        elif key == "not_called_days":
-            try:
-                value = int(value)
-            except (TypeError, ValueError):
-                raise OperationError("“Not called for” needs a number of days.",
-                                     "not_called_days") from None
-            if not 1 <= value <= 3650:
-                raise OperationError("“Not called for” must be from 1 to 3650 days.",
-                                     "not_called_days")
-            clean[key] = value
-        else:
-            clean[key] = value
+    days = raw.get("not_called_days")
+    if isinstance(days, str):
+        days = days.strip()
+    if days not in (None, ""):
+        try:
+            days = int(days)
+        except (TypeError, ValueError):
+            raise OperationError("“Not called for” needs a number of days.",
+                                 "not_called_days") from None
+        if not 1 <= days <= 3650:
+            raise OperationError("“Not called for” must be from 1 to 3650 days.",
+                                 "not_called_days")
+    clean = clean_filter({**raw, "not_called_days": days})
+    try:
+        contact_ids_select(0, clean)  # compiles every condition: bad dates, operators
+    except FilterError as error:
+        raise OperationError(str(error), "source_filter") from None
     return clean
 
 

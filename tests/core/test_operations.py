@@ -80,6 +80,11 @@ def test_source_is_a_list_of_the_same_organization_or_a_filter(db, draft, factor
         ops.update_source(db.session, draft, contact_filter={"city": ""})
     with pytest.raises(ops.OperationError, match="Unknown filter"):
         ops.update_source(db.session, draft, contact_filter={"sql": "1"})
+    with pytest.raises(ops.OperationError, match="must be a date"):
+        ops.update_source(db.session, draft, contact_filter={"created_since": "last week"})
+    with pytest.raises(ops.OperationError, match="number of days"):
+        ops.update_source(db.session, draft, contact_filter={"not_called_days": "a while"})
+    assert draft.source_filter["city"] == "Lyon"  # refused changes leave the source alone
 
 
 def test_basics_default_the_end_and_check_the_window(db, draft):
