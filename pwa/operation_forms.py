@@ -34,7 +34,7 @@ from ringround import questionnaires as qn
 from ringround.extensions import db
 from ringround.models import Operation, Organization, SavedList
 from ringround.operation_dispositions import disposition_rows
-from ringround.operation_fields import effective_settings
+from ringround.operation_fields import available_fields, effective_settings
 
 WEEKDAYS = [("0", _l("Monday")), ("1", _l("Tuesday")), ("2", _l("Wednesday")),
             ("3", _l("Thursday")), ("4", _l("Friday")), ("5", _l("Saturday")),
@@ -78,6 +78,11 @@ class SourceForm(FlaskForm):
     not_called_days = IntegerField(
         _l("Not called for at least (days)"),
         validators=[Optional(), NumberRange(min=1, max=3650)])
+    field_key = SelectField(_l("And where the field"), choices=[], validate_choice=False)
+    field_op = SelectField(_l("Comparison"), choices=[("equals", _l("is")),
+                                                      ("contains", _l("contains"))],
+                           default="equals", validate_choice=False)
+    field_value = StringField(_l("Value"), validators=[Length(max=200)])
 
 
 class BasicsForm(FlaskForm):
@@ -138,7 +143,7 @@ class ExclusionsForm(FlaskForm):
         ("", _l("(no new rule)")), ("field_equals", _l("have a field set to a value")),
         ("answered", _l("already answered a question")), ("tag", _l("carry a tag")),
         ("opted_out", _l("opted out"))], validate_choice=False)
-    new_field = StringField(_l("Field"), validators=[Length(max=64)])
+    new_field = SelectField(_l("Field"), choices=[], validate_choice=False)
     new_value = StringField(_l("Value"), validators=[Length(max=200)])
     new_tag = StringField(_l("Tag"), validators=[Length(max=64)])
     new_question = SelectField(_l("Question"), choices=[], validate_choice=False)
@@ -198,6 +203,8 @@ def source_choices(form: SourceForm, org: Organization) -> None:
     lists = db.session.scalars(db.select(SavedList).where(
         SavedList.organization_id == org.id).order_by(SavedList.name))
     form.list_id.choices = [("", _l("(choose a list)"))] + [(str(s.id), s.name) for s in lists]
+    form.field_key.choices = [("", str(_l("(no field condition)")))] + [
+        (f.key, f.label) for f in available_fields(db.session, org.id)]
 
 
 def _fill_source(form: SourceForm, op: Operation, org: Organization) -> None:
@@ -223,10 +230,14 @@ def _save_source(form: SourceForm, op: Operation, org: Organization, posted: Mul
             "country", "has_mobile", "not_called_days")
     raw = {key: getattr(form, key).data for key in keys}
     raw["country"] = (raw["country"] or "").upper()
-    # Keep what the filter had that this form does not edit (custom-field conditions).
-    for key in ("fields", "created_since"):
-        if (op.source_filter or {}).get(key):
-            raw[key] = op.source_filter[key]
+    current = op.source_filter or {}
+    raw["fields"] = [condition for i, condition in enumerate(current.get("fields") or [])
+                     if not posted.get(f"remove_field_{i}")]
+    if form.field_key.data:
+        raw["fields"].append({"field": form.field_key.data, "op": form.field_op.data,
+                              "value": form.field_value.data or ""})
+    if current.get("created_since"):  # set from the contacts page; kept as it is
+        raw["created_since"] = current["created_since"]
     ops.update_source(db.session, op, contact_filter=raw)
 
 
@@ -382,6 +393,8 @@ def prepare(step: str, form: FlaskForm, op: Operation, org: Organization) -> Non
     if step == "source":
         source_choices(form, org)
     elif step == "exclusions":
+        form.new_field.choices = [("", str(_l("(choose a field)")))] + [
+            (f.key, f.label) for f in available_fields(db.session, org.id)]
         form.new_question.choices = question_choices(op, str(_l("(choose a question)")))
         form.done_question.choices = question_choices(op, str(_l("(no done-condition)")))
 

@@ -115,6 +115,7 @@ def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
                                      for q in context["questions"]}
     elif step == "source":
         context["matching"] = ops.matching_count(db.session, op)
+        context["conditions"] = (op.source_filter or {}).get("fields") or []
     elif step == "recycling":
         context["rows"] = disposition_rows(op)
     elif step == "exclusions":

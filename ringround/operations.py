@@ -36,7 +36,11 @@ from ringround.operation_dispositions import (
     check_retry_rules,
     check_voicemail_policy,
 )
-from ringround.operation_fields import FieldSettingsError, check_field_settings
+from ringround.operation_fields import (
+    FieldSettingsError,
+    available_fields,
+    check_field_settings,
+)
 
 STEPS = ("mode", "source", "basics", "method", "questionnaire", "recycling", "exclusions",
          "fields", "people", "review")
@@ -241,7 +245,8 @@ def update_recycling(
     return operation
 
 
-def _check_exclusion(rule: dict[str, Any], question_ids: set[str], done: bool) -> dict:
+def _check_exclusion(rule: dict[str, Any], question_ids: set[str], done: bool,
+                     field_keys: set[str] | None = None) -> dict:
     kind = rule.get("kind")
     label = (rule.get("label") or "").strip()[:80]
     if kind not in (("answered",) if done else EXCLUSION_KINDS):
@@ -252,6 +257,9 @@ def _check_exclusion(rule: dict[str, Any], question_ids: set[str], done: bool) -
     if kind == "field_equals":
         if not (rule.get("field") or "").strip():
             raise OperationError("Say which field the rule looks at.", "exclusions")
+        if field_keys is not None and rule["field"].strip() not in field_keys:
+            raise OperationError(f"There is no contact field called {rule['field']!r}.",
+                                 "exclusions")
         clean["field"], clean["value"] = rule["field"].strip(), str(rule.get("value") or "")
     elif kind == "tag":
         if not (rule.get("tag") or "").strip():
@@ -280,7 +288,8 @@ def update_exclusions(
     a cap on calls per person, and done-conditions (with an optional reselect delay)."""
     _editable(operation)
     question_ids = {q["id"] for q in questionnaires.questions_of(operation.questionnaire)}
-    clean_rules = [_check_exclusion(rule, question_ids, done=False) for rule in rules]
+    field_keys = {f.key for f in available_fields(session, operation.organization_id)}
+    clean_rules = [_check_exclusion(rule, question_ids, False, field_keys) for rule in rules]
     clean_done = [_check_exclusion(rule, question_ids, done=True) for rule in done_conditions]
     if not isinstance(cooldown_minutes, int) or not 0 <= cooldown_minutes <= 60 * 24 * 90:
         raise OperationError("The cooldown must be from 0 minutes to 90 days.", "cooldown_minutes")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ringround import operations as ops
 from ringround.models import (
     AuditEntry,
+    CustomField,
     OperationMember,
     OperationMode,
     OperationRole,
@@ -157,6 +158,8 @@ def test_recycling_renames_adds_and_never_retries_removals(db, draft):
 
 
 def test_exclusions_and_done_conditions(db, draft):
+    db.session.add(CustomField(organization_id=draft.organization_id, key="voted",
+                               label="Voted"))
     ops.apply_template(db.session, draft, "mobilize")
     ops.update_exclusions(
         db.session, draft, household_wide=True, cooldown_minutes=60, max_calls_per_person=4,
@@ -175,6 +178,7 @@ def test_exclusions_and_done_conditions(db, draft):
     bad = [
         ([{"kind": "answered", "question": "q9", "label": "x"}], "question the questionnaire"),
         ([{"kind": "tag", "tag": "", "label": "x"}], "which tag"),
+        ([{"kind": "field_equals", "field": "shoe_size", "label": "x"}], "no contact field"),
         ([{"kind": "tag", "tag": "a", "label": ""}], "needs a label"),
         ([{"kind": "weather", "label": "x"}], "Unknown kind"),
     ]

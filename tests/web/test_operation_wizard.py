@@ -234,7 +234,11 @@ def test_recycling_step_bad_number_keeps_the_input(client, op, db):
 
 
 def test_exclusions_step_adds_rules_and_goals(client, op, db):
+    db.session.add(CustomField(organization_id=op.organization_id, key="voted", label="Voted"))
+    db.session.commit()
     url = f"/console/operations/{op.id}"
+    assert '<option value="voted">Voted</option>' in client.get(
+        step_url(op, "exclusions")).get_data(as_text=True)
     post_form(client, f"{url}/questionnaire/template", {"template": "mobilize"},
               page=step_url(op, "questionnaire"))
     response = post_step(client, op, "exclusions", {
@@ -357,3 +361,20 @@ def test_an_end_left_at_its_default_follows_a_new_start(client, op, db):
         "window_start": "09:00", "window_end": "21:00", "weekdays": ["0"]})
     saved = db.session.get(Operation, op.id)
     assert saved.ends_at == datetime(2030, 2, 28, 18, 0, tzinfo=UTC)
+
+
+def test_source_step_adds_and_removes_field_conditions(client, op, db, factories, org_admin):
+    org, _ = org_admin
+    db.session.add(CustomField(organization_id=org.id, key="shift", label="Shift"))
+    factories.contact(org, custom={"shift": "night"})
+    factories.contact(org, custom={"shift": "day"})
+    post_step(client, op, "source", {"kind": "filter", "field_key": "shift",
+                                     "field_op": "equals", "field_value": "night"})
+    saved = db.session.get(Operation, op.id)
+    assert saved.source_filter == {"fields": [{"field": "shift", "op": "equals",
+                                               "value": "night"}]}
+    page = client.get(step_url(op, "source")).get_data(as_text=True)
+    assert "matches 1 contact." in page and "shift is “night”" in page
+    post_step(client, op, "source", {"kind": "filter", "city": "Lyon",
+                                     "remove_field_0": "1", "field_op": "equals"})
+    assert db.session.get(Operation, op.id).source_filter == {"city": "Lyon"}
