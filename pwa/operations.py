@@ -364,8 +364,12 @@ def lifecycle(op: Operation, org: Organization, action: str):
 
 # --- dashboard and export ------------------------------------------------------------------
 
+# The dashboard polls every 10 s; call figures may be that old (targets are always live).
+FIGURES_MAX_AGE = 10
+
+
 def _figures_context(op: Operation) -> dict:
-    figures = operation_figures(db.session, op)
+    figures = operation_figures(db.session, op, max_age=FIGURES_MAX_AGE)
     charts = {t["id"]: bar_chart(t["items"], t["text"]) for t in figures.tallies if t["items"]}
     return {"op": op, "figures": figures, "charts": charts, "rows": {
         row.code: row.label for row in disposition_rows(op)}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,15 +98,16 @@ def agent_counts(session: Session, operation_id: int) -> list[dict[str, Any]]:
     reached = func.count(distinct(case(
         (Attempt.disposition_group == DispositionGroup.CONTACTED, Attempt.contact_id))))
     rows = session.execute(
-        select(User.id, User.display_name, func.count(Attempt.id), reached,
-               func.max(Attempt.created_at))
-        .join(User, User.id == Attempt.agent_id)
-        .where(Attempt.operation_id == operation_id, Attempt.disposition.is_not(None))
-        .group_by(User.id, User.display_name)
-        .order_by(func.count(Attempt.id).desc(), User.display_name)
-    )
-    return [{"user_id": uid, "name": name, "calls": calls, "reached": got, "last_call": last}
-            for uid, name, calls, got, last in rows]
+        select(Attempt.agent_id, func.count(Attempt.id), reached, func.max(Attempt.created_at))
+        .where(Attempt.operation_id == operation_id, Attempt.disposition.is_not(None),
+               Attempt.agent_id.is_not(None))
+        .group_by(Attempt.agent_id)).all()
+    names = dict(session.execute(select(User.id, User.display_name).where(
+        User.id.in_([row[0] for row in rows]))).all()) if rows else {}
+    result = [{"user_id": uid, "name": names.get(uid, "?"), "calls": calls, "reached": got,
+               "last_call": last} for uid, calls, got, last in rows]
+    result.sort(key=lambda row: (-row["calls"], row["name"]))
+    return result
 
 
 def answer_tallies(session: Session, operation: Operation) -> list[dict[str, Any]]:
@@ -143,10 +145,38 @@ def answer_tallies(session: Session, operation: Operation) -> list[dict[str, Any
     return tallies
 
 
+# Call figures scan every recorded call of the operation; the dashboard polls them every few
+# seconds, so each process keeps them for a short while (targets stay live: they are cheap).
+_CALL_FIGURES: dict[tuple[str, int], tuple[float, dict[str, Any]]] = {}
+_CALL_FIGURES_MAX_ENTRIES = 256
+
+
+def _call_figures(session: Session, operation: Operation, org: Organization | None,
+                  now: datetime, max_age: float) -> dict[str, Any]:
+    key = (str(session.get_bind().url), operation.id)
+    cached = _CALL_FIGURES.get(key)
+    if max_age > 0 and cached and time.monotonic() - cached[0] < max_age:
+        return cached[1]
+    calls_today, reached_today = _call_counts(session, operation.id, start_of_day(org, now))
+    calls_total, reached_total = _call_counts(session, operation.id, None)
+    figures = {"calls_today": calls_today, "calls_total": calls_total,
+               "reached_today": reached_today, "reached_total": reached_total,
+               "agents": agent_counts(session, operation.id),
+               "tallies": answer_tallies(session, operation)}
+    if max_age > 0:
+        if len(_CALL_FIGURES) >= _CALL_FIGURES_MAX_ENTRIES:
+            _CALL_FIGURES.pop(min(_CALL_FIGURES, key=lambda k: _CALL_FIGURES[k][0]))
+        _CALL_FIGURES[key] = (time.monotonic(), figures)
+    return figures
+
+
 def operation_figures(
-    session: Session, operation: Operation, now: datetime | None = None
+    session: Session, operation: Operation, now: datetime | None = None, max_age: float = 0
 ) -> OperationFigures:
-    """Everything the operation's dashboard shows, as of `now`."""
+    """Everything the operation's dashboard shows, as of `now`.
+
+    With `max_age` (seconds), call figures computed that recently in this process are reused.
+    """
     now = now or utcnow()
     by_state = target_counts(session, operation.id)
     blocked = _queue_blocked(session, operation)
@@ -157,14 +187,10 @@ def operation_figures(
         blocked = {reason: n for reason, n in blocked.items()
                    if n and reason not in ("total", "done", "removed")}
     org = session.get(Organization, operation.organization_id)
-    calls_today, reached_today = _call_counts(session, operation.id, start_of_day(org, now))
-    calls_total, reached_total = _call_counts(session, operation.id, None)
     return OperationFigures(
         targets=sum(by_state.values()), by_state=by_state, ready=ready, blocked=blocked or {},
         done=by_state[TargetState.DONE.value], removed=by_state[TargetState.REMOVED.value],
-        calls_today=calls_today, calls_total=calls_total, reached_today=reached_today,
-        reached_total=reached_total, agents=agent_counts(session, operation.id),
-        tallies=answer_tallies(session, operation),
+        **_call_figures(session, operation, org, now, max_age),
     )
 
 

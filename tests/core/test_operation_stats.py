@@ -115,3 +115,17 @@ def test_results_csv_has_one_column_per_question_and_is_audited(world):
         AuditEntry.action == "operation.results_exported"))
     assert entry.actor_id == admin.id and entry.subject_id == op.id
     assert entry.details == {"rows": 4}
+
+
+def test_call_figures_may_be_reused_for_a_while_but_targets_stay_live(world):
+    _, _, op, agent_a, _ = world
+    first = operation_figures(db.session, op, now=NOW, max_age=60)
+    db.session.add(Attempt(client_id="late", operation_id=op.id, agent_id=agent_a.id,
+                           disposition="busy", disposition_group=DispositionGroup.NO_CONTACT,
+                           created_at=NOW))
+    db.session.add(Target(operation_id=op.id, contact_id=None))
+    db.session.commit()
+    cached = operation_figures(db.session, op, now=NOW, max_age=60)
+    assert cached.calls_total == first.calls_total == 4
+    assert cached.targets == first.targets + 1
+    assert operation_figures(db.session, op, now=NOW).calls_total == 5
