@@ -21,6 +21,9 @@ import time
 import uuid
 from pathlib import Path
 
+# bench/queue.py is named like the standard library's `queue`: keep bench/ off the path.
+_here = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p not in ("", _here)]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402

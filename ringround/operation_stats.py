@@ -28,7 +28,7 @@ from ringround.models import (
     User,
     utcnow,
 )
-from ringround.operation_dispositions import label_of
+from ringround.operation_dispositions import disposition_rows
 
 
 @dataclass
@@ -75,7 +75,8 @@ def _queue_blocked(session: Session, operation: Operation) -> dict[str, int] | N
 def target_counts(session: Session, operation_id: int) -> dict[str, int]:
     """How many targets the operation has in each state."""
     rows = session.execute(
-        select(Target.state, func.count(Target.id)).where(Target.operation_id == operation_id)
+        # count(*) over (operation_id, state) is answered from the queue's index alone.
+        select(Target.state, func.count()).where(Target.operation_id == operation_id)
         .group_by(Target.state)
     )
     counts = {state.value: 0 for state in TargetState}
@@ -178,10 +179,17 @@ def operation_figures(
     With `max_age` (seconds), call figures computed that recently in this process are reused.
     """
     now = now or utcnow()
-    by_state = target_counts(session, operation.id)
     blocked = _queue_blocked(session, operation)
     ready = None
-    if blocked is not None:
+    if blocked is None:
+        by_state = target_counts(session, operation.id)
+    else:
+        # The queue's reasons partition the targets: states follow from them (one query).
+        done = blocked.get("done", 0) + blocked.get("attempts_used_up", 0)
+        by_state = {TargetState.LEASED.value: blocked.get("leased", 0),
+                    TargetState.DONE.value: done,
+                    TargetState.REMOVED.value: blocked.get("removed", 0)}
+        by_state[TargetState.WAITING.value] = blocked.get("total", 0) - sum(by_state.values())
         ready = blocked.pop("ready", None)
         # Totals and finished targets are shown on their own.
         blocked = {reason: n for reason, n in blocked.items()
@@ -205,11 +213,13 @@ def organization_progress(
     ids = [op.id for op in operations]
     finished_states = (TargetState.DONE, TargetState.REMOVED)
     target_rows = session.execute(
-        select(Target.operation_id, func.count(Target.id),
-               func.count(case((Target.state.in_(finished_states), Target.id))))
-        .where(Target.operation_id.in_(ids)).group_by(Target.operation_id)
+        select(Target.operation_id, Target.state, func.count())
+        .where(Target.operation_id.in_(ids)).group_by(Target.operation_id, Target.state)
     ) if ids else []
-    targets = {op_id: (total, finished) for op_id, total, finished in target_rows}
+    targets: dict[int, tuple[int, int]] = {}
+    for op_id, state, n in target_rows:
+        total, finished = targets.get(op_id, (0, 0))
+        targets[op_id] = (total + n, finished + (n if state in finished_states else 0))
     call_rows = session.execute(
         select(Attempt.operation_id, func.count(Attempt.id))
         .where(Attempt.operation_id.in_(ids), Attempt.disposition.is_not(None))
@@ -244,26 +254,26 @@ def results_csv(session: Session, operation: Operation, actor: User) -> str:
     first_phone = (select(ContactPhone.e164).where(ContactPhone.contact_id == Contact.id)
                    .order_by(ContactPhone.position).limit(1).scalar_subquery())
     rows = session.execute(
-        select(Attempt, User.display_name, Contact.first_name, Contact.last_name, first_phone)
+        select(Attempt.id, func.coalesce(Attempt.recorded_at, Attempt.created_at),
+               User.display_name, Attempt.contact_id, Contact.first_name, Contact.last_name,
+               first_phone, Attempt.disposition, Attempt.disposition_group, Attempt.answers,
+               Attempt.notes)
         .outerjoin(User, User.id == Attempt.agent_id)
         .outerjoin(Contact, Contact.id == Attempt.contact_id)
         .where(Attempt.operation_id == operation.id, Attempt.disposition.is_not(None))
         .order_by(Attempt.created_at, Attempt.id)
-        .execution_options(yield_per=1000)
+        .execution_options(yield_per=2000)
     )
-    labels = {}
+    labels = {row.code: str(row.label) for row in disposition_rows(operation)}
+    ids = [q["id"] for q in questions]
     count = 0
-    for attempt, agent, first, last, phone in rows:
-        code = attempt.disposition
-        if code not in labels:
-            labels[code] = label_of(operation, code)
-        answers = attempt.answers or {}
-        when = attempt.recorded_at or attempt.created_at
+    for call_id, when, agent, contact_id, first, last, phone, code, group, answers, notes \
+            in rows:
+        answers = answers or {}
         writer.writerow([_cell(v) for v in (
-            attempt.id, when.isoformat() if when else "", agent, attempt.contact_id, first, last,
-            phone, labels[code],
-            attempt.disposition_group.value if attempt.disposition_group else "",
-            *[answers.get(q["id"]) for q in questions], attempt.notes)])
+            call_id, when.isoformat() if when else "", agent, contact_id, first, last, phone,
+            labels.get(code, code), group.value if group else "",
+            *[answers.get(qid) for qid in ids], notes)])
         count += 1
     record_audit(session, operation.organization_id, actor.id, "operation.results_exported",
                  "operation", operation.id, {"rows": count})

@@ -108,6 +108,7 @@ def test_results_csv_has_one_column_per_question_and_is_audited(world):
     assert [r[7] for r in rows[1:]] == ["Refused", "Talked to them", "No answer",
                                         "Talked to them"]  # oldest first
     first = rows[4]
+    assert first[1] == (NOW - timedelta(hours=1)).isoformat()  # UTC, with its offset
     assert first[7] == "Talked to them" and first[9:12] == ["5", "housing",
                                                                        "more buses"]
     assert first[-1] == "'=cmd()"  # no formula injection into spreadsheets
