@@ -7,7 +7,7 @@ from markupsafe import Markup, escape
 ROW = 28
 LABEL_WIDTH = 130
 BAR_WIDTH = 150
-WIDTH = LABEL_WIDTH + BAR_WIDTH + 50
+WIDTH = LABEL_WIDTH + BAR_WIDTH + 80  # room for "1234 (100%)"
 
 
 def _short(label: str, limit: int = 20) -> str:

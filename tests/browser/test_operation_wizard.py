@@ -77,6 +77,11 @@ def test_walk_the_wizard_and_activate(phone_page, live_server):
     adder.get_by_label("Question").fill("Can we call you again?")
     adder.get_by_role("button", name="Add question").click()
     expect(page.locator("#question-q4")).to_contain_text("Can we call you again?")
+    expect(page.locator("#question-q3")).to_contain_text("then q4")  # linked on append
+    # deleting asks first (htmx confirm); dismissing keeps the question
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete q1").click()
+    expect(page.locator("#question-q1")).to_be_visible()
     page.get_by_label("Script", exact=True).fill("Hi {first_name}, I'm with the Tenants Union.")
     next_step(page, "6. Results and retries")
 
