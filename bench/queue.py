@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -57,7 +58,7 @@ def make_app(url: str, workers: int, instance: str):
 
 def fill(app, n: int):
     """One organization, one active all-day operation, N contacts with a phone each, spread
-    over three time zones; targets materialized by the queue itself."""
+    over three time zones, one in 200 opted out; targets materialized by the queue itself."""
     from ringround.accounts import create_organization
     from ringround.extensions import db
     from ringround.models import Operation, OperationMember, OperationRole, OperationState, User
@@ -97,6 +98,13 @@ def fill(app, n: int):
             session.execute(text(
                 "SELECT setval(pg_get_serial_sequence('contacts', 'id'), "
                 "(SELECT max(id) FROM contacts))"))
+        # Like a real list, a few people (one in 200) texted STOP at some point.
+        from ringround.models import OptOut
+        from ringround.optouts import phone_hmac
+
+        session.add_all(OptOut(organization_id=org_id, source="sms_stop",
+                               phone_hmac=phone_hmac(f"+1{2000000000 + base + i}"))
+                        for i in range(1, n + 1, 200))
         op = Operation(organization_id=org_id, name="Bench", state=OperationState.ACTIVE,
                        window_start=clock(0, 0), window_end=clock(0, 0))
         session.add(op)
@@ -183,7 +191,7 @@ def double_leases(logs: list[list[tuple[int, float, float]]]) -> int:
 
 
 def run(url: str, backend: str, n: int, workers: int, seconds: float) -> dict:
-    instance = tempfile.mkdtemp(prefix="ringround-bench-")
+    instance = tempfile.mkdtemp(prefix="ringround-bench-instance-")
     app = make_app(url, workers, instance)
     fill_started = time.perf_counter()
     op_id, agent_ids = fill(app, n)
@@ -231,11 +239,13 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
     args = parser.parse_args()
     server = None
+    scratch = tempfile.mkdtemp(prefix="ringround-bench-")
     try:
         if args.backend == "sqlite":
-            url = f"sqlite:///{tempfile.mkdtemp(prefix='ringround-bench-')}/bench.sqlite"
+            url = f"sqlite:///{scratch}/bench.sqlite"
         elif os.environ.get("PG_URL"):
             from ringround.config import normalize_database_url
 
@@ -249,6 +259,8 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps(result))
 
 

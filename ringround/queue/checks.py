@@ -17,7 +17,6 @@ from ringround.models import (
     Contact,
     ContactPhone,
     OptOut,
-    Organization,
     PhoneStatus,
     Tag,
     Target,
@@ -25,6 +24,7 @@ from ringround.models import (
     contact_tags,
 )
 from ringround.operation_rules import ExclusionRule, OperationRules
+from ringround.queue._sql import opted_out_statement
 
 # How long a target without a usable number (or opted out) waits before it is looked at
 # again: the organizer may add a number or the person may text START in the meantime.
@@ -148,15 +148,13 @@ def opted_out_label(rules: OperationRules) -> str | None:
     return None
 
 
-def check_candidate(session: Session, row, rules: OperationRules, org_id: int, agent_phone,
-                    now: datetime, lock_siblings: bool) -> Verdict:
+def check_candidate(session: Session, row, rules: OperationRules, org_id: int,
+                    now: datetime, lock_siblings: bool, call_gap_minutes: int) -> Verdict:
     """Whether a candidate target may be called now, and on which number.
 
     `row` comes from the candidate query (see leasing._Picker): the target with its contact's
     flags, its first OK number and how many other operations hold the person.
     """
-    if row.is_own:  # the agent's own record: someone else will call it
-        return Verdict(False, skip=True)
     opt_label = opted_out_label(rules)
     if row.do_not_contact:
         if opt_label:
@@ -180,7 +178,7 @@ def check_candidate(session: Session, row, rules: OperationRules, org_id: int, a
             return Verdict(False, reason=why, until=now + RECHECK_AFTER)
         phone_id, e164 = phone.id, phone.e164
     if row.siblings:
-        gap = gap_hold(session, row.id, row.contact_id, org_id, now, lock_siblings)
+        gap = gap_hold(session, row.id, row.contact_id, call_gap_minutes, now, lock_siblings)
         if gap is not None:
             return gap
     return Verdict(True, phone_id=phone_id, phone_e164=e164)
@@ -189,17 +187,11 @@ def check_candidate(session: Session, row, rules: OperationRules, org_id: int, a
 def _opted_out(session: Session, org_id: int, e164: str) -> bool:
     from ringround.optouts import phone_hmac
 
-    return session.scalar(select(OptOut.id).where(
-        OptOut.organization_id == org_id, OptOut.phone_hmac == phone_hmac(e164))) is not None
+    return session.execute(opted_out_statement(), {
+        "org_id": org_id, "digest": phone_hmac(e164)}).first() is not None
 
 
-def call_gap(session: Session, org_id: int) -> timedelta:
-    minutes = session.scalar(select(Organization.call_gap_minutes).where(
-        Organization.id == org_id))
-    return timedelta(minutes=minutes or 0)
-
-
-def gap_hold(session: Session, target_id: int, contact_id: int, org_id: int,
+def gap_hold(session: Session, target_id: int, contact_id: int, call_gap_minutes: int,
              now: datetime, lock_siblings: bool) -> Verdict | None:
     """The organization-wide gap: this person's targets in other operations.
 
@@ -218,7 +210,7 @@ def gap_hold(session: Session, target_id: int, contact_id: int, org_id: int,
             .with_for_update(skip_locked=True)).all()
         if len(locked) < len(siblings):
             return Verdict(False, skip=True)
-    gap = call_gap(session, org_id)
+    gap = timedelta(minutes=call_gap_minutes or 0)
     until = None
     for sibling in siblings:
         if (sibling.state == TargetState.LEASED and sibling.lease_expires_at is not None

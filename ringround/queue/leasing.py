@@ -15,7 +15,6 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
-    or_,
     select,
     text,
     union_all,
@@ -36,7 +35,14 @@ from ringround.models import (
     contact_tags,
     utcnow,
 )
-from ringround.operation_rules import OperationRules, rules_for
+from ringround.queue._sql import (
+    OperationView,
+    _id_of,
+    operation_columns,
+    operation_join,
+    prebuilt,
+    rules_of,
+)
 from ringround.queue._tx import begin_write, is_postgresql
 from ringround.queue.checks import Verdict, check_candidate, usable_phone
 from ringround.queue.windows import zones_inside
@@ -84,7 +90,7 @@ def _now(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
-def operation_running(operation: Operation, now: datetime) -> bool:
+def operation_running(operation, now: datetime) -> bool:
     """Active, and within its start and end dates."""
     if operation.state != OperationState.ACTIVE:
         return False
@@ -100,13 +106,10 @@ def _tag_ids(session: Session, org_id: int, names: list[str]) -> list[int]:
         Tag.organization_id == org_id, Tag.name.in_(names))))
 
 
-_STATEMENTS: dict[tuple, object] = {}
-
-
 def _zone_probe(k: int, prefer: bool, lock: bool):
     """One zone's probe: the best waiting, eligible targets there, with what the checks need
-    (the contact's flags, its first OK number, whether it is the agent's own record, how many
-    other operations hold the person). Zone parameter `z{k}`."""
+    (the contact's flags and user, its first OK number, how many other operations hold the
+    person). Zone parameter `z{k}`."""
     t = Target.__table__
     c = Contact.__table__
     p = ContactPhone.__table__
@@ -114,17 +117,13 @@ def _zone_probe(k: int, prefer: bool, lock: bool):
     first_phone = (select(p.c.id).where(p.c.contact_id == t.c.contact_id,
                                         p.c.status == literal_column("'ok'"))
                    .order_by(p.c.position, p.c.id).limit(1))
-    # (organization_id, e164) is unique: this EXISTS is one index probe.
-    is_own = or_(c.c.user_id == bindparam("agent_id"), exists().where(
-        p.c.organization_id == c.c.organization_id, p.c.e164 == bindparam("agent_phone"),
-        p.c.contact_id == t.c.contact_id))
     siblings = select(func.count()).where(s.c.contact_id == t.c.contact_id,
                                           s.c.id != t.c.id).scalar_subquery()
     stmt = select(
         t.c.id, t.c.contact_id, t.c.attempts, t.c.last_attempt_at, c.c.do_not_contact,
         first_phone.scalar_subquery().label("phone_id"),
         first_phone.with_only_columns(p.c.e164).scalar_subquery().label("phone_e164"),
-        is_own.label("is_own"), siblings.label("siblings"),
+        c.c.user_id, siblings.label("siblings"),
     ).join(c, c.c.id == t.c.contact_id).where(
         t.c.operation_id == bindparam("operation_id"), WAITING_SQL,
         t.c.time_zone == bindparam(f"z{k}"), t.c.next_eligible_at <= bindparam("now"),
@@ -144,16 +143,14 @@ def _zone_probe(k: int, prefer: bool, lock: bool):
 
 
 def _candidates_statement(n_zones: int, prefer: bool, lock: bool):
-    """Built once per shape and reused: building SQLAlchemy statements costs more than
-    running these on SQLite."""
-    key = ("candidates", n_zones, prefer, lock)
-    stmt = _STATEMENTS.get(key)
-    if stmt is None:
+    """Built once per shape and reused (see ringround.queue._sql)."""
+
+    def build():
         probes = [_zone_probe(k, prefer, lock) for k in range(n_zones)]
         # Several zones: one round trip, each zone's probe a branch of a UNION ALL.
-        stmt = probes[0] if n_zones == 1 else union_all(*[select(q.subquery()) for q in probes])
-        _STATEMENTS[key] = stmt
-    return stmt
+        return probes[0] if n_zones == 1 else union_all(*[select(q.subquery()) for q in probes])
+
+    return prebuilt(("candidates", n_zones, prefer, lock), build)
 
 
 @dataclass
@@ -163,7 +160,7 @@ class _Picker:
     operation_id: int
     zones: list[str]
     agent_id: int
-    agent_phone: str | None
+    own_contact_id: int | None
     avoid_tag_ids: list[int]
     prefer_tag_ids: list[int]
     lock: bool
@@ -173,8 +170,7 @@ class _Picker:
         """The best `limit` candidates of each zone inside the window, in call order."""
         stmt = _candidates_statement(len(self.zones), prefer, self.lock)
         params = {"operation_id": self.operation_id, "now": now, "tried": list(tried),
-                  "avoid": self.avoid_tag_ids, "prefer": self.prefer_tag_ids,
-                  "agent_id": self.agent_id, "agent_phone": self.agent_phone, "lim": limit}
+                  "avoid": self.avoid_tag_ids, "prefer": self.prefer_tag_ids, "lim": limit}
         params.update({f"z{k}": zone for k, zone in enumerate(self.zones)})
         rows = session.execute(stmt, params).all()
         rows.sort(key=_sort_key)
@@ -196,30 +192,35 @@ def _put_aside(session: Session, target_id: int, verdict: Verdict) -> None:
 
 
 def _agent_statement():
-    stmt = _STATEMENTS.get("agent")
-    if stmt is None:
-        t = Target.__table__
-        m = OperationMember.__table__
-        held = select(func.count()).where(
-            t.c.leased_to_id == bindparam("agent_id"),
-            t.c.operation_id == bindparam("operation_id"),
-            t.c.state == literal_column("'leased'"),
-            t.c.lease_expires_at > bindparam("now", type_=t.c.lease_expires_at.type),
-        ).scalar_subquery()
-        # A LEFT JOIN from a one-row select, so a non-member still gets the lease count.
-        one = select(literal_column("1").label("one")).subquery()
-        stmt = select(m.c.prefer_tags, m.c.avoid_tags, held.label("held")).select_from(
-            one.outerjoin(m, (m.c.operation_id == bindparam("operation_id"))
-                          & (m.c.user_id == bindparam("agent_id"))))
-        _STATEMENTS["agent"] = stmt
-    return stmt
+    t = Target.__table__
+    m = OperationMember.__table__
+    u = User.__table__
+    held = select(func.count()).where(
+        t.c.leased_to_id == u.c.id, t.c.operation_id == Operation.__table__.c.id,
+        t.c.state == literal_column("'leased'"),
+        t.c.lease_expires_at > bindparam("now", type_=t.c.lease_expires_at.type),
+    ).scalar_subquery()
+    p = ContactPhone.__table__
+    # A number belongs to one contact per organization: the agent's own record, if any.
+    own = select(p.c.contact_id).where(
+        p.c.organization_id == Operation.__table__.c.organization_id,
+        p.c.e164 == u.c.phone_e164,
+    ).scalar_subquery()
+    o = Operation.__table__
+    # One round trip: the operation (with its organization's gap) and the agent in it.
+    return select(
+        *operation_columns("op_"), u.c.id.label("agent_id"), u.c.phone_e164,
+        m.c.prefer_tags, m.c.avoid_tags, held.label("held"), own.label("own_contact_id"),
+    ).select_from(operation_join().outerjoin(u, u.c.id == bindparam("agent_id")).outerjoin(
+        m, (m.c.user_id == u.c.id) & (m.c.operation_id == o.c.id)),
+    ).where(o.c.id == bindparam("operation_id"))
 
 
-def _agent_in_operation(session: Session, operation_id: int, agent_id: int, now: datetime):
-    """The agent's prefer/avoid tags here and how many unexpired leases they hold."""
-    row = session.execute(_agent_statement(), {
+def _operation_and_agent(session: Session, operation_id: int, agent_id: int, now: datetime):
+    """The operation's row and, beside it, the agent's phone, prefer/avoid tags there, how
+    many unexpired leases they hold, and the contact that has their number."""
+    return session.execute(prebuilt("operation_agent", _agent_statement), {
         "operation_id": operation_id, "agent_id": agent_id, "now": now}).first()
-    return row.prefer_tags or [], row.avoid_tags or [], row.held
 
 
 _last_sweep: dict[int, datetime] = {}
@@ -233,24 +234,32 @@ def _sweep_expired(session: Session, operation_id: int, now: datetime) -> None:
     expire_leases(session, now, operation_id=operation_id)
 
 
-def _lease(session: Session, operation: Operation, agent: User, n: int, now: datetime,
+def _lease(session: Session, operation, agent, n: int, now: datetime,
            lease_minutes: int, max_open: int | None = None) -> list[Lease]:
-    if n <= 0 or not operation_running(operation, now):
+    agent_id = _id_of(agent)
+    who = _operation_and_agent(session, _id_of(operation), agent_id, now)
+    if who is None:
+        raise QueueError("unknown operation")
+    if who.agent_id is None:
+        raise QueueError("unknown agent")
+    op = OperationView(who, "op_")
+    if n <= 0 or not operation_running(op, now):
         return []
-    rules: OperationRules = rules_for(operation)
-    zones = zones_inside(operation.time_zones or [], now, rules)
+    rules, _codes = rules_of(op)
+    zones = zones_inside(op.time_zones or [], now, rules)
     if not zones:
         return []
     begin_write(session)
-    _sweep_expired(session, operation.id, now)
-    prefer, avoid, held = _agent_in_operation(session, operation.id, agent.id, now)
-    if max_open is not None and held >= max_open:
-        return held_leases(session, operation, agent, now)[:1]
-    org_id = operation.organization_id
+    _sweep_expired(session, op.id, now)
+    if max_open is not None and who.held >= max_open:
+        held = held_leases(session, op.id, agent_id, now)
+        if held:
+            return held[:1]
+    org_id = op.organization_id
     pg = is_postgresql(session)
-    picker = _Picker(operation.id, zones, agent.id, agent.phone_e164,
-                     _tag_ids(session, org_id, avoid), _tag_ids(session, org_id, prefer),
-                     lock=pg)
+    picker = _Picker(op.id, zones, agent_id, who.own_contact_id,
+                     _tag_ids(session, org_id, who.avoid_tags or []),
+                     _tag_ids(session, org_id, who.prefer_tags or []), lock=pg)
     expires = now + timedelta(minutes=lease_minutes)
     chosen: list[tuple[int, int, int, Verdict]] = []
     tried: set[int] = set()
@@ -261,7 +270,7 @@ def _lease(session: Session, operation: Operation, agent: User, n: int, now: dat
             # On SQLite we hold the write lock: read a few spare candidates per probe. On
             # PostgreSQL every row read is locked until commit: read only what we need.
             rows = picker.candidates(session, now, prefer_pass, tried,
-                                     want if pg else want + 2)
+                                     want)
             if not rows:
                 break
             for row in rows:
@@ -269,8 +278,10 @@ def _lease(session: Session, operation: Operation, agent: User, n: int, now: dat
                     break
                 tried.add(row.id)
                 checks += 1
-                verdict = check_candidate(session, row, rules, org_id, agent.phone_e164, now,
-                                          lock_siblings=pg)
+                if row.user_id == agent_id or row.contact_id == who.own_contact_id:
+                    continue  # the agent's own record: someone else will call it
+                verdict = check_candidate(session, row, rules, org_id, now, lock_siblings=pg,
+                                          call_gap_minutes=op.call_gap_minutes)
                 if verdict.ok:
                     chosen.append((row.id, row.contact_id, row.attempts, verdict))
                 elif not verdict.skip:
@@ -279,33 +290,31 @@ def _lease(session: Session, operation: Operation, agent: User, n: int, now: dat
             break
     if not chosen:
         return []
-    result = session.execute(_lease_statement(), {
-        "ids": [c[0] for c in chosen], "agent_id": agent.id, "now": now, "expires": expires})
+    result = session.execute(prebuilt("lease", _lease_statement), {
+        "ids": [c[0] for c in chosen], "agent_id": agent_id, "now": now, "expires": expires})
     if result.rowcount != len(chosen):  # cannot happen under the locks above; refuse loudly
         raise RuntimeError("a target changed while it was being leased")
-    return [Lease(target_id, operation.id, contact_id, verdict.phone_id, verdict.phone_e164,
+    return [Lease(target_id, op.id, contact_id, verdict.phone_id, verdict.phone_e164,
                   expires, attempts)
             for target_id, contact_id, attempts, verdict in chosen]
 
 
 def _lease_statement():
-    stmt = _STATEMENTS.get("lease")
-    if stmt is None:
-        t = Target.__table__
-        stmt = update(t).where(t.c.id.in_(bindparam("ids", expanding=True)), WAITING_SQL).values(
-            state=literal_column("'leased'"), leased_to_id=bindparam("agent_id"),
-            leased_at=bindparam("now", type_=t.c.leased_at.type),
-            lease_expires_at=bindparam("expires", type_=t.c.lease_expires_at.type), reason=None)
-        _STATEMENTS["lease"] = stmt
-    return stmt
+    t = Target.__table__
+    return update(t).where(t.c.id.in_(bindparam("ids", expanding=True)), WAITING_SQL).values(
+        state=literal_column("'leased'"), leased_to_id=bindparam("agent_id"),
+        leased_at=bindparam("now", type_=t.c.leased_at.type),
+        lease_expires_at=bindparam("expires", type_=t.c.lease_expires_at.type), reason=None)
 
 
-def held_leases(session: Session, operation: Operation, agent: User,
+def held_leases(session: Session, operation: Operation | int, agent: User | int,
                 now: datetime | None = None) -> list[Lease]:
     """The agent's unexpired leases in this operation, oldest first (e.g. after a reload)."""
     now = _now(now)
+    operation_id = operation if isinstance(operation, int) else _id_of(operation)
+    agent_id = agent if isinstance(agent, int) else _id_of(agent)
     targets = session.scalars(select(Target).where(
-        Target.operation_id == operation.id, Target.leased_to_id == agent.id,
+        Target.operation_id == operation_id, Target.leased_to_id == agent_id,
         Target.state == TargetState.LEASED, Target.lease_expires_at > now,
     ).order_by(Target.leased_at, Target.id)).all()
     leases = []
@@ -314,7 +323,7 @@ def held_leases(session: Session, operation: Operation, agent: User,
         phone = usable_phone(session, contact)[0] if contact else None
         if phone is None:
             continue
-        leases.append(Lease(target.id, operation.id, contact.id, phone.id, phone.e164,
+        leases.append(Lease(target.id, operation_id, contact.id, phone.id, phone.e164,
                             target.lease_expires_at, target.attempts))
     return leases
 
@@ -352,7 +361,7 @@ def release_target(session: Session, target_id: int, agent: User, reason: str = 
     if reason == "skip":
         values.update(next_eligible_at=now + SKIP_DELAY, reason="skipped")
     result = session.execute(
-        update(Target).where(Target.id == target_id, Target.leased_to_id == agent.id,
+        update(Target).where(Target.id == target_id, Target.leased_to_id == _id_of(agent),
                              Target.state == TargetState.LEASED)
         .values(**values).execution_options(synchronize_session=False))
     return result.rowcount == 1
@@ -363,7 +372,7 @@ def return_batch(session: Session, operation: Operation, agent: User,
     """Give back the agent's leases in this operation (all, or those listed). Returns how many."""
     begin_write(session)
     stmt = update(Target).where(
-        Target.operation_id == operation.id, Target.leased_to_id == agent.id,
+        Target.operation_id == _id_of(operation), Target.leased_to_id == _id_of(agent),
         Target.state == TargetState.LEASED)
     if target_ids is not None:
         stmt = stmt.where(Target.id.in_(target_ids))
@@ -380,7 +389,7 @@ def renew_leases(session: Session, operation: Operation, agent: User,
     now = _now(now)
     begin_write(session)
     stmt = update(Target).where(
-        Target.operation_id == operation.id, Target.leased_to_id == agent.id,
+        Target.operation_id == _id_of(operation), Target.leased_to_id == _id_of(agent),
         Target.state == TargetState.LEASED, Target.lease_expires_at > now)
     if target_ids is not None:
         stmt = stmt.where(Target.id.in_(target_ids))

@@ -116,3 +116,14 @@ def _fix_zones(session: Session, operation: Operation, org_zone: str) -> None:
     session.execute(update(Operation).where(Operation.id == operation.id)
                     .values(time_zones=sorted(zones))
                     .execution_options(synchronize_session=False))
+
+
+def refresh_operations(session: Session, org_id: int, now: datetime | None = None) -> int:
+    """Add newly matching contacts to every active or paused operation of an organization
+    (after an import or a sign-up). Returns how many targets were created."""
+    from ringround.models import OperationState
+
+    operations = session.scalars(select(Operation).where(
+        Operation.organization_id == org_id,
+        Operation.state.in_([OperationState.ACTIVE, OperationState.PAUSED]))).all()
+    return sum(materialize_targets(session, op, now=now) for op in operations)

@@ -12,14 +12,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ringround.dispositions import (
     NUMBER_MARKS,
     OPT_OUT_CODES,
     PROVIDER_STATUS_CODES,
-    disposition_map,
 )
 from ringround.models import (
     Attempt,
@@ -29,12 +28,20 @@ from ringround.models import (
     CustomField,
     DispositionGroup,
     Operation,
-    Organization,
     PhoneStatus,
     Target,
     TargetState,
 )
-from ringround.operation_rules import OperationRules, rules_for
+from ringround.operation_rules import OperationRules
+from ringround.queue._sql import (
+    OperationView,
+    operation_columns,
+    operation_join,
+    operation_row,
+    prebuilt,
+    rules_of,
+    sibling_count,
+)
 from ringround.queue._tx import begin_write, is_postgresql
 from ringround.queue.checks import BUILTIN_FIELDS, answer_matches, usable_phone
 from ringround.queue.leasing import QueueError, _now
@@ -165,33 +172,53 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
+_TARGET_FIELDS = ("id", "operation_id", "contact_id", *_SNAPSHOT)
+
+
+def _target_statement(lock: bool):
+    t = Target.__table__
+    stmt = select(*[t.c[name] for name in _TARGET_FIELDS],
+                  sibling_count(t).label("siblings")).where(t.c.id == bindparam("target_id"))
+    return stmt.with_for_update(of=t) if lock else stmt
+
+
+def _result_statement(lock: bool):
+    """One round trip for a result: the target (locked on PostgreSQL), its operation with the
+    organization's gap, and the attempt already recorded under this client id, if any."""
+    t = Target.__table__
+    a = Attempt.__table__
+    known = select(a.c.id).where(a.c.client_id == bindparam("client_id")).scalar_subquery()
+    stmt = select(
+        *[t.c[name] for name in _TARGET_FIELDS], sibling_count(t).label("siblings"),
+        *operation_columns("op_"), known.label("known_attempt_id"),
+    ).select_from(operation_join(t.join(Operation.__table__,
+                                        Operation.__table__.c.id == t.c.operation_id)))
+    stmt = stmt.where(t.c.id == bindparam("target_id"))
+    return stmt.with_for_update(of=t) if lock else stmt
+
+
 def _load_target(session: Session, target_id: int) -> _TargetRow | None:
     """The target's queue columns, locked on PostgreSQL until commit."""
-    t = Target.__table__
-    s = t.alias("s")
-    siblings = select(func.count()).where(s.c.contact_id == t.c.contact_id,
-                                          s.c.id != t.c.id).scalar_subquery()
-    stmt = select(*[t.c[name] for name in ("id", "operation_id", "contact_id", *_SNAPSHOT)],
-                  siblings.label("siblings")).where(t.c.id == target_id)
-    if is_postgresql(session):
-        stmt = stmt.with_for_update(of=t)
-    row = session.execute(stmt).first()
+    lock = is_postgresql(session)
+    row = session.execute(prebuilt(("target", lock), lambda: _target_statement(lock)),
+                          {"target_id": target_id}).first()
     return _TargetRow(**row._mapping) if row else None
 
 
+def _save_statement():
+    t = Target.__table__
+    return update(t).where(t.c.id == bindparam("target_id")).values(
+        {name: bindparam(f"new_{name}", type_=t.c[name].type) for name in _SNAPSHOT})
+
+
 def _save_target(session: Session, target: _TargetRow) -> None:
-    session.execute(update(Target.__table__).where(Target.__table__.c.id == target.id).values(
-        {name: getattr(target, name) for name in _SNAPSHOT}))
+    params = {f"new_{name}": getattr(target, name) for name in _SNAPSHOT}
+    params["target_id"] = target.id
+    session.execute(prebuilt("save_target", _save_statement), params)
 
 
 def _load_operation(session: Session, operation_id: int):
-    o = Operation.__table__
-    return session.execute(select(
-        o.c.id, o.c.organization_id, o.c.dispositions, o.c.retry_rules, o.c.exclusions,
-        o.c.cooldown_minutes, o.c.max_calls_per_person, o.c.window_start, o.c.window_end,
-        o.c.weekdays, Organization.__table__.c.call_gap_minutes,
-    ).join(Organization.__table__, Organization.__table__.c.id == o.c.organization_id)
-        .where(o.c.id == operation_id)).first()
+    return operation_row(session, operation_id)
 
 
 def _find_attempt(session: Session, client_id: str) -> Attempt | None:
@@ -205,16 +232,10 @@ def _data_of(attempt: Attempt) -> _AttemptData:
                         dict(attempt.field_updates or {}), attempt.id, attempt.disposition)
 
 
-def _insert_attempt(session: Session, values: dict[str, Any]) -> int | None:
-    """INSERT the attempt unless its client_id exists; its id, or None for a resend."""
+def _insert_attempt(session: Session, values: dict[str, Any]) -> int:
     table = Attempt.__table__
-    if is_postgresql(session):
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = (dialect_insert(table).values(**values)
-            .on_conflict_do_nothing(index_elements=["client_id"]).returning(table.c.id))
-    return session.execute(stmt).scalar()
+    stmt = prebuilt("insert_attempt", lambda: insert(table).returning(table.c.id))
+    return session.execute(stmt, values).scalar_one()
 
 
 def _stored_outcome(attempt: Attempt, **changes) -> RecordOutcome:
@@ -231,14 +252,16 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
     """
     now = _now(now)
     begin_write(session)
-    operation = _load_operation(session, result.operation_id)
-    if operation is None:
-        raise QueueError("unknown operation")
-    if result.disposition not in disposition_map(operation.dispositions):
-        raise QueueError(f"unknown disposition {result.disposition!r}")
-    target = _load_target(session, result.target_id)
-    if target is None or target.operation_id != operation.id:
+    lock = is_postgresql(session)
+    row = session.execute(prebuilt(("result", lock), lambda: _result_statement(lock)), {
+        "target_id": result.target_id, "client_id": result.client_id}).first()
+    if row is None or row.operation_id != result.operation_id:
         raise QueueError("unknown target")
+    operation = OperationView(row, "op_")
+    if result.disposition not in rules_of(operation)[1]:
+        raise QueueError(f"unknown disposition {result.disposition!r}")
+    mapping = row._mapping
+    target = _TargetRow(**{name: mapping[name] for name in (*_TARGET_FIELDS, "siblings")})
     data = _AttemptData(result.agent_id, dict(result.answers or {}), _aware(result.callback_at),
                         _aware(result.started_at), _aware(result.ended_at), result.phone_id,
                         dict(result.field_updates or {}))
@@ -251,10 +274,14 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
         "answers": data.answers, "notes": result.notes, "field_updates": data.field_updates,
         "callback_at": data.callback_at, "phone_id": result.phone_id, "created_at": now,
     }
-    decision = _decide_all(operation, target, data, result.disposition, now)
-    values.update(decision.attempt_values)
-    attempt_id = _insert_attempt(session, values)
-    if attempt_id is None:
+    # The target row is locked (or, on SQLite, the database): a resend racing this one waits
+    # here and then finds the attempt. A plain INSERT follows (cached by SQLAlchemy, unlike an
+    # ON CONFLICT one); the unique client_id still refuses anything that slips through.
+    if row.known_attempt_id is None:
+        decision = _decide_all(operation, target, data, result.disposition, now)
+        values.update(decision.attempt_values)
+        attempt_id = _insert_attempt(session, values)
+    else:
         existing = _find_attempt(session, result.client_id)
         if existing.recorded_at is not None:
             if (existing.disposition.startswith("auto_") and existing.agent_id == result.agent_id
@@ -265,8 +292,8 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
             return _stored_outcome(existing, duplicate=True)
         # An attempt opened by `start_attempt` (a bridged call): complete it.
         data = _data_of(existing)
-        data.answers, data.field_updates = dict(result.answers or {}), dict(
-            result.field_updates or {})
+        data.answers = dict(result.answers or {})
+        data.field_updates = dict(result.field_updates or {})
         data.callback_at = _aware(result.callback_at)
         data.ended_at = _aware(result.ended_at) or data.ended_at
         data.agent_id = result.agent_id if result.agent_id is not None else data.agent_id
@@ -310,8 +337,8 @@ def _call_time(data: _AttemptData, now: datetime) -> datetime:
 def _decide_all(operation, target: _TargetRow, data: _AttemptData, code: str,
                 now: datetime) -> _Decision:
     """Decide, on a copy of the target, what this result does. Nothing is written."""
-    rules = rules_for(operation)
-    group = disposition_map(operation.dispositions)[code].group
+    rules, codes = rules_of(operation)
+    group = codes[code].group
     before = _snapshot(target)
     new = _TargetRow(**{**target.__dict__})
     new.retry_counts = dict(target.retry_counts or {})
@@ -417,7 +444,7 @@ def _side_effects(session: Session, operation, decision: _Decision, data: _Attem
     if target.siblings and operation.call_gap_minutes:
         _push_siblings(session, target, decision.when + timedelta(
             minutes=operation.call_gap_minutes))
-    household = decision.excluded and rules_for(operation).exclusions.household_wide
+    household = decision.excluded and rules_of(operation)[0].exclusions.household_wide
     if not (code in NUMBER_MARKS or code in OPT_OUT_CODES or data.field_updates or household):
         return undo
     contact = session.get(Contact, target.contact_id)
@@ -513,7 +540,7 @@ def _reapply(session: Session, attempt: Attempt, code: str, answers: dict | None
              ) -> RecordOutcome:
     """Replace a recorded result by another: undo the first, apply the second."""
     operation = _load_operation(session, attempt.operation_id)
-    codes = disposition_map(operation.dispositions)
+    codes = rules_of(operation)[1]
     if code not in codes:
         raise QueueError(f"unknown disposition {code!r}")
     target = _revert(session, attempt)

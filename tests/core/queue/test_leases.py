@@ -191,3 +191,17 @@ def test_now_must_be_aware(three):
     with pytest.raises(ValueError):
         lease_next(db.session, op, agent, now=NOW.replace(tzinfo=None))
     assert NOW.tzinfo is UTC
+
+
+def test_refresh_adds_new_contacts_to_running_operations(world):
+    from ringround.models import OperationState
+    from ringround.queue import refresh_operations
+
+    first = world.contact("First")
+    running = world.operation([first])
+    draft = world.operation(name="Draft", state=OperationState.DRAFT)
+    world.contact("Newcomer")
+    assert refresh_operations(db.session, world.org.id, now=NOW) == 1
+    db.session.commit()
+    assert db.session.query(Target).filter_by(operation_id=running.id).count() == 2
+    assert db.session.query(Target).filter_by(operation_id=draft.id).count() == 0
