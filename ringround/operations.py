@@ -41,6 +41,7 @@ from ringround.operation_fields import (
     available_fields,
     check_field_settings,
 )
+from ringround.operation_rules import validate_exclusions
 
 STEPS = ("mode", "source", "basics", "method", "questionnaire", "recycling", "exclusions",
          "fields", "people", "review")
@@ -296,8 +297,12 @@ def update_exclusions(
     if max_calls_per_person is not None and not 1 <= max_calls_per_person <= 100:
         raise OperationError("The cap on calls per person must be from 1 to 100.",
                              "max_calls_per_person")
-    operation.exclusions = {"household_wide": bool(household_wide), "rules": clean_rules,
-                            "done_conditions": clean_done}
+    exclusions = {"household_wide": bool(household_wide), "rules": clean_rules,
+                  "done_conditions": clean_done}
+    problems = validate_exclusions(exclusions)  # the queue's own reading must agree
+    if problems:
+        raise OperationError(problems[0], "exclusions")
+    operation.exclusions = exclusions
     operation.cooldown_minutes, operation.max_calls_per_person = (
         cooldown_minutes, max_calls_per_person)
     return operation
