@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -134,7 +135,15 @@ def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
     return context
 
 
+def join_links_url(op: Operation) -> str | None:
+    """The sharing part's page of join links and QR codes for this operation, when present."""
+    if "sharing.operation_people" not in current_app.view_functions:
+        return None
+    return url_for("sharing.operation_people", operation_id=op.id)
+
+
 def _people_context(op: Operation, context: dict) -> None:
+    context["join_links_url"] = join_links_url(op)
     users = {u.id: u for u in db.session.scalars(db.select(User).where(
         User.id.in_([m.user_id for m in op.members])))}
     context["members"] = [(m, users.get(m.user_id)) for m in op.members]
@@ -379,6 +388,7 @@ def _figures_context(op: Operation) -> dict:
 @managed_operation
 def dashboard(op: Operation, org: Organization):
     return render_template("operations/dashboard.html", org=org, form=forms.EmptyForm(),
+                           join_links_url=join_links_url(op),
                            is_owner=any(m.user_id == current_user.id
                                         and m.role is OperationRole.OWNER for m in op.members),
                            **_figures_context(op))

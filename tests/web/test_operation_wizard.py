@@ -13,6 +13,7 @@ from ringround.models import (
     OperationState,
     SavedList,
 )
+from ringround import operations as ops
 from tests.conftest import post_form
 from tests.factories import login
 
@@ -378,3 +379,15 @@ def test_source_step_adds_and_removes_field_conditions(client, op, db, factories
     post_step(client, op, "source", {"kind": "filter", "city": "Lyon",
                                      "remove_field_0": "1", "field_op": "equals"})
     assert db.session.get(Operation, op.id).source_filter == {"city": "Lyon"}
+
+
+def test_people_step_links_to_join_links_when_sharing_offers_them(app, client, factories, db):
+    # The sharing part (join links, QR codes) serves this endpoint once it is installed.
+    app.add_url_rule("/operations/<int:operation_id>/people", view_func=lambda operation_id: "",
+                     endpoint="sharing.operation_people")
+    org, admin = factories.org_with_admin()
+    op = ops.create_draft(db.session, org.id, admin)
+    db.session.commit()
+    login(client, admin)
+    page = client.get(step_url(op, "people")).get_data(as_text=True)
+    assert f'href="/operations/{op.id}/people"' in page
