@@ -5,6 +5,7 @@ from datetime import UTC, datetime, time
 import pytest
 from sqlalchemy import select
 
+from ringround import operations as ops
 from ringround.models import (
     CustomField,
     Operation,
@@ -13,7 +14,6 @@ from ringround.models import (
     OperationState,
     SavedList,
 )
-from ringround import operations as ops
 from tests.conftest import post_form
 from tests.factories import login
 
