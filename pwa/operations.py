@@ -114,6 +114,8 @@ def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
             context["preview"] = (preview, qn.template(preview)["questions"])
         context["question_forms"] = {q["id"]: _question_form(op, q)
                                      for q in context["questions"]}
+        if "try" in request.args:
+            context["trial"] = _trial(op)
     elif step == "source":
         context["matching"] = ops.matching_count(db.session, op)
         context["conditions"] = (op.source_filter or {}).get("fields") or []
@@ -133,6 +135,18 @@ def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
                              if f["visibility"] != "hidden"]
         context["to_local"] = lambda moment: forms.to_local(moment, org)
     return context
+
+
+def _trial(op: Operation) -> dict:
+    """Try the questionnaire as a guided caller would: the answers so far come in the query
+    string (`a-<question id>`), the next question follows the branches."""
+    answers = {key[2:]: value for key, value in request.args.items()
+               if key.startswith("a-") and value != ""}
+    path = qn.answered_path(op.questionnaire, answers)
+    answers = {qid: answers[qid] for qid in path}
+    return {"answers": answers, "asked": [qn.question_by_id(op.questionnaire, qid)
+                                          for qid in path],
+            "current": qn.next_question(op.questionnaire, answers)}
 
 
 def join_links_url(op: Operation) -> str | None:

@@ -391,3 +391,15 @@ def test_people_step_links_to_join_links_when_sharing_offers_them(app, client, f
     login(client, admin)
     page = client.get(step_url(op, "people")).get_data(as_text=True)
     assert f'href="/operations/{op.id}/people"' in page
+
+
+def test_a_trial_run_follows_the_branches(client, op, db):
+    post_form(client, f"/console/operations/{op.id}/questionnaire/template",
+              {"template": "stay_in_touch"}, page=step_url(op, "questionnaire"))
+    url = step_url(op, "questionnaire")
+    first = client.get(url + "?try=1").get_data(as_text=True)
+    assert "q1 · May we keep you posted by text message?" in first
+    said_yes = client.get(url + "?try=1&a-q1=yes").get_data(as_text=True)
+    assert "q2 · When is the best time to reach you?" in said_yes
+    said_no = client.get(url + "?try=1&a-q1=no").get_data(as_text=True)
+    assert "End of the questionnaire." in said_no and "q2 ·" not in said_no
