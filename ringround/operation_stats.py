@@ -1,0 +1,281 @@
+"""Figures for an operation's dashboard and the organization's overview, and results export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.orm import Session
+
+from ringround import questionnaires
+from ringround.audit import record_audit
+from ringround.models import (
+    Attempt,
+    Contact,
+    ContactPhone,
+    DispositionGroup,
+    Operation,
+    Organization,
+    Target,
+    TargetState,
+    User,
+    utcnow,
+)
+from ringround.operation_dispositions import disposition_rows
+
+
+@dataclass
+class OperationFigures:
+    """What an operation's dashboard shows."""
+
+    targets: int
+    by_state: dict[str, int]
+    ready: int | None  # None: the queue cannot tell yet
+    blocked: dict[str, int]
+    done: int
+    removed: int
+    calls_today: int
+    calls_total: int
+    reached_today: int
+    reached_total: int
+    agents: list[dict[str, Any]] = field(default_factory=list)
+    tallies: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def progress(self) -> int:
+        """Share of targets finished (done or removed), in percent."""
+        return round(100 * (self.done + self.removed) / self.targets) if self.targets else 0
+
+
+def start_of_day(org: Organization | None, now: datetime) -> datetime:
+    """Midnight today in the organization's time zone, as a UTC-aware datetime."""
+    try:
+        zone = ZoneInfo(org.time_zone if org and org.time_zone else "UTC")
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = now.astimezone(zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
+
+
+def _queue_blocked(session: Session, operation: Operation) -> dict[str, int] | None:
+    try:
+        from ringround.queue import blocked_counts
+    except ImportError:  # the queue is built separately
+        return None
+    return dict(blocked_counts(session, operation))
+
+
+def target_counts(session: Session, operation_id: int) -> dict[str, int]:
+    """How many targets the operation has in each state."""
+    rows = session.execute(
+        # count(*) over (operation_id, state) is answered from the queue's index alone.
+        select(Target.state, func.count()).where(Target.operation_id == operation_id)
+        .group_by(Target.state)
+    )
+    counts = {state.value: 0 for state in TargetState}
+    counts.update({state.value: n for state, n in rows})
+    return counts
+
+
+def _call_counts(session: Session, operation_id: int, since: datetime | None) -> tuple[int, int]:
+    where = [Attempt.operation_id == operation_id, Attempt.disposition.is_not(None)]
+    if since is not None:
+        where.append(Attempt.created_at >= since)
+    calls = session.scalar(select(func.count(Attempt.id)).where(*where)) or 0
+    reached = session.scalar(select(func.count(distinct(Attempt.contact_id))).where(
+        *where, Attempt.disposition_group == DispositionGroup.CONTACTED)) or 0
+    return calls, reached
+
+
+def agent_counts(session: Session, operation_id: int) -> list[dict[str, Any]]:
+    """Calls and people reached per agent, busiest first."""
+    reached = func.count(distinct(case(
+        (Attempt.disposition_group == DispositionGroup.CONTACTED, Attempt.contact_id))))
+    rows = session.execute(
+        select(Attempt.agent_id, func.count(Attempt.id), reached, func.max(Attempt.created_at))
+        .where(Attempt.operation_id == operation_id, Attempt.disposition.is_not(None),
+               Attempt.agent_id.is_not(None))
+        .group_by(Attempt.agent_id)).all()
+    names = dict(session.execute(select(User.id, User.display_name).where(
+        User.id.in_([row[0] for row in rows]))).all()) if rows else {}
+    result = [{"user_id": uid, "name": names.get(uid, "?"), "calls": calls, "reached": got,
+               "last_call": last} for uid, calls, got, last in rows]
+    result.sort(key=lambda row: (-row["calls"], row["name"]))
+    return result
+
+
+def answer_tallies(session: Session, operation: Operation) -> list[dict[str, Any]]:
+    """Per question of the questionnaire: how often each answer was given.
+
+    Choice and yes/no questions count each choice (by label), scales each step, text
+    questions only how many answered.
+    """
+    questions = questionnaires.questions_of(operation.questionnaire)
+    counters: dict[str, Counter] = {}
+    for question in questions:
+        # One grouped query per question, inside the database (JSON extraction works on
+        # SQLite and PostgreSQL alike): the dashboard polls this, so no rows come to Python.
+        value = Attempt.answers[question["id"]].as_string()
+        rows = session.execute(
+            select(value, func.count(Attempt.id))
+            .where(Attempt.operation_id == operation.id, Attempt.disposition.is_not(None),
+                   value.is_not(None))
+            .group_by(value))
+        counters[question["id"]] = Counter(
+            {str(answer): n for answer, n in rows if answer not in (None, "")})
+    tallies = []
+    for question in questions:
+        counter = counters[question["id"]]
+        if question["type"] in ("choice", "yes_no"):
+            items = [(c["label"], counter.get(c["value"], 0)) for c in question["choices"]]
+        elif question["type"] == "scale":
+            items = [(str(n), counter.get(str(n), 0))
+                     for n in range(question["min"], question["max"] + 1)]
+        else:
+            items = []
+        tallies.append({"id": question["id"], "text": question["text"],
+                        "type": question["type"], "items": items,
+                        "answered": sum(counter.values())})
+    return tallies
+
+
+# Call figures scan every recorded call of the operation; the dashboard polls them every few
+# seconds, so each process keeps them for a short while (targets stay live: they are cheap).
+_CALL_FIGURES: dict[tuple[str, int], tuple[float, dict[str, Any]]] = {}
+_CALL_FIGURES_MAX_ENTRIES = 256
+
+
+def _call_figures(session: Session, operation: Operation, org: Organization | None,
+                  now: datetime, max_age: float) -> dict[str, Any]:
+    key = (str(session.get_bind().url), operation.id)
+    cached = _CALL_FIGURES.get(key)
+    if max_age > 0 and cached and time.monotonic() - cached[0] < max_age:
+        return cached[1]
+    calls_today, reached_today = _call_counts(session, operation.id, start_of_day(org, now))
+    calls_total, reached_total = _call_counts(session, operation.id, None)
+    figures = {"calls_today": calls_today, "calls_total": calls_total,
+               "reached_today": reached_today, "reached_total": reached_total,
+               "agents": agent_counts(session, operation.id),
+               "tallies": answer_tallies(session, operation)}
+    if max_age > 0:
+        if len(_CALL_FIGURES) >= _CALL_FIGURES_MAX_ENTRIES:
+            _CALL_FIGURES.pop(min(_CALL_FIGURES, key=lambda k: _CALL_FIGURES[k][0]))
+        _CALL_FIGURES[key] = (time.monotonic(), figures)
+    return figures
+
+
+def operation_figures(
+    session: Session, operation: Operation, now: datetime | None = None, max_age: float = 0
+) -> OperationFigures:
+    """Everything the operation's dashboard shows, as of `now`.
+
+    With `max_age` (seconds), call figures computed that recently in this process are reused.
+    """
+    now = now or utcnow()
+    blocked = _queue_blocked(session, operation)
+    ready = None
+    if blocked is None:
+        by_state = target_counts(session, operation.id)
+    else:
+        # The queue's reasons partition the targets: states follow from them (one query).
+        done = blocked.get("done", 0) + blocked.get("attempts_used_up", 0)
+        by_state = {TargetState.LEASED.value: blocked.get("leased", 0),
+                    TargetState.DONE.value: done,
+                    TargetState.REMOVED.value: blocked.get("removed", 0)}
+        by_state[TargetState.WAITING.value] = blocked.get("total", 0) - sum(by_state.values())
+        ready = blocked.pop("ready", None)
+        # Totals and finished targets are shown on their own.
+        blocked = {reason: n for reason, n in blocked.items()
+                   if n and reason not in ("total", "done", "removed")}
+    org = session.get(Organization, operation.organization_id)
+    return OperationFigures(
+        targets=sum(by_state.values()), by_state=by_state, ready=ready, blocked=blocked or {},
+        done=by_state[TargetState.DONE.value], removed=by_state[TargetState.REMOVED.value],
+        **_call_figures(session, operation, org, now, max_age),
+    )
+
+
+def organization_progress(
+    session: Session, org_id: int, operation_ids: list[int] | None = None
+) -> list[dict[str, Any]]:
+    """The organization's operations (newest first) with targets, finished share and calls."""
+    query = select(Operation).where(Operation.organization_id == org_id)
+    if operation_ids is not None:
+        query = select(Operation).where(Operation.id.in_(operation_ids))
+    operations = list(session.scalars(query.order_by(Operation.created_at.desc())))
+    ids = [op.id for op in operations]
+    finished_states = (TargetState.DONE, TargetState.REMOVED)
+    target_rows = session.execute(
+        select(Target.operation_id, Target.state, func.count())
+        .where(Target.operation_id.in_(ids)).group_by(Target.operation_id, Target.state)
+    ) if ids else []
+    targets: dict[int, tuple[int, int]] = {}
+    for op_id, state, n in target_rows:
+        total, finished = targets.get(op_id, (0, 0))
+        targets[op_id] = (total + n, finished + (n if state in finished_states else 0))
+    call_rows = session.execute(
+        select(Attempt.operation_id, func.count(Attempt.id))
+        .where(Attempt.operation_id.in_(ids), Attempt.disposition.is_not(None))
+        .group_by(Attempt.operation_id)
+    ) if ids else []
+    calls = {op_id: n for op_id, n in call_rows}
+    rows = []
+    for op in operations:
+        total, finished = targets.get(op.id, (0, 0))
+        rows.append({"operation": op, "targets": total, "finished": finished,
+                     "progress": round(100 * finished / total) if total else 0,
+                     "calls": calls.get(op.id, 0)})
+    return rows
+
+
+# --- export --------------------------------------------------------------------------------
+
+def _cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def results_csv(session: Session, operation: Operation, actor: User) -> str:
+    """Every recorded call of the operation as CSV (one column per question). Audited."""
+    questions = questionnaires.questions_of(operation.questionnaire)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["call_id", "recorded_at", "agent", "contact_id", "first_name", "last_name",
+                     "phone", "disposition", "group", *[q["id"] + ": " + q["text"]
+                                                         for q in questions], "notes"])
+    first_phone = (select(ContactPhone.e164).where(ContactPhone.contact_id == Contact.id)
+                   .order_by(ContactPhone.position).limit(1).scalar_subquery())
+    rows = session.execute(
+        select(Attempt.id, func.coalesce(Attempt.recorded_at, Attempt.created_at),
+               User.display_name, Attempt.contact_id, Contact.first_name, Contact.last_name,
+               first_phone, Attempt.disposition, Attempt.disposition_group, Attempt.answers,
+               Attempt.notes)
+        .outerjoin(User, User.id == Attempt.agent_id)
+        .outerjoin(Contact, Contact.id == Attempt.contact_id)
+        .where(Attempt.operation_id == operation.id, Attempt.disposition.is_not(None))
+        .order_by(Attempt.created_at, Attempt.id)
+        .execution_options(yield_per=2000)
+    )
+    labels = {row.code: str(row.label) for row in disposition_rows(operation)}
+    ids = [q["id"] for q in questions]
+    count = 0
+    for call_id, when, agent, contact_id, first, last, phone, code, group, answers, notes \
+            in rows:
+        answers = answers or {}
+        writer.writerow([_cell(v) for v in (
+            call_id, when.isoformat() if when else "", agent, contact_id, first, last, phone,
+            labels.get(code, code), group.value if group else "",
+            *[answers.get(qid) for qid in ids], notes)])
+        count += 1
+    record_audit(session, operation.organization_id, actor.id, "operation.results_exported",
+                 "operation", operation.id, {"rows": count})
+    return buffer.getvalue()
+
