@@ -212,6 +212,14 @@ def card(operation: Operation):
     return _no_store(Response(_render_call(operation, _current_card(operation), oob=True)))
 
 
+@bp.get("/call/<int:operation_id>/progress")
+@member_required()
+def progress(operation: Operation):
+    """The caller's own figures (calls today, people reached), refreshed after a sync."""
+    return _no_store(Response(render_template(
+        "caller/_progress.html", operation=operation, progress=_progress(operation))))
+
+
 def _record(operation: Operation, payload: dict) -> tuple[str, object]:
     """Record one result; returns ("accepted", outcome) or ("rejected", message)."""
     target = db.session.get(Target, payload.get("target_id") or 0)

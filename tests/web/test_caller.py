@@ -266,3 +266,48 @@ def test_start_url_opens_the_only_operation(client, calling):
     sign_in(client, agent)
     response = client.get("/call/")
     assert response.status_code == 302 and response.location.endswith(f"/call/{op.id}")
+
+
+def test_a_skip_made_offline_gives_the_person_back_when_it_syncs(client, calling, db):
+    op, agent, _ = calling
+    sign_in(client, agent)
+    html = _home(client, op)
+    target_id = _target_id(html)
+    skip = {"kind": "skip", "client_id": str(uuid.uuid4()), "target_id": target_id,
+            "reason": "language"}
+    body = _post_json(client, f"/api/call/{op.id}/sync", {"entries": [skip]}, html).get_json()
+    assert body["accepted"] == [skip["client_id"]]
+    target = db.session.get(Target, target_id)
+    assert target.state == TargetState.WAITING and target.leased_to_id is None
+
+
+def test_next_lease_as_json_holds_the_card_of_the_open_lease(client, calling):
+    op, agent, _ = calling
+    sign_in(client, agent)
+    html = _home(client, op)
+    body = _post_json(client, f"/api/call/{op.id}/next", {}, html).get_json()
+    assert body["lease"]["target_id"] == _target_id(html)
+    assert HIDDEN_EMAIL not in body["lease"]["card_html"]
+
+
+def test_progress_fragment_and_htmx_card_carry_the_callers_figures(client, calling):
+    op, agent, _ = calling
+    sign_in(client, agent)
+    _home(client, op)
+    assert 'id="progress"' in client.get(f"/call/{op.id}/progress").get_data(as_text=True)
+    card = client.get(f"/call/{op.id}/card", headers={"HX-Request": "true"})
+    text = card.get_data(as_text=True)
+    assert card.headers["Cache-Control"] == "no-store"
+    assert 'data-oob="progress"' in text and "tel:+" in text and "<html" not in text
+    # Without htmx the card's URL is the page itself.
+    assert client.get(f"/call/{op.id}/card").status_code == 302
+
+
+def test_the_offline_shell_holds_nobody(client, calling, db):
+    op, agent, _ = calling
+    sign_in(client, agent)
+    html = client.get(f"/call/{op.id}/shell").get_data(as_text=True)
+    assert "tel:" not in html and "Person" not in html and 'data-shell-only="1"' in html
+    assert db.session.scalar(select(func.count()).select_from(Attempt)) == 0
+    assert not db.session.scalars(select(Target).where(
+        Target.state == TargetState.LEASED)).all()

@@ -135,15 +135,51 @@
       var n = entries.filter(function (e) { return String(e.operation_id) === op; }).length;
       var el = $('#pending');
       if (!el) return n;
-      el.textContent = n ? t('Pending').replace('{n}', n) : t('Synced');
+      el.textContent = n ? t(n === 1 ? 'PendingOne' : 'Pending').replace('{n}', n) : t('Synced');
       el.classList.toggle('has-pending', n > 0);
       return n;
     });
   }
 
+  function refreshProgress() {
+    return fetch(root.dataset.progress, { credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) return;
+      return r.text().then(function (html) {
+        var old = $('#progress'), box = document.createElement('div');
+        box.innerHTML = html;
+        if (old && box.firstElementChild) old.replaceWith(box.firstElementChild);
+      });
+    }).catch(function () {});
+  }
+
+  function showRejected() {
+    return getMeta('rejected').then(function (rows) {
+      if (!rows || !rows.length) return;
+      say(t('Rejected').replace('{n}', rows.length) + ' ' +
+          rows.map(function (r) { return r.error; }).join(' '), 'error');
+      return setMeta('rejected', []);
+    });
+  }
+
+  // A failed sync is tried again after 5 s, then 10, 20... at most every minute.
+  var retryTimer = null, retryDelay = 5000;
+  function retryLater() {
+    if (retryTimer) return;
+    retryTimer = self.setTimeout(function () {
+      retryTimer = null;
+      retryDelay = Math.min(retryDelay * 2, 60000);
+      sync().catch(function () {});
+    }, retryDelay);
+  }
+
   function sync() {
-    return syncOutbox().then(showPending, function (err) {
-      showPending();
+    return syncOutbox().then(function () {
+      retryDelay = 5000;
+      showRejected();
+      if (batchMode) refreshProgress();
+      return showPending();
+    }, function (err) {
+      showPending().then(function (n) { if (n) retryLater(); });
       if (err.status === 403 || err.status === 401) say(t('SignedOut'), 'error');
       throw err;
     });
@@ -398,7 +434,11 @@
     document.addEventListener('change', onChange);
     document.addEventListener('input', onChange);
     document.addEventListener('click', onClick);
-    self.addEventListener('online', function () { say(''); sync().catch(function () {}); });
+    self.addEventListener('online', function () {
+      say('');
+      retryDelay = 5000;
+      sync().catch(function () {});
+    });
     self.addEventListener('offline', function () { say(t('Offline'), 'info'); });
     $$('.js-only').forEach(function (el) { el.hidden = false; });
     showBatchCard().then(function (shown) {
