@@ -298,7 +298,7 @@ def test_progress_fragment_and_htmx_card_carry_the_callers_figures(client, calli
     card = client.get(f"/call/{op.id}/card", headers={"HX-Request": "true"})
     text = card.get_data(as_text=True)
     assert card.headers["Cache-Control"] == "no-store"
-    assert 'data-oob="progress"' in text and "tel:+" in text and "<html" not in text
+    assert 'id="progress" hx-swap-oob="true"' in text and "tel:+" in text and "<html" not in text
     # Without htmx the card's URL is the page itself.
     assert client.get(f"/call/{op.id}/card").status_code == 302
 

@@ -240,21 +240,23 @@
       .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })
       .then(function (html) {
         var box = $('#call');
-        box.innerHTML = html;
-        // Out-of-band parts (progress) carry their own ids.
-        $$('[data-oob]', box).forEach(function (part) {
-          var old = document.getElementById(part.dataset.oob);
-          if (old) { old.replaceWith(part); part.id = part.dataset.oob; part.removeAttribute('data-oob'); }
-        });
-        if (self.htmx) self.htmx.process(box);
+        // htmx swaps the card in and the progress out of band (hx-swap-oob).
+        if (self.htmx) self.htmx.swap(box, html, { swapStyle: 'innerHTML' });
+        else box.innerHTML = html;
         prepareCard();
-        box.focus();
+        focusCard();
       }, function () {
         $('#call').innerHTML = '';
         var tpl = $('#offline-empty');
         if (tpl) $('#call').appendChild(tpl.content.cloneNode(true));
         say(t('Offline'), 'info');
       });
+  }
+
+  function focusCard() {
+    var box = $('#call');
+    box.focus({ preventScroll: true });
+    box.scrollIntoView({ block: 'start' });
   }
 
   /* ----- guided questionnaire and outcome details */
@@ -314,6 +316,7 @@
         return showBatchCard();
       }).then(function (shown) {
         if (!shown) { say(t('BatchDone'), 'ok'); return loadOnlineCard(); }
+        focusCard();
       });
     }
     return sync().then(loadOnlineCard, function () {
@@ -424,6 +427,8 @@
     if (!root) return;
     op = root.dataset.op;
     cardUrl = root.dataset.card;
+    // Under our strict CSP htmx must never copy a style attribute while settling a swap.
+    if (self.htmx) self.htmx.config.attributesToSettle = ['class', 'width', 'height'];
     var token = $('meta[name="csrf-token"]');
     if (token && navigator.onLine) setMeta('csrf', token.content);
     if ('serviceWorker' in navigator) {
@@ -434,6 +439,10 @@
     document.addEventListener('change', onChange);
     document.addEventListener('input', onChange);
     document.addEventListener('click', onClick);
+    // A card htmx brought in ("Check again") is prepared like any other.
+    document.addEventListener('htmx:afterSwap', function (event) {
+      if (event.target.id === 'call') prepareCard();
+    });
     self.addEventListener('online', function () {
       say('');
       retryDelay = 5000;
