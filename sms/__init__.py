@@ -8,5 +8,15 @@ bp = Blueprint("sms", __name__, url_prefix="/telephony", template_folder="templa
 
 
 def register(app: Flask) -> None:
-    """Register the telephony blueprints."""
+    """Check the telephony settings (a clear error now, not mid-call) and add the routes."""
+    from ringround.extensions import csrf
+    from sms.jobs import init_jobs
+    from sms.provider import build_provider
+    from sms.webhooks import hooks
+
+    app.extensions["telephony"] = build_provider(app)
+    init_jobs(app)
     app.register_blueprint(bp)
+    # Only the webhooks go without CSRF: each of them checks the provider's signature.
+    csrf.exempt(hooks)
+    app.register_blueprint(hooks)

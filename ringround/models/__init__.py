@@ -4,6 +4,17 @@ from ringround.models.accounts import Membership, Organization, OrgRole, User
 from ringround.models.audit import AuditEntry
 from ringround.models.base import Base, utcnow
 from ringround.models.calls import Attempt, CallMethod, DispositionGroup
+from ringround.models.messaging import (
+    CallInCode,
+    CallLeg,
+    Conversation,
+    ConversationState,
+    Direction,
+    FollowUpTemplate,
+    LegKind,
+    Message,
+    ProviderEvent,
+)
 from ringround.models.operations import (
     Operation,
     OperationMember,
@@ -27,6 +38,7 @@ from ringround.models.people import (
     Tag,
     contact_tags,
 )
+from ringround.models.simulator import SimCall, SimText
 
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
@@ -34,4 +46,7 @@ __all__ = [
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
     "Target", "TargetState", "User", "contact_tags", "utcnow",
+    # telephony
+    "CallInCode", "CallLeg", "Conversation", "ConversationState", "Direction",
+    "FollowUpTemplate", "LegKind", "Message", "ProviderEvent", "SimCall", "SimText",
 ]
