@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ringround.links import public_url
 from ringround.models import (
     Attempt,
     Contact,
@@ -20,9 +19,11 @@ from ringround.models import (
     User,
     utcnow,
 )
-from ringround.telephony_rules import campaign_number, has_sms_consent, may_contact, quiet_hours
+from ringround.telephony_rules import has_sms_consent, may_contact, quiet_hours
 from ringround.telephony_rules import opt_out as opt_out_everywhere
+from sms.links import hook_url
 from sms.provider import UNSUBSCRIBED_RECIPIENT, ProviderError, get_provider
+from sms.telephony_numbers import default_number
 
 
 class TextRefusedError(Exception):
@@ -30,12 +31,7 @@ class TextRefusedError(Exception):
 
 
 def message_status_url() -> str:
-    return public_url(url_for("telephony_hooks.message_status"))
-
-
-def sender_for(org: Organization, operation: Operation | None) -> str | None:
-    """The campaign number texts come from."""
-    return campaign_number(org, operation, get_provider().default_from)
+    return hook_url("telephony_hooks.message_status")
 
 
 def send_text(session: Session, org: Organization, to: str, body: str, *, kind: str,
@@ -50,7 +46,7 @@ def send_text(session: Session, org: Organization, to: str, body: str, *, kind: 
         raise TextRefusedError(_("This person asked not to be contacted."))
     if quiet_hours(now, to, contact, org, operation):
         raise TextRefusedError(_("It is outside their local hours for texts; try later."))
-    sender = sender_for(org, operation)
+    sender = default_number(org, operation)
     message = Message(
         organization_id=org.id, contact_id=contact.id if contact else None,
         direction=Direction.OUTBOUND, remote_e164=to, campaign_number=sender, body=body,

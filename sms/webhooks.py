@@ -94,3 +94,14 @@ def amd_result(token: str):
                   answered_by=form.get("AnsweredBy") or "unknown")
     db.session.commit()
     return Response(status=204)
+
+
+@hooks.post("/voice")
+@signed_webhook
+def inbound_voice():
+    """A call to a campaign number (Twilio: the number's "A call comes in" webhook)."""
+    from sms.voice import answer_inbound_call
+
+    steps = answer_inbound_call(db.session, request.form)
+    db.session.commit()
+    return twiml(get_provider().voice_reply(steps))
