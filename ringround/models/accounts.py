@@ -33,6 +33,9 @@ class Organization(TimestampMixin, Base):
     # The organization's phone number on the telephony provider (E.164); an operation's own
     # `campaign_number` wins over it.
     campaign_number: Mapped[str | None] = mapped_column(String(20), index=True)
+    # No two calls to the same person within this gap, across all the organization's
+    # operations (so overlapping lists never produce "you already called me").
+    call_gap_minutes: Mapped[int] = mapped_column(default=24 * 60)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="organization", cascade="all, delete-orphan"
