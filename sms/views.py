@@ -156,3 +156,58 @@ def send_followup_view(attempt_id: int, template_id: int):
         return render_template("sms/_flash.html", message=message, category=category)
     flash(message, category)
     return redirect(url_for("sms.followups_for_attempt", attempt_id=attempt.id))
+
+
+def member_operation(operation_id: int) -> Operation:
+    """An operation the signed-in user is a member of (others do not exist for them)."""
+    from ringround.models import OperationMember
+
+    operation = db.session.get(Operation, operation_id)
+    if operation is None or db.session.scalar(select(OperationMember.id).where(
+            OperationMember.operation_id == operation_id,
+            OperationMember.user_id == current_user.id)) is None:
+        abort(404)
+    return operation
+
+
+@bp.post("/operations/<int:operation_id>/targets/<int:target_id>/bridge")
+@login_required
+def start_bridge(operation_id: int, target_id: int):
+    """"Call through the campaign line": ring the caller's phone, then the person."""
+    from flask import jsonify, request
+
+    from sms.bridge import BridgeError, place_bridged_call, prepare_bridged_call
+
+    operation = member_operation(operation_id)
+    if not EmptyForm().validate():
+        abort(400)
+    client_id = (request.form.get("client_id") or "").strip()[:64]
+    if not client_id:
+        abort(400)
+    try:
+        leg = prepare_bridged_call(db.session, operation, current_user, target_id, client_id)
+        db.session.commit()  # the provider's first webhook must find the legs
+        place_bridged_call(db.session, leg)
+        db.session.commit()
+    except BridgeError as error:
+        db.session.commit()
+        return jsonify(ok=False, message=str(error)), 409
+    return jsonify(ok=True, attempt_id=leg.attempt_id,
+                   message=_("Your phone is ringing: pick up to be connected."))
+
+
+@bp.route("/operations/<int:operation_id>/call-in", methods=["GET", "POST"])
+@login_required
+def call_in(operation_id: int):
+    """The volunteer's call-in code (shown once, when issued) and the number to dial."""
+    from ringround.telephony_rules import issue_call_in_code
+    from sms.telephony_numbers import default_number
+
+    operation = member_operation(operation_id)
+    form, code = EmptyForm(), None
+    if form.validate_on_submit():
+        code = issue_call_in_code(db.session, operation.id, current_user.id)
+        db.session.commit()
+    org = db.session.get(Organization, operation.organization_id)
+    return render_template("sms/call_in.html", operation=operation, form=form, code=code,
+                           number=default_number(org, operation))

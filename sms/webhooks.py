@@ -4,7 +4,7 @@ the TwiML steps of bridged calls and call-in shifts (sms/voice.py)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, abort, request
 from sqlalchemy import select
 
 from ringround.extensions import db
@@ -105,3 +105,134 @@ def inbound_voice():
     steps = answer_inbound_call(db.session, request.form)
     db.session.commit()
     return twiml(get_provider().voice_reply(steps))
+
+
+@hooks.post("/voice/status")
+@signed_webhook
+def inbound_call_status():
+    """Status of calls that came in (Twilio: the number's "Call status changes" webhook)."""
+    from sms.calls import on_leg_status
+
+    form = request.form
+    sid, status = form.get("CallSid", ""), form.get("CallStatus", "")
+    leg = db.session.scalar(select(CallLeg).where(CallLeg.sid == sid)) if sid else None
+    if leg is None or not first_delivery(sid, f"call_status:{status}"):
+        return Response(status=204)
+    on_leg_status(db.session, leg, sid=sid, status=status, answered_by=None)
+    db.session.commit()
+    return Response(status=204)
+
+
+def leg_or_404(token: str) -> CallLeg:
+    leg = db.session.scalar(select(CallLeg).where(CallLeg.token == token))
+    if leg is None:
+        abort(404)
+    return leg
+
+
+def voice(steps) -> Response:
+    db.session.commit()
+    return twiml(get_provider().voice_reply(steps))
+
+
+@hooks.post("/voice/bridge/<token>/answer")
+@signed_webhook
+def bridge_answer(token: str):
+    """The volunteer's phone picked up a bridged call (the REST call's Url)."""
+    from sms import bridge
+
+    return voice(bridge.bridge_answer(db.session, leg_or_404(token)))
+
+
+@hooks.post("/voice/bridge/<token>/screen")
+@signed_webhook
+def bridge_screen(token: str):
+    """The contact's side answered (the Number's url): a machine or a person?"""
+    from sms import bridge
+
+    return voice(bridge.bridge_screen(db.session, leg_or_404(token),
+                                      request.form.get("AnsweredBy") or None))
+
+
+@hooks.post("/voice/bridge/<token>/done")
+@signed_webhook
+def bridge_done(token: str):
+    """The contact's side ended (the Dial's action)."""
+    from sms import bridge
+
+    return voice(bridge.bridge_done(db.session, leg_or_404(token),
+                                    request.form.get("DialCallStatus", "")))
+
+
+@hooks.post("/voice/callback/<token>/whisper")
+@signed_webhook
+def callback_whisper(token: str):
+    from sms import bridge
+
+    return voice(bridge.callback_whisper(db.session, leg_or_404(token)))
+
+
+@hooks.post("/voice/callback/<token>/done")
+@signed_webhook
+def callback_done(token: str):
+    from sms import bridge
+
+    return voice(bridge.callback_done(db.session, leg_or_404(token),
+                                      request.form.get("DialCallStatus", "")))
+
+
+@hooks.post("/voice/call-in/code")
+@signed_webhook
+def callin_code():
+    """The volunteer keyed in their code."""
+    from sms import callin
+
+    tries = request.args.get("tries", "0")
+    return voice(callin.check_code(db.session, request.form.get("Digits", ""),
+                                   int(tries) if tries.isdigit() else 0,
+                                   request.form.get("CallSid", "")))
+
+
+@hooks.post("/voice/call-in/<token>/next")
+@signed_webhook
+def callin_next(token: str):
+    from sms import callin
+
+    return voice(callin.next_call(db.session, leg_or_404(token)))
+
+
+@hooks.post("/voice/call-in/<token>/dialed")
+@signed_webhook
+def callin_dialed(token: str):
+    from sms import callin
+
+    return voice(callin.dialed(db.session, leg_or_404(token),
+                               request.form.get("DialCallStatus", "")))
+
+
+@hooks.post("/voice/call-in/<token>/result")
+@signed_webhook
+def callin_result(token: str):
+    from sms import callin
+
+    return voice(callin.keyed_result(db.session, leg_or_404(token),
+                                     request.form.get("Digits", "")))
+
+
+@hooks.post("/voice/call-in/<token>/answer")
+@signed_webhook
+def callin_answer(token: str):
+    from sms import callin
+
+    return voice(callin.keyed_answer(db.session, leg_or_404(token),
+                                     request.args.get("question", ""),
+                                     request.form.get("Digits", "")))
+
+
+@hooks.post("/voice/call-in/<token>/continue")
+@signed_webhook
+def callin_continue(token: str):
+    from sms import callin
+
+    return voice(callin.keyed_continue(db.session, leg_or_404(token),
+                                       request.form.get("Digits", "")))

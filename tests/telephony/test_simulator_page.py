@@ -134,10 +134,12 @@ def test_agent_sends_a_follow_up_with_one_tap(client, organizer, factories):
     assert sent.body == "Rally on Sat: https://ex.org/r"
 
 
-def test_calling_the_campaign_number_from_an_unknown_phone_gets_an_answer(client, organizer):
+def test_calling_the_campaign_number_from_an_unknown_phone_asks_for_a_code(client, organizer):
     post_form(client, SIM + "dial", {"phone": "+16175550995", "number": CAMPAIGN}, page=SIM)
     from ringround.models import SimCall
 
     [call] = db.session.scalars(select(SimCall)).all()
-    assert call.direction == "inbound" and call.phase == "ended"
-    assert call.transcript and call.transcript[0].startswith("Say: ")
+    assert call.direction == "inbound" and call.phase == "gather"
+    assert "six-digit caller code" in call.transcript[0]
+    page = client.get(SIM).get_data(as_text=True)
+    assert "six-digit caller code" in page

@@ -164,3 +164,19 @@ def test_follow_up_refused_after_opt_out_even_with_consent(client, world, factor
     text_in(client, "STOP", "SM" + "2" * 32)
     with pytest.raises(TextRefusedError):
         send_followup(db.session, template, attempt, agent, now=AFTERNOON)
+
+
+def test_stop_takes_the_person_out_of_an_active_queue_at_once(app, client, factories):
+    from ringround.queue import lease_next
+    from tests.telephony.flows import PhoneBank
+
+    bank = PhoneBank(app, factories, contacts=1, network=False)
+    maria = bank.people[0].phones[0].e164
+    response = post_signed(client, "/telephony/hooks/sms",
+                           {**sms_params("Stop", "SM" + "9" * 32, maria)})
+    assert response.status_code == 200
+    assert lease_next(db.session, bank.op, bank.agent) is None
+    db.session.rollback()
+    post_signed(client, "/telephony/hooks/sms", {**sms_params("START", "SM" + "8" * 32, maria)})
+    lease = lease_next(db.session, bank.op, bank.agent)
+    assert lease is not None and lease.contact_id == bank.people[0].id
