@@ -15,6 +15,7 @@ from ringround.models.messaging import (
     Message,
     ProviderEvent,
 )
+from ringround.models.imports import ImportJob, ImportStatus
 from ringround.models.operations import (
     Operation,
     OperationMember,
@@ -42,7 +43,9 @@ from ringround.models.simulator import SimCall, SimText
 
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
-    "CustomField", "CustomFieldType", "DispositionGroup", "Household", "Membership", "OptOut",
+    "CustomField", "CustomFieldType", "DispositionGroup", "Household", "ImportJob", "ImportStatus",
+    "Membership",
+    "OptOut",
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
     "Target", "TargetState", "User", "contact_tags", "utcnow",
