@@ -27,10 +27,12 @@ from ringround.models.people import (
     Tag,
     contact_tags,
 )
+from ringround.models.sharing import JoinLink, JoinLinkUse, LinkRole, PhoneCode, SignupForm
 
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
-    "CustomField", "CustomFieldType", "DispositionGroup", "Household", "Membership", "OptOut",
+    "CustomField", "CustomFieldType", "DispositionGroup", "Household", "JoinLink", "JoinLinkUse",
+    "LinkRole", "Membership", "OptOut", "PhoneCode", "SignupForm",
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
     "Target", "TargetState", "User", "contact_tags", "utcnow",
