@@ -70,8 +70,9 @@ def caller_url(operation_id: int) -> str:
     return f"/call/{operation_id}"
 
 
-def render_no_store(template: str, status: int = 200, **context) -> Response:
-    response = current_app.make_response((render_template(template, **context), status))
+def render_no_store(template: str, http_status: int = 200, **context) -> Response:
+    """Render a page that must not be cached (see `no_store`)."""
+    response = current_app.make_response((render_template(template, **context), http_status))
     return no_store(response)
 
 
