@@ -39,13 +39,13 @@ from ringround.models.people import (
     Tag,
     contact_tags,
 )
+from ringround.models.sharing import JoinLink, JoinLinkUse, LinkRole, PhoneCode, SignupForm
 from ringround.models.simulator import SimCall, SimText
 
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
     "CustomField", "CustomFieldType", "DispositionGroup", "Household", "ImportJob", "ImportStatus",
-    "Membership",
-    "OptOut",
+    "JoinLink", "JoinLinkUse", "LinkRole", "Membership", "OptOut", "PhoneCode", "SignupForm",
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
     "Target", "TargetState", "User", "contact_tags", "utcnow",

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 739b4f76154e
+Revision ID: 542059c4e241
 Revises: 
-Create Date: 2026-11-23 16:54:34.010004
+Create Date: 2026-11-23 16:54:44.917520
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '739b4f76154e'
+revision = '542059c4e241'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -34,6 +34,21 @@ def upgrade():
     )
     with op.batch_alter_table('organizations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_organizations_campaign_number'), ['campaign_number'], unique=False)
+
+    op.create_table('phone_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('phone_e164', sa.String(length=20), nullable=False),
+    sa.Column('purpose', sa.String(length=16), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_phone_codes'))
+    )
+    with op.batch_alter_table('phone_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_phone_codes_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_phone_codes_phone_e164'), ['phone_e164'], unique=False)
 
     op.create_table('provider_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -372,6 +387,31 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_followup_templates_operation_id'), ['operation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_followup_templates_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('join_links',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('operation_id', sa.Integer(), nullable=True),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('token_sealed', sa.String(length=64), nullable=False),
+    sa.Column('label', sa.String(length=120), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('max_uses', sa.Integer(), nullable=True),
+    sa.Column('uses', sa.Integer(), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_join_links_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['operation_id'], ['operations.id'], name=op.f('fk_join_links_operation_id_operations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_join_links_organization_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_join_links')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_join_links_token_hash'))
+    )
+    with op.batch_alter_table('join_links', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_join_links_operation_id'), ['operation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_join_links_organization_id'), ['organization_id'], unique=False)
+
     op.create_table('operation_members',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('operation_id', sa.Integer(), nullable=False),
@@ -390,6 +430,37 @@ def upgrade():
     with op.batch_alter_table('operation_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_operation_members_operation_id'), ['operation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_operation_members_user_id'), ['user_id'], unique=False)
+
+    op.create_table('signup_forms',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('intro', sa.Text(), nullable=False),
+    sa.Column('slug', sa.String(length=64), nullable=False),
+    sa.Column('fields', sa.JSON(), nullable=False),
+    sa.Column('consent_text', sa.Text(), nullable=False),
+    sa.Column('consent_version', sa.Integer(), nullable=False),
+    sa.Column('privacy_url', sa.String(length=500), nullable=True),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('thank_you', sa.Text(), nullable=False),
+    sa.Column('operation_id', sa.Integer(), nullable=True),
+    sa.Column('language', sa.String(length=12), nullable=False),
+    sa.Column('sms_keyword', sa.String(length=32), nullable=True),
+    sa.Column('kiosk', sa.Boolean(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('submissions', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_signup_forms_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['operation_id'], ['operations.id'], name=op.f('fk_signup_forms_operation_id_operations'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_signup_forms_organization_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_signup_forms')),
+    sa.UniqueConstraint('organization_id', 'sms_keyword', name=op.f('uq_signup_forms_organization_id')),
+    sa.UniqueConstraint('slug', name=op.f('uq_signup_forms_slug'))
+    )
+    with op.batch_alter_table('signup_forms', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signup_forms_organization_id'), ['organization_id'], unique=False)
 
     op.create_table('targets',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -458,6 +529,20 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_attempts_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_attempts_operation_id'), ['operation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attempts_target_id'), ['target_id'], unique=False)
+
+    op.create_table('join_link_uses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('link_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('joined_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['link_id'], ['join_links.id'], name=op.f('fk_join_link_uses_link_id_join_links'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_join_link_uses_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_join_link_uses')),
+    sa.UniqueConstraint('link_id', 'user_id', name=op.f('uq_join_link_uses_link_id'))
+    )
+    with op.batch_alter_table('join_link_uses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_join_link_uses_link_id'), ['link_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_join_link_uses_user_id'), ['user_id'], unique=False)
 
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -541,6 +626,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_messages_contact_id'))
 
     op.drop_table('messages')
+    with op.batch_alter_table('join_link_uses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_join_link_uses_user_id'))
+        batch_op.drop_index(batch_op.f('ix_join_link_uses_link_id'))
+
+    op.drop_table('join_link_uses')
     with op.batch_alter_table('attempts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attempts_target_id'))
         batch_op.drop_index(batch_op.f('ix_attempts_operation_id'))
@@ -558,11 +648,20 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_targets_contact_id'))
 
     op.drop_table('targets')
+    with op.batch_alter_table('signup_forms', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signup_forms_organization_id'))
+
+    op.drop_table('signup_forms')
     with op.batch_alter_table('operation_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_operation_members_user_id'))
         batch_op.drop_index(batch_op.f('ix_operation_members_operation_id'))
 
     op.drop_table('operation_members')
+    with op.batch_alter_table('join_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_join_links_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_join_links_operation_id'))
+
+    op.drop_table('join_links')
     with op.batch_alter_table('followup_templates', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_followup_templates_organization_id'))
         batch_op.drop_index(batch_op.f('ix_followup_templates_operation_id'))
@@ -634,6 +733,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_provider_events_created_at'))
 
     op.drop_table('provider_events')
+    with op.batch_alter_table('phone_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_phone_codes_phone_e164'))
+        batch_op.drop_index(batch_op.f('ix_phone_codes_created_at'))
+
+    op.drop_table('phone_codes')
     with op.batch_alter_table('organizations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organizations_campaign_number'))
 
