@@ -4,6 +4,7 @@ from ringround.models.accounts import Membership, Organization, OrgRole, User
 from ringround.models.audit import AuditEntry
 from ringround.models.base import Base, utcnow
 from ringround.models.calls import Attempt, CallMethod, DispositionGroup
+from ringround.models.imports import ImportJob, ImportStatus
 from ringround.models.messaging import (
     CallInCode,
     CallLeg,
@@ -15,7 +16,6 @@ from ringround.models.messaging import (
     Message,
     ProviderEvent,
 )
-from ringround.models.imports import ImportJob, ImportStatus
 from ringround.models.operations import (
     Operation,
     OperationMember,
