@@ -46,11 +46,13 @@ def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str,
         kind="inbound", sid=sid or None, status="received",
     ))
     keyword = classify_keyword(body)
+    from sms.signup import awaiting_confirmation, continue_conversation
+
+    if keyword is Keyword.START and awaiting_confirmation(session, org.id, remote):
+        keyword = None  # YES confirms the sign-up in progress
     if keyword is not None:
         with force_locale(reply_language(session, org, remote)):
             return [answer_keyword(session, org, remote, keyword)]
-    from sms.signup import continue_conversation
-
     return continue_conversation(session, org, remote, body)
 
 
