@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-bp = Blueprint("sms", __name__, url_prefix="/telephony", template_folder="templates")
+bp = Blueprint("sms", __name__, url_prefix="/telephony", template_folder="templates",
+               static_folder="static", static_url_path="/static")
 
 
 def register(app: Flask) -> None:

@@ -96,3 +96,16 @@ def test_a_retried_inbound_text_is_handled_once(app, client, factories):
     assert "<Message>" not in again.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Message.id))) == 1
     assert db.session.scalar(select(func.count(ProviderEvent.id))) == 1
+
+
+def test_docs_list_every_webhook_path(app):
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "telephony.md").read_text()
+    for rule in hook_rules(app):
+        assert f"`{rule.rule.replace('<token>', '<leg>')}`" in docs, rule.rule
+
+
+def test_telephony_stylesheet_is_served(client):
+    response = client.get("/telephony/static/css/telephony.css")
+    assert response.status_code == 200 and response.mimetype == "text/css"
