@@ -56,8 +56,9 @@ def phones(org: Organization):
     number = default_number(org)
     return render_template(
         "sms/simulator.html", calls=calls, texts=texts, button=EmptyForm(),
-        keys=KeysForm(formdata=None), text_form=TextInForm(formdata=None, number=number),
-        dial_form=DialInForm(formdata=None, number=number),
+        keys=KeysForm(formdata=None),
+        text_form=TextInForm(formdata=None, number=number, prefix="text"),
+        dial_form=DialInForm(formdata=None, number=number, prefix="dial"),
     )
 
 
@@ -104,7 +105,7 @@ def call_keys(sid: str, org: Organization):
 @sim.post("/texts")
 @org_role_required(OrgRole.ADMIN, OrgRole.ORGANIZER)
 def text_in(org: Organization):
-    form = TextInForm()
+    form = TextInForm(prefix="text")
     if not form.validate_on_submit():
         return _done(SimulatorError(_("Give both numbers in international form, and a text.")))
     try:
@@ -117,7 +118,7 @@ def text_in(org: Organization):
 @sim.post("/dial")
 @org_role_required(OrgRole.ADMIN, OrgRole.ORGANIZER)
 def dial_in(org: Organization):
-    form = DialInForm()
+    form = DialInForm(prefix="dial")
     if not form.validate_on_submit():
         return _done(SimulatorError(_("Give both numbers in international form.")))
     try:

@@ -59,7 +59,8 @@ def test_simulator_page_does_not_exist_with_twilio(client, factories):
 def test_a_text_from_a_simulated_phone_goes_through_the_webhook(client, organizer):
     org, _ = organizer
     response = post_form(client, SIM + "texts",
-                         {"phone": "+16175550999", "number": CAMPAIGN, "body": " help "},
+                         {"text-phone": "+16175550999", "text-number": CAMPAIGN,
+                          "text-body": " help "},
                          page=SIM)
     assert response.status_code == 302
     replies = db.session.scalars(select(SimText).where(
@@ -71,8 +72,8 @@ def test_a_text_from_a_simulated_phone_goes_through_the_webhook(client, organize
 
 def test_stop_from_a_simulated_phone_opts_out(client, organizer, factories):
     org, _ = organizer
-    post_form(client, SIM + "texts", {"phone": "+16175550998", "number": CAMPAIGN,
-                                      "body": "STOP"}, page=SIM)
+    post_form(client, SIM + "texts", {"text-phone": "+16175550998", "text-number": CAMPAIGN,
+                                      "text-body": "STOP"}, page=SIM)
     assert is_opted_out(db.session, org.id, "+16175550998")
 
 
@@ -135,7 +136,8 @@ def test_agent_sends_a_follow_up_with_one_tap(client, organizer, factories):
 
 
 def test_calling_the_campaign_number_from_an_unknown_phone_asks_for_a_code(client, organizer):
-    post_form(client, SIM + "dial", {"phone": "+16175550995", "number": CAMPAIGN}, page=SIM)
+    post_form(client, SIM + "dial", {"dial-phone": "+16175550995", "dial-number": CAMPAIGN},
+              page=SIM)
     from ringround.models import SimCall
 
     [call] = db.session.scalars(select(SimCall)).all()
