@@ -10,8 +10,8 @@ SUPPORTED_LOCALES = ["en"]
 
 def select_locale() -> str | None:
     """The signed-in user's language when we ship it, else the browser's best match."""
-    if not has_request_context():  # background jobs: the default locale
-        return None
+    if not has_request_context():
+        return "en"  # CLI and background work
     language = getattr(current_user, "language", None)
     if language in SUPPORTED_LOCALES:
         return language
