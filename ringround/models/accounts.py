@@ -30,6 +30,9 @@ class Organization(TimestampMixin, Base):
     default_region: Mapped[str] = mapped_column(String(2), default="US")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     help_text: Mapped[str | None] = mapped_column(String(320))
+    # No two calls to the same person within this gap, across all the organization's
+    # operations (so overlapping lists never produce "you already called me").
+    call_gap_minutes: Mapped[int] = mapped_column(default=24 * 60)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="organization", cascade="all, delete-orphan"

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ringround.models.base import Base, StrEnumType, utcnow
@@ -28,6 +28,10 @@ class Attempt(Base):
     """One call of one target by one agent. A resend with the same `client_id` is a no-op."""
 
     __tablename__ = "attempts"
+    __table_args__ = (
+        # The caller app's "calls today" and the dashboard's per-agent counts.
+        Index("ix_attempts_agent_day", "operation_id", "agent_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -60,3 +64,11 @@ class Attempt(Base):
     field_updates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     recorded_at: Mapped[datetime | None]
+    edited_at: Mapped[datetime | None]
+    # The number that was dialed (wrong-number marks go on it, not on the person).
+    phone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_phones.id", ondelete="SET NULL")
+    )
+    callback_at: Mapped[datetime | None]
+    # What applying the result did (returned again on a resend) and what an edit must undo.
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

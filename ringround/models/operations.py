@@ -6,10 +6,10 @@ import enum
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ringround.models.base import Base, StrEnumType, TimestampMixin
+from ringround.models.base import Base, StrEnumType, TimestampMixin, utcnow
 
 
 class OperationState(enum.StrEnum):
@@ -34,6 +34,12 @@ class TargetState(enum.StrEnum):
     LEASED = "leased"
     DONE = "done"
     REMOVED = "removed"
+
+
+def _default_retry_rules() -> dict[str, Any]:
+    from ringround.operation_rules import default_retry_rules_json
+
+    return default_retry_rules_json()
 
 
 class Operation(TimestampMixin, Base):
@@ -67,13 +73,16 @@ class Operation(TimestampMixin, Base):
     script: Mapped[str] = mapped_column(Text, default="")
     questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dispositions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    retry_rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    retry_rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=_default_retry_rules)
     exclusions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     field_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     voicemail_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     cooldown_minutes: Mapped[int] = mapped_column(default=0)
     max_calls_per_person: Mapped[int | None]
     campaign_number: Mapped[str | None] = mapped_column(String(20))
+    # The distinct time zones of this operation's targets, kept by `materialize_targets`: the
+    # queue computes which of them are inside the calling window now and filters on them.
+    time_zones: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     members: Mapped[list[OperationMember]] = relationship(
         back_populates="operation", cascade="all, delete-orphan"
@@ -102,14 +111,27 @@ class OperationMember(TimestampMixin, Base):
 
 
 class Target(Base):
-    """One contact inside one operation, with its own state in the queue."""
+    """One contact inside one operation, with its own state in the queue.
+
+    What the queue's hot path needs is denormalized here (time zone, attempts, last attempt,
+    next eligible time) so that choosing the next target is one index probe per time zone.
+    """
 
     __tablename__ = "targets"
     __table_args__ = (
         UniqueConstraint("operation_id", "contact_id"),
-        # The queue's hot path: waiting targets of an operation by next eligible time.
+        # Counts by state and the "next callable at" question.
         Index("ix_targets_queue", "operation_id", "state", "next_eligible_at"),
+        # Choosing the next target: waiting targets of one operation and time zone, in call
+        # order (fewest attempts, longest since the last one). Partial, so it only holds the
+        # waiting rows; next_eligible_at rides along so it is checked without a table lookup.
+        Index(
+            "ix_targets_ready", "operation_id", "time_zone", "attempts", "last_attempt_at",
+            "id", "next_eligible_at",
+            sqlite_where=text("state = 'waiting'"), postgresql_where=text("state = 'waiting'"),
+        ),
         Index("ix_targets_lease", "state", "lease_expires_at"),
+        Index("ix_targets_leased_to", "leased_to_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,10 +142,16 @@ class Target(Base):
     state: Mapped[TargetState] = mapped_column(
         StrEnumType(TargetState), default=TargetState.WAITING
     )
-    time_zone: Mapped[str | None] = mapped_column(String(64))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     attempts: Mapped[int] = mapped_column(default=0)
-    next_eligible_at: Mapped[datetime | None]
+    next_eligible_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_attempt_at: Mapped[datetime | None]
     leased_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    leased_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None]
-    reason: Mapped[str | None] = mapped_column(String(64))  # why done/removed/waiting longer
+    # Why the target is done, removed or waiting longer (see ringround.queue.reasons).
+    reason: Mapped[str | None] = mapped_column(String(64))
+    # Retries used so far, per disposition code: {"no_answer": 2}.
+    retry_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    # A done-condition with "reselect after N days" puts the target back in line then.
+    reselect_at: Mapped[datetime | None]

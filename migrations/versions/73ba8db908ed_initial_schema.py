@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 76dbc48c77ca
+Revision ID: 73ba8db908ed
 Revises: 
-Create Date: 2026-11-23 16:41:42.809474
+Create Date: 2026-11-23 16:59:01.103684
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '76dbc48c77ca'
+revision = '73ba8db908ed'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -25,6 +25,7 @@ def upgrade():
     sa.Column('default_region', sa.String(length=2), nullable=False),
     sa.Column('time_zone', sa.String(length=64), nullable=False),
     sa.Column('help_text', sa.String(length=320), nullable=True),
+    sa.Column('call_gap_minutes', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organizations')),
@@ -200,6 +201,7 @@ def upgrade():
     sa.Column('cooldown_minutes', sa.Integer(), nullable=False),
     sa.Column('max_calls_per_person', sa.Integer(), nullable=True),
     sa.Column('campaign_number', sa.String(length=20), nullable=True),
+    sa.Column('time_zones', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_operations_organization_id_organizations'), ondelete='CASCADE'),
@@ -333,13 +335,16 @@ def upgrade():
     sa.Column('operation_id', sa.Integer(), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=True),
     sa.Column('state', sa.String(length=32), nullable=False),
-    sa.Column('time_zone', sa.String(length=64), nullable=True),
+    sa.Column('time_zone', sa.String(length=64), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_eligible_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_eligible_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('leased_to_id', sa.Integer(), nullable=True),
+    sa.Column('leased_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reason', sa.String(length=64), nullable=True),
+    sa.Column('retry_counts', sa.JSON(), nullable=True),
+    sa.Column('reselect_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_targets_contact_id_contacts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['leased_to_id'], ['users.id'], name=op.f('fk_targets_leased_to_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['operation_id'], ['operations.id'], name=op.f('fk_targets_operation_id_operations'), ondelete='CASCADE'),
@@ -349,7 +354,9 @@ def upgrade():
     with op.batch_alter_table('targets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_targets_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index('ix_targets_lease', ['state', 'lease_expires_at'], unique=False)
+        batch_op.create_index('ix_targets_leased_to', ['leased_to_id', 'state'], unique=False)
         batch_op.create_index('ix_targets_queue', ['operation_id', 'state', 'next_eligible_at'], unique=False)
+        batch_op.create_index('ix_targets_ready', ['operation_id', 'time_zone', 'attempts', 'last_attempt_at', 'id', 'next_eligible_at'], unique=False, sqlite_where=sa.text("state = 'waiting'"), postgresql_where=sa.text("state = 'waiting'"))
 
     op.create_table('attempts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -370,15 +377,21 @@ def upgrade():
     sa.Column('field_updates', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('edited_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('phone_id', sa.Integer(), nullable=True),
+    sa.Column('callback_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['agent_id'], ['users.id'], name=op.f('fk_attempts_agent_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_attempts_contact_id_contacts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['operation_id'], ['operations.id'], name=op.f('fk_attempts_operation_id_operations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['phone_id'], ['contact_phones.id'], name=op.f('fk_attempts_phone_id_contact_phones'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['target_id'], ['targets.id'], name=op.f('fk_attempts_target_id_targets'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attempts')),
     sa.UniqueConstraint('client_id', name=op.f('uq_attempts_client_id')),
     sa.UniqueConstraint('provider_sid', name=op.f('uq_attempts_provider_sid'))
     )
     with op.batch_alter_table('attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_attempts_agent_day', ['operation_id', 'agent_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_attempts_agent_id'), ['agent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attempts_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attempts_created_at'), ['created_at'], unique=False)
@@ -415,10 +428,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_attempts_created_at'))
         batch_op.drop_index(batch_op.f('ix_attempts_contact_id'))
         batch_op.drop_index(batch_op.f('ix_attempts_agent_id'))
+        batch_op.drop_index('ix_attempts_agent_day')
 
     op.drop_table('attempts')
     with op.batch_alter_table('targets', schema=None) as batch_op:
+        batch_op.drop_index('ix_targets_ready', sqlite_where=sa.text("state = 'waiting'"), postgresql_where=sa.text("state = 'waiting'"))
         batch_op.drop_index('ix_targets_queue')
+        batch_op.drop_index('ix_targets_leased_to')
         batch_op.drop_index('ix_targets_lease')
         batch_op.drop_index(batch_op.f('ix_targets_contact_id'))
 

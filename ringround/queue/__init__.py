@@ -1,0 +1,53 @@
+"""The target queue: who is called next, by whom, and what a result does.
+
+Plain functions over a SQLAlchemy session (no HTTP). They never commit: the caller commits
+right after (leases and results hold a row lock on PostgreSQL, the write lock on SQLite).
+
+- `materialize_targets`: targets from the operation's source (idempotent refresh).
+- `lease_next`, `lease_batch`, `held_leases`, `release_target`, `return_batch`,
+  `renew_leases`, `expire_leases`: leases.
+- `record_result`, `edit_result`, `start_attempt`, `apply_provider_status`: results.
+- `blocked_counts`, `next_callable_at`, `stats_for_agent`: figures.
+"""
+
+from ringround.queue.leasing import (
+    MAX_BATCH,
+    OFFLINE_LEASE_MINUTES,
+    ONLINE_LEASE_MINUTES,
+    Lease,
+    QueueError,
+    expire_leases,
+    held_leases,
+    lease_batch,
+    lease_next,
+    operation_running,
+    release_target,
+    renew_leases,
+    return_batch,
+)
+from ringround.queue.materialize import materialize_targets, source_filter
+from ringround.queue.reasons import (
+    REASONS,
+    AgentStats,
+    blocked_counts,
+    next_callable_at,
+    next_callable_zone,
+    stats_for_agent,
+)
+from ringround.queue.results import (
+    RecordOutcome,
+    ResultIn,
+    apply_provider_status,
+    edit_result,
+    record_result,
+    start_attempt,
+)
+
+__all__ = [
+    "MAX_BATCH", "OFFLINE_LEASE_MINUTES", "ONLINE_LEASE_MINUTES", "REASONS", "AgentStats",
+    "Lease", "QueueError", "RecordOutcome", "ResultIn", "apply_provider_status",
+    "blocked_counts", "edit_result", "expire_leases", "held_leases", "lease_batch",
+    "lease_next", "materialize_targets", "next_callable_at", "next_callable_zone",
+    "operation_running", "record_result", "release_target", "renew_leases", "return_batch",
+    "source_filter", "start_attempt", "stats_for_agent",
+]

@@ -1,0 +1,111 @@
+"""Targets from an operation's source: a saved list or filter of contacts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from ringround.models import (
+    Contact,
+    ContactPhone,
+    Operation,
+    Organization,
+    PhoneStatus,
+    SavedList,
+    Target,
+    TargetState,
+)
+from ringround.queue._tx import begin_write
+from ringround.queue.checks import RECHECK_AFTER
+from ringround.queue.leasing import _now
+from ringround.queue.windows import is_valid_zone
+
+
+def source_filter(session: Session, operation: Operation) -> dict:
+    """The filter an operation draws its contacts from (its saved list's, else its own)."""
+    if operation.source_list_id is not None:
+        saved = session.get(SavedList, operation.source_list_id)
+        if saved is not None:
+            return saved.filter or {}
+    return operation.source_filter or {}
+
+
+def source_contact_ids(session: Session, operation: Operation):
+    """A SELECT of the contact ids matching the operation's source."""
+    flt = source_filter(session, operation)
+    try:
+        from ringround.people.filters import contact_ids_select
+    except ImportError:
+        contact_ids_select = None
+    if contact_ids_select is not None:
+        return contact_ids_select(operation.organization_id, flt)
+    if flt:
+        raise RuntimeError("contact filters are not available yet (ringround.people.filters)")
+    return select(Contact.id).where(Contact.organization_id == operation.organization_id)
+
+
+def materialize_targets(session: Session, operation: Operation,
+                        contact_ids: list[int] | None = None,
+                        now: datetime | None = None) -> int:
+    """Create the waiting targets of an operation for contacts matching its source (or for
+    `contact_ids`, restricted to the operation's organization). Idempotent: run it again to
+    add contacts that match since. Returns how many targets were created.
+
+    The contact's time zone is copied onto the target (the organization's when the contact
+    has none or an unknown one), and targets without a usable number start on hold.
+    """
+    now = _now(now)
+    begin_write(session)
+    org = session.get(Organization, operation.organization_id)
+    org_zone = org.time_zone if org and is_valid_zone(org.time_zone) else "UTC"
+    if contact_ids is not None:
+        wanted = select(Contact.id).where(
+            Contact.organization_id == operation.organization_id,
+            Contact.id.in_(list(contact_ids)))
+    else:
+        wanted = source_contact_ids(session, operation)
+    wanted = wanted.scalar_subquery() if hasattr(wanted, "scalar_subquery") else wanted
+    t = Target.__table__
+    c = Contact.__table__
+    source = select(
+        literal(operation.id), c.c.id, literal(TargetState.WAITING.value),
+        func.coalesce(c.c.time_zone, org_zone), literal(0), literal(now, t.c.next_eligible_at.type),
+    ).where(
+        c.c.organization_id == operation.organization_id, c.c.id.in_(wanted),
+        ~exists().where(t.c.operation_id == operation.id, t.c.contact_id == c.c.id),
+    )
+    created = session.execute(insert(t).from_select(
+        ["operation_id", "contact_id", "state", "time_zone", "attempts", "next_eligible_at"],
+        source)).rowcount
+    _fix_zones(session, operation, org_zone)
+    # No usable number yet: on hold, looked at again later (the lease checks it too).
+    p = ContactPhone.__table__
+    session.execute(update(t).where(
+        t.c.operation_id == operation.id, t.c.state == TargetState.WAITING,
+        t.c.attempts == 0, t.c.reason.is_(None),
+        ~exists().where(p.c.contact_id == t.c.contact_id, p.c.status == PhoneStatus.OK),
+    ).values(reason="no_number", next_eligible_at=now + RECHECK_AFTER))
+    session.execute(update(t).where(
+        t.c.operation_id == operation.id, t.c.state == TargetState.WAITING,
+        t.c.attempts == 0, t.c.reason.is_(None),
+        exists().where(and_(c.c.id == t.c.contact_id, c.c.do_not_contact.is_(True))),
+    ).values(reason="opted_out", next_eligible_at=now + RECHECK_AFTER))
+    session.expire(operation, ["time_zones"])
+    return created or 0
+
+
+def _fix_zones(session: Session, operation: Operation, org_zone: str) -> None:
+    """Unknown zone names fall back to the organization's; remember the zones present."""
+    t = Target.__table__
+    zones = set(session.scalars(select(t.c.time_zone).where(
+        t.c.operation_id == operation.id).distinct()))
+    bad = [z for z in zones if not is_valid_zone(z)]
+    if bad:
+        session.execute(update(t).where(t.c.operation_id == operation.id,
+                                        t.c.time_zone.in_(bad)).values(time_zone=org_zone))
+        zones = (zones - set(bad)) | {org_zone}
+    session.execute(update(Operation).where(Operation.id == operation.id)
+                    .values(time_zones=sorted(zones))
+                    .execution_options(synchronize_session=False))
