@@ -58,5 +58,8 @@ def demo(email: str, password: str, n_contacts: int) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
+    from ringround.people.cli import contacts_cli
+
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(contacts_cli)

@@ -4,6 +4,7 @@ from ringround.models.accounts import Membership, Organization, OrgRole, User
 from ringround.models.audit import AuditEntry
 from ringround.models.base import Base, utcnow
 from ringround.models.calls import Attempt, CallMethod, DispositionGroup
+from ringround.models.imports import ImportJob, ImportStatus
 from ringround.models.operations import (
     Operation,
     OperationMember,
@@ -31,8 +32,8 @@ from ringround.models.sharing import JoinLink, JoinLinkUse, LinkRole, PhoneCode,
 
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
-    "CustomField", "CustomFieldType", "DispositionGroup", "Household", "JoinLink", "JoinLinkUse",
-    "LinkRole", "Membership", "OptOut", "PhoneCode", "SignupForm",
+    "CustomField", "CustomFieldType", "DispositionGroup", "Household", "ImportJob", "ImportStatus",
+    "JoinLink", "JoinLinkUse", "LinkRole", "Membership", "OptOut", "PhoneCode", "SignupForm",
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
     "Target", "TargetState", "User", "contact_tags", "utcnow",

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 73ba8db908ed
+Revision ID: b8dbfc5bc5a4
 Revises: 
-Create Date: 2026-11-23 16:59:01.103684
+Create Date: 2026-11-23 16:59:13.440342
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '73ba8db908ed'
+revision = 'b8dbfc5bc5a4'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -100,6 +100,30 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_households')),
     sa.UniqueConstraint('organization_id', 'key', name=op.f('uq_households_organization_id'))
     )
+    op.create_table('import_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('stored_name', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('headers', sa.JSON(), nullable=False),
+    sa.Column('mapping', sa.JSON(), nullable=False),
+    sa.Column('default_region', sa.String(length=2), nullable=True),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('total_rows', sa.Integer(), nullable=False),
+    sa.Column('processed_rows', sa.Integer(), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_import_jobs_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_import_jobs_organization_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_jobs'))
+    )
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_jobs_organization_id'), ['organization_id'], unique=False)
+
     op.create_table('memberships',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
@@ -483,6 +507,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_memberships_organization_id'))
 
     op.drop_table('memberships')
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_jobs_organization_id'))
+
+    op.drop_table('import_jobs')
     op.drop_table('households')
     op.drop_table('custom_fields')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
