@@ -16,11 +16,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import phonenumbers
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ringround import phones
 from ringround.accounts import normalize_email, role_in
 from ringround.audit import record_audit
 from ringround.models import (
@@ -245,16 +245,15 @@ def _count_use(session: Session, link: JoinLink) -> None:
 # ---- phones, users and codes ------------------------------------------------------------
 
 def parse_phone(raw: str, region: str | None = "US") -> str:
-    """A phone number as E.164, or EnrollmentError with a message for the person typing it."""
-    try:
-        number = phonenumbers.parse((raw or "").strip(), region or "US")
-    except phonenumbers.NumberParseException as error:
-        raise EnrollmentError("Please enter a phone number, for example +1 202 555 0123.") \
-            from error
-    if not phonenumbers.is_valid_number(number):
+    """A phone number as E.164 (ringround.phones), or EnrollmentError with a message for the
+    person typing it."""
+    parsed = phones.parse_phone(raw, region or "US")
+    if isinstance(parsed, phones.PhoneError):
+        if parsed.code in ("empty", "not_a_number"):
+            raise EnrollmentError("Please enter a phone number, for example +1 202 555 0123.")
         raise EnrollmentError("That phone number does not look right. "
                               "Please check it, with the country code if abroad.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return parsed.e164
 
 
 def user_by_phone(session: Session, e164: str) -> User | None:

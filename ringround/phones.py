@@ -212,13 +212,11 @@ def time_zone_for(
     if len(zones) == 1:
         return zones[0]
     country = (country or (phone.country if phone else None) or "").upper() or None
-    same_country = phone is None or phone.country is None or phone.country == country
-    if same_country:
-        # The address is finer than the number's list (which names e.g. Sydney, not
-        # Melbourne, for every Australian mobile).
-        by_postcode = zone_from_postcode(country, postcode)
-        if by_postcode:
-            return by_postcode
+    # The address is finer than the number's list (which names e.g. Sydney, not Melbourne,
+    # for every Australian mobile, and every NANP zone for a toll-free number).
+    by_postcode = zone_from_postcode(country, postcode)
+    if by_postcode:
+        return by_postcode
     main = COUNTRY_MAIN_ZONE.get(country or "")
     if main and (not zones or main in zones):
         return main

@@ -12,25 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringround.accounts import slugify
 from ringround.audit import record_audit
 from ringround.enrollment import EnrollmentError, parse_phone
-from ringround.models import (
-    Consent,
-    Contact,
-    ContactPhone,
-    Operation,
-    Organization,
-    PhoneLabel,
-    SignupForm,
-    Tag,
-    Target,
-    User,
-    utcnow,
-)
+from ringround.models import Consent, Contact, Operation, Organization, SignupForm, User
+from ringround.people.merge import upsert_contact
+from ringround.queue import materialize_targets
 
 # The fields a form may ask, in the order they are shown.
 FIELD_KEYS = ("first_name", "last_name", "phone", "email", "postcode", "city", "language")
@@ -213,45 +203,18 @@ def validate_submission(form: SignupForm, data: dict[str, str], region: str) -> 
     return result
 
 
-def upsert_contact(
-    session: Session, org_id: int, values: dict[str, str], source: str
-) -> tuple[Contact, bool]:
-    """Find the contact by phone, else by email, and fill in what is missing; else create one.
+def _email_only_contact(session: Session, org_id: int, values: dict[str, str],
+                        tags: list[str], source: str) -> Contact:
+    """A new contact known only by email (the merge rules need a number to create one)."""
+    from ringround.people.merge import get_or_create_tags
 
-    A minimal merge until the contacts module's `upsert_contact` lands: existing values are
-    kept (a sign-up never overwrites what organizers recorded), blanks are filled.
-    """
-    phone, email = values.get("phone"), values.get("email")
-    contact = None
-    if phone:
-        contact = session.scalar(select(Contact).join(ContactPhone).where(
-            ContactPhone.organization_id == org_id, ContactPhone.e164 == phone))
-    if contact is None and email:
-        contact = session.scalar(select(Contact).where(
-            Contact.organization_id == org_id, func.lower(Contact.email) == email)
-            .order_by(Contact.id).limit(1))
-    created = contact is None
-    if created:
-        contact = Contact(organization_id=org_id, source=source)
-        session.add(contact)
-    for key in ("first_name", "last_name", "email", "postcode", "city", "language"):
-        if values.get(key) and not getattr(contact, key):
-            setattr(contact, key, values[key])
-    if phone and all(p.e164 != phone for p in contact.phones):
-        contact.phones.append(ContactPhone(
-            organization_id=org_id, e164=phone, label=PhoneLabel.MOBILE, is_mobile=True,
-            position=len(contact.phones)))
+    contact = Contact(organization_id=org_id, source=source[:120], custom={}, **{
+        key: values[key] for key in ("first_name", "last_name", "email", "postcode", "city",
+                                     "language") if values.get(key)})
+    session.add(contact)
+    contact.tags.extend(get_or_create_tags(session, org_id, tags))
     session.flush()
-    return contact, created
-
-
-def _tag(session: Session, org_id: int, name: str) -> Tag:
-    tag = session.scalar(select(Tag).where(Tag.organization_id == org_id, Tag.name == name))
-    if tag is None:
-        tag = Tag(organization_id=org_id, name=name)
-        session.add(tag)
-        session.flush()
-    return tag
+    return contact
 
 
 def submit_signup(
@@ -261,18 +224,25 @@ def submit_signup(
     """Store a validated submission: the contact (created or merged), its tags, the consent
     (exact text, version, time, source form) and, if the form says so, a target."""
     source = source or f"form:{form.id}"
-    contact, _created = upsert_contact(session, form.organization_id, values, source)
-    for name in form.tags:
-        tag = _tag(session, form.organization_id, name)
-        if tag not in contact.tags:
-            contact.tags.append(tag)
-    contact.consents.append(Consent(
-        channel="call", granted=True, text=form.consent_text,
-        text_version=str(form.consent_version), source=source, recorded_at=now or utcnow()))
-    if form.operation_id is not None and session.scalar(select(Target.id).where(
-            Target.operation_id == form.operation_id, Target.contact_id == contact.id)) is None:
-        session.add(Target(operation_id=form.operation_id, contact_id=contact.id,
-                           time_zone=contact.time_zone))
+    consent = {"channel": "call", "granted": True, "text": form.consent_text,
+               "text_version": str(form.consent_version), "source": source}
+    fields = {key: values[key] for key in ("first_name", "last_name", "email", "postcode",
+                                            "city", "language") if values.get(key)}
+    phones = [values["phone"]] if values.get("phone") else []
+    try:
+        # The contacts module's merge rules, shared with imports: match by number or email,
+        # fill empty fields, unite tags, keep differing values.
+        contact, _created = upsert_contact(session, form.organization_id, fields, phones,
+                                           list(form.tags), source, consent=consent)
+    except ValueError:  # no number and no matching email: a new, email-only contact
+        contact = _email_only_contact(session, form.organization_id, values, form.tags, source)
+        contact.consents.append(Consent(channel="call", granted=True, text=form.consent_text,
+                                        text_version=str(form.consent_version), source=source))
+    if now is not None:
+        contact.consents[-1].recorded_at = now
+    operation = session.get(Operation, form.operation_id) if form.operation_id else None
+    if operation is not None:
+        materialize_targets(session, operation, contact_ids=[contact.id])
     form.submissions = SignupForm.submissions + 1  # atomic: kiosks may submit at once
     session.flush()
     return contact

@@ -201,7 +201,9 @@ def organization_join_links(org: Organization):
                 return redirect(url_for("sharing.link_detail", link_id=link.id))
         else:
             flash(_("Please check the link's settings."), "error")
-    return render_no_store("sharing/org_links.html", org=org, form=form,
+    operations = db.session.scalars(db.select(Operation).where(
+        Operation.organization_id == org.id).order_by(Operation.name)).all()
+    return render_no_store("sharing/org_links.html", org=org, form=form, operations=operations,
                            links=organization_links(db.session, org.id), status_of=link_status)
 
 

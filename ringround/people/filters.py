@@ -184,3 +184,33 @@ def bulk_tag(session: Session, org_id: int, filter: dict[str, Any], tag_name: st
     result = session.execute(delete(contact_tags).where(
         contact_tags.c.tag_id == tag.id, contact_tags.c.contact_id.in_(ids)))
     return result.rowcount or 0
+
+
+def filter_from_args(args) -> dict[str, Any]:
+    """A filter from the filter builder's form fields (a request's args or form)."""
+    raw: dict[str, Any] = {key: args.get(key, "") for key in FILTER_KEYS
+                           if key not in ("fields", "has_mobile")}
+    raw["has_mobile"] = args.get("has_mobile") in ("1", "on", "true", "yes")
+    if args.get("field") and args.get("field_value"):
+        raw["fields"] = [{"field": args.get("field"), "op": args.get("field_op") or "equals",
+                          "value": args.get("field_value")}]
+    days = str(raw.get("not_called_days") or "").strip()
+    if days and not days.isdigit():
+        raise FilterError("Not called for N days needs a number.")
+    return clean_filter(raw)
+
+
+def filter_to_args(filter: dict[str, Any]) -> dict[str, str]:  # noqa: A002
+    """The form fields that rebuild `filter` (the inverse of `filter_from_args`)."""
+    args: dict[str, str] = {}
+    for key, value in (filter or {}).items():
+        if key in ("tags_any", "tags_all", "tags_none"):
+            args[key] = ", ".join(value)
+        elif key == "fields" and value:
+            args.update(field=value[0]["field"], field_op=value[0].get("op", "equals"),
+                        field_value=value[0].get("value", ""))
+        elif key == "has_mobile":
+            args[key] = "1" if value else ""
+        else:
+            args[key] = str(value)
+    return args

@@ -16,12 +16,28 @@ def _world(live_server):
         return world.token, world.operation.id
 
 
-def test_from_join_link_to_the_caller_app_in_under_a_minute(phone_page, live_server):
-    token, operation_id = _world(live_server)
+def _calling_world(live_server):
+    """An active operation with people to call, and a caller join link for it."""
+    with live_server.app.app_context():
+        from ringround.enrollment import create_join_link
+        from ringround.extensions import db
+        from ringround.models import Organization
+        from tests.caller_fixtures import calling_operation
+
+        operation, _agent, _contacts = calling_operation(n=3)
+        org = db.session.get(Organization, operation.organization_id)
+        _link, token = create_join_link(db.session, org=org, actor=None, operation=operation)
+        db.session.commit()
+        return token, operation.id
+
+
+def test_from_join_link_to_the_first_call_card_in_under_a_minute(phone_page, live_server,
+                                                                   caplog):
+    token, operation_id = _calling_world(live_server)
     page = phone_page
     started = time.monotonic()
     page.goto(f"/j/{token}")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Rent strike calls")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Get out the vote")
     # At most three fields to fill on the first screen (email and language are folded away).
     assert page.locator("form :is(input, select, textarea):visible").count() <= 3
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -32,12 +48,17 @@ def test_from_join_link_to_the_caller_app_in_under_a_minute(phone_page, live_ser
     expect(page).to_have_url(re.compile(r"/j/verify$"))
     code = page.locator(".sim-code").inner_text()  # the simulator shows the texted code
     page.get_by_label("Code from the text message").fill(code)
-    errors_before_caller_app = list(page.console_errors)
     page.get_by_role("button", name="Continue").click()
 
+    # Straight into the caller app, with the first person to call on screen.
     expect(page).to_have_url(re.compile(rf"/call/{operation_id}$"))
+    expect(page.locator("#call form.result-form")).to_be_visible()
+    call = page.get_by_role("link", name=re.compile("^Call"))
+    expect(call).to_have_attribute("href", re.compile(r"^tel:\+\d{8,15}$"))
     assert time.monotonic() - started < 60
-    assert errors_before_caller_app == []
+    assert page.console_errors == []
+    # The server's request log shows the join path without its token.
+    assert "/j/[token]" in caplog.text and token not in caplog.text
 
 
 def test_a_signed_in_volunteer_joins_another_operation_with_one_tap(phone_page, live_server):

@@ -172,3 +172,31 @@ def test_contacts_in_other_organizations_are_never_merged(db, client, world, fac
     assert len(_contacts(db, world.org.id)) == 1
     assert db.session.scalar(select(func.count(ContactPhone.id)).where(
         ContactPhone.e164 == "+12025550111")) == 2
+
+
+def test_an_email_only_form_creates_then_merges_by_email(db, client, world):
+    save_signup_form(db.session, org=world.org, actor=world.admin, form=world.form,
+                     title="Newsletter", fields={"first_name": "optional", "email": "required"},
+                     consent_text=world.form.consent_text, tags=["news"])
+    world.form.operation_id = None
+    db.session.commit()
+    for name in ("Bea", "Beatrice"):
+        response = form_post(client, f"/s/{world.form.slug}",
+                             {"first_name": name, "email": "bea@example.org", "consent": "y"})
+        assert response.status_code == 302
+    [contact] = _contacts(db, world.org.id)
+    assert contact.email == "bea@example.org" and contact.first_name == "Bea"
+    assert [t.name for t in contact.tags] == ["news"] and len(contact.consents) == 2
+    assert contact.phones == []
+
+
+def test_a_sign_up_from_an_opted_out_number_is_kept_off_the_call_list(db, client, world):
+    from ringround.optouts import opt_out_number
+
+    opt_out_number(db.session, world.org.id, "+12025550111", "sms_stop")
+    db.session.commit()
+    _submit(client, world)
+    [contact] = _contacts(db, world.org.id)
+    assert contact.do_not_contact
+    target = db.session.scalar(select(Target).where(Target.contact_id == contact.id))
+    assert target.reason == "opted_out"

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 542059c4e241
+Revision ID: 1ff65f330bf2
 Revises: 
-Create Date: 2026-11-23 16:54:44.917520
+Create Date: 2026-11-23 17:07:44.999819
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '542059c4e241'
+revision = '1ff65f330bf2'
 down_revision = None
 branch_labels = None
 depends_on = None

@@ -1,0 +1,166 @@
+"""An operation's dispositions (renamed and added ones), retry rules and voicemail policy.
+
+Stored shapes (the queue reads them):
+- `Operation.dispositions`: {"labels": {code: label}, "custom": [{"code", "label", "group"}]}
+- `Operation.retry_rules`: {code: {"retries": n, "interval_minutes": m}}; absent = no retry
+- `Operation.voicemail_policy`: {"leave_message": bool, "message": str}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ringround.models import Operation
+from ringround.questionnaires import choice_value
+
+GROUPS = ("contacted", "no_contact", "remove")
+
+# The built-in codes (shared with ringround.dispositions in the queue), their group and label.
+BUILTIN: tuple[tuple[str, str, str], ...] = (
+    ("talked", "contacted", "Talked to the right person"),
+    ("not_home", "no_contact", "Not home"),
+    ("busy", "no_contact", "Busy"),
+    ("no_answer", "no_contact", "No answer"),
+    ("voicemail", "no_contact", "Voicemail"),
+    ("call_back", "no_contact", "Call back later"),
+    ("someone_else", "no_contact", "Someone else in the household answered"),
+    ("wrong_number", "remove", "Wrong number"),
+    ("disconnected", "remove", "Disconnected"),
+    ("deceased", "remove", "Deceased"),
+    ("refused", "remove", "Refused"),
+    ("hostile", "remove", "Hostile"),
+    ("moved", "remove", "Moved away"),
+    ("do_not_call", "remove", "Do not call"),
+)
+# Set by the telephony provider, not by callers: their own retry rows.
+AUTOMATIC: tuple[tuple[str, str, str], ...] = (
+    ("auto_busy", "no_contact", "Line busy (automatic)"),
+    ("auto_no_answer", "no_contact", "No answer (automatic)"),
+    ("auto_voicemail", "no_contact", "Answering machine (automatic)"),
+    ("auto_failed", "no_contact", "Call failed (automatic)"),
+)
+BUILTIN_CODES = frozenset(code for code, _, _ in BUILTIN + AUTOMATIC)
+# A sensible starting point for a new operation.
+DEFAULT_RETRY_RULES = {
+    "not_home": {"retries": 3, "interval_minutes": 90},
+    "busy": {"retries": 3, "interval_minutes": 30},
+    "no_answer": {"retries": 3, "interval_minutes": 90},
+    "voicemail": {"retries": 2, "interval_minutes": 180},
+    "call_back": {"retries": 2, "interval_minutes": 120},
+    "someone_else": {"retries": 2, "interval_minutes": 120},
+    "auto_busy": {"retries": 3, "interval_minutes": 30},
+    "auto_no_answer": {"retries": 3, "interval_minutes": 90},
+    "auto_voicemail": {"retries": 2, "interval_minutes": 180},
+    "auto_failed": {"retries": 1, "interval_minutes": 60},
+}
+MAX_RETRIES = 20
+MAX_INTERVAL_MINUTES = 60 * 24 * 30
+
+
+class DispositionError(ValueError):
+    """Disposition settings that cannot be saved, with a message fit to show."""
+
+
+@dataclass(frozen=True)
+class DispositionRow:
+    code: str
+    group: str
+    label: str
+    default_label: str
+    automatic: bool
+    custom: bool
+    retries: int | None  # None: no retry
+    interval_minutes: int | None
+
+
+def disposition_rows(operation: Operation) -> list[DispositionRow]:
+    """Every disposition of the operation (built-in, custom, automatic) with its retry rule."""
+    settings = operation.dispositions or {}
+    labels = settings.get("labels") or {}
+    rules = operation.retry_rules or {}
+    entries = [(c, g, lbl, False, False) for c, g, lbl in BUILTIN]
+    entries += [(c["code"], c["group"], c["label"], False, True)
+                for c in settings.get("custom") or []]
+    entries += [(c, g, lbl, True, False) for c, g, lbl in AUTOMATIC]
+    order = {group: i for i, group in enumerate(GROUPS)}
+    rows = []
+    for code, group, default, automatic, custom in entries:
+        rule = rules.get(code) if group != "remove" else None
+        rows.append(DispositionRow(
+            code=code, group=group, label=labels.get(code) or default, default_label=default,
+            automatic=automatic, custom=custom,
+            retries=rule["retries"] if rule else None,
+            interval_minutes=rule["interval_minutes"] if rule else None,
+        ))
+    rows.sort(key=lambda row: (row.automatic, order[row.group]))
+    return rows
+
+
+def label_of(operation: Operation, code: str) -> str:
+    """The label this operation shows for a disposition code (the code itself if unknown)."""
+    return next((row.label for row in disposition_rows(operation) if row.code == code), code)
+
+
+def check_dispositions(
+    labels: dict[str, str], custom: list[dict[str, str]]
+) -> dict[str, Any]:
+    """Renamed labels and added dispositions in their stored shape, or DispositionError."""
+    clean_labels: dict[str, str] = {}
+    defaults = {code: label for code, _, label in BUILTIN + AUTOMATIC}
+    for code, label in labels.items():
+        label = (label or "").strip()
+        if code not in BUILTIN_CODES:
+            continue  # custom ones carry their own label
+        if len(label) > 80:
+            raise DispositionError("Disposition labels are limited to 80 characters.")
+        if label and label != defaults[code]:
+            clean_labels[code] = label
+    clean_custom: list[dict[str, str]] = []
+    codes = set(BUILTIN_CODES)
+    for item in custom:
+        label = (item.get("label") or "").strip()
+        group = item.get("group")
+        if not label:
+            raise DispositionError("A new disposition needs a label.")
+        if len(label) > 80:
+            raise DispositionError("Disposition labels are limited to 80 characters.")
+        if group not in GROUPS:
+            raise DispositionError("Choose the group the new disposition belongs to.")
+        code = item.get("code") or "custom_" + choice_value(label)
+        if code in codes:
+            raise DispositionError(f"There is already a disposition like {label!r}.")
+        codes.add(code)
+        clean_custom.append({"code": code, "label": label, "group": group})
+    return {"labels": clean_labels, "custom": clean_custom}
+
+
+def check_retry_rules(
+    rules: dict[str, dict[str, int]], custom: list[dict[str, str]] | None = None
+) -> dict[str, dict[str, int]]:
+    """Retry rules in their stored shape, or DispositionError. `remove` never retries."""
+    groups = {code: group for code, group, _ in BUILTIN + AUTOMATIC}
+    groups.update({c["code"]: c["group"] for c in custom or []})
+    clean = {}
+    for code, rule in rules.items():
+        if code not in groups:
+            raise DispositionError(f"There is no disposition {code!r}.")
+        if groups[code] == "remove":
+            raise DispositionError("Dispositions in the remove group are never retried.")
+        retries, interval = rule.get("retries"), rule.get("interval_minutes")
+        if not isinstance(retries, int) or not 1 <= retries <= MAX_RETRIES:
+            raise DispositionError(f"More attempts must be a number from 1 to {MAX_RETRIES}.")
+        if not isinstance(interval, int) or not 1 <= interval <= MAX_INTERVAL_MINUTES:
+            raise DispositionError("The time between attempts must be from 1 minute to 30 days.")
+        clean[code] = {"retries": retries, "interval_minutes": interval}
+    return clean
+
+
+def check_voicemail_policy(leave_message: bool, message: str) -> dict[str, Any]:
+    """A voicemail policy in its stored shape, or DispositionError."""
+    message = (message or "").strip()
+    if leave_message and not message:
+        raise DispositionError("Say what callers should leave as a message.")
+    if len(message) > 1000:
+        raise DispositionError("The voicemail message is limited to 1000 characters.")
+    return {"leave_message": bool(leave_message), "message": message}

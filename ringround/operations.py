@@ -1,0 +1,546 @@
+"""Call operations from the organizer's side: the wizard's steps, members and the lifecycle.
+
+Every function takes a session and plain values, checks them, changes the operation and
+returns it (or raises OperationError with a message fit to show, changing nothing).
+The wizard's steps, in the order organizers know, are listed in STEPS.
+"""
+
+from __future__ import annotations
+
+import calendar
+import copy
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ringround import questionnaires
+from ringround.audit import record_audit
+from ringround.models import (
+    Membership,
+    Operation,
+    OperationMember,
+    OperationMode,
+    OperationRole,
+    OperationState,
+    OrgRole,
+    SavedList,
+    User,
+    utcnow,
+)
+from ringround.operation_dispositions import (
+    DEFAULT_RETRY_RULES,
+    DispositionError,
+    check_dispositions,
+    check_retry_rules,
+    check_voicemail_policy,
+)
+from ringround.operation_fields import FieldSettingsError, check_field_settings
+
+STEPS = ("mode", "source", "basics", "method", "questionnaire", "recycling", "exclusions",
+         "fields", "people", "review")
+DEFAULT_WINDOW = (time(9, 0), time(21, 0))
+FILTER_KEYS = ("tags_any", "tags_all", "tags_none", "fields", "city", "postcode_prefix",
+               "language", "country", "has_mobile", "created_since", "not_called_days")
+EXCLUSION_KINDS = ("field_equals", "answered", "tag", "opted_out")
+EDITABLE_STATES = (OperationState.DRAFT, OperationState.ACTIVE, OperationState.PAUSED)
+
+
+class OperationError(ValueError):
+    """A change that cannot be made, with a message fit to show (and the field it is about)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _editable(operation: Operation) -> None:
+    if operation.state not in EDITABLE_STATES:
+        raise OperationError("This operation has ended. Duplicate it to run it again.")
+
+
+def one_month_after(moment: datetime) -> datetime:
+    """The same day and time one calendar month later (the 31st becomes the month's last day)."""
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+# --- creating ------------------------------------------------------------------------------
+
+def create_draft(session: Session, org_id: int, actor: User, name: str = "") -> Operation:
+    """A new draft operation owned by `actor`, with the default window, dates and rules."""
+    now = utcnow().replace(second=0, microsecond=0)
+    operation = Operation(
+        organization_id=org_id, name=(name or "").strip()[:200] or "New call operation",
+        state=OperationState.DRAFT, mode=OperationMode.SIMPLE, description="",
+        starts_at=now, ends_at=one_month_after(now), window_start=DEFAULT_WINDOW[0],
+        window_end=DEFAULT_WINDOW[1], weekdays="0123456", allow_own_phone=True,
+        allow_campaign_line=False, script="", questionnaire=questionnaires.blank(),
+        dispositions={"labels": {}, "custom": []}, retry_rules=copy.deepcopy(DEFAULT_RETRY_RULES),
+        exclusions={"household_wide": False, "rules": [], "done_conditions": []},
+        field_settings={}, voicemail_policy={"leave_message": False, "message": ""},
+        source_filter={}, cooldown_minutes=0, max_calls_per_person=None,
+    )
+    operation.members.append(OperationMember(user_id=actor.id, role=OperationRole.OWNER))
+    session.add(operation)
+    session.flush()
+    record_audit(session, org_id, actor.id, "operation.created", "operation", operation.id)
+    return operation
+
+
+# --- the wizard's steps --------------------------------------------------------------------
+
+def update_mode(session: Session, operation: Operation, mode: str) -> Operation:
+    """Step 1: simple (one screen) or guided (one question at a time)."""
+    _editable(operation)
+    try:
+        operation.mode = OperationMode(mode)
+    except ValueError:
+        raise OperationError("Choose simple or guided.", "mode") from None
+    return operation
+
+
+def normalize_filter(raw: dict[str, Any]) -> dict[str, Any]:
+    """A contact filter in the contacts' filter schema, empty values dropped."""
+    unknown = set(raw) - set(FILTER_KEYS)
+    if unknown:
+        raise OperationError(f"Unknown filter {sorted(unknown)[0]!r}.", "source_filter")
+    clean: dict[str, Any] = {}
+    for key in FILTER_KEYS:
+        value = raw.get(key)
+        if value in (None, "", [], False):
+            continue
+        if key.startswith("tags_"):
+            if isinstance(value, str):
+                value = [v for v in (part.strip() for part in value.split(",")) if v]
+            if value:
+                clean[key] = sorted(set(value))
+        elif key == "not_called_days":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise OperationError("“Not called for” needs a number of days.",
+                                     "not_called_days") from None
+            if not 1 <= value <= 3650:
+                raise OperationError("“Not called for” must be from 1 to 3650 days.",
+                                     "not_called_days")
+            clean[key] = value
+        else:
+            clean[key] = value
+    return clean
+
+
+def update_source(
+    session: Session, operation: Operation, *, list_id: int | None = None,
+    contact_filter: dict[str, Any] | None = None,
+) -> Operation:
+    """Step 2: a saved list of this organization, or a filter over its contacts."""
+    _editable(operation)
+    if list_id is not None:
+        saved = session.get(SavedList, list_id)
+        if saved is None or saved.organization_id != operation.organization_id:
+            raise OperationError("Choose one of your saved lists.", "source_list")
+        operation.source_list_id, operation.source_filter = saved.id, {}
+    else:
+        clean = normalize_filter(contact_filter or {})
+        if not clean:
+            raise OperationError("Choose a saved list or set at least one filter.", "source")
+        operation.source_list_id, operation.source_filter = None, clean
+    _refresh_targets(session, operation)
+    return operation
+
+
+def update_basics(
+    session: Session, operation: Operation, *, name: str, description: str,
+    starts_at: datetime, ends_at: datetime | None, window_start: time, window_end: time,
+    weekdays: str,
+) -> Operation:
+    """Step 3: name, description, dates (end defaults to a month after start), daily window
+    and weekdays (applied in each contact's own time zone)."""
+    _editable(operation)
+    name = (name or "").strip()
+    if not name:
+        raise OperationError("The operation needs a name.", "name")
+    if len(name) > 200:
+        raise OperationError("Names are limited to 200 characters.", "name")
+    if starts_at is None or starts_at.tzinfo is None:
+        raise OperationError("Give the date and time calling starts.", "starts_at")
+    ends_at = ends_at or one_month_after(starts_at)
+    if ends_at.tzinfo is None:
+        raise OperationError("Give the date and time calling ends.", "ends_at")
+    if ends_at <= starts_at:
+        raise OperationError("The end must come after the start.", "ends_at")
+    if window_start is None or window_end is None or window_end <= window_start:
+        raise OperationError("The daily window must end after it starts.", "window_end")
+    days = "".join(sorted(set(weekdays or "")))
+    if not days or any(d not in "0123456" for d in days):
+        raise OperationError("Choose at least one weekday.", "weekdays")
+    operation.name, operation.description = name, (description or "").strip()
+    operation.starts_at, operation.ends_at = starts_at, ends_at
+    operation.window_start, operation.window_end, operation.weekdays = (
+        window_start, window_end, days)
+    return operation
+
+
+def update_call_method(
+    session: Session, operation: Operation, *, own_phone: bool, campaign_line: bool
+) -> Operation:
+    """Step 4: the caller's own phone (tel: links) and/or the campaign line (bridged)."""
+    _editable(operation)
+    if not own_phone and not campaign_line:
+        raise OperationError("Choose at least one way to call.", "method")
+    operation.allow_own_phone, operation.allow_campaign_line = own_phone, campaign_line
+    return operation
+
+
+def update_script(session: Session, operation: Operation, script: str) -> Operation:
+    """The script callers read (Markdown), shown on the card in both modes."""
+    _editable(operation)
+    if len(script or "") > 20_000:
+        raise OperationError("The script is limited to 20,000 characters.", "script")
+    operation.script = (script or "").strip()
+    return operation
+
+
+def update_questionnaire(
+    session: Session, operation: Operation, questionnaire: dict[str, Any]
+) -> Operation:
+    """Step 5: a whole questionnaire, checked (no dangling branches, no circles)."""
+    _editable(operation)
+    try:
+        operation.questionnaire = questionnaires.check(questionnaire)
+    except questionnaires.QuestionnaireError as error:
+        raise OperationError(" ".join(error.problems), "questionnaire") from None
+    return operation
+
+
+def apply_template(session: Session, operation: Operation, name: str | None) -> Operation:
+    """Step 5: start from a template (or blank when `name` is None)."""
+    try:
+        chosen = questionnaires.template(name) if name else questionnaires.blank()
+    except questionnaires.QuestionnaireError as error:
+        raise OperationError(str(error), "template") from None
+    return update_questionnaire(session, operation, chosen)
+
+
+def update_recycling(
+    session: Session, operation: Operation, *, labels: dict[str, str],
+    custom: list[dict[str, str]], retry_rules: dict[str, dict[str, int]],
+    leave_message: bool, message: str,
+) -> Operation:
+    """Step 6: disposition labels and additions, retries per disposition, voicemail policy."""
+    _editable(operation)
+    try:
+        dispositions = check_dispositions(labels, custom)
+        rules = check_retry_rules(retry_rules, dispositions["custom"])
+        voicemail = check_voicemail_policy(leave_message, message)
+    except DispositionError as error:
+        raise OperationError(str(error), "recycling") from None
+    operation.dispositions, operation.retry_rules = dispositions, rules
+    operation.voicemail_policy = voicemail
+    return operation
+
+
+def _check_exclusion(rule: dict[str, Any], question_ids: set[str], done: bool) -> dict:
+    kind = rule.get("kind")
+    label = (rule.get("label") or "").strip()[:80]
+    if kind not in (("answered",) if done else EXCLUSION_KINDS):
+        raise OperationError(f"Unknown kind of rule {kind!r}.", "exclusions")
+    if not label:
+        raise OperationError("Every rule needs a label (shown as the reason).", "exclusions")
+    clean: dict[str, Any] = {"kind": kind, "label": label}
+    if kind == "field_equals":
+        if not (rule.get("field") or "").strip():
+            raise OperationError("Say which field the rule looks at.", "exclusions")
+        clean["field"], clean["value"] = rule["field"].strip(), str(rule.get("value") or "")
+    elif kind == "tag":
+        if not (rule.get("tag") or "").strip():
+            raise OperationError("Say which tag removes a target.", "exclusions")
+        clean["tag"] = rule["tag"].strip()
+    elif kind == "answered":
+        if rule.get("question") not in question_ids:
+            raise OperationError("The rule refers to a question the questionnaire lacks.",
+                                 "exclusions")
+        clean["question"] = rule["question"]
+        clean["answer"] = rule.get("answer") or None
+    if done:
+        days = rule.get("reselect_after_days")
+        if days not in (None, "") and (not isinstance(days, int) or not 1 <= days <= 3650):
+            raise OperationError("“Reselect after” must be from 1 to 3650 days.", "exclusions")
+        clean["reselect_after_days"] = days or None
+    return clean
+
+
+def update_exclusions(
+    session: Session, operation: Operation, *, household_wide: bool,
+    rules: list[dict[str, Any]], done_conditions: list[dict[str, Any]],
+    cooldown_minutes: int, max_calls_per_person: int | None,
+) -> Operation:
+    """Step 7: exclusions (field, answer, tag, opted out), household-wide or not, cooldown,
+    a cap on calls per person, and done-conditions (with an optional reselect delay)."""
+    _editable(operation)
+    question_ids = {q["id"] for q in questionnaires.questions_of(operation.questionnaire)}
+    clean_rules = [_check_exclusion(rule, question_ids, done=False) for rule in rules]
+    clean_done = [_check_exclusion(rule, question_ids, done=True) for rule in done_conditions]
+    if not isinstance(cooldown_minutes, int) or not 0 <= cooldown_minutes <= 60 * 24 * 90:
+        raise OperationError("The cooldown must be from 0 minutes to 90 days.", "cooldown_minutes")
+    if max_calls_per_person is not None and not 1 <= max_calls_per_person <= 100:
+        raise OperationError("The cap on calls per person must be from 1 to 100.",
+                             "max_calls_per_person")
+    operation.exclusions = {"household_wide": bool(household_wide), "rules": clean_rules,
+                            "done_conditions": clean_done}
+    operation.cooldown_minutes, operation.max_calls_per_person = (
+        cooldown_minutes, max_calls_per_person)
+    return operation
+
+
+def update_fields(
+    session: Session, operation: Operation, fields: list[dict[str, Any]]
+) -> Operation:
+    """Step 8: hidden/visible/editable, highlight and order of each contact field."""
+    _editable(operation)
+    try:
+        operation.field_settings = check_field_settings(
+            session, operation.organization_id, fields)
+    except FieldSettingsError as error:
+        raise OperationError(str(error), "fields") from None
+    return operation
+
+
+# --- step 9: people ------------------------------------------------------------------------
+
+def _clean_tags(tags: list[str] | str | None) -> list[str]:
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    return sorted({t.strip()[:64] for t in tags or [] if t.strip()})
+
+
+def candidate_members(session: Session, operation: Operation) -> list[User]:
+    """Users who could join this operation: the organization's members and anyone already in
+    one of its operations (volunteers who joined by link), minus current members."""
+    org_id = operation.organization_id
+    current = {m.user_id for m in operation.members}
+    org_users = select(Membership.user_id).where(Membership.organization_id == org_id)
+    op_users = select(OperationMember.user_id).join(Operation).where(
+        Operation.organization_id == org_id)
+    users = session.scalars(
+        select(User).where(User.id.in_(org_users.union(op_users)), User.active.is_(True))
+        .order_by(User.display_name)
+    )
+    return [user for user in users if user.id not in current]
+
+
+def add_member(
+    session: Session, operation: Operation, actor: User, *, user_id: int, role: str,
+    prefer_tags: list[str] | str | None = None, avoid_tags: list[str] | str | None = None,
+) -> OperationMember:
+    """Add an owner or agent (someone already known to the organization)."""
+    _editable(operation)
+    if user_id not in {u.id for u in candidate_members(session, operation)}:
+        raise OperationError("Choose someone from your organization who is not in yet.",
+                             "user")
+    try:
+        role_value = OperationRole(role)
+    except ValueError:
+        raise OperationError("Choose owner or agent.", "role") from None
+    member = OperationMember(user_id=user_id, role=role_value, prefer_tags=_clean_tags(
+        prefer_tags), avoid_tags=_clean_tags(avoid_tags))
+    operation.members.append(member)
+    session.flush()
+    record_audit(session, operation.organization_id, actor.id, "operation.member_added",
+                 "operation", operation.id, {"user_id": user_id, "role": role_value.value})
+    return member
+
+
+def _member(operation: Operation, member_id: int) -> OperationMember:
+    member = next((m for m in operation.members if m.id == member_id), None)
+    if member is None:
+        raise OperationError("This person is not in the operation.", "member")
+    return member
+
+
+def _owners(operation: Operation) -> list[OperationMember]:
+    return [m for m in operation.members if m.role is OperationRole.OWNER]
+
+
+def update_member(
+    session: Session, operation: Operation, member_id: int, *, role: str,
+    prefer_tags: list[str] | str | None, avoid_tags: list[str] | str | None,
+) -> OperationMember:
+    """Change a member's role or the tags that steer which targets they get first or never."""
+    _editable(operation)
+    member = _member(operation, member_id)
+    try:
+        role_value = OperationRole(role)
+    except ValueError:
+        raise OperationError("Choose owner or agent.", "role") from None
+    if member.role is OperationRole.OWNER and role_value is not OperationRole.OWNER \
+            and len(_owners(operation)) == 1:
+        raise OperationError("An operation keeps at least one owner.", "role")
+    prefer, avoid = _clean_tags(prefer_tags), _clean_tags(avoid_tags)
+    if set(prefer) & set(avoid):
+        raise OperationError("A tag cannot be both preferred and avoided.", "tags")
+    member.role, member.prefer_tags, member.avoid_tags = role_value, prefer, avoid
+    return member
+
+
+def remove_member(
+    session: Session, operation: Operation, actor: User, member_id: int
+) -> None:
+    """Take someone out of the operation (never the last owner)."""
+    _editable(operation)
+    member = _member(operation, member_id)
+    if member.role is OperationRole.OWNER and len(_owners(operation)) == 1:
+        raise OperationError("An operation keeps at least one owner.", "member")
+    operation.members.remove(member)
+    session.flush()
+    record_audit(session, operation.organization_id, actor.id, "operation.member_removed",
+                 "operation", operation.id, {"user_id": member.user_id})
+
+
+# --- who may edit --------------------------------------------------------------------------
+
+def can_manage(session: Session, operation: Operation, user: User) -> bool:
+    """Organization admins and organizers, and the operation's owners, edit it and see results.
+    Agents never do."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    role = session.scalar(select(Membership.role).where(
+        Membership.user_id == user.id, Membership.organization_id == operation.organization_id))
+    if role in (OrgRole.ADMIN, OrgRole.ORGANIZER):
+        return True
+    return any(m.user_id == user.id and m.role is OperationRole.OWNER
+               for m in operation.members)
+
+
+def owned_operations(session: Session, user: User) -> list[Operation]:
+    """Operations where `user` is an owner."""
+    return list(session.scalars(
+        select(Operation).join(OperationMember).where(
+            OperationMember.user_id == user.id, OperationMember.role == OperationRole.OWNER)
+        .order_by(Operation.created_at.desc())
+    ))
+
+
+# --- review and lifecycle ------------------------------------------------------------------
+
+def readiness_problems(session: Session, operation: Operation) -> list[str]:
+    """What stops this operation from being activated ([] when it is ready)."""
+    problems = []
+    if operation.source_list_id is None and not operation.source_filter:
+        problems.append("Choose who to call (a saved list or a filter).")
+    if operation.starts_at is None or operation.ends_at is None:
+        problems.append("Set the start and end.")
+    elif operation.ends_at <= utcnow():
+        problems.append("The end date has passed.")
+    if not operation.allow_own_phone and not operation.allow_campaign_line:
+        problems.append("Choose at least one way to call.")
+    questions = questionnaires.questions_of(operation.questionnaire)
+    if operation.mode is OperationMode.GUIDED and not questions:
+        problems.append("Guided mode needs at least one question.")
+    problems += questionnaires.validate(operation.questionnaire)
+    return problems
+
+
+def _refresh_targets(session: Session, operation: Operation) -> int | None:
+    """Materialize targets from the source when the operation is live (the queue does it)."""
+    if operation.state is not OperationState.ACTIVE:
+        return None
+    return _materialize(session, operation)
+
+
+def _materialize(session: Session, operation: Operation) -> int | None:
+    try:
+        from ringround.queue import materialize_targets
+    except ImportError:  # the queue is built separately; without it no targets are made
+        return None
+    session.flush()
+    return materialize_targets(session, operation)
+
+
+def activate(session: Session, operation: Operation, actor: User) -> int | None:
+    """Review passed: the operation goes live and its targets are materialized from the source.
+    Returns how many targets the queue added (None when the queue is not installed)."""
+    if operation.state is not OperationState.DRAFT:
+        raise OperationError("Only a draft can be activated.")
+    problems = readiness_problems(session, operation)
+    if problems:
+        raise OperationError(" ".join(problems))
+    operation.state = OperationState.ACTIVE
+    added = _materialize(session, operation)
+    record_audit(session, operation.organization_id, actor.id, "operation.activated",
+                 "operation", operation.id, {"targets_added": added})
+    return added
+
+
+def pause(session: Session, operation: Operation, actor: User) -> Operation:
+    """Stop handing out targets for now (results still arrive)."""
+    if operation.state is not OperationState.ACTIVE:
+        raise OperationError("Only an active operation can be paused.")
+    operation.state = OperationState.PAUSED
+    record_audit(session, operation.organization_id, actor.id, "operation.paused",
+                 "operation", operation.id)
+    return operation
+
+
+def resume(session: Session, operation: Operation, actor: User) -> Operation:
+    """Hand out targets again, picking up contacts that newly match the source."""
+    if operation.state is not OperationState.PAUSED:
+        raise OperationError("Only a paused operation can be resumed.")
+    problems = readiness_problems(session, operation)
+    if problems:
+        raise OperationError(" ".join(problems))
+    operation.state = OperationState.ACTIVE
+    _materialize(session, operation)
+    record_audit(session, operation.organization_id, actor.id, "operation.resumed",
+                 "operation", operation.id)
+    return operation
+
+
+def end(session: Session, operation: Operation, actor: User) -> Operation:
+    """Finish for good: no more calls; results stay."""
+    if operation.state not in (OperationState.ACTIVE, OperationState.PAUSED,
+                               OperationState.DRAFT):
+        raise OperationError("This operation has already ended.")
+    operation.state = OperationState.ENDED
+    record_audit(session, operation.organization_id, actor.id, "operation.ended",
+                 "operation", operation.id)
+    return operation
+
+
+COPIED_COLUMNS = ("description", "mode", "source_list_id", "source_filter", "window_start",
+                  "window_end", "weekdays", "allow_own_phone", "allow_campaign_line", "script",
+                  "questionnaire", "dispositions", "retry_rules", "exclusions",
+                  "field_settings", "voicemail_policy", "cooldown_minutes",
+                  "max_calls_per_person", "campaign_number")
+
+
+def duplicate(session: Session, operation: Operation, actor: User) -> Operation:
+    """A new draft with the same settings and members (no targets, no results), its dates
+    moved to start now and keep the same length."""
+    now = utcnow().replace(second=0, microsecond=0)
+    length = (operation.ends_at - operation.starts_at
+              if operation.starts_at and operation.ends_at else None)
+    copy_ = Operation(
+        organization_id=operation.organization_id, state=OperationState.DRAFT,
+        name=f"{operation.name} (copy)"[:200], starts_at=now,
+        ends_at=now + length if length and length > timedelta(0) else one_month_after(now),
+        **{column: copy.deepcopy(getattr(operation, column)) for column in COPIED_COLUMNS},
+    )
+    for member in operation.members:
+        copy_.members.append(OperationMember(
+            user_id=member.user_id, role=member.role, prefer_tags=list(member.prefer_tags),
+            avoid_tags=list(member.avoid_tags)))
+    if not any(m.user_id == actor.id and m.role is OperationRole.OWNER for m in copy_.members):
+        existing = next((m for m in copy_.members if m.user_id == actor.id), None)
+        if existing:
+            existing.role = OperationRole.OWNER
+        else:
+            copy_.members.append(OperationMember(user_id=actor.id, role=OperationRole.OWNER))
+    session.add(copy_)
+    session.flush()
+    record_audit(session, operation.organization_id, actor.id, "operation.duplicated",
+                 "operation", copy_.id, {"from": operation.id})
+    return copy_

@@ -1,0 +1,360 @@
+"""Questionnaires: questions, branches from an answer to the next question, templates.
+
+A questionnaire is plain JSON kept in `Operation.questionnaire`:
+
+    {"template": "mobilize" | ... | None,
+     "questions": [{"id": "q1", "type": "choice" | "yes_no" | "scale" | "text", "text": "...",
+                    "choices": [{"value": "yes", "label": "Yes", "next": "q3" | "end" | None}],
+                    "min": 1, "max": 5, "next": "q2" | None}]}
+
+Questions are asked in branch order starting from the first one. A choice's `next` overrides
+the question's `next`: a question id, or "end" to stop there; None falls back to the
+question's `next`. A question's `next` of None ends the questionnaire.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+QUESTION_TYPES = ("choice", "yes_no", "scale", "text")
+END = "end"
+TEMPLATE_NAMES = ("mobilize", "inform", "survey", "stay_in_touch")
+MAX_QUESTIONS = 50
+MAX_CHOICES = 20
+
+
+class QuestionnaireError(ValueError):
+    """A questionnaire that cannot be used; `problems` lists every message fit to show."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+def _yes_no(yes_next: str | None = None, no_next: str | None = None) -> list[dict[str, Any]]:
+    return [{"value": "yes", "label": "Yes", "next": yes_next},
+            {"value": "no", "label": "No", "next": no_next}]
+
+
+TEMPLATES: dict[str, dict[str, Any]] = {
+    "mobilize": {"template": "mobilize", "questions": [
+        {"id": "q1", "type": "yes_no", "text": "Can we count on you to join us?",
+         "choices": _yes_no("q2", "q3"), "next": None},
+        {"id": "q2", "type": "yes_no", "text": "Can you bring a friend or neighbour along?",
+         "choices": _yes_no(), "next": None},
+        {"id": "q3", "type": "choice", "text": "Is there another way you could help?",
+         "choices": [{"value": "share", "label": "Share the news", "next": None},
+                     {"value": "donate", "label": "Give a little", "next": None},
+                     {"value": "not_now", "label": "Not right now", "next": None}],
+         "next": None},
+    ]},
+    "inform": {"template": "inform", "questions": [
+        {"id": "q1", "type": "yes_no", "text": "Had you already heard about this?",
+         "choices": _yes_no(), "next": "q2"},
+        {"id": "q2", "type": "yes_no", "text": "Would you like us to send you the details?",
+         "choices": _yes_no(), "next": "q3"},
+        {"id": "q3", "type": "text", "text": "Any questions we should follow up on?",
+         "next": None},
+    ]},
+    "survey": {"template": "survey", "questions": [
+        {"id": "q1", "type": "scale", "text": "How much does this issue matter to you?",
+         "min": 1, "max": 5, "next": "q2"},
+        {"id": "q2", "type": "choice", "text": "Which matters most to you right now?",
+         "choices": [{"value": "housing", "label": "Housing", "next": None},
+                     {"value": "wages", "label": "Wages", "next": None},
+                     {"value": "health", "label": "Health care", "next": None},
+                     {"value": "other", "label": "Something else", "next": None}],
+         "next": "q3"},
+        {"id": "q3", "type": "text", "text": "Anything else you would like to tell us?",
+         "next": None},
+    ]},
+    "stay_in_touch": {"template": "stay_in_touch", "questions": [
+        {"id": "q1", "type": "yes_no", "text": "May we keep you posted by text message?",
+         "choices": _yes_no("q2", END), "next": None},
+        {"id": "q2", "type": "choice", "text": "When is the best time to reach you?",
+         "choices": [{"value": "morning", "label": "Morning", "next": None},
+                     {"value": "afternoon", "label": "Afternoon", "next": None},
+                     {"value": "evening", "label": "Evening", "next": None}],
+         "next": "q3"},
+        {"id": "q3", "type": "text", "text": "Anything you would like us to know?",
+         "next": None},
+    ]},
+}
+
+
+def template(name: str) -> dict[str, Any]:
+    """A fresh copy of a template questionnaire (mobilize, inform, survey, stay_in_touch)."""
+    if name not in TEMPLATES:
+        raise QuestionnaireError([f"There is no template called {name!r}."])
+    return copy.deepcopy(TEMPLATES[name])
+
+
+def blank() -> dict[str, Any]:
+    """An empty questionnaire."""
+    return {"template": None, "questions": []}
+
+
+def questions_of(questionnaire: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The questions of a questionnaire (an empty list for an empty or missing one)."""
+    return list((questionnaire or {}).get("questions") or [])
+
+
+def question_by_id(questionnaire: dict[str, Any] | None, question_id: str) -> dict | None:
+    """The question with this id, or None."""
+    return next((q for q in questions_of(questionnaire) if q.get("id") == question_id), None)
+
+
+def choice_value(label: str) -> str:
+    """A stable value for a choice label ("Not right now" -> "not_right_now")."""
+    value = re.sub(r"[^a-z0-9]+", "_", label.strip().lower()).strip("_")
+    return value[:40] or "choice"
+
+
+def new_question_id(questionnaire: dict[str, Any] | None) -> str:
+    """An id not used yet: q<n> with n one above the highest."""
+    numbers = [int(q["id"][1:]) for q in questions_of(questionnaire)
+               if re.fullmatch(r"q\d+", str(q.get("id", "")))]
+    return f"q{max(numbers, default=0) + 1}"
+
+
+def _edges(question: dict[str, Any]) -> list[str]:
+    """Every question id this question can lead to (not "end")."""
+    targets = [question.get("next")]
+    targets += [choice.get("next") for choice in question.get("choices") or []]
+    return [t for t in targets if t and t != END]
+
+
+def validate(questionnaire: dict[str, Any] | None) -> list[str]:
+    """Every problem with a questionnaire, as messages fit to show; [] when it is usable."""
+    problems: list[str] = []
+    questions = questions_of(questionnaire)
+    if len(questions) > MAX_QUESTIONS:
+        problems.append(f"A questionnaire can hold at most {MAX_QUESTIONS} questions.")
+    ids = [q.get("id") for q in questions]
+    seen: set[str] = set()
+    for question in questions:
+        qid = question.get("id")
+        name = f"Question {qid}" if qid else "A question"
+        if not qid or not isinstance(qid, str):
+            problems.append("Every question needs an id.")
+        elif qid in seen:
+            problems.append(f"Two questions share the id {qid}.")
+        seen.add(qid)
+        if not str(question.get("text") or "").strip():
+            problems.append(f"{name} has no text.")
+        kind = question.get("type")
+        if kind not in QUESTION_TYPES:
+            problems.append(f"{name} has an unknown type {kind!r}.")
+        choices = question.get("choices") or []
+        if kind == "choice":
+            if len(choices) < 2:
+                problems.append(f"{name} needs at least two choices.")
+            if len(choices) > MAX_CHOICES:
+                problems.append(f"{name} has more than {MAX_CHOICES} choices.")
+        if kind == "yes_no" and sorted(c.get("value") for c in choices) != ["no", "yes"]:
+            problems.append(f"{name} must offer exactly yes and no.")
+        values = [c.get("value") for c in choices]
+        if any(not v for v in values) or any(not str(c.get("label") or "").strip()
+                                              for c in choices):
+            problems.append(f"{name} has a choice without a label.")
+        elif len(set(values)) != len(values):
+            problems.append(f"{name} has two choices with the same label.")
+        if kind == "scale":
+            low, high = question.get("min"), question.get("max")
+            if not isinstance(low, int) or not isinstance(high, int) or low >= high:
+                problems.append(f"{name}: the scale's lowest value must be below its highest.")
+            elif high - low > 10:
+                problems.append(f"{name}: a scale can have at most 11 steps.")
+        for target in _edges(question):
+            if target not in ids:
+                problems.append(f"{name} leads to {target}, which does not exist.")
+            elif target == qid:
+                problems.append(f"{name} leads back to itself.")
+    if not problems:
+        cycle = _find_cycle(questions)
+        if cycle:
+            problems.append("The branches go round in a circle: " + " → ".join(cycle) + ".")
+    return problems
+
+
+def _find_cycle(questions: list[dict[str, Any]]) -> list[str] | None:
+    graph = {q["id"]: _edges(q) for q in questions}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def check(questionnaire: dict[str, Any] | None) -> dict[str, Any]:
+    """The questionnaire in its stored shape, or QuestionnaireError listing its problems."""
+    problems = validate(questionnaire)
+    if problems:
+        raise QuestionnaireError(problems)
+    return {"template": (questionnaire or {}).get("template"),
+            "questions": questions_of(questionnaire)}
+
+
+def check_answer(question: dict[str, Any], answer: Any) -> str | int:
+    """The answer normalized for storage, or QuestionnaireError when it does not fit."""
+    kind = question.get("type")
+    if kind in ("choice", "yes_no"):
+        values = [c["value"] for c in question.get("choices") or []]
+        if answer not in values:
+            raise QuestionnaireError([f"{answer!r} is not one of the choices."])
+        return answer
+    if kind == "scale":
+        try:
+            number = int(answer)
+        except (TypeError, ValueError):
+            raise QuestionnaireError(["Please give a number on the scale."]) from None
+        if not question["min"] <= number <= question["max"]:
+            raise QuestionnaireError(
+                [f"Please give a number from {question['min']} to {question['max']}."]
+            )
+        return number
+    text = str(answer or "").strip()
+    if len(text) > 2000:
+        raise QuestionnaireError(["Answers are limited to 2000 characters."])
+    return text
+
+
+def successor(question: dict[str, Any], answer: Any) -> str | None:
+    """The id of the question that follows this answer, or None at the end."""
+    for choice in question.get("choices") or []:
+        if choice.get("value") == answer and choice.get("next"):
+            return None if choice["next"] == END else choice["next"]
+    nxt = question.get("next")
+    return None if nxt in (None, END) else nxt
+
+
+def next_question(
+    questionnaire: dict[str, Any] | None, answers_so_far: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The next question to ask given the answers so far (by question id), or None when done.
+
+    Walks from the first question along the branches the answers chose; the first question on
+    that path without an answer is next. Answers off the path (after a changed answer) are
+    ignored.
+    """
+    questions = questions_of(questionnaire)
+    if not questions:
+        return None
+    by_id = {q["id"]: q for q in questions}
+    current: dict[str, Any] | None = questions[0]
+    visited: set[str] = set()
+    while current is not None and current["id"] not in visited:
+        visited.add(current["id"])
+        if current["id"] not in answers_so_far:
+            return current
+        nxt = successor(current, answers_so_far[current["id"]])
+        current = by_id.get(nxt) if nxt else None
+    return None
+
+
+def answered_path(questionnaire: dict[str, Any] | None, answers: dict[str, Any]) -> list[str]:
+    """The ids of the questions on the path the answers took, in order (for results)."""
+    by_id = {q["id"]: q for q in questions_of(questionnaire)}
+    path: list[str] = []
+    current = questions_of(questionnaire)[0] if by_id else None
+    while current is not None and current["id"] in answers and current["id"] not in path:
+        path.append(current["id"])
+        nxt = successor(current, answers[current["id"]])
+        current = by_id.get(nxt) if nxt else None
+    return path
+
+
+def build_question(
+    *, question_id: str, kind: str, text: str, choice_labels: list[str] | None = None,
+    low: int | None = None, high: int | None = None, next_id: str | None = None,
+    branches: dict[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """A question in the stored shape from what an editor form gives.
+
+    `choice_labels` are one label per choice (choice questions); `branches` maps a choice
+    value to the question id it leads to ("end", or None to follow `next_id`).
+    """
+    branches = branches or {}
+    question: dict[str, Any] = {"id": question_id, "type": kind, "text": text.strip(),
+                                "next": next_id or None}
+    if kind == "yes_no":
+        question["choices"] = _yes_no(branches.get("yes") or None, branches.get("no") or None)
+    elif kind == "choice":
+        question["choices"] = [
+            {"value": choice_value(label), "label": label.strip(),
+             "next": branches.get(choice_value(label)) or None}
+            for label in choice_labels or [] if label.strip()
+        ]
+    elif kind == "scale":
+        question["min"], question["max"] = low, high
+    return question
+
+
+def replace_question(
+    questionnaire: dict[str, Any] | None, question: dict[str, Any]
+) -> dict[str, Any]:
+    """A copy of the questionnaire with `question` replacing the one with its id (or appended).
+
+    A new question is linked from the last one when that one simply ended.
+    """
+    result = copy.deepcopy(questionnaire or blank())
+    result.setdefault("questions", [])
+    questions = result["questions"]
+    for index, existing in enumerate(questions):
+        if existing.get("id") == question["id"]:
+            questions[index] = question
+            return result
+    if questions and questions[-1].get("next") is None and not any(
+        c.get("next") for c in questions[-1].get("choices") or []
+    ):
+        questions[-1]["next"] = question["id"]
+    questions.append(question)
+    return result
+
+
+def remove_question(questionnaire: dict[str, Any] | None, question_id: str) -> dict[str, Any]:
+    """A copy without that question; branches that led to it now follow on to where it led."""
+    result = copy.deepcopy(questionnaire or blank())
+    questions = result.get("questions") or []
+    removed = next((q for q in questions if q.get("id") == question_id), None)
+    if removed is None:
+        return result
+    follow = removed.get("next")
+    result["questions"] = [q for q in questions if q.get("id") != question_id]
+    for question in result["questions"]:
+        if question.get("next") == question_id:
+            question["next"] = follow
+        for choice in question.get("choices") or []:
+            if choice.get("next") == question_id:
+                choice["next"] = None
+    return result
+
+
+def move_question(
+    questionnaire: dict[str, Any] | None, question_id: str, offset: int
+) -> dict[str, Any]:
+    """A copy with that question moved up (-1) or down (+1) in display order."""
+    result = copy.deepcopy(questionnaire or blank())
+    questions = result.get("questions") or []
+    index = next((i for i, q in enumerate(questions) if q.get("id") == question_id), None)
+    if index is None:
+        return result
+    target = max(0, min(len(questions) - 1, index + offset))
+    questions.insert(target, questions.pop(index))
+    return result
