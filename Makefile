@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test setup setup-test system-deps lint migrate bench clean
+.PHONY: run test setup setup-test system-deps lint migrate messages clean
 
 run: setup migrate
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
@@ -42,6 +42,10 @@ migrate: setup
 
 lint: setup-test
 	$(BIN)/ruff check .
+
+messages: setup
+	mkdir -p translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --ignore-dirs='.venv node_modules' .
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -12,6 +12,8 @@ def register(app: Flask) -> None:
     from pwa.auth import bp as auth_bp
     from pwa.caller import bp as caller_bp
     from pwa.console import bp as console_bp
+    from pwa.contacts import bp as contacts_bp
+    from pwa.contacts import register_nav as register_contacts_nav
     from pwa.nav import console_nav
     from pwa.shell import bp as shell_bp
 
@@ -19,4 +21,6 @@ def register(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(caller_bp)
+    app.register_blueprint(contacts_bp)
+    register_contacts_nav()
     app.jinja_env.globals.update(console_nav=console_nav, get_locale=get_locale)

@@ -321,10 +321,24 @@ def edit_last(operation: Operation):
 @bp.post("/call/<int:operation_id>/bridge/<int:target_id>")
 @member_required()
 def bridge_call(operation: Operation, target_id: int):
-    """Call through the campaign line: wired up by the telephony part (not here yet)."""
-    message = _("Calling through the campaign line is not set up yet. "
-                "Please use the Call button to call from your phone.")
-    return Response(message, status=501, mimetype="text/plain")
+    """Call through the campaign line: the line rings the caller's phone, then the person.
+    The attempt takes the card's client id, so the result recorded after the call joins it."""
+    from sms.bridge import BridgeError, place_bridged_call, prepare_bridged_call
+
+    client_id = (request.form.get("client_id") or "").strip()[:64]
+    if not client_id:
+        abort(400)
+    try:
+        leg = prepare_bridged_call(db.session, operation, current_user, target_id, client_id)
+        db.session.commit()  # the provider's first webhook must find the call
+        place_bridged_call(db.session, leg)
+        db.session.commit()
+    except BridgeError as error:
+        db.session.commit()
+        flash(str(error), "error")
+    else:
+        flash(_("Your phone is ringing: pick up to be connected."), "success")
+    return redirect(url_for("caller.home", operation_id=operation.id))
 
 
 # ---------------------------------------------------------------- the phone's API

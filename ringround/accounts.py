@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -34,7 +35,9 @@ def normalize_email(email: str) -> str:
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(
+            _("Passwords need at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+        )
     return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
@@ -59,7 +62,7 @@ def create_organization(
     """A new organization with `admin` as its administrator."""
     name = name.strip()
     if not name:
-        raise AccountError("The organization needs a name.")
+        raise AccountError(_("The organization needs a name."))
     org = Organization(
         name=name, slug=unique_slug(session, name), default_region=default_region,
         time_zone=time_zone,
@@ -77,9 +80,9 @@ def create_password_user(
     """A user who signs in with email and password."""
     email = normalize_email(email)
     if "@" not in email or len(email) > 320:
-        raise AccountError("Please give a valid email address.")
+        raise AccountError(_("Please give a valid email address."))
     if session.scalar(select(User.id).where(User.email == email)):
-        raise AccountError("An account with this email already exists.")
+        raise AccountError(_("An account with this email already exists."))
     user = User(
         email=email, password_hash=hash_password(password),
         display_name=(display_name or email.split("@")[0]).strip(),
@@ -94,7 +97,7 @@ def set_up_instance(
 ) -> tuple[Organization, User]:
     """First run: the first organization and its admin. Refused once any organization exists."""
     if not is_fresh_instance(session):
-        raise AccountError("This Ringround is already set up. Please sign in.")
+        raise AccountError(_("This Ringround is already set up. Please sign in."))
     user = create_password_user(session, email=email, password=password, display_name=display_name)
     return create_organization(session, name=org_name, admin=user), user
 
@@ -143,12 +146,12 @@ def add_organizer(
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
         if not password:
-            raise AccountError("A new organizer needs a first password.")
+            raise AccountError(_("A new organizer needs a first password."))
         user = create_password_user(
             session, email=email, password=password, display_name=display_name
         )
     elif role_in(session, user, org.id) is not None:
-        raise AccountError("This person is already a member of the organization.")
+        raise AccountError(_("This person is already a member of the organization."))
     session.add(Membership(organization_id=org.id, user_id=user.id, role=role))
     session.flush()
     record_audit(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import inspect
 
 from ringround.accounts import AccountError, create_organization, create_password_user
 from ringround.extensions import db
@@ -35,9 +36,15 @@ def create_admin(email: str, password: str, org_name: str, display_name: str | N
 @click.option("--email", default="demo@example.org", show_default=True)
 @click.option("--password", default="demo-password", show_default=True)
 @click.option("--contacts", "n_contacts", default=40, show_default=True)
+@with_appcontext
 def demo(email: str, password: str, n_contacts: int) -> None:
     """Fill a demo organization with contacts, an operation and a join link."""
+    from flask_migrate import upgrade
+
     from ringround.demo import build_demo
+
+    if not inspect(db.engine).has_table("organizations"):
+        upgrade()  # the demo may be the very first command run on a new instance
 
     try:
         summary = build_demo(db.session, email=email, password=password, n_contacts=n_contacts)
@@ -51,5 +58,8 @@ def demo(email: str, password: str, n_contacts: int) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
+    from ringround.people.cli import contacts_cli
+
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(contacts_cli)

@@ -211,16 +211,24 @@ def test_guided_mode_marks_the_form_for_one_question_at_a_time(client, app, db):
     assert 'data-q="q1"' in html and 'value="no" data-next="q3"' in html
 
 
-def test_campaign_line_button_answers_501_until_telephony_is_wired(client, app, db):
+def test_campaign_line_button_rings_the_callers_phone_then_the_result_joins_the_call(
+        client, app, db):
+    from ringround.models import Attempt, SimCall
+
     op, agent, _ = calling_operation(n=1, allow_campaign_line=True)
     sign_in(client, agent)
     html = _home(client, op)
     assert "Call through the campaign line" in html
     target_id = _target_id(html)
+    client_id = re.search(r'name="client_id" value="([^"]+)"', html).group(1)
     response = client.post(f"/call/{op.id}/bridge/{target_id}",
-                           data={"csrf_token": csrf_token_from(html)})
-    assert response.status_code == 501
-    assert "not set up yet" in response.get_data(as_text=True)
+                           data={"csrf_token": csrf_token_from(html), "client_id": client_id})
+    assert response.status_code == 302
+    assert "Your phone is ringing" in _home(client, op)
+    ringing = db.session.scalar(db.select(SimCall))
+    assert ringing.to_number == agent.phone_e164 and ringing.phase == "ringing"
+    attempt = db.session.scalar(db.select(Attempt))
+    assert attempt.client_id == client_id and attempt.method.value == "bridged"
 
 
 def test_progress_counts_calls_and_thanks_at_milestones(client, calling):

@@ -44,3 +44,14 @@ def test_cli_demo_fills_an_organization(runner, db):
     assert db.session.query(Operation).count() == 1
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and db.session.query(Contact).count() == 12
+
+
+def test_cli_demo_works_on_a_brand_new_instance(tmp_path):
+    from ringround import create_app
+
+    app = create_app({"SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'new.sqlite'}"},
+                     instance_path=str(tmp_path))
+    result = app.test_cli_runner().invoke(args=["demo", "--contacts", "3"])
+    assert result.exit_code == 0, result.output
+    assert "Sign in as demo@example.org" in result.output

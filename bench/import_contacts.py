@@ -1,0 +1,158 @@
+"""Benchmark: generate N messy contact rows and import them through the real import code.
+
+    python bench/import_contacts.py --rows 100000 [--database sqlite|postgresql] [--workers 2]
+
+Prints one JSON line: rows, seconds (the import only, not the generation), rows_per_s,
+peak_rss_mb (the importing process and its worker processes together, sampled every 50 ms),
+and the import's counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+FIRST = ["Maria", "Jonas", "Aïcha", "Lars", "Sofie", "Pierre", "Fatima", "Emma", "Noah",
+         "Chloé", "Sven", "Daan", "Inès", "Oskar", "Lotte", "Malik", "Zoë", "Björn", "Anaïs"]
+LAST = ["García", "Berg", "Diallo", "Janssen", "Dubois", "Lindqvist", "de Vries", "Martin",
+        "Öberg", "Bakker", "Nguyen", "Moreau", "Smith", "Åström", "van Dijk"]
+STREETS = ["rue de la Paix", "Storgatan", "Kerkstraat", "Main Street", "High Street",
+           "avenue Jean Jaurès", "Drottninggatan", "Dorpsstraat"]
+CITIES = {"FR": ("Lyon", "69001"), "SE": ("Göteborg", "411 01"), "NL": ("Utrecht", "3511 AB"),
+          "US": ("Boston", "02108"), "GB": ("Leeds", "LS1 4AP"), "BE": ("Liège", "4000")}
+
+
+def fake_number(rng: random.Random, country: str, n: int) -> str:
+    """A valid-looking number for `country`, written one of several ways."""
+    style = rng.random()
+    if country == "FR":
+        digits = f"6{n % 100_000_000:08d}"
+        return rng.choice([f"0{digits[0]} {digits[1:3]} {digits[3:5]} {digits[5:7]} {digits[7:]}",
+                           f"+33 {digits}", f"0033{digits}", f"0{digits}"])
+    if country == "SE":
+        digits = f"70{n % 10_000_000:07d}"
+        return f"0{digits[:2]}-{digits[2:5]} {digits[5:]}" if style < .5 else f"+46{digits}"
+    if country == "NL":
+        digits = f"6{1 + n % 5}{n % 10_000_000:07d}"
+        return f"06-{digits[1:]}" if style < .5 else f"+31 6 {digits[1:]}"
+    if country == "US":
+        digits = f"{rng.choice(['617', '212', '415', '312'])}555{n % 10_000:04d}"
+        digits = f"{digits[:3]}{200 + n // 10_000 % 800:03d}{digits[6:]}"
+        number = f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+        return number + (" x12" if style < .02 else "")
+    if country == "GB":
+        return f"07400 {n % 1_000_000:06d}" if style < .5 else f"+44 7800 {n % 1_000_000:06d}"
+    return f"+32 470 {n % 1_000_000:06d}"
+
+
+def write_rows(path: Path, rows: int, seed: int = 7) -> None:
+    """Write `rows` messy rows: six countries, duplicates, bad numbers, households."""
+    rng = random.Random(seed)
+    countries = list(CITIES)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("First name;Last name;Phone;Mobile;Email;Address;Zip;City;Country;Tags\n")
+        for i in range(rows):
+            country = countries[i % len(countries)]
+            city, postcode = CITIES[country]
+            roll = rng.random()
+            n = i if roll > .03 else max(i - rng.randint(1, 500), 0)  # ~3% duplicates
+            phone = fake_number(rng, country, n * 7919 % 99_999_989)
+            if roll > .99:
+                phone = rng.choice(["n/a", "12", "6.12E+10", ""])  # ~1% bad rows
+            mobile = fake_number(rng, country, (n * 31 + 17) % 99_999_989) if roll < .2 else ""
+            email = f"person{n}@example.org" if rng.random() < .6 else ""
+            house = n // 3 if rng.random() < .3 else n
+            tags = rng.choice(["", "member", "volunteer,member", "donor"])
+            handle.write(f"{rng.choice(FIRST)};{rng.choice(LAST)};{phone};{mobile};{email};"
+                         f"{house % 997} {rng.choice(STREETS)} {house};{postcode};{city};"
+                         f"{country};{tags}\n")
+
+
+class PeakRss(threading.Thread):
+    """Samples the RSS of this process and its children."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        import psutil
+
+        self.process = psutil.Process()
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            total = 0
+            with contextlib.suppress(Exception):  # a child may exit while we look
+                total = self.process.memory_info().rss + sum(
+                    c.memory_info().rss for c in self.process.children(recursive=True))
+            self.peak = max(self.peak, total)
+            time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args()
+
+    from ringround import create_app
+    from ringround.accounts import create_organization, create_password_user
+    from ringround.extensions import db
+    from ringround.people.importer import import_contacts
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    source = workdir / "contacts.csv"
+    write_rows(source, args.rows)
+    server = None
+    if args.database == "postgresql":
+        from ringround.throwaway_postgres import ThrowawayPostgres
+
+        server = ThrowawayPostgres().start()
+        url = server.create_database("bench")
+    else:
+        url = f"sqlite:///{workdir / 'bench.sqlite'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"},
+                     instance_path=str(workdir / "instance"))
+    try:
+        with app.app_context():
+            db.create_all()
+            user = create_password_user(db.session, email="bench@example.org",
+                                        password="bench password", display_name="Bench")
+            org = create_organization(db.session, name="Bench", admin=user)
+            org.default_region = "FR"
+            db.session.commit()
+            sampler = PeakRss()
+            sampler.start()
+            started = time.perf_counter()
+            summary, _report = import_contacts(
+                db.session, org.id, source, workers=args.workers,
+                report_path=workdir / "report.csv")
+            seconds = time.perf_counter() - started
+            sampler.stop.set()
+            sampler.join()
+    finally:
+        if server:
+            server.stop()
+    counts = summary.as_dict()
+    counts["imported"] = counts.pop("rows")
+    print(json.dumps({
+        "rows": args.rows, "seconds": round(seconds, 2),
+        "rows_per_s": round(args.rows / seconds), "peak_rss_mb": round(sampler.peak / 2**20),
+        "database": args.database, "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2), **counts,
+    }))
+
+
+if __name__ == "__main__":
+    main()

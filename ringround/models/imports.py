@@ -1,0 +1,48 @@
+"""Contact imports running in the background, with their progress and report."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ringround.models.base import Base, StrEnumType, utcnow
+
+
+class ImportStatus(enum.StrEnum):
+    PREVIEW = "preview"  # uploaded, the organizer checks the column mapping
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ImportJob(Base):
+    """One uploaded contact file and what became of it. The file and its report (rejected
+    rows) live in the instance folder and are deleted with the job."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(64))
+    status: Mapped[ImportStatus] = mapped_column(
+        StrEnumType(ImportStatus), default=ImportStatus.PREVIEW
+    )
+    headers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mapping: Mapped[list[str]] = mapped_column(JSON, default=list)
+    default_region: Mapped[str | None] = mapped_column(String(2))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    total_rows: Mapped[int] = mapped_column(default=0)
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

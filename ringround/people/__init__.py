@@ -1,0 +1,1 @@
+"""The contact base: import, merge, households, lists and filters, export, erasure."""

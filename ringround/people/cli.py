@@ -1,0 +1,125 @@
+"""`flask --app wsgi contacts …`: import, export and erase from the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ringround.extensions import db
+from ringround.models import ContactPhone, Organization
+
+contacts_cli = AppGroup("contacts", help="Import, export and erase contacts.")
+
+
+def _org(slug: str) -> Organization:
+    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        raise click.ClickException(f"No organization with slug {slug!r}.")
+    return org
+
+
+@contacts_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "slug", required=True, help="The organization's slug.")
+@click.option("--default-region", default=None,
+              help="Country (e.g. FR) for national numbers without a country column.")
+@click.option("--tag", "tags", multiple=True, help="A tag for every imported contact.")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
+              help="Override the guessed field of a column (e.g. 'Tel. 2=mobile').")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write rejected rows (CSV). Default: FILE.report.csv")
+@click.option("--workers", type=int, default=None, help="Parsing processes (default: auto).")
+def import_command(file: Path, slug: str, default_region: str | None, tags: tuple[str, ...],
+                   maps: tuple[str, ...], report: Path | None, workers: int | None) -> None:
+    """Import contacts from a CSV or XLSX FILE, with progress."""
+    from ringround.people.headers import auto_map, is_valid_target
+    from ringround.people.importer import import_contacts
+    from ringround.people.reader import TableError, open_table
+
+    org = _org(slug)
+    try:
+        table = open_table(file)
+    except TableError as error:
+        raise click.ClickException(str(error)) from error
+    mapping = auto_map(table.headers)
+    for item in maps:
+        column, _, target = item.partition("=")
+        if column.strip() not in table.headers or not is_valid_target(target.strip()):
+            raise click.ClickException(f"Cannot map {item!r}: unknown column or field.")
+        mapping[table.headers.index(column.strip())] = target.strip()
+    for header, target in zip(table.headers, mapping, strict=True):
+        click.echo(f"  {header!r} → {target}", err=True)
+    report = report or file.with_name(file.name + ".report.csv")
+    with click.progressbar(length=max(table.estimated_rows, 1), label="Importing",
+                           file=sys.stderr) as bar:
+        state = {"done": 0}
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - state["done"])
+            state["done"] = done
+
+        try:
+            summary, _ = import_contacts(
+                db.session, org.id, file, mapping=mapping, default_region=default_region,
+                tags=list(tags), report_path=report, workers=workers, progress=progress,
+                table=table)
+        except TableError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from error
+    counts = summary.as_dict()
+    click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
+    if summary.rejected or summary.warnings:
+        click.echo(f"Rejected rows and remarks: {report}")
+
+
+@contacts_cli.command("export")
+@click.option("--org", "slug", required=True, help="The organization's slug.")
+@click.option("--list", "list_name", default=None, help="Only the contacts of this saved list.")
+def export_command(slug: str, list_name: str | None) -> None:
+    """Write contacts as CSV (E.164 numbers) to stdout. Audited."""
+    from ringround.people.export import export_csv
+    from ringround.people.filters import list_by_name
+
+    org = _org(slug)
+    filter_ = {}
+    if list_name:
+        saved = list_by_name(db.session, org.id, list_name)
+        if saved is None:
+            raise click.ClickException(f"No list named {list_name!r}.")
+        filter_ = saved.filter
+    count = export_csv(db.session, org.id, sys.stdout, filter=filter_, list_name=list_name,
+                       via="cli")
+    click.echo(f"Exported {count} contacts.", err=True)
+
+
+@contacts_cli.command("erase")
+@click.option("--org", "slug", required=True, help="The organization's slug.")
+@click.option("--id", "contact_id", type=int, default=None, help="The contact's id.")
+@click.option("--phone", default=None, help="A number of the contact (any format).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_command(slug: str, contact_id: int | None, phone: str | None, yes: bool) -> None:
+    """Erase one person (right to erasure). Call results stay as anonymous counts."""
+    from ringround.people.contacts import get_contact
+    from ringround.people.erasure import erase_contact
+    from ringround.phones import PhoneError, parse_phone
+
+    org = _org(slug)
+    if phone:
+        parsed = parse_phone(phone, org.default_region)
+        if isinstance(parsed, PhoneError):
+            raise click.ClickException(f"Cannot read {phone!r}: {parsed.message}.")
+        contact_id = db.session.scalar(select(ContactPhone.contact_id).where(
+            ContactPhone.organization_id == org.id, ContactPhone.e164 == parsed.e164))
+    contact = get_contact(db.session, org.id, contact_id) if contact_id else None
+    if contact is None:
+        raise click.ClickException("No such contact in this organization.")
+    if not yes:
+        click.confirm(f"Erase contact #{contact.id} ({contact.full_name or 'no name'})?",
+                      abort=True)
+    counts = erase_contact(db.session, contact, actor_id=None, via="cli")
+    click.echo("Erased. " + ", ".join(f"{k}: {v}" for k, v in counts.items()))

@@ -1,0 +1,46 @@
+"""Erasing a person on request: personal data deleted, call results kept only as anonymous
+counts, opt-outs kept as keyed hashes, and an audit entry (without personal data)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from ringround.audit import record_audit
+from ringround.models import Attempt, Contact, Household, Target, TargetState
+from ringround.optouts import opt_out_number
+
+
+def erase_contact(session: Session, contact: Contact, actor_id: int | None,
+                  via: str = "web") -> dict[str, int]:
+    """Erase `contact` and everything personal that hangs off it; commit. Returns counts."""
+    org_id, contact_id = contact.organization_id, contact.id
+    numbers = [phone.e164 for phone in contact.phones]
+    # A person who asked not to be contacted stays suppressed after erasure (keyed hash).
+    kept_optouts = 0
+    if contact.do_not_contact:
+        for number in numbers:
+            kept_optouts += opt_out_number(session, org_id, number, "erasure")
+    attempts = session.execute(
+        update(Attempt).where(Attempt.contact_id == contact_id)
+        .values(contact_id=None, notes=None, answers={}, field_updates={})
+        .execution_options(synchronize_session=False)).rowcount or 0
+    targets = session.execute(
+        update(Target).where(Target.contact_id == contact_id)
+        .values(contact_id=None, time_zone=None, leased_to_id=None, lease_expires_at=None,
+                state=TargetState.REMOVED, reason="erased")
+        .execution_options(synchronize_session=False)).rowcount or 0
+    household_id = contact.household_id
+    session.delete(contact)
+    session.flush()
+    if household_id is not None:
+        left = session.scalar(select(func.count()).select_from(Contact)
+                              .where(Contact.household_id == household_id))
+        if not left:
+            session.execute(delete(Household).where(Household.id == household_id))
+    counts = {"phones": len(numbers), "attempts_anonymized": attempts,
+              "targets_anonymized": targets, "optouts_kept": kept_optouts}
+    record_audit(session, org_id, actor_id, "contact.erased", "contact", contact_id,
+                 {**counts, "via": via})
+    session.commit()
+    return counts

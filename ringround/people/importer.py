@@ -1,0 +1,558 @@
+"""Importing a contact file: read (streamed), clean (in worker processes), merge and write in
+chunks with Core bulk statements (no ORM object per row).
+
+Every row ends up created, merged into an earlier contact, or rejected with its row number and
+reason in the report CSV; rows that import with a remark (a bad email dropped, a field that
+differed from the existing contact) are listed in the report too.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import hashlib
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ringround.models import (
+    Contact,
+    ContactPhone,
+    CustomField,
+    CustomFieldType,
+    Household,
+    OptOut,
+    Organization,
+    Tag,
+    contact_tags,
+    utcnow,
+)
+from ringround.optouts import optout_key, phone_hmac
+from ringround.people.headers import (
+    CUSTOM_PREFIX,
+    auto_map,
+    custom_key,
+    has_phone_column,
+    is_valid_target,
+)
+from ringround.people.merge import conflict_message, household_secret, merge_fields
+from ringround.people.normalize import (
+    CONTACT_FIELDS,
+    CleanRow,
+    NormalizeConfig,
+    RejectedRow,
+    init_worker,
+    normalize_chunk,
+    parse_birth_date,
+)
+from ringround.people.reader import DEFAULT_MAX_BYTES, TableError, TableSource, open_table
+
+CHUNK_ROWS = 2000
+POOL_THRESHOLD = 20_000  # below this many rows, starting worker processes costs more
+Progress = Callable[[int, int], None]
+
+_contacts = Contact.__table__
+_phones = ContactPhone.__table__
+_households = Household.__table__
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, in counts."""
+
+    rows: int = 0
+    created: int = 0
+    merged: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    suppressed: int = 0
+    households: int = 0
+    phones: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class ImportReport:
+    """The report CSV: one line per rejected row (with its original cells, so the organizer
+    can fix and re-import them) and per row imported with a remark."""
+
+    def __init__(self, path: Path | None, headers: list[str]):
+        self.path = path
+        self.handle = path.open("w", newline="", encoding="utf-8") if path else None
+        self.writer = csv.writer(self.handle) if self.handle else None
+        if self.writer:
+            self.writer.writerow(["row", "status", "reason", *headers])
+        self.lines: list[tuple[int, str, str]] = []  # kept for tests and the CLI (capped)
+
+        self._buffer: list[tuple[int, str, str, list[str]]] = []
+
+    def add(self, row: int, status: str, reason: str, cells: list[str] | None = None) -> None:
+        self._buffer.append((row, status, reason, cells or []))
+
+    def flush(self) -> None:
+        """Write the buffered lines of a chunk in row order."""
+        self._buffer.sort(key=lambda line: line[0])
+        for row, status, reason, cells in self._buffer:
+            if self.writer:
+                self.writer.writerow([row, status, reason, *cells])
+            if len(self.lines) < 10_000:
+                self.lines.append((row, status, reason))
+        self._buffer.clear()
+
+    def close(self) -> None:
+        if self.handle:
+            self.handle.close()
+
+
+def _email_key(email: str) -> int:
+    return int.from_bytes(hashlib.blake2b(email.encode(), digest_size=8).digest(), "big")
+
+
+def _phone_key(e164: str) -> int:
+    return int(e164[1:])
+
+
+class _Pending:
+    """A contact to create in this chunk."""
+
+    __slots__ = ("fields", "phones", "tags", "custom", "household", "dnc", "row")
+
+    def __init__(self, row: CleanRow, dnc: bool):
+        self.fields = dict(row.fields)
+        self.phones = list(row.phones)
+        self.tags = list(row.tags)
+        self.custom = dict(row.custom)
+        self.household = row.household_key
+        self.dnc = dnc
+        self.row = row.row
+
+
+class _MergeState:
+    """The in-memory indexes an import dedupes against (numbers, emails, households, tags)."""
+
+    def __init__(self, session: Session, org_id: int, source: str, extra_tags: list[str],
+                 report: ImportReport, summary: ImportSummary, custom_types: dict[str, str]):
+        self.session, self.org_id, self.source = session, org_id, source[:120]
+        self.report, self.summary = report, summary
+        self.custom_types = custom_types
+        self.extra_tags = extra_tags
+        self.phone_index: dict[int, int] = {
+            _phone_key(e164): cid for e164, cid in session.execute(
+                select(ContactPhone.e164, ContactPhone.contact_id)
+                .where(ContactPhone.organization_id == org_id))
+        }
+        self.email_index: dict[int, int] = {
+            _email_key(email): cid for email, cid in session.execute(
+                select(Contact.email, Contact.id).where(
+                    Contact.organization_id == org_id, Contact.email.is_not(None)))
+        }
+        self.households: dict[str, int] = dict(session.execute(
+            select(Household.key, Household.id).where(Household.organization_id == org_id)).all())
+        self.tag_ids: dict[str, int] = dict(session.execute(
+            select(Tag.name, Tag.id).where(Tag.organization_id == org_id)).all())
+        self.optouts: set[str] = set(session.scalars(
+            select(OptOut.phone_hmac).where(OptOut.organization_id == org_id)))
+        self.optout_key = optout_key() if self.optouts else b""
+
+    # -- matching -----------------------------------------------------------------------
+
+    def _is_suppressed(self, row: CleanRow) -> bool:
+        return bool(self.optouts) and any(
+            phone_hmac(phone[0], self.optout_key) in self.optouts for phone in row.phones)
+
+    def _coerce_custom(self, row: CleanRow) -> None:
+        for key, value in list(row.custom.items()):
+            kind = self.custom_types.get(key, "text")
+            coerced: Any = value
+            if kind == CustomFieldType.NUMBER:
+                try:
+                    number = float(value.replace(",", ".").replace(" ", ""))
+                    coerced = int(number) if number.is_integer() else number
+                except ValueError:
+                    coerced = None
+            elif kind == CustomFieldType.BOOLEAN:
+                coerced = {"yes": True, "y": True, "true": True, "1": True, "oui": True,
+                           "ja": True, "no": False, "n": False, "false": False, "0": False,
+                           "non": False, "nej": False, "nee": False}.get(value.strip().lower())
+            elif kind == CustomFieldType.DATE:
+                born = parse_birth_date(value)
+                coerced = born.isoformat() if born else None
+            if coerced is None:
+                row.custom.pop(key)
+                row.warnings.append(f"{key}: {value!r} is not a valid {kind}, ignored")
+            else:
+                row.custom[key] = coerced
+
+    def apply(self, results: Iterable[CleanRow | RejectedRow]) -> None:
+        """Merge one chunk of cleaned rows and write it."""
+        pending: list[_Pending] = []
+        db_merges: dict[int, list[CleanRow]] = {}
+        for row in results:
+            if isinstance(row, RejectedRow):
+                self.summary.rejected += 1
+                self.report.add(row.row, "rejected", row.reason, row.cells)
+                continue
+            self.summary.rows += 1
+            if self.custom_types:
+                self._coerce_custom(row)
+            row.tags.extend(self.extra_tags)
+            dnc = self._is_suppressed(row)
+            keys = [_phone_key(phone[0]) for phone in row.phones]
+            match = next((self.phone_index[k] for k in keys if k in self.phone_index), None)
+            email = row.fields.get("email")
+            email_key = _email_key(email) if email else None
+            if match is None and email_key is not None:
+                match = self.email_index.get(email_key)
+            if match is not None:
+                kept = []
+                for key, phone in zip(keys, row.phones, strict=True):
+                    owner = self.phone_index.get(key)
+                    if owner is None or owner == match:
+                        kept.append(phone)
+                    else:
+                        row.warnings.append(
+                            f"number {phone[0]} belongs to another contact, not added")
+                row.phones = kept
+            if dnc:
+                self.summary.suppressed += 1
+            if match is None:
+                match = -(len(pending) + 1)
+                pending.append(_Pending(row, dnc))
+                self.summary.created += 1
+            else:
+                self.summary.merged += 1
+                if match < 0:
+                    self._merge_pending(pending[-match - 1], row, dnc)
+                else:
+                    row.fields["_dnc"] = dnc
+                    db_merges.setdefault(match, []).append(row)
+            for key in keys:
+                self.phone_index.setdefault(key, match)
+            if email_key is not None:
+                self.email_index.setdefault(email_key, match)
+            if row.warnings and not (match is not None and match > 0):
+                self.summary.warnings += 1
+                self.report.add(row.row, "warning", "; ".join(row.warnings))
+        self._write_new(pending)
+        if db_merges:
+            self._write_merges(db_merges)
+        self.report.flush()
+
+    def _merge_pending(self, target: _Pending, row: CleanRow, dnc: bool) -> None:
+        updates, conflicts = merge_fields(target.fields, row.fields)
+        target.fields.update(updates)
+        for name in conflicts:
+            row.warnings.append(conflict_message(name, target.fields[name], row.fields[name]))
+        numbers = {phone[0] for phone in target.phones}
+        target.phones.extend(p for p in row.phones if p[0] not in numbers)
+        target.tags.extend(t for t in row.tags if t not in target.tags)
+        for key, value in row.custom.items():
+            target.custom.setdefault(key, value)
+        target.household = target.household or row.household_key
+        target.dnc = target.dnc or dnc
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _reserve_ids(self, table, count: int) -> list[int]:
+        """Ids for `count` new rows of `table`, safe against concurrent writers: a sequence
+        on PostgreSQL; on SQLite, the write lock is taken first (one writer at a time), so
+        max(id) cannot move until this chunk commits."""
+        connection = self.session.connection()
+        name = table.name
+        if connection.dialect.name == "postgresql":
+            return list(connection.exec_driver_sql(
+                f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "  # noqa: S608
+                f"FROM generate_series(1, {int(count)})").scalars())
+        connection.exec_driver_sql(f"UPDATE {name} SET id = id WHERE id = -1")  # noqa: S608
+        start = connection.exec_driver_sql(
+            f"SELECT coalesce(max(id), 0) FROM {name}").scalar()  # noqa: S608
+        return list(range(start + 1, start + 1 + count))
+
+    def _bulk_insert(self, table, columns: list[str], rows: list[tuple]) -> None:
+        """executemany straight through the driver (the hot path: no SQLAlchemy per-row
+        work), with each column's own bind processing (JSON, dates, booleans)."""
+        if not rows:
+            return
+        connection = self.session.connection()
+        dialect = connection.dialect
+        processors = [(index, processor) for index, processor in (
+            (i, table.c[name].type._cached_bind_processor(dialect))
+            for i, name in enumerate(columns)) if processor is not None]
+        if processors:
+            processed = []
+            for row in rows:
+                values = list(row)
+                for index, processor in processors:
+                    values[index] = processor(values[index])
+                processed.append(values)
+            rows = processed
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+               f"VALUES ({', '.join([mark] * len(columns))})")
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
+    def _household_ids(self, keys: Iterable[str | None]) -> None:
+        missing = list(dict.fromkeys(k for k in keys if k and k not in self.households))
+        if not missing:
+            return
+        ids = self._reserve_ids(_households, len(missing))
+        self._bulk_insert(_households, ["id", "organization_id", "key"],
+                          [(i, self.org_id, key) for i, key in zip(ids, missing, strict=True)])
+        self.households.update(zip(missing, ids, strict=True))
+        self.summary.households += len(missing)
+
+    def _tag_ids(self, names: Iterable[str]) -> None:
+        missing = list(dict.fromkeys(n for n in names if n not in self.tag_ids))
+        if not missing:
+            return
+        result = self.session.execute(
+            insert(Tag.__table__).returning(Tag.__table__.c.id, sort_by_parameter_order=True),
+            [{"organization_id": self.org_id, "name": name} for name in missing])
+        for name, (tag_id,) in zip(missing, result.all(), strict=True):
+            self.tag_ids[name] = tag_id
+
+    _CONTACT_COLUMNS = ["id", "organization_id", "source", "custom", "do_not_contact",
+                        "created_at", "updated_at", "household_id", *CONTACT_FIELDS]
+    _PHONE_COLUMNS = ["organization_id", "contact_id", "e164", "extension", "label",
+                      "is_mobile", "country", "position", "status"]
+
+    def _write_new(self, pending: list[_Pending]) -> None:
+        if not pending:
+            return
+        self._household_ids(p.household for p in pending)
+        self._tag_ids(t for item in pending for t in item.tags)
+        now = utcnow()
+        ids = self._reserve_ids(_contacts, len(pending))
+        org_id, source, households = self.org_id, self.source, self.households
+        contact_rows, phone_rows, tag_rows = [], [], []
+        phone_index, email_index, tag_ids = self.phone_index, self.email_index, self.tag_ids
+        for contact_id, item in zip(ids, pending, strict=True):
+            fields = item.fields
+            contact_rows.append((
+                contact_id, org_id, source, item.custom, item.dnc, now, now,
+                households[item.household] if item.household else None,
+                *[fields.get(name) for name in CONTACT_FIELDS]))
+            for position, (e164, extension, label, is_mobile, country) in enumerate(item.phones):
+                phone_rows.append((org_id, contact_id, e164, extension, label, is_mobile,
+                                   country, position, "ok"))
+                phone_index[_phone_key(e164)] = contact_id
+            email = fields.get("email")
+            if email:
+                key = _email_key(email)
+                if email_index.get(key, 0) < 0:
+                    email_index[key] = contact_id
+            tag_rows.extend((contact_id, tag_ids[t]) for t in item.tags)
+        self._bulk_insert(_contacts, self._CONTACT_COLUMNS, contact_rows)
+        self._bulk_insert(_phones, self._PHONE_COLUMNS, phone_rows)
+        self._bulk_insert(contact_tags, ["contact_id", "tag_id"], tag_rows)
+        self.summary.phones += len(phone_rows)
+
+    def _write_merges(self, merges: dict[int, list[CleanRow]]) -> None:
+        ids = list(merges)
+        columns = [_contacts.c[name] for name in CONTACT_FIELDS]
+        current = {row.id: row._asdict() for row in self.session.execute(
+            select(_contacts.c.id, _contacts.c.custom, _contacts.c.household_id,
+                   _contacts.c.do_not_contact, *columns).where(_contacts.c.id.in_(ids)))}
+        positions = dict(self.session.execute(
+            select(_phones.c.contact_id, func.count()).where(_phones.c.contact_id.in_(ids))
+            .group_by(_phones.c.contact_id)).all())
+        existing_tags = set(self.session.execute(
+            select(contact_tags.c.contact_id, contact_tags.c.tag_id)
+            .where(contact_tags.c.contact_id.in_(ids))).all())
+        self._household_ids(r.household_key for rows in merges.values() for r in rows)
+        self._tag_ids(t for rows in merges.values() for r in rows for t in r.tags)
+        updates, phone_rows, tag_rows = [], [], []
+        added: set[str] = set()
+        now = utcnow()
+        for contact_id, rows in merges.items():
+            state = current.get(contact_id)
+            if state is None:  # deleted meanwhile
+                continue
+            state["custom"] = dict(state["custom"] or {})
+            for row in rows:
+                dnc = bool(row.fields.pop("_dnc", False))
+                fill, conflicts = merge_fields(state, row.fields)
+                state.update(fill)
+                row.warnings.extend(conflict_message(name, state[name], row.fields[name])
+                                    for name in conflicts)
+                if row.warnings:
+                    self.summary.warnings += 1
+                    self.report.add(row.row, "warning", "; ".join(row.warnings))
+                for key, value in row.custom.items():
+                    state["custom"].setdefault(key, value)
+                if state["household_id"] is None and row.household_key:
+                    state["household_id"] = self.households[row.household_key]
+                state["do_not_contact"] = state["do_not_contact"] or dnc
+                for e164, extension, label, is_mobile, country in row.phones:
+                    if self.phone_index.get(_phone_key(e164)) == contact_id \
+                            and e164 not in added:
+                        added.add(e164)
+                        position = positions.get(contact_id, 0)
+                        positions[contact_id] = position + 1
+                        phone_rows.append({
+                            "organization_id": self.org_id, "contact_id": contact_id,
+                            "e164": e164, "extension": extension, "label": label,
+                            "is_mobile": is_mobile, "country": country, "position": position,
+                            "status": "ok"})
+                for tag in row.tags:
+                    pair = (contact_id, self.tag_ids[tag])
+                    if pair not in existing_tags:
+                        existing_tags.add(pair)
+                        tag_rows.append({"contact_id": pair[0], "tag_id": pair[1]})
+            updates.append({"b_id": contact_id, "b_updated_at": now,
+                            **{f"b_{k}": v for k, v in state.items() if k != "id"}})
+        known = self._known_numbers([p["e164"] for p in phone_rows])
+        phone_rows = [p for p in phone_rows if p["e164"] not in known]
+        if updates:
+            names = [k[2:] for k in updates[0] if k != "b_id"]
+            statement = update(_contacts).where(_contacts.c.id == bindparam("b_id")).values(
+                {name: bindparam(f"b_{name}") for name in names})
+            self.session.execute(statement, updates,
+                                 execution_options={"synchronize_session": False})
+        if phone_rows:
+            self.session.execute(insert(_phones), phone_rows)
+            self.summary.phones += len(phone_rows)
+        if tag_rows:
+            self.session.execute(insert(contact_tags), tag_rows)
+
+    def _known_numbers(self, numbers: list[str]) -> set[str]:
+        if not numbers:
+            return set()
+        return set(self.session.scalars(select(_phones.c.e164).where(
+            _phones.c.organization_id == self.org_id, _phones.c.e164.in_(numbers))))
+
+
+def _chunks(rows: Iterator[tuple[int, list[str]]], size: int
+            ) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _cleaned_chunks(table: TableSource, config: NormalizeConfig, workers: int,
+                    chunk_rows: int) -> Iterator[tuple[list, list]]:
+    """(raw chunk, cleaned chunk) pairs in file order; a pool of `workers` processes cleans
+    chunks ahead of the writer, with at most two chunks per worker in flight (memory stays
+    flat whatever the file size)."""
+    chunks = _chunks(table.rows(), chunk_rows)
+    if workers <= 1:
+        init_worker(config)
+        for chunk in chunks:
+            yield chunk, normalize_chunk(chunk)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=init_worker, initargs=(config,)) as pool:
+        in_flight: deque = deque()
+        for chunk in chunks:
+            in_flight.append((chunk, pool.apply_async(normalize_chunk, (chunk,))))
+            if len(in_flight) >= workers * 2:
+                raw, result = in_flight.popleft()
+                yield raw, result.get()
+        while in_flight:
+            raw, result = in_flight.popleft()
+            yield raw, result.get()
+
+
+def prepare_mapping(table: TableSource, mapping: list[str] | None) -> list[str]:
+    """The column mapping to use, checked; raises TableError when there is no phone column."""
+    mapping = list(mapping) if mapping else auto_map(table.headers)
+    mapping = (mapping + ["ignore"] * len(table.headers))[: len(table.headers)]
+    mapping = [m if is_valid_target(m) else "ignore" for m in mapping]
+    if not has_phone_column(mapping):
+        raise TableError(
+            "No phone column found. Name one of the columns Phone, Mobile, Téléphone, "
+            "Telefon or Telefoon, or choose it in the column mapping.")
+    return mapping
+
+
+def _ensure_custom_fields(session: Session, org_id: int, mapping: list[str],
+                          headers: list[str]) -> dict[str, str]:
+    keys = {target[len(CUSTOM_PREFIX):]: header for target, header in zip(
+        mapping, headers, strict=True) if target.startswith(CUSTOM_PREFIX)}
+    keys = {custom_key(k): h for k, h in keys.items()}
+    existing = {f.key: f for f in session.scalars(select(CustomField).where(
+        CustomField.organization_id == org_id))}
+    for key, header in keys.items():
+        if key not in existing:
+            session.add(CustomField(organization_id=org_id, key=key, label=header[:120] or key))
+    session.flush()
+    return {key: str(f.type) for key, f in existing.items()
+            if key in keys and f.type != CustomFieldType.TEXT}
+
+
+def default_workers(estimated_rows: int) -> int:
+    if estimated_rows < POOL_THRESHOLD:
+        return 1
+    return max(os.cpu_count() or 1, 1)
+
+
+def import_contacts(
+    session: Session, org_id: int, path: str | Path, *, mapping: list[str] | None = None,
+    default_region: str | None = None, tags: list[str] | tuple[str, ...] = (),
+    source: str | None = None, report_path: str | Path | None = None,
+    workers: int | None = None, progress: Progress | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES, chunk_rows: int = CHUNK_ROWS,
+    table: TableSource | None = None,
+) -> tuple[ImportSummary, ImportReport]:
+    """Import a CSV or XLSX file into an organization, committing chunk by chunk.
+
+    Raises `TableError` (before writing anything) when the file is not a usable table.
+    `progress(done_rows, estimated_rows)` is called after every chunk.
+    """
+    table = table or open_table(path, max_bytes=max_bytes)
+    mapping = prepare_mapping(table, mapping)
+    org = session.get(Organization, org_id)
+    if org is None:
+        raise TableError("No such organization.")
+    region = (default_region or org.default_region or "").upper() or None
+    config = NormalizeConfig(tuple(mapping), region, household_secret())
+    custom_types = _ensure_custom_fields(session, org_id, mapping, table.headers)
+    summary = ImportSummary()
+    report = ImportReport(Path(report_path) if report_path else None, table.headers)
+    clean_tags = [t.strip()[:64] for t in tags if t and t.strip()]
+    state = _MergeState(session, org_id, source or f"import:{Path(path).name}", clean_tags,
+                        report, summary, custom_types)
+    workers = workers if workers is not None else default_workers(table.estimated_rows)
+    done = 0
+    # The indexes hold up to millions of objects: a full garbage collection after every few
+    # thousand allocations would walk them all again and again. Chunks free themselves by
+    # reference counting; a young-generation pass every few chunks catches the rest.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for number, (raw, cleaned) in enumerate(
+                _cleaned_chunks(table, config, workers, chunk_rows)):
+            if number % 16 == 15:
+                gc.collect(1)
+            cells = {row_no: row for row_no, row in raw}
+            for item in cleaned:
+                if isinstance(item, RejectedRow):
+                    item.cells = cells.get(item.row)
+            state.apply(cleaned)
+            session.commit()
+            done += len(raw)
+            if progress:
+                progress(done, max(table.estimated_rows, done))
+    finally:
+        report.close()
+        if gc_was_enabled:
+            gc.enable()
+    return summary, report
+

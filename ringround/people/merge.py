@@ -1,0 +1,192 @@
+"""The one set of rules for matching and merging contacts, shared by imports, sign-up forms
+and SMS: a contact is the same person when a number (however written) or the email matches;
+tags are united, empty fields filled, and a field that differs is kept and reported, never
+overwritten silently."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ringround.models import (
+    Consent,
+    Contact,
+    ContactPhone,
+    Household,
+    Organization,
+    PhoneLabel,
+    Tag,
+    utcnow,
+)
+from ringround.optouts import is_opted_out
+from ringround.people.normalize import (
+    CONTACT_FIELDS,
+    household_key,
+    normalize_country,
+    normalize_language,
+)
+from ringround.phones import PhoneError, parse_phone, time_zone_for
+
+
+def household_secret() -> bytes:
+    """The key that hashes household addresses, derived from SECRET_KEY."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, b"ringround-household-v1", hashlib.sha256).digest()
+
+
+def _same(current: Any, incoming: Any) -> bool:
+    if isinstance(current, str) and isinstance(incoming, str):
+        return current.strip().casefold() == incoming.strip().casefold()
+    return current == incoming
+
+
+def merge_fields(existing: dict[str, Any], incoming: dict[str, Any]
+                 ) -> tuple[dict[str, Any], list[str]]:
+    """The updates that fill `existing`'s empty fields from `incoming`, and the names of the
+    fields where both have a different value (the existing one is kept)."""
+    updates: dict[str, Any] = {}
+    conflicts: list[str] = []
+    for name, value in incoming.items():
+        if value in (None, ""):
+            continue
+        current = existing.get(name)
+        if current in (None, ""):
+            updates[name] = value
+        elif not _same(current, value) and name != "time_zone":
+            conflicts.append(name)
+    return updates, conflicts
+
+
+def conflict_message(name: str, kept: Any, ignored: Any) -> str:
+    return f"{name}: kept {kept!s} (file had {ignored!s})"
+
+
+def get_or_create_tags(session: Session, org_id: int, names: list[str]) -> list[Tag]:
+    """Tags by name, created where missing."""
+    names = list(dict.fromkeys(n.strip()[:64] for n in names if n and n.strip()))
+    if not names:
+        return []
+    found = {t.name: t for t in session.scalars(
+        select(Tag).where(Tag.organization_id == org_id, Tag.name.in_(names)))}
+    for name in names:
+        if name not in found:
+            found[name] = Tag(organization_id=org_id, name=name)
+            session.add(found[name])
+    session.flush()
+    return [found[name] for name in names]
+
+
+def get_or_create_household(session: Session, org_id: int, key: str) -> Household:
+    household = session.scalar(select(Household).where(
+        Household.organization_id == org_id, Household.key == key))
+    if household is None:
+        household = Household(organization_id=org_id, key=key)
+        session.add(household)
+        session.flush()
+    return household
+
+
+def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for name in CONTACT_FIELDS:
+        value = fields.get(name)
+        if value in (None, ""):
+            continue
+        if name == "country":
+            value = normalize_country(str(value))
+        elif name == "language":
+            value = normalize_language(str(value))
+        elif name == "email":
+            value = str(value).strip().lower()
+        elif name == "date_of_birth" and not isinstance(value, date):
+            continue
+        if value:
+            clean[name] = value
+    return clean
+
+
+def upsert_contact(
+    session: Session, org_id: int, fields: dict[str, Any], phones: list[str],
+    tags: list[str], source: str, consent: dict[str, Any] | None = None,
+) -> tuple[Contact, bool]:
+    """Create a contact or merge into the one with the same number or email.
+
+    `fields`: any of first_name, last_name, email, street, postcode, city, country,
+    language, date_of_birth (a date), household (an id), custom (a dict). `phones`: numbers as
+    written (national ones read with the contact's country or the organization's region).
+    `consent`: {"channel", "text", "text_version", "source"?, "granted"?}. Returns the contact
+    and whether it is new. Raises ValueError when no number is valid and no email matches.
+    """
+    org = session.get(Organization, org_id)
+    clean = _clean_fields(fields)
+    region = clean.get("country") or (org.default_region if org else None)
+    parsed = [p for p in (parse_phone(raw, region) for raw in phones)
+              if not isinstance(p, PhoneError)]
+    contact = None
+    if parsed:
+        contact = session.scalar(select(Contact).join(ContactPhone).where(
+            ContactPhone.organization_id == org_id,
+            ContactPhone.e164.in_([p.e164 for p in parsed])))
+    if contact is None and clean.get("email"):
+        contact = session.scalar(select(Contact).where(
+            Contact.organization_id == org_id, Contact.email == clean["email"]))
+    if contact is None and not parsed:
+        raise ValueError("no valid phone number")
+    if parsed and "time_zone" not in clean:
+        zone = time_zone_for(parsed[0], clean.get("country"), clean.get("postcode"))
+        if zone:
+            clean["time_zone"] = zone
+    created = contact is None
+    if created:
+        contact = Contact(organization_id=org_id, source=source[:120], custom={}, **clean)
+        session.add(contact)
+    else:
+        updates, _conflicts = merge_fields(
+            {name: getattr(contact, name) for name in CONTACT_FIELDS}, clean)
+        for name, value in updates.items():
+            setattr(contact, name, value)
+        contact.updated_at = utcnow()
+    custom = dict(contact.custom or {})
+    for key, value in (fields.get("custom") or {}).items():
+        if custom.get(key) in (None, ""):
+            custom[key] = value
+    contact.custom = custom
+
+    owned = set(session.scalars(select(ContactPhone.e164).where(
+        ContactPhone.organization_id == org_id,
+        ContactPhone.e164.in_([p.e164 for p in parsed])))) if parsed else set()
+    own_numbers = {phone.e164 for phone in contact.phones}
+    for number in parsed:
+        if number.e164 in own_numbers or number.e164 in owned:
+            continue
+        contact.phones.append(ContactPhone(
+            organization_id=org_id, e164=number.e164, extension=number.extension,
+            label=PhoneLabel.MOBILE if number.is_mobile else PhoneLabel.LANDLINE,
+            is_mobile=number.is_mobile, country=number.country, position=len(contact.phones),
+        ))
+        own_numbers.add(number.e164)
+    if any(is_opted_out(session, org_id, p.e164) for p in parsed):
+        contact.do_not_contact = True
+    for tag in get_or_create_tags(session, org_id, tags):
+        if tag not in contact.tags:
+            contact.tags.append(tag)
+    if contact.household_id is None:
+        key = household_key(household_secret(), str(fields.get("household") or ""),
+                            clean.get("street", ""), clean.get("postcode", ""),
+                            clean.get("city", ""))
+        if key:
+            contact.household = get_or_create_household(session, org_id, key)
+    if consent:
+        contact.consents.append(Consent(
+            channel=consent.get("channel", "call"), granted=consent.get("granted", True),
+            text=consent.get("text", ""), text_version=consent.get("text_version"),
+            source=consent.get("source", source)[:120],
+        ))
+    session.flush()
+    return contact, created

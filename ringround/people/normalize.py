@@ -1,0 +1,276 @@
+"""Turning one raw row into clean contact data: the CPU-heavy part of an import.
+
+Pure functions without Flask or the database, so an import can run them in a pool of worker
+processes (`normalize_chunk`) while the main process merges and writes.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import hmac
+import multiprocessing
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+from ringround.people.headers import CUSTOM_PREFIX, PHONE_FIELDS
+from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
+
+CONTACT_FIELDS = ("first_name", "last_name", "email", "street", "postcode", "city", "country",
+                  "language", "date_of_birth", "time_zone")
+_MAX_LEN = {"first_name": 120, "last_name": 120, "email": 320, "street": 255, "postcode": 20,
+            "city": 120, "language": 12}
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]{2,}$")
+_SPLIT_NUMBERS = re.compile(r"\s*[/|\n]\s*|\s+(?:or|ou|eller|of)\s+", re.IGNORECASE)
+_SPLIT_TAGS = re.compile(r"\s*[,;|]\s*")
+_SPACES = re.compile(r"\s+")
+MONTH_FIRST_REGIONS = {"US", "PH", "FM", "MH", "PW"}
+
+COUNTRY_NAMES = {
+    "france": "FR", "frankrike": "FR", "frankrijk": "FR", "sverige": "SE", "sweden": "SE",
+    "suede": "SE", "zweden": "SE", "nederland": "NL", "netherlands": "NL", "paysbas": "NL",
+    "thenetherlands": "NL", "holland": "NL", "nederlanderna": "NL", "belgique": "BE",
+    "belgium": "BE", "belgie": "BE", "belgien": "BE", "unitedstates": "US", "usa": "US",
+    "etatsunis": "US", "unitedkingdom": "GB", "uk": "GB", "royaumeuni": "GB",
+    "greatbritain": "GB", "england": "GB", "canada": "CA", "kanada": "CA",
+    "australia": "AU", "australie": "AU", "australien": "AU", "germany": "DE",
+    "allemagne": "DE", "deutschland": "DE", "tyskland": "DE", "duitsland": "DE",
+    "switzerland": "CH", "suisse": "CH", "schweiz": "CH", "spain": "ES", "espagne": "ES",
+    "espana": "ES", "italy": "IT", "italie": "IT", "norway": "NO", "norge": "NO",
+    "denmark": "DK", "danmark": "DK", "finland": "FI", "suomi": "FI", "ireland": "IE",
+    "luxembourg": "LU", "portugal": "PT", "mexico": "MX", "brazil": "BR", "bresil": "BR",
+}
+LANGUAGE_NAMES = {
+    "english": "en", "anglais": "en", "engelska": "en", "engels": "en", "french": "fr",
+    "francais": "fr", "franska": "fr", "frans": "fr", "swedish": "sv", "suedois": "sv",
+    "svenska": "sv", "zweeds": "sv", "dutch": "nl", "neerlandais": "nl", "nederlands": "nl",
+    "nederlandska": "nl", "flemish": "nl", "vlaams": "nl", "spanish": "es", "espanol": "es",
+    "espagnol": "es", "arabic": "ar", "arabe": "ar", "arabiska": "ar", "german": "de",
+    "allemand": "de", "deutsch": "de", "tyska": "de", "duits": "de",
+}
+
+
+def _fold(text: str) -> str:
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def normalize_country(value: str) -> str | None:
+    """An ISO 3166 alpha-2 code from `FR`, `fr`, `France`, `Sverige`…; None if unknown."""
+    text = value.strip()
+    if len(text) == 2 and text.isalpha() and text.isascii():
+        return text.upper()
+    return COUNTRY_NAMES.get(re.sub(r"[^a-z]", "", _fold(text)))
+
+
+def normalize_language(value: str) -> str | None:
+    text = value.strip()
+    folded = re.sub(r"[^a-z]", "", _fold(text))
+    if folded in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[folded]
+    if re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z]{2})?", text):
+        return text.replace("_", "-").lower()
+    return None
+
+
+def parse_birth_date(value: str, month_first: bool = False) -> date | None:
+    """A date of birth from ISO, `31/12/1980`, `31.12.1980`, `31-12-1980` (or month first)."""
+    text = value.strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?", text)
+    try:
+        if match:
+            year, month, day = (int(g) for g in match.groups())
+        else:
+            match = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})", text)
+            if not match:
+                match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+                if not match:
+                    return None
+                year, month, day = (int(g) for g in match.groups())
+            else:
+                first, second, year = (int(g) for g in match.groups())
+                day, month = (second, first) if month_first else (first, second)
+                if month > 12 >= day:  # 31/12 read month first, or 12/31 day first
+                    day, month = month, day
+        result = date(year, month, day)
+    except ValueError:
+        return None
+    return result if date(1900, 1, 1) <= result <= date.today() else None
+
+
+def normalize_address_part(value: str) -> str:
+    return _SPACES.sub(" ", re.sub(r"[^\w ]", " ", _fold(value))).strip()
+
+
+@dataclass(frozen=True)
+class NormalizeConfig:
+    """What a worker needs to clean rows: the column mapping, default region, keys."""
+
+    mapping: tuple[str, ...]
+    default_region: str | None
+    household_secret: bytes
+    month_first: bool = False
+
+
+@dataclass
+class CleanRow:
+    """A row ready to merge. `phones`: (e164, extension, label, is_mobile, country)."""
+
+    row: int
+    fields: dict[str, object]
+    phones: list[tuple[str, str | None, str, bool, str | None]]
+    tags: list[str] = field(default_factory=list)
+    custom: dict[str, str] = field(default_factory=dict)
+    household_key: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def __reduce__(self):  # a plain tuple on the wire: a third of the pickling cost
+        return (CleanRow, (self.row, self.fields, self.phones, self.tags, self.custom,
+                           self.household_key, self.warnings))
+
+
+@dataclass
+class RejectedRow:
+    row: int
+    reason: str
+    cells: list[str] | None = None
+
+    def __reduce__(self):
+        return (RejectedRow, (self.row, self.reason))
+
+
+def household_key(secret: bytes, household: str, street: str, postcode: str,
+                  city: str) -> str | None:
+    """A keyed hash of a household id or a normalized address (the address is not kept
+    in the clear in the key, so an erased person's address does not linger there)."""
+    if household.strip():
+        plain = "h:" + normalize_address_part(household)
+    elif street.strip():
+        plain = "a:" + "|".join(normalize_address_part(part) for part in (street, postcode, city))
+    else:
+        return None
+    return "k:" + hmac.new(secret, plain.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def _label(column: str, parsed: ParsedPhone) -> str:
+    if column == "mobile":
+        return "mobile"
+    if column == "landline":
+        return "landline"
+    return "mobile" if parsed.is_mobile else "landline"
+
+
+def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
+                  ) -> CleanRow | RejectedRow:
+    """Clean one row, or say why it cannot be imported."""
+    values: dict[str, str] = {}
+    phone_cells: list[tuple[str, str]] = []
+    tags: list[str] = []
+    custom: dict[str, str] = {}
+    for index, target in enumerate(config.mapping):
+        if index >= len(cells):
+            break
+        cell = cells[index].strip()
+        if not cell or target == "ignore":
+            continue
+        if target in PHONE_FIELDS:
+            parts = [part for part in _SPLIT_NUMBERS.split(cell) if part]
+            if any(sum(ch.isdigit() for ch in part) < 6 for part in parts):
+                parts = [cell]  # not a list of numbers ("n/a", "06 12 / 34")
+            phone_cells.extend((target, part) for part in parts)
+        elif target == "tags":
+            tags.extend(tag[:64] for tag in _SPLIT_TAGS.split(cell) if tag)
+        elif target.startswith(CUSTOM_PREFIX):
+            custom[target[len(CUSTOM_PREFIX):]] = cell
+        elif target not in values:
+            values[target] = cell
+
+    warnings: list[str] = []
+    fields: dict[str, object] = {}
+    country = None
+    if "country" in values:
+        country = normalize_country(values["country"])
+        if country:
+            fields["country"] = country
+        else:
+            warnings.append(f"unknown country {values['country']!r} ignored")
+    region = country or config.default_region
+
+    phones: list[tuple[str, str | None, str, bool, str | None]] = []
+    first_parsed: ParsedPhone | None = None
+    errors: list[str] = []
+    seen: set[str] = set()
+    for column, raw in phone_cells:
+        parsed = parse_phone(raw, region)
+        if isinstance(parsed, PhoneError):
+            errors.append(f"{parsed.message} ({raw})")
+            continue
+        if parsed.e164 in seen:
+            continue
+        seen.add(parsed.e164)
+        first_parsed = first_parsed or parsed
+        phones.append((parsed.e164, parsed.extension, _label(column, parsed), parsed.is_mobile,
+                       parsed.country))
+    if not phones:
+        return RejectedRow(row_no, "; ".join(errors) if errors else "no phone number")
+    warnings.extend(f"number skipped: {error}" for error in errors)
+
+    if "full_name" in values and not ("first_name" in values or "last_name" in values):
+        full = values["full_name"]
+        if "," in full:
+            last, _, first = full.partition(",")
+        else:
+            first, _, last = full.partition(" ")
+        values["first_name"], values["last_name"] = first.strip(), last.strip()
+    for name in ("first_name", "last_name", "street", "postcode", "city"):
+        if values.get(name):
+            fields[name] = _SPACES.sub(" ", values[name])[: _MAX_LEN[name]]
+    if "email" in values:
+        email = values["email"].lower()
+        if _EMAIL.match(email) and len(email) <= 320:
+            fields["email"] = email
+        else:
+            warnings.append(f"invalid email {values['email']!r} ignored")
+    if "language" in values:
+        language = normalize_language(values["language"])
+        if language:
+            fields["language"] = language
+        else:
+            warnings.append(f"unknown language {values['language']!r} ignored")
+    if "date_of_birth" in values:
+        born = parse_birth_date(values["date_of_birth"], (country or config.default_region)
+                                in MONTH_FIRST_REGIONS)
+        if born:
+            fields["date_of_birth"] = born
+        else:
+            warnings.append(f"invalid date of birth {values['date_of_birth']!r} ignored")
+    zone = time_zone_for(first_parsed, country, values.get("postcode"))
+    if zone:
+        fields["time_zone"] = zone
+    key = household_key(config.household_secret, values.get("household", ""),
+                        values.get("street", ""), values.get("postcode", ""),
+                        values.get("city", ""))
+    return CleanRow(row_no, fields, phones, list(dict.fromkeys(tags)), custom, key, warnings)
+
+
+_CONFIG: NormalizeConfig | None = None
+
+
+def init_worker(config: NormalizeConfig) -> None:
+    """Pool initializer: keep the config in the worker."""
+    global _CONFIG
+    _CONFIG = config
+    if multiprocessing.parent_process() is not None:
+        gc.disable()  # a worker's objects die with each chunk (see importer.py)
+
+
+def normalize_chunk(chunk: list[tuple[int, list[str]]]) -> list[CleanRow | RejectedRow]:
+    """Clean a chunk of (row number, cells) in a worker process."""
+    assert _CONFIG is not None
+    return [normalize_row(row_no, cells, _CONFIG) for row_no, cells in chunk]

@@ -1,0 +1,223 @@
+"""Phone numbers: parsing to E.164, mobile or fixed, country and time zone (`phonenumbers`).
+
+API
+---
+`parse_phone(raw, region)` returns a `ParsedPhone` or a `PhoneError`, never raises:
+
+    >>> parse_phone("06 12 34 56 78", "FR")
+    ParsedPhone(e164='+33612345678', extension=None, is_mobile=True, country='FR', ...)
+    >>> parse_phone("555-0100", None)
+    PhoneError(code='needs_country', raw='555-0100')
+
+- `raw` may be written any way people write numbers: spaces, dots, dashes, brackets, a
+  leading `+` or `00`, Excel's leading apostrophe (`'0612…`), a float Excel made of it
+  (`33612345678.0`), and an extension (`x123`, `ext. 123`, `poste 12`, `anknytning 12`,
+  `toestel 12`, `#12`).
+- `region` (ISO 3166 alpha-2) reads national numbers; `None` accepts only international ones.
+- `ParsedPhone.time_zones` lists every zone the number may be in; `time_zone_for(parsed,
+  country, postcode)` picks one, refined by the contact's country and postcode when the number
+  spans several zones (US ZIP codes, Canadian postal codes, Australian postcodes).
+- `PhoneError.code` is one of `PHONE_ERRORS`; `PhoneError.message` is a readable English reason.
+
+This module imports nothing from Flask, so import worker processes can use it cheaply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
+from phonenumbers import phonenumberutil as pn_util
+from phonenumbers import timezone as pn_timezone
+
+PHONE_ERRORS = {
+    "empty": "no number",
+    "not_a_number": "not a phone number",
+    "needs_country": "national number without a country (set a default region)",
+    "too_short": "too short to be a phone number",
+    "too_long": "too long to be a phone number",
+    "invalid": "not a valid number for its country",
+    "scientific": "number mangled by a spreadsheet (scientific notation)",
+}
+
+_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_EXTENSION = re.compile(
+    r"\s*(?:,|;|#|x|ext\.?|extn\.?|extension|poste|p\.|anknytning|ankn\.?|toestel|tst\.?)"
+    r"\s*(\d{1,7})\s*$",
+    re.IGNORECASE,
+)
+_SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?[eE]\+?\d+$")
+_FLOAT = re.compile(r"^(\d{6,15})\.0+$")
+_UNKNOWN_ZONE = "Etc/Unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPhone:
+    """A valid number: E.164, extension, mobile or not, country, candidate time zones."""
+
+    e164: str
+    extension: str | None
+    is_mobile: bool
+    country: str | None
+    time_zones: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneError:
+    """Why a number was refused (`code` is a key of `PHONE_ERRORS`)."""
+
+    code: str
+    raw: str
+
+    @property
+    def message(self) -> str:
+        return PHONE_ERRORS[self.code]
+
+
+def _clean(raw: str) -> tuple[str, str | None]:
+    text = raw.strip().lstrip("'’").strip()
+    extension = None
+    match = _EXTENSION.search(text)
+    if match and len(re.sub(r"\D", "", text[: match.start()])) >= 6:
+        extension = match.group(1)
+        text = text[: match.start()]
+    float_match = _FLOAT.match(text)
+    if float_match:
+        text = float_match.group(1)
+    return text, extension
+
+
+def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError:
+    """Parse one number as written by people (see the module docstring)."""
+    raw = raw or ""
+    text, extension = _clean(raw)
+    if not text:
+        return PhoneError("empty", raw)
+    if _SCIENTIFIC.match(text):
+        return PhoneError("scientific", raw)
+    digits = sum(ch.isdigit() for ch in text)
+    if digits == 0 or sum(ch.isalpha() for ch in text) > 2:
+        return PhoneError("not_a_number", raw)
+    if text.startswith("00") and not region:
+        text = "+" + text[2:]
+    region = (region or "").upper() or None
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as error:
+        code = {
+            NumberParseException.INVALID_COUNTRY_CODE: "needs_country",
+            NumberParseException.TOO_SHORT_NSN: "too_short",
+            NumberParseException.TOO_SHORT_AFTER_IDD: "too_short",
+            NumberParseException.TOO_LONG: "too_long",
+        }.get(error.error_type, "not_a_number")
+        return PhoneError(code, raw)
+    country, number_type = _classify(number)
+    if number_type == PhoneNumberType.UNKNOWN:
+        if digits < 6:
+            return PhoneError("too_short", raw)
+        if digits > 15:
+            return PhoneError("too_long", raw)
+        return PhoneError("invalid", raw)
+    if number.extension and not extension:
+        extension = number.extension
+    if pn_util.is_number_type_geographical(number_type, number.country_code):
+        zones = pn_timezone.time_zones_for_geographical_number(number)
+    else:
+        zones = pn_timezone._country_level_time_zones_for_number(number)
+    return ParsedPhone(
+        e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        extension=extension,
+        is_mobile=number_type in _MOBILE_TYPES,
+        country=country,
+        time_zones=tuple(z for z in zones if z != _UNKNOWN_ZONE),
+    )
+
+
+def _classify(number: phonenumbers.PhoneNumber) -> tuple[str | None, int]:
+    """The number's region and type in one pass (`is_valid_number`, `number_type` and
+    `time_zones_for_number` would each redo it: this is the import's hot path)."""
+    region = phonenumbers.region_code_for_number(number)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+    if metadata is None:
+        return region, PhoneNumberType.UNKNOWN
+    national = pn_util.national_significant_number(number)
+    return region, pn_util._number_type_helper(national, metadata)
+
+
+# --- time zones -------------------------------------------------------------------------
+
+# The zone most people of a country live in: used when a number spans zones and the address
+# says nothing finer.
+COUNTRY_MAIN_ZONE = {
+    "AU": "Australia/Sydney", "BR": "America/Sao_Paulo", "CA": "America/Toronto",
+    "CD": "Africa/Kinshasa", "CL": "America/Santiago", "ES": "Europe/Madrid",
+    "ID": "Asia/Jakarta", "KZ": "Asia/Almaty", "MX": "America/Mexico_City",
+    "NZ": "Pacific/Auckland", "PT": "Europe/Lisbon", "RU": "Europe/Moscow",
+    "US": "America/New_York", "FR": "Europe/Paris", "NL": "Europe/Amsterdam",
+    "GB": "Europe/London", "SE": "Europe/Stockholm", "BE": "Europe/Brussels",
+    "DE": "Europe/Berlin", "CH": "Europe/Zurich", "IE": "Europe/Dublin",
+}
+
+# US ZIP code: first three digits (inclusive ranges) to zone. Approximate at state borders.
+_US_ZIP_ZONES = [
+    (0, 349, "America/New_York"), (350, 399, "America/Chicago"), (400, 499, "America/New_York"),
+    (500, 589, "America/Chicago"), (590, 599, "America/Denver"), (600, 797, "America/Chicago"),
+    (798, 799, "America/Denver"), (800, 849, "America/Denver"), (850, 865, "America/Phoenix"),
+    (870, 884, "America/Denver"), (889, 966, "America/Los_Angeles"),
+    (967, 968, "Pacific/Honolulu"), (970, 994, "America/Los_Angeles"),
+    (995, 999, "America/Anchorage"),
+]
+_CA_POSTAL_ZONES = {
+    "A": "America/St_Johns", "B": "America/Halifax", "C": "America/Halifax",
+    "E": "America/Moncton", "G": "America/Toronto", "H": "America/Toronto",
+    "J": "America/Toronto", "K": "America/Toronto", "L": "America/Toronto",
+    "M": "America/Toronto", "N": "America/Toronto", "P": "America/Toronto",
+    "R": "America/Winnipeg", "S": "America/Regina", "T": "America/Edmonton",
+    "V": "America/Vancouver", "X": "America/Yellowknife", "Y": "America/Whitehorse",
+}
+_AU_POSTCODE_ZONES = {
+    "0": "Australia/Darwin", "1": "Australia/Sydney", "2": "Australia/Sydney",
+    "3": "Australia/Melbourne", "4": "Australia/Brisbane", "5": "Australia/Adelaide",
+    "6": "Australia/Perth", "7": "Australia/Hobart", "8": "Australia/Adelaide",
+    "9": "Australia/Brisbane",
+}
+
+
+def zone_from_postcode(country: str | None, postcode: str | None) -> str | None:
+    """The time zone an address's postcode points to, where we know the country's layout."""
+    if not country or not postcode:
+        return None
+    code = postcode.strip().upper()
+    if country == "US" and len(code) >= 3 and code[:3].isdigit():
+        prefix = int(code[:3])
+        for low, high, zone in _US_ZIP_ZONES:
+            if low <= prefix <= high:
+                return zone
+        return None
+    if country == "CA" and code[:1].isalpha():
+        return _CA_POSTAL_ZONES.get(code[0])
+    if country == "AU" and code[:1].isdigit():
+        return _AU_POSTCODE_ZONES.get(code[0] if len(code) == 4 else "0")
+    return None
+
+
+def time_zone_for(
+    phone: ParsedPhone | None, country: str | None = None, postcode: str | None = None
+) -> str | None:
+    """One time zone for a contact: the number's, refined by country and postcode if it spans
+    zones (or names none, as many mobiles don't)."""
+    zones = phone.time_zones if phone else ()
+    if len(zones) == 1:
+        return zones[0]
+    country = (country or (phone.country if phone else None) or "").upper() or None
+    # The address is finer than the number's list (which names e.g. Sydney, not Melbourne,
+    # for every Australian mobile, and every NANP zone for a toll-free number).
+    by_postcode = zone_from_postcode(country, postcode)
+    if by_postcode:
+        return by_postcode
+    main = COUNTRY_MAIN_ZONE.get(country or "")
+    if main and (not zones or main in zones):
+        return main
+    return zones[0] if zones else None

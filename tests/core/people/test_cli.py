@@ -1,0 +1,69 @@
+"""`flask contacts import/export/erase` on the messy fixtures."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import func, select
+
+from ringround.extensions import db
+from ringround.models import AuditEntry, Contact
+from ringround.people.filters import save_list
+from tests.core.people.conftest import FIXTURES
+
+
+def test_cli_import_then_export_numbers(app, factories, tmp_path):
+    org, _ = factories.org_with_admin()
+    runner = app.test_cli_runner()
+    report = tmp_path / "report.csv"
+    result = runner.invoke(args=[
+        "contacts", "import", str(FIXTURES / "fr_semicolons_cp1252.csv"), "--org", org.slug,
+        "--default-region", "FR", "--tag", "cli", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "created: 4" in result.output and "merged: 1" in result.output
+    assert "rejected: 4" in result.output
+    with report.open(encoding="utf-8") as handle:
+        assert [r["row"] for r in csv.DictReader(handle)] == ["4", "6", "8", "9"]
+
+    result = runner.invoke(args=["contacts", "export", "--org", org.slug])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert sorted(r["phone_1"] for r in rows) == [
+        "+32470123456", "+33123456789 x12", "+33612345679", "+33798765432"]
+    assert all("cli" in r["tags"].split(",") for r in rows)
+
+
+def test_cli_export_of_a_saved_list(app, factories):
+    org, _ = factories.org_with_admin()
+    runner = app.test_cli_runner()
+    runner.invoke(args=["contacts", "import", str(FIXTURES / "se_tabs_bom.csv"), "--org",
+                        org.slug, "--default-region", "SE"])
+    save_list(db.session, org.id, "Dutch", {"country": "NL"})
+    db.session.commit()
+    result = runner.invoke(args=["contacts", "export", "--org", org.slug, "--list", "Dutch"])
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert sorted(r["phone_1"] for r in rows) == ["+31201234567", "+31612345678"]
+    assert db.session.scalar(select(AuditEntry.details).where(
+        AuditEntry.action == "contacts.exported"))["via"] == "cli"
+
+
+def test_cli_refuses_a_file_without_phone_column(app, factories):
+    org, _ = factories.org_with_admin()
+    result = app.test_cli_runner().invoke(args=[
+        "contacts", "import", str(FIXTURES / "no_phone_column.csv"), "--org", org.slug])
+    assert result.exit_code != 0
+    assert "No phone column found" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_cli_erase_by_phone(app, factories):
+    org, _ = factories.org_with_admin()
+    runner = app.test_cli_runner()
+    runner.invoke(args=["contacts", "import", str(FIXTURES / "nl_commas.csv"), "--org",
+                        org.slug, "--default-region", "NL"])
+    result = runner.invoke(args=["contacts", "erase", "--org", org.slug, "--phone",
+                                 "+31 6 34567890", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 3
+    assert db.session.scalar(select(Contact).where(Contact.first_name == "Fleur")) is None

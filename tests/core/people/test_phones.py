@@ -1,0 +1,47 @@
+"""Parsing numbers as people write them."""
+
+import pytest
+
+from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
+
+
+@pytest.mark.parametrize("raw, region, e164, extension, mobile", [
+    ("06 12 34 56 78", "FR", "+33612345678", None, True),
+    ("'0612345678", "FR", "+33612345678", None, True),
+    ("0033 6 12 34 56 78", None, "+33612345678", None, True),
+    ("33612345678.0", "FR", "+33612345678", None, True),
+    ("01 23 45 67 89 poste 12", "FR", "+33123456789", "12", False),
+    ("(617) 555-0143 x123", "US", "+16175550143", "123", True),
+    ("+1 617-555-0143 ext. 7", None, "+16175550143", "7", True),
+    ("070-123 45 67", "SE", "+46701234567", None, True),
+    ("08-123 456 78 ankn. 3", "SE", "+46812345678", "3", False),
+    ("06-12345678", "NL", "+31612345678", None, True),
+    ("020 123 4567 toestel 22", "NL", "+31201234567", "22", False),
+])
+def test_numbers_written_many_ways(raw, region, e164, extension, mobile):
+    parsed = parse_phone(raw, region)
+    assert isinstance(parsed, ParsedPhone), parsed
+    assert (parsed.e164, parsed.extension, parsed.is_mobile) == (e164, extension, mobile)
+
+
+@pytest.mark.parametrize("raw, region, code", [
+    ("", "FR", "empty"), ("n/a", "FR", "not_a_number"), ("555-0100", None, "needs_country"),
+    ("06 12", "FR", "too_short"), ("6.12346E+10", "FR", "scientific"),
+    ("+33 9 99 99 99 99 99 99 99", None, "too_long"), ("+882 1234", None, "invalid"),
+])
+def test_bad_numbers_say_why(raw, region, code):
+    parsed = parse_phone(raw, region)
+    assert isinstance(parsed, PhoneError) and parsed.code == code and parsed.message
+
+
+def test_time_zone_refined_by_postcode_when_number_spans_zones():
+    mobile = parse_phone("+61 412 345 678", None)
+    assert len(mobile.time_zones) > 1
+    assert time_zone_for(mobile, "AU", "6000") == "Australia/Perth"
+    assert time_zone_for(mobile, "AU", "3000") == "Australia/Melbourne"
+    assert time_zone_for(mobile, None, None) == "Australia/Sydney"
+    toll_free = parse_phone("+1 800 555 0100", None)
+    assert time_zone_for(toll_free, "US", "94103") == "America/Los_Angeles"
+    assert time_zone_for(toll_free, "CA", "T2P 1J9") == "America/Edmonton"
+    assert time_zone_for(parse_phone("+1 617 555 0143", None), "US", "94103") == \
+        "America/New_York"  # a number in one zone keeps it
