@@ -271,3 +271,23 @@ def test_signing_out_sends_results_first_then_wipes_the_phone(phone_page, live_s
     assert len(_fresh(Attempt)) == 1
     # The people not called went back to the list.
     assert not [t for t in _fresh(Target) if t.leased_to_id == agent.id]
+
+
+def test_a_call_through_the_campaign_line_and_its_result_are_one_attempt(
+        phone_page, live_server):
+    op, agent, _ = calling_operation(n=2, allow_campaign_line=True)
+    page = phone_page
+    _sign_in(page, live_server, agent)
+    page.goto(f"/call/{op.id}")
+    target_id = _card_target(page)
+    page.get_by_role("button", name="Call through the campaign line").click()
+    expect(page.locator("#caller-status")).to_have_text(
+        "Your phone is ringing: pick up to be connected.")
+    assert _card_target(page) == target_id  # still on the same person
+    _record(page, "No contact", "Voicemail")
+    expect(page.locator("#call form.result-form")).not_to_have_attribute(
+        "data-target", str(target_id))
+    attempts = _fresh(Attempt)
+    assert len(attempts) == 1
+    assert (attempts[0].disposition, attempts[0].method.value) == ("voicemail", "bridged")
+    assert page.console_errors == []

@@ -199,6 +199,8 @@
     var form = currentForm();
     if (!form) return;
     if (!form.dataset.clientId) form.dataset.clientId = self.crypto.randomUUID();
+    // The bridged call (campaign line) and the result share this id: one attempt.
+    $$('#call input[name="client_id"]').forEach(function (input) { input.value = form.dataset.clientId; });
     form.dataset.shownAt = new Date().toISOString();
     $$('.js-only', $('#call')).forEach(function (el) { el.hidden = false; });
     $$('.questions', form).forEach(function (q) { q.hidden = true; });
@@ -344,6 +346,9 @@
       var skip = { kind: 'skip', client_id: self.crypto.randomUUID(), operation_id: Number(op),
                    target_id: target, reason: reason, queued_at: new Date().toISOString() };
       put('outbox', skip).then(function () { return afterQueued(target); });
+    } else if (form.matches('.bridge-form')) {
+      event.preventDefault();
+      bridge(form);
     } else if (form.matches('.take-batch')) {
       event.preventDefault();
       takeBatch(Number(new FormData(form).get('n')) || 20);
@@ -354,6 +359,17 @@
       event.preventDefault();
       signOut(form);
     }
+  }
+
+  // Call through the campaign line without leaving the card.
+  function bridge(form) {
+    var result = currentForm();
+    if (result) result.dataset.startedAt = new Date().toISOString();
+    fetch(form.action, { method: 'POST', body: new FormData(form), credentials: 'same-origin',
+                         headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.json(); })
+      .then(function (body) { say(body.message, body.ok ? 'ok' : 'error'); },
+            function () { say(t('NeedNetwork'), 'error'); });
   }
 
   function takeBatch(n) {
