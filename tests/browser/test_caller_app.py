@@ -124,6 +124,7 @@ def test_agent_calls_online_then_offline_and_every_result_arrives_once(
     with page.expect_response(re.compile(r"/api/call/\d+/batch$")) as batch:
         page.get_by_role("button", name="Take them").click()
     _assert_no_hidden_fields(batch.value.text())
+    expect(page.locator("#batch-bar")).to_be_visible()
     expect(page.locator("#batch-left")).to_contain_text("people left")
 
     # The network goes away: the browser is offline and every request (service worker's
@@ -251,6 +252,7 @@ def test_signing_out_sends_results_first_then_wipes_the_phone(phone_page, live_s
     page.evaluate("navigator.serviceWorker.ready")
     page.get_by_label("People to take for offline calling").fill("2")
     page.get_by_role("button", name="Take them").click()
+    expect(page.locator("#batch-bar")).to_be_visible()
     expect(page.locator("#batch-left")).to_contain_text("people left")
     page.context.set_offline(True)
     page.context.route("**/*", lambda route: route.abort())

@@ -155,7 +155,7 @@
   function showRejected() {
     return getMeta('rejected').then(function (rows) {
       if (!rows || !rows.length) return;
-      say(t('Rejected').replace('{n}', rows.length) + ' ' +
+      say(t('Rejected') + ' ' +
           rows.map(function (r) { return r.error; }).join(' '), 'error');
       return setMeta('rejected', []);
     });
@@ -224,8 +224,15 @@
         if (expired.length) say(t('LeaseEnded'), 'info');
         if (!batchMode) return false;
         live.sort(function (a, b) { return (a.skipped ? 1 : 0) - (b.skipped ? 1 : 0) || a.position - b.position; });
+        var open = currentForm();
+        // Already on screen (the open card, or a check every minute): keep what was typed.
+        if (open && open.dataset.target === String(live[0].target_id)) {
+          open.dataset.fromBatch = '1';
+          return true;
+        }
         $('#call').innerHTML = live[0].card_html;
         if (self.htmx) self.htmx.process($('#call'));
+        currentForm().dataset.fromBatch = '1';
         prepareCard();
         return true;
       });
@@ -300,7 +307,8 @@
     });
     var callback = data.get('callback_local');
     return {
-      kind: 'result', client_id: form.dataset.clientId, operation_id: Number(op),
+      kind: 'result', client_id: form.dataset.clientId || self.crypto.randomUUID(),
+      operation_id: Number(op),
       target_id: Number(form.dataset.target), disposition: disposition, group: group,
       answers: answers, notes: (data.get('notes') || '').trim(), field_updates: fields,
       callback_local: disposition === 'call_back' && callback ? callback : null,
@@ -374,7 +382,6 @@
 
   function takeBatch(n) {
     say(t('Taking'));
-    var current = currentForm();
     postJson(op, '/batch', { n: n }).then(function (body) {
       var rows = body.leases || [];
       if (!rows.length) { say(body.message || t('NoneToTake'), 'info'); return; }
@@ -383,7 +390,6 @@
         return put('batch', row);
       })).then(function () {
         say(t('Taken').replace('{n}', rows.length), 'ok');
-        if (current) current.dataset.clientId = '';
         return showBatchCard();
       });
     }).catch(function (err) { say(err.message || t('Offline'), 'error'); });
