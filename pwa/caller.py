@@ -324,7 +324,8 @@ def edit_last(operation: Operation):
     return render_template(
         "caller/last.html", operation=operation, attempt=attempt,
         questions=questions_of(operation), groups=caller_dispositions(operation),
-        until=attempt.recorded_at + EDIT_WINDOW,
+        minutes_left=max(1, int((attempt.recorded_at + EDIT_WINDOW - utcnow())
+                                .total_seconds() // 60)),
     )
 
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from ringround.extensions import db
-from ringround.models import Attempt, Contact, OperationMode, Target
+from ringround.models import Attempt, Contact, OperationMode, Organization, Target
 from tests.caller_fixtures import HIDDEN_CUSTOM, HIDDEN_EMAIL, calling_operation, session_cookie
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -241,6 +241,21 @@ def test_the_caller_app_fits_small_phones(browser, live_server, width):
         assert locator.bounding_box()["height"] >= 48
     page.get_by_text("No contact", exact=True).click()
     page.screenshot(path=str(ARTIFACTS / f"caller-{width}-no-contact.png"), full_page=True)
+    first = _card_target(page)
+    _record(page, "No contact", "Busy")
+    expect(page.locator("#call form.result-form")).not_to_have_attribute("data-target", str(first))
+    # A wrong tap is fixed on the "Change my last result" page, which fits too.
+    page.get_by_role("link", name="Change my last result").click()
+    expect(page.get_by_label("Busy", exact=True)).to_be_checked()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.get_by_text("Talked to the right person", exact=True).click()
+    page.get_by_role("group", name="Will you come to the meeting?").get_by_label(
+        "Yes", exact=True).check()
+    page.screenshot(path=str(ARTIFACTS / f"caller-{width}-edit-last.png"), full_page=True)
+    page.get_by_role("button", name="Save the change").click()
+    expect(page.get_by_text("Your last result is changed.")).to_be_visible()
+    attempt = _fresh(Attempt, target_id=first)[0]
+    assert (attempt.disposition, attempt.answers) == ("talked", {"q1": "yes"})
     context.close()
 
 
@@ -292,4 +307,25 @@ def test_a_call_through_the_campaign_line_and_its_result_are_one_attempt(
     attempts = _fresh(Attempt)
     assert len(attempts) == 1
     assert (attempts[0].disposition, attempts[0].method.value) == ("voicemail", "bridged")
+    assert page.console_errors == []
+
+
+def test_a_volunteer_joins_by_link_and_lands_on_the_first_person(phone_page, live_server):
+    from ringround.enrollment import create_join_link
+
+    op, _, _ = calling_operation(n=2)
+    org = db.session.get(Organization, op.organization_id)
+    _, token = create_join_link(db.session, org=org, actor=None, operation=op)
+    db.session.commit()
+    page = phone_page
+    page.goto(f"/j/{token}")
+    page.get_by_label("Your name").fill("Sam Caller")
+    page.get_by_label("Your mobile number").fill("(202) 555-0199")
+    page.get_by_role("button", name="Text me a code").click()
+    code = page.locator(".sim-code").text_content()  # the telephony simulator shows it
+    page.get_by_label("Code from the text message").fill(code)
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(rf"/call/{op.id}$"))
+    expect(page.get_by_role("link", name=re.compile("^Call"))).to_have_attribute(
+        "href", re.compile(r"^tel:\+1617555\d{4}$"))
     assert page.console_errors == []
