@@ -340,3 +340,20 @@ def test_the_offline_shell_holds_nobody(client, calling, db):
     assert db.session.scalar(select(func.count()).select_from(Attempt)) == 0
     assert not db.session.scalars(select(Target).where(
         Target.state == TargetState.LEASED)).all()
+
+
+@pytest.mark.postgres
+def test_resent_results_count_once_on_postgresql(pg_app):
+    from ringround.extensions import db
+
+    op, agent, _ = calling_operation(n=3)
+    client = pg_app.test_client()
+    sign_in(client, agent)
+    html = _home(client, op)
+    leases = _post_json(client, f"/api/call/{op.id}/batch", {"n": 2}, html).get_json()["leases"]
+    entries = [_result(row["target_id"], "busy") for row in leases]
+    for chunk in (entries[:1], entries, entries):
+        _post_json(client, f"/api/call/{op.id}/sync", {"entries": chunk}, html)
+    rows = db.session.execute(select(Attempt.client_id, func.count())
+                              .group_by(Attempt.client_id)).all()
+    assert sorted(rows) == sorted((e["client_id"], 1) for e in entries)

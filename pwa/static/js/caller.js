@@ -471,6 +471,7 @@
       sync().catch(function () {});
     });
     self.addEventListener('offline', function () { say(t('Offline'), 'info'); });
+    if (!navigator.onLine) say(t('Offline'), 'info');
     $$('.js-only').forEach(function (el) { el.hidden = false; });
     showBatchCard().then(function (shown) {
       if (!shown && root.dataset.shellOnly) return loadOnlineCard();
