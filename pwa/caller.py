@@ -45,7 +45,7 @@ from ringround.calling import (
     questions_of,
     render_script,
 )
-from ringround.extensions import db, htmx
+from ringround.extensions import db, htmx, limiter
 from ringround.models import (
     Attempt,
     Contact,
@@ -61,6 +61,9 @@ bp = Blueprint("caller", __name__)
 
 BATCH_DEFAULT = 20
 BATCH_MAX = 50
+# Taking batches again and again must not become a way to read the whole list (per volunteer:
+# a phone bank's volunteers often share one address).
+BATCH_RATE_LIMIT = "20 per hour"
 SYNC_MAX = 100
 EDIT_WINDOW = timedelta(minutes=10)
 CARD_ID_NAMESPACE = uuid.UUID("9b0e8c52-4f0c-4d1e-9a57-2f1d3c6b7a10")
@@ -393,6 +396,7 @@ def api_next(operation: Operation):
 
 
 @bp.post("/api/call/<int:operation_id>/batch")
+@limiter.limit(BATCH_RATE_LIMIT, key_func=lambda: f"caller:{current_user.get_id()}")
 @member_required(api=True)
 def api_batch(operation: Operation):
     """Lease up to n people for offline calling; the phone keeps their cards until returned."""
@@ -401,8 +405,11 @@ def api_batch(operation: Operation):
         n = max(1, min(BATCH_MAX, int(body.get("n", BATCH_DEFAULT))))
     except (TypeError, ValueError):
         n = BATCH_DEFAULT
-    queue.lease_batch(db.session, operation, current_user, n)
-    db.session.commit()
+    # Never more than BATCH_MAX people on one phone, however often it asks.
+    n = min(n, BATCH_MAX - len(queue.held_leases(db.session, operation, current_user)))
+    if n > 0:
+        queue.lease_batch(db.session, operation, current_user, n)
+        db.session.commit()
     # The batch is every live lease the agent holds here (the open card included).
     leases = queue.held_leases(db.session, operation, current_user)
     rows = [_lease_json(operation, lease, i) for i, lease in enumerate(leases)]

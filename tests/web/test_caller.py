@@ -357,3 +357,14 @@ def test_resent_results_count_once_on_postgresql(pg_app):
     rows = db.session.execute(select(Attempt.client_id, func.count())
                               .group_by(Attempt.client_id)).all()
     assert sorted(rows) == sorted((e["client_id"], 1) for e in entries)
+
+
+def test_a_phone_never_holds_more_than_fifty_people(client, app, db):
+    op, agent, _ = calling_operation(n=60)
+    sign_in(client, agent)
+    html = _home(client, op)
+    for _ in range(3):
+        body = _post_json(client, f"/api/call/{op.id}/batch", {"n": 50}, html).get_json()
+        assert len(body["leases"]) == 50
+    assert db.session.scalar(select(func.count()).select_from(Target).where(
+        Target.leased_to_id == agent.id)) == 50
