@@ -120,8 +120,9 @@ class Target(Base):
     __tablename__ = "targets"
     __table_args__ = (
         UniqueConstraint("operation_id", "contact_id"),
-        # Counts by state and the "next callable at" question.
-        Index("ix_targets_queue", "operation_id", "state", "next_eligible_at"),
+        # Counts by state and reason (the dashboard): an index-only scan.
+        Index("ix_targets_queue", "operation_id", "state", "reason", "time_zone",
+              "next_eligible_at"),
         # Choosing the next target: waiting targets of one operation and time zone, in call
         # order (fewest attempts, longest since the last one). Partial, so it only holds the
         # waiting rows; next_eligible_at rides along so it is checked without a table lookup.

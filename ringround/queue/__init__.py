@@ -3,7 +3,8 @@
 Plain functions over a SQLAlchemy session (no HTTP). They never commit: the caller commits
 right after (leases and results hold a row lock on PostgreSQL, the write lock on SQLite).
 
-- `materialize_targets`: targets from the operation's source (idempotent refresh).
+- `materialize_targets`, `refresh_operations`: targets from the operations' sources
+  (idempotent refresh).
 - `lease_next`, `lease_batch`, `held_leases`, `release_target`, `return_batch`,
   `renew_leases`, `expire_leases`: leases.
 - `record_result`, `edit_result`, `start_attempt`, `apply_provider_status`: results.
@@ -25,7 +26,7 @@ from ringround.queue.leasing import (
     renew_leases,
     return_batch,
 )
-from ringround.queue.materialize import materialize_targets, source_filter
+from ringround.queue.materialize import materialize_targets, refresh_operations, source_filter
 from ringround.queue.reasons import (
     REASONS,
     AgentStats,
@@ -48,6 +49,7 @@ __all__ = [
     "Lease", "QueueError", "RecordOutcome", "ResultIn", "apply_provider_status",
     "blocked_counts", "edit_result", "expire_leases", "held_leases", "lease_batch",
     "lease_next", "materialize_targets", "next_callable_at", "next_callable_zone",
-    "operation_running", "record_result", "release_target", "renew_leases", "return_batch",
+    "operation_running", "record_result", "refresh_operations", "release_target",
+    "renew_leases", "return_batch",
     "source_filter", "start_attempt", "stats_for_agent",
 ]

@@ -7,10 +7,20 @@ One index probe per time zone that is inside the window right now (`ix_targets_r
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, or_, select, text, update
+from sqlalchemy import (
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ringround.models import (
@@ -19,7 +29,7 @@ from ringround.models import (
     Operation,
     OperationMember,
     OperationState,
-    Organization,
+    OptOut,
     Tag,
     Target,
     TargetState,
@@ -27,9 +37,16 @@ from ringround.models import (
     contact_tags,
     utcnow,
 )
-from ringround.operation_rules import OperationRules, rules_for
+from ringround.queue._sql import (
+    OperationView,
+    _id_of,
+    operation_columns,
+    operation_join,
+    prebuilt,
+    rules_of,
+)
 from ringround.queue._tx import begin_write, is_postgresql
-from ringround.queue.checks import Verdict, check_candidate, usable_phone
+from ringround.queue.checks import Verdict, check_candidate
 from ringround.queue.windows import zones_inside
 
 # An online lease covers one call and the time to record it; if the caller vanishes (closed
@@ -44,6 +61,9 @@ SKIP_DELAY = timedelta(minutes=10)
 # Looking at more candidates than this in one call means the line is full of targets that
 # fail the per-person checks; give up for now rather than hold the write lock for long.
 MAX_CHECKS_PER_CALL = 64
+# How far down the line an agent's prefer tags look for matching people, when many carry
+# them (when few do, the query starts from those people instead).
+PREFER_WINDOW = 300
 # Expired leases of an operation are swept by lease calls at most this often.
 EXPIRE_EVERY = timedelta(seconds=30)
 
@@ -75,7 +95,7 @@ def _now(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
-def operation_running(operation: Operation, now: datetime) -> bool:
+def operation_running(operation, now: datetime) -> bool:
     """Active, and within its start and end dates."""
     if operation.state != OperationState.ACTIVE:
         return False
@@ -84,21 +104,81 @@ def operation_running(operation: Operation, now: datetime) -> bool:
     return not (operation.ends_at is not None and now >= operation.ends_at)
 
 
-def own_contact_ids(session: Session, org_id: int, agent: User) -> list[int]:
-    """The agent's own contact records in the organization: never given to them."""
-    conditions = [Contact.user_id == agent.id]
-    if agent.phone_e164:
-        conditions.append(Contact.id.in_(select(ContactPhone.contact_id).where(
-            ContactPhone.organization_id == org_id, ContactPhone.e164 == agent.phone_e164)))
-    return list(session.scalars(select(Contact.id).where(
-        Contact.organization_id == org_id, or_(*conditions))))
+def _waiting_zones(session: Session, operation_id: int) -> list[str]:
+    t = Target.__table__
+    return list(session.scalars(select(t.c.time_zone).where(
+        t.c.operation_id == operation_id, WAITING_SQL).distinct()))
 
 
 def _tag_ids(session: Session, org_id: int, names: list[str]) -> list[int]:
     if not names:
         return []
-    return list(session.scalars(select(Tag.id).where(
-        Tag.organization_id == org_id, Tag.name.in_(names))))
+    t = Tag.__table__
+    stmt = prebuilt("tag_ids", lambda: select(t.c.id).where(
+        t.c.organization_id == bindparam("org_id"),
+        t.c.name.in_(bindparam("names", expanding=True))))
+    return list(session.scalars(stmt, {"org_id": org_id, "names": list(names)}))
+
+
+def _zone_probe(k: int, prefer: str | None, lock: bool):
+    """One zone's probe: the best waiting, eligible targets there, with what the checks need
+    (the contact's flags and user, its first OK number, how many other operations hold the
+    person). Zone parameter `z{k}`."""
+    t = Target.__table__
+    c = Contact.__table__
+    p = ContactPhone.__table__
+    s = t.alias("s")
+    first_phone = (select(p.c.id).where(p.c.contact_id == t.c.contact_id,
+                                        p.c.status == literal_column("'ok'"))
+                   .order_by(p.c.position, p.c.id).limit(1))
+    siblings = select(func.count()).where(s.c.contact_id == t.c.contact_id,
+                                          s.c.id != t.c.id).scalar_subquery()
+    stmt = select(
+        t.c.id, t.c.contact_id, t.c.attempts, t.c.last_attempt_at, c.c.do_not_contact,
+        first_phone.scalar_subquery().label("phone_id"),
+        first_phone.with_only_columns(p.c.e164).scalar_subquery().label("phone_e164"),
+        c.c.user_id, siblings.label("siblings"),
+    ).join(c, c.c.id == t.c.contact_id).where(
+        t.c.operation_id == bindparam("operation_id"), WAITING_SQL,
+        t.c.time_zone == bindparam(f"z{k}"), t.c.next_eligible_at <= bindparam("now"),
+        t.c.id.not_in(bindparam("tried", expanding=True)),
+        ~exists().where(contact_tags.c.contact_id == t.c.contact_id,
+                        contact_tags.c.tag_id.in_(bindparam("avoid", expanding=True))),
+    )
+    if prefer == "driven":
+        # Few people carry the tags: start from them (one index probe each).
+        stmt = stmt.where(t.c.contact_id.in_(select(contact_tags.c.contact_id).where(
+            contact_tags.c.tag_id.in_(bindparam("prefer", expanding=True)))))
+    elif prefer == "window":
+        # Many carry them: look among the next PREFER_WINDOW in line only. Looking further
+        # would walk the whole line whenever nobody tagged is left, at every lease.
+        w = t.alias("w")
+        window = select(w.c.id, w.c.contact_id).where(
+            w.c.operation_id == bindparam("operation_id"), w.c.state == literal_column(
+                "'waiting'"), w.c.time_zone == bindparam(f"z{k}"),
+            w.c.next_eligible_at <= bindparam("now"),
+            w.c.id.not_in(bindparam("tried", expanding=True)),
+        ).order_by(w.c.attempts, w.c.last_attempt_at, w.c.id).limit(PREFER_WINDOW).subquery()
+        tagged = select(window.c.id).where(exists().where(
+            contact_tags.c.contact_id == window.c.contact_id,
+            contact_tags.c.tag_id.in_(bindparam("prefer", expanding=True))))
+        stmt = stmt.where(t.c.id.in_(tagged))
+    stmt = stmt.order_by(t.c.attempts, t.c.last_attempt_at, t.c.id).limit(bindparam("lim"))
+    if lock:
+        # Each caller takes rows no other transaction holds: no waiting, no double lease.
+        stmt = stmt.with_for_update(of=t, skip_locked=True)
+    return stmt
+
+
+def _candidates_statement(n_zones: int, prefer: str | None, lock: bool):
+    """Built once per shape and reused (see ringround.queue._sql)."""
+
+    def build():
+        probes = [_zone_probe(k, prefer, lock) for k in range(n_zones)]
+        # Several zones: one round trip, each zone's probe a branch of a UNION ALL.
+        return probes[0] if n_zones == 1 else union_all(*[select(q.subquery()) for q in probes])
+
+    return prebuilt(("candidates", n_zones, prefer, lock), build)
 
 
 @dataclass
@@ -107,33 +187,38 @@ class _Picker:
 
     operation_id: int
     zones: list[str]
-    own_ids: list[int]
+    agent_id: int
+    own_contact_id: int | None
     avoid_tag_ids: list[int]
     prefer_tag_ids: list[int]
     lock: bool
 
-    def query(self, zone: str, now: datetime, prefer: bool, tried: set[int], limit: int):
-        t = Target.__table__
-        stmt = select(t.c.id, t.c.contact_id, t.c.attempts, t.c.last_attempt_at).where(
-            t.c.operation_id == self.operation_id, WAITING_SQL, t.c.time_zone == zone,
-            t.c.next_eligible_at <= now)
-        if self.own_ids:
-            stmt = stmt.where(t.c.contact_id.not_in(self.own_ids))
-        if tried:
-            stmt = stmt.where(t.c.id.not_in(tried))
-        if self.avoid_tag_ids:
-            stmt = stmt.where(~exists().where(
-                contact_tags.c.contact_id == t.c.contact_id,
-                contact_tags.c.tag_id.in_(self.avoid_tag_ids)))
-        if prefer:
-            stmt = stmt.where(exists().where(
-                contact_tags.c.contact_id == t.c.contact_id,
-                contact_tags.c.tag_id.in_(self.prefer_tag_ids)))
-        stmt = stmt.order_by(t.c.attempts, t.c.last_attempt_at, t.c.id).limit(limit)
-        if self.lock:
-            # Each caller takes rows no other transaction holds: no waiting, no double lease.
-            stmt = stmt.with_for_update(skip_locked=True)
-        return stmt
+    def candidates(self, session: Session, now: datetime, prefer: str | None,
+                   tried: set[int], limit: int) -> list:
+        """The best `limit` candidates of each zone inside the window, in call order."""
+        stmt = _candidates_statement(len(self.zones), prefer, self.lock)
+        params = {"operation_id": self.operation_id, "now": now, "tried": list(tried),
+                  "avoid": self.avoid_tag_ids, "prefer": self.prefer_tag_ids, "lim": limit}
+        params.update({f"z{k}": zone for k, zone in enumerate(self.zones)})
+        rows = session.execute(stmt, params).all()
+        rows.sort(key=_sort_key)
+        return rows
+
+
+_tag_counts: dict[tuple, tuple[float, int]] = {}
+
+
+def _tagged_count(session: Session, tag_ids: list[int]) -> int:
+    """How many contacts carry any of these tags (cached a minute: it only picks a plan)."""
+    key = (str(session.get_bind().url), *sorted(tag_ids))
+    cached = _tag_counts.get(key)
+    if cached is not None and time.monotonic() - cached[0] < 60:
+        return cached[1]
+    count = session.scalar(select(func.count()).select_from(
+        select(contact_tags.c.contact_id).where(contact_tags.c.tag_id.in_(key[1:]))
+        .limit(PREFER_WINDOW + 1).subquery())) or 0
+    _tag_counts[key] = (time.monotonic(), count)
+    return count
 
 
 def _sort_key(row):
@@ -150,65 +235,112 @@ def _put_aside(session: Session, target_id: int, verdict: Verdict) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def _member(session: Session, operation: Operation, agent: User) -> OperationMember | None:
-    return session.scalar(select(OperationMember).where(
-        OperationMember.operation_id == operation.id, OperationMember.user_id == agent.id))
+def _agent_statement():
+    t = Target.__table__
+    m = OperationMember.__table__
+    u = User.__table__
+    held = select(func.count()).where(
+        t.c.leased_to_id == u.c.id, t.c.operation_id == Operation.__table__.c.id,
+        t.c.state == literal_column("'leased'"),
+        t.c.lease_expires_at > bindparam("now", type_=t.c.lease_expires_at.type),
+    ).scalar_subquery()
+    p = ContactPhone.__table__
+    # A number belongs to one contact per organization: the agent's own record, if any.
+    own = select(p.c.contact_id).where(
+        p.c.organization_id == Operation.__table__.c.organization_id,
+        p.c.e164 == u.c.phone_e164,
+    ).scalar_subquery()
+    o = Operation.__table__
+    # One round trip: the operation (with its organization's gap) and the agent in it.
+    return select(
+        *operation_columns("op_"), u.c.id.label("agent_id"), u.c.phone_e164,
+        m.c.prefer_tags, m.c.avoid_tags, held.label("held"), own.label("own_contact_id"),
+    ).select_from(operation_join().outerjoin(u, u.c.id == bindparam("agent_id")).outerjoin(
+        m, (m.c.user_id == u.c.id) & (m.c.operation_id == o.c.id)),
+    ).where(o.c.id == bindparam("operation_id"))
 
 
-_last_sweep: dict[int, datetime] = {}
+def _operation_and_agent(session: Session, operation_id: int, agent_id: int, now: datetime):
+    """The operation's row and, beside it, the agent's phone, prefer/avoid tags there, how
+    many unexpired leases they hold, and the contact that has their number."""
+    return session.execute(prebuilt("operation_agent", _agent_statement), {
+        "operation_id": operation_id, "agent_id": agent_id, "now": now}).first()
+
+
+_last_sweep: dict[tuple[str, int], datetime] = {}
 
 
 def _sweep_expired(session: Session, operation_id: int, now: datetime) -> None:
-    last = _last_sweep.get(operation_id)
+    key = (str(session.get_bind().url), operation_id)
+    last = _last_sweep.get(key)
     if last is not None and last <= now < last + EXPIRE_EVERY:
         return
-    _last_sweep[operation_id] = now
+    _last_sweep[key] = now
     expire_leases(session, now, operation_id=operation_id)
 
 
-def _lease(session: Session, operation: Operation, agent: User, n: int, now: datetime,
-           lease_minutes: int) -> list[Lease]:
-    if n <= 0 or not operation_running(operation, now):
+def _lease(session: Session, operation, agent, n: int, now: datetime,
+           lease_minutes: int, max_open: int | None = None) -> list[Lease]:
+    agent_id = _id_of(agent)
+    who = _operation_and_agent(session, _id_of(operation), agent_id, now)
+    if who is None:
+        raise QueueError("unknown operation")
+    if who.agent_id is None:
+        raise QueueError("unknown agent")
+    op = OperationView(who, "op_")
+    if n <= 0 or not operation_running(op, now):
         return []
-    rules: OperationRules = rules_for(operation)
-    zones = zones_inside(operation.time_zones or [], now, rules)
+    rules, _codes = rules_of(op)
+    # `materialize_targets` keeps the operation's zones; targets added some other way are
+    # found by a (slower) look at the waiting targets themselves.
+    zones = zones_inside(op.time_zones or _waiting_zones(session, op.id), now, rules)
     if not zones:
         return []
     begin_write(session)
-    _sweep_expired(session, operation.id, now)
-    member = _member(session, operation, agent)
-    org = session.get(Organization, operation.organization_id)
+    _sweep_expired(session, op.id, now)
+    if max_open is not None and who.held >= max_open:
+        held = held_leases(session, op.id, agent_id, now)
+        if held:
+            return held[:1]
+    org_id = op.organization_id
     pg = is_postgresql(session)
-    picker = _Picker(
-        operation.id, zones, own_contact_ids(session, operation.organization_id, agent),
-        _tag_ids(session, operation.organization_id, member.avoid_tags if member else []),
-        _tag_ids(session, operation.organization_id, member.prefer_tags if member else []),
-        lock=pg,
-    )
+    picker = _Picker(op.id, zones, agent_id, who.own_contact_id,
+                     _tag_ids(session, org_id, who.avoid_tags or []),
+                     _tag_ids(session, org_id, who.prefer_tags or []), lock=pg)
     expires = now + timedelta(minutes=lease_minutes)
     chosen: list[tuple[int, int, int, Verdict]] = []
     tried: set[int] = set()
     checks = 0
-    passes = [True, False] if picker.prefer_tag_ids else [False]
-    for prefer in passes:
+    passes = [None]
+    if picker.prefer_tag_ids:
+        few = _tagged_count(session, picker.prefer_tag_ids) <= PREFER_WINDOW
+        passes = ["driven" if few else "window", None]
+    for prefer_pass in passes:
         while len(chosen) < n and checks < MAX_CHECKS_PER_CALL:
-            want = n - len(chosen)
-            # On SQLite we hold the write lock: read a few spare candidates per probe. On
-            # PostgreSQL every row read is locked until commit: read only what we need.
-            limit = want if pg else want + 4
-            rows = []
-            for zone in zones:
-                rows.extend(session.execute(picker.query(zone, now, prefer, tried, limit)).all())
+            # Only as many per zone as still wanted: on PostgreSQL every row read is locked
+            # until commit. A candidate that fails its checks is put aside; read again.
+            rows = picker.candidates(session, now, prefer_pass, tried, n - len(chosen))
             if not rows:
                 break
-            rows.sort(key=_sort_key)
             for row in rows:
                 if len(chosen) >= n or checks >= MAX_CHECKS_PER_CALL:
                     break
                 tried.add(row.id)
                 checks += 1
-                verdict = check_candidate(session, row.id, row.contact_id, rules, org, now,
-                                          lock_siblings=pg)
+                if row.user_id == agent_id or row.contact_id == who.own_contact_id:
+                    continue  # the agent's own record: someone else will call it
+                verdict = check_candidate(session, row, rules, org_id, now, lock_siblings=pg,
+                                          call_gap_minutes=op.call_gap_minutes,
+                                          defer_optout=n == 1)
+                if verdict.ok and verdict.deferred_digest is not None:
+                    # The usual case, one statement: lease unless the number opted out.
+                    if _lease_one(session, row.id, org_id, verdict.deferred_digest, agent_id,
+                                  now, expires):
+                        return [Lease(row.id, op.id, row.contact_id, verdict.phone_id,
+                                      verdict.phone_e164, expires, row.attempts)]
+                    verdict = check_candidate(session, row, rules, org_id, now,
+                                              lock_siblings=pg,
+                                              call_gap_minutes=op.call_gap_minutes)
                 if verdict.ok:
                     chosen.append((row.id, row.contact_id, row.attempts, verdict))
                 elif not verdict.skip:
@@ -217,36 +349,69 @@ def _lease(session: Session, operation: Operation, agent: User, n: int, now: dat
             break
     if not chosen:
         return []
-    result = session.execute(
-        update(Target)
-        .where(Target.id.in_([c[0] for c in chosen]), Target.state == TargetState.WAITING)
-        .values(state=TargetState.LEASED, leased_to_id=agent.id, leased_at=now,
-                lease_expires_at=expires, reason=None)
-        .execution_options(synchronize_session=False))
+    result = session.execute(prebuilt("lease", _lease_statement), {
+        "ids": [c[0] for c in chosen], "agent_id": agent_id, "now": now, "expires": expires})
     if result.rowcount != len(chosen):  # cannot happen under the locks above; refuse loudly
         raise RuntimeError("a target changed while it was being leased")
-    return [Lease(target_id, operation.id, contact_id, verdict.phone_id, verdict.phone_e164,
+    return [Lease(target_id, op.id, contact_id, verdict.phone_id, verdict.phone_e164,
                   expires, attempts)
             for target_id, contact_id, attempts, verdict in chosen]
 
 
-def held_leases(session: Session, operation: Operation, agent: User,
+def _lease_one_statement():
+    t = Target.__table__
+    o = OptOut.__table__
+    return update(t).where(
+        t.c.id == bindparam("target_id"), WAITING_SQL,
+        ~exists().where(o.c.organization_id == bindparam("org_id"),
+                        o.c.phone_hmac == bindparam("digest")),
+    ).values(
+        state=literal_column("'leased'"), leased_to_id=bindparam("agent_id"),
+        leased_at=bindparam("now", type_=t.c.leased_at.type),
+        lease_expires_at=bindparam("expires", type_=t.c.lease_expires_at.type), reason=None)
+
+
+def _lease_one(session: Session, target_id: int, org_id: int, digest: str, agent_id: int,
+               now: datetime, expires: datetime) -> bool:
+    """Lease one checked target unless its number is in the opt-outs (then False)."""
+    return session.execute(prebuilt("lease_one", _lease_one_statement), {
+        "target_id": target_id, "org_id": org_id, "digest": digest, "agent_id": agent_id,
+        "now": now, "expires": expires}).rowcount == 1
+
+
+def _lease_statement():
+    t = Target.__table__
+    return update(t).where(t.c.id.in_(bindparam("ids", expanding=True)), WAITING_SQL).values(
+        state=literal_column("'leased'"), leased_to_id=bindparam("agent_id"),
+        leased_at=bindparam("now", type_=t.c.leased_at.type),
+        lease_expires_at=bindparam("expires", type_=t.c.lease_expires_at.type), reason=None)
+
+
+def _held_statement():
+    t = Target.__table__
+    p = ContactPhone.__table__
+    first_phone = (select(p.c.id).where(p.c.contact_id == t.c.contact_id,
+                                        p.c.status == literal_column("'ok'"))
+                   .order_by(p.c.position, p.c.id).limit(1))
+    return select(
+        t.c.id, t.c.contact_id, t.c.lease_expires_at, t.c.attempts,
+        first_phone.scalar_subquery().label("phone_id"),
+        first_phone.with_only_columns(p.c.e164).scalar_subquery().label("phone_e164"),
+    ).where(
+        t.c.leased_to_id == bindparam("agent_id"), t.c.operation_id == bindparam("operation_id"),
+        t.c.state == literal_column("'leased'"),
+        t.c.lease_expires_at > bindparam("now", type_=t.c.lease_expires_at.type),
+    ).order_by(t.c.leased_at, t.c.id)
+
+
+def held_leases(session: Session, operation: Operation | int, agent: User | int,
                 now: datetime | None = None) -> list[Lease]:
     """The agent's unexpired leases in this operation, oldest first (e.g. after a reload)."""
-    now = _now(now)
-    targets = session.scalars(select(Target).where(
-        Target.operation_id == operation.id, Target.leased_to_id == agent.id,
-        Target.state == TargetState.LEASED, Target.lease_expires_at > now,
-    ).order_by(Target.leased_at, Target.id)).all()
-    leases = []
-    for target in targets:
-        contact = session.get(Contact, target.contact_id) if target.contact_id else None
-        phone = usable_phone(session, contact)[0] if contact else None
-        if phone is None:
-            continue
-        leases.append(Lease(target.id, operation.id, contact.id, phone.id, phone.e164,
-                            target.lease_expires_at, target.attempts))
-    return leases
+    rows = session.execute(prebuilt("held", _held_statement), {
+        "operation_id": _id_of(operation), "agent_id": _id_of(agent), "now": _now(now)})
+    return [Lease(row.id, _id_of(operation), row.contact_id, row.phone_id, row.phone_e164,
+                  row.lease_expires_at, row.attempts)
+            for row in rows if row.phone_id is not None and row.contact_id is not None]
 
 
 def lease_next(session: Session, operation: Operation, agent: User, now: datetime | None = None,
@@ -258,11 +423,8 @@ def lease_next(session: Session, operation: Operation, agent: User, now: datetim
     so reloads and double taps cannot hoard people. The caller must commit promptly: until
     then the target's row lock (PostgreSQL) or the write lock (SQLite) is held.
     """
-    now = _now(now)
-    held = held_leases(session, operation, agent, now) if max_open else []
-    if max_open and len(held) >= max_open:
-        return held[0]
-    leases = _lease(session, operation, agent, 1, now, lease_minutes)
+    leases = _lease(session, operation, agent, 1, _now(now), lease_minutes,
+                    max_open=max_open or None)
     return leases[0] if leases else None
 
 
@@ -285,7 +447,7 @@ def release_target(session: Session, target_id: int, agent: User, reason: str = 
     if reason == "skip":
         values.update(next_eligible_at=now + SKIP_DELAY, reason="skipped")
     result = session.execute(
-        update(Target).where(Target.id == target_id, Target.leased_to_id == agent.id,
+        update(Target).where(Target.id == target_id, Target.leased_to_id == _id_of(agent),
                              Target.state == TargetState.LEASED)
         .values(**values).execution_options(synchronize_session=False))
     return result.rowcount == 1
@@ -296,7 +458,7 @@ def return_batch(session: Session, operation: Operation, agent: User,
     """Give back the agent's leases in this operation (all, or those listed). Returns how many."""
     begin_write(session)
     stmt = update(Target).where(
-        Target.operation_id == operation.id, Target.leased_to_id == agent.id,
+        Target.operation_id == _id_of(operation), Target.leased_to_id == _id_of(agent),
         Target.state == TargetState.LEASED)
     if target_ids is not None:
         stmt = stmt.where(Target.id.in_(target_ids))
@@ -313,7 +475,7 @@ def renew_leases(session: Session, operation: Operation, agent: User,
     now = _now(now)
     begin_write(session)
     stmt = update(Target).where(
-        Target.operation_id == operation.id, Target.leased_to_id == agent.id,
+        Target.operation_id == _id_of(operation), Target.leased_to_id == _id_of(agent),
         Target.state == TargetState.LEASED, Target.lease_expires_at > now)
     if target_ids is not None:
         stmt = stmt.where(Target.id.in_(target_ids))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, insert, literal, select, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ringround.models import (
@@ -17,8 +17,9 @@ from ringround.models import (
     Target,
     TargetState,
 )
+from ringround.operation_rules import rules_for
 from ringround.queue._tx import begin_write
-from ringround.queue.checks import RECHECK_AFTER
+from ringround.queue.checks import RECHECK_AFTER, opted_out_label
 from ringround.queue.leasing import _now
 from ringround.queue.windows import is_valid_zone
 
@@ -66,16 +67,19 @@ def materialize_targets(session: Session, operation: Operation,
             Contact.id.in_(list(contact_ids)))
     else:
         wanted = source_contact_ids(session, operation)
-    wanted = wanted.scalar_subquery() if hasattr(wanted, "scalar_subquery") else wanted
+    wanted = wanted.subquery("wanted")
+    # Eligible from the operation's start (or now, if it has none or starts later).
+    eligible = min(now, operation.starts_at) if operation.starts_at else now
     t = Target.__table__
     c = Contact.__table__
     source = select(
         literal(operation.id), c.c.id, literal(TargetState.WAITING.value),
-        func.coalesce(c.c.time_zone, org_zone), literal(0), literal(now, t.c.next_eligible_at.type),
-    ).where(
-        c.c.organization_id == operation.organization_id, c.c.id.in_(wanted),
+        func.coalesce(c.c.time_zone, org_zone), literal(0),
+        literal(eligible, t.c.next_eligible_at.type),
+    ).select_from(c.join(wanted, wanted.c[0] == c.c.id)).where(
+        c.c.organization_id == operation.organization_id,
         ~exists().where(t.c.operation_id == operation.id, t.c.contact_id == c.c.id),
-    )
+    ).distinct()
     created = session.execute(insert(t).from_select(
         ["operation_id", "contact_id", "state", "time_zone", "attempts", "next_eligible_at"],
         source)).rowcount
@@ -87,11 +91,14 @@ def materialize_targets(session: Session, operation: Operation,
         t.c.attempts == 0, t.c.reason.is_(None),
         ~exists().where(p.c.contact_id == t.c.contact_id, p.c.status == PhoneStatus.OK),
     ).values(reason="no_number", next_eligible_at=now + RECHECK_AFTER))
+    # Opted out: removed with the organizer's label if an exclusion says so, else on hold.
+    label = opted_out_label(rules_for(operation))
     session.execute(update(t).where(
         t.c.operation_id == operation.id, t.c.state == TargetState.WAITING,
-        t.c.attempts == 0, t.c.reason.is_(None),
+        t.c.attempts == 0, or_(t.c.reason.is_(None), t.c.reason == "no_number"),
         exists().where(and_(c.c.id == t.c.contact_id, c.c.do_not_contact.is_(True))),
-    ).values(reason="opted_out", next_eligible_at=now + RECHECK_AFTER))
+    ).values(**({"state": TargetState.REMOVED, "reason": label} if label else
+                {"reason": "opted_out", "next_eligible_at": now + RECHECK_AFTER})))
     session.expire(operation, ["time_zones"])
     return created or 0
 
@@ -109,3 +116,14 @@ def _fix_zones(session: Session, operation: Operation, org_zone: str) -> None:
     session.execute(update(Operation).where(Operation.id == operation.id)
                     .values(time_zones=sorted(zones))
                     .execution_options(synchronize_session=False))
+
+
+def refresh_operations(session: Session, org_id: int, now: datetime | None = None) -> int:
+    """Add newly matching contacts to every active or paused operation of an organization
+    (after an import or a sign-up). Returns how many targets were created."""
+    from ringround.models import OperationState
+
+    operations = session.scalars(select(Operation).where(
+        Operation.organization_id == org_id,
+        Operation.state.in_([OperationState.ACTIVE, OperationState.PAUSED]))).all()
+    return sum(materialize_targets(session, op, now=now) for op in operations)

@@ -17,7 +17,7 @@ from ringround.models import (
     TargetState,
 )
 from ringround.operation_rules import rules_for
-from ringround.queue.leasing import _now, operation_running
+from ringround.queue.leasing import WAITING_SQL, _now, operation_running
 from ringround.queue.windows import inside_window, next_opening, zone
 
 # Every reason `blocked_counts` reports (all present, zero when none).
@@ -44,27 +44,27 @@ def blocked_counts(session: Session, operation: Operation, now: datetime | None 
     now = _now(now)
     rules = rules_for(operation)
     t = Target.__table__
-    later = case((t.c.next_eligible_at > now, 1), else_=0)
+    later = func.sum(case((t.c.next_eligible_at > now, 1), else_=0))
+    # Grouped in the order of ix_targets_queue: one streaming pass over the index.
     rows = session.execute(
-        select(t.c.state, t.c.reason, later.label("later"), t.c.time_zone, func.count())
+        select(t.c.state, t.c.reason, t.c.time_zone, func.count(), later)
         .where(t.c.operation_id == operation.id)
-        .group_by(t.c.state, t.c.reason, later, t.c.time_zone)).all()
+        .group_by(t.c.state, t.c.reason, t.c.time_zone)).all()
     counts = dict.fromkeys(REASONS, 0)
     inside: dict[str, bool] = {}
-    for state, reason, is_later, tz, n in rows:
+    for state, reason, tz, n, n_later in rows:
+        n_later = int(n_later or 0)
         if state == TargetState.LEASED:
-            key = "leased"
+            counts["leased"] += n
         elif state == TargetState.DONE:
-            key = "attempts_used_up" if reason == "attempts_used_up" else "done"
+            counts["attempts_used_up" if reason == "attempts_used_up" else "done"] += n
         elif state == TargetState.REMOVED:
-            key = "removed"
-        elif is_later:
-            key = reason if reason in HOLD_REASONS else "cooldown"
+            counts["removed"] += n
         else:
+            counts[reason if reason in HOLD_REASONS else "cooldown"] += n_later
             if tz not in inside:
                 inside[tz] = inside_window(tz, now, rules)
-            key = "ready" if inside[tz] else "outside_hours"
-        counts[key] += n
+            counts["ready" if inside[tz] else "outside_hours"] += n - n_later
     counts["total"] = sum(counts[k] for k in REASONS)
     return counts
 
@@ -93,21 +93,34 @@ def _next_callable(session: Session, operation: Operation, now: datetime):
         start = max(now, operation.starts_at)
     rules = rules_for(operation)
     t = Target.__table__
-    rows = session.execute(
-        select(t.c.time_zone, func.min(t.c.next_eligible_at))
-        .where(t.c.operation_id == operation.id, t.c.state == TargetState.WAITING)
-        .group_by(t.c.time_zone)).all()
+    zones = operation.time_zones or [z for (z,) in session.execute(
+        select(t.c.time_zone).where(t.c.operation_id == operation.id).distinct())]
     best = None
-    for tz, earliest in rows:
-        moment = max(start, earliest)
-        opening = next_opening(tz, moment, rules)
+    for tz in zones:
+        opening = next_opening(tz, start, rules)
         if opening is None:
             continue
-        if operation.ends_at is not None and opening >= operation.ends_at:
+        # Usually someone there is eligible by the time the window opens: one index probe.
+        if _someone_eligible(session, operation.id, tz, opening):
+            moment = opening
+        else:
+            earliest = session.scalar(select(func.min(t.c.next_eligible_at)).where(
+                t.c.operation_id == operation.id, WAITING_SQL, t.c.time_zone == tz))
+            if earliest is None:
+                continue
+            moment = next_opening(tz, max(start, earliest), rules)
+        if moment is None or (operation.ends_at is not None and moment >= operation.ends_at):
             continue
-        if best is None or opening < best[0]:
-            best = (opening, tz)
+        if best is None or moment < best[0]:
+            best = (moment, tz)
     return best
+
+
+def _someone_eligible(session: Session, operation_id: int, tz: str, when: datetime) -> bool:
+    t = Target.__table__
+    return session.execute(select(t.c.id).where(
+        t.c.operation_id == operation_id, WAITING_SQL, t.c.time_zone == tz,
+        t.c.next_eligible_at <= when).limit(1)).first() is not None
 
 
 @dataclass(frozen=True)

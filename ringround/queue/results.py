@@ -12,15 +12,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from ringround.dispositions import (
     NUMBER_MARKS,
     OPT_OUT_CODES,
     PROVIDER_STATUS_CODES,
-    disposition_map,
 )
 from ringround.models import (
     Attempt,
@@ -30,12 +28,20 @@ from ringround.models import (
     CustomField,
     DispositionGroup,
     Operation,
-    Organization,
     PhoneStatus,
     Target,
     TargetState,
 )
-from ringround.operation_rules import OperationRules, rules_for
+from ringround.operation_rules import OperationRules
+from ringround.queue._sql import (
+    OperationView,
+    operation_columns,
+    operation_join,
+    operation_row,
+    prebuilt,
+    rules_of,
+    sibling_count,
+)
 from ringround.queue._tx import begin_write, is_postgresql
 from ringround.queue.checks import BUILTIN_FIELDS, answer_matches, usable_phone
 from ringround.queue.leasing import QueueError, _now
@@ -97,9 +103,46 @@ class RecordOutcome:
 
 _SNAPSHOT = ("state", "reason", "attempts", "next_eligible_at", "last_attempt_at",
              "leased_to_id", "leased_at", "lease_expires_at", "retry_counts", "reselect_at")
+_DATETIMES = frozenset({"next_eligible_at", "last_attempt_at", "leased_at", "lease_expires_at",
+                        "reselect_at"})
 
 
-def _snapshot(target: Target) -> dict[str, Any]:
+@dataclass
+class _TargetRow:
+    """A mutable copy of a target's queue columns: rules are decided on it, then saved."""
+
+    id: int
+    operation_id: int
+    contact_id: int | None
+    state: TargetState
+    reason: str | None
+    attempts: int
+    next_eligible_at: datetime
+    last_attempt_at: datetime | None
+    leased_to_id: int | None
+    leased_at: datetime | None
+    lease_expires_at: datetime | None
+    retry_counts: dict[str, int] | None
+    reselect_at: datetime | None
+    siblings: int = 0
+
+
+@dataclass
+class _AttemptData:
+    """The fields of an attempt the rules read (a new result, or a stored attempt)."""
+
+    agent_id: int | None
+    answers: dict[str, Any]
+    callback_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    phone_id: int | None
+    field_updates: dict[str, Any]
+    id: int | None = None
+    disposition: str | None = None
+
+
+def _snapshot(target) -> dict[str, Any]:
     data = {}
     for name in _SNAPSHOT:
         value = getattr(target, name)
@@ -111,11 +154,10 @@ def _snapshot(target: Target) -> dict[str, Any]:
     return data
 
 
-def _restore(target: Target, data: dict[str, Any]) -> None:
+def _restore(target, data: dict[str, Any]) -> None:
     for name in _SNAPSHOT:
         value = data.get(name)
-        if name in ("next_eligible_at", "last_attempt_at", "leased_at", "lease_expires_at",
-                    "reselect_at") and value:
+        if name in _DATETIMES and value:
             value = datetime.fromisoformat(value)
         if name == "state":
             value = TargetState(value)
@@ -130,134 +172,243 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _lock_target(session: Session, target_id: int) -> Target | None:
-    stmt = select(Target).where(Target.id == target_id)
-    if is_postgresql(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt.execution_options(populate_existing=True)).first()
+_TARGET_FIELDS = ("id", "operation_id", "contact_id", *_SNAPSHOT)
+
+
+def _target_statement(lock: bool):
+    t = Target.__table__
+    stmt = select(*[t.c[name] for name in _TARGET_FIELDS],
+                  sibling_count(t).label("siblings")).where(t.c.id == bindparam("target_id"))
+    return stmt.with_for_update(of=t) if lock else stmt
+
+
+def _result_statement(lock: bool):
+    """One round trip for a result: the target (locked on PostgreSQL), its operation with the
+    organization's gap, and the attempt already recorded under this client id, if any."""
+    t = Target.__table__
+    a = Attempt.__table__
+    known = select(a.c.id).where(a.c.client_id == bindparam("client_id")).scalar_subquery()
+    stmt = select(
+        *[t.c[name] for name in _TARGET_FIELDS], sibling_count(t).label("siblings"),
+        *operation_columns("op_"), known.label("known_attempt_id"),
+    ).select_from(operation_join(t.join(Operation.__table__,
+                                        Operation.__table__.c.id == t.c.operation_id)))
+    stmt = stmt.where(t.c.id == bindparam("target_id"))
+    return stmt.with_for_update(of=t) if lock else stmt
+
+
+def _load_target(session: Session, target_id: int) -> _TargetRow | None:
+    """The target's queue columns, locked on PostgreSQL until commit."""
+    lock = is_postgresql(session)
+    row = session.execute(prebuilt(("target", lock), lambda: _target_statement(lock)),
+                          {"target_id": target_id}).first()
+    return _TargetRow(**row._mapping) if row else None
+
+
+def _save_statement():
+    t = Target.__table__
+    return update(t).where(t.c.id == bindparam("target_id")).values(
+        {name: bindparam(f"new_{name}", type_=t.c[name].type) for name in _SNAPSHOT})
+
+
+def _save_target(session: Session, target: _TargetRow) -> None:
+    params = {f"new_{name}": getattr(target, name) for name in _SNAPSHOT}
+    params["target_id"] = target.id
+    session.execute(prebuilt("save_target", _save_statement), params)
+
+
+def _load_operation(session: Session, operation_id: int):
+    return operation_row(session, operation_id)
 
 
 def _find_attempt(session: Session, client_id: str) -> Attempt | None:
-    return session.scalar(select(Attempt).where(Attempt.client_id == client_id))
+    return session.scalars(select(Attempt).where(Attempt.client_id == client_id)
+                           .execution_options(populate_existing=True)).first()
+
+
+def _data_of(attempt: Attempt) -> _AttemptData:
+    return _AttemptData(attempt.agent_id, dict(attempt.answers or {}), attempt.callback_at,
+                        attempt.started_at, attempt.ended_at, attempt.phone_id,
+                        dict(attempt.field_updates or {}), attempt.id, attempt.disposition)
+
+
+_INSERT_COLUMNS = (
+    "client_id", "operation_id", "target_id", "contact_id", "agent_id", "method", "started_at",
+    "ended_at", "provider_sid", "provider_status", "answers", "notes", "field_updates",
+    "callback_at", "phone_id", "created_at", "disposition", "disposition_group", "recorded_at",
+    "outcome",
+)
+
+
+def _insert_statement():
+    """INSERT ... SELECT ... WHERE NOT EXISTS (same client id) RETURNING id.
+
+    The NOT EXISTS runs with a fresh snapshot: a resend that waited on the target's lock
+    sees the attempt its twin just committed, and inserts nothing."""
+    a = Attempt.__table__
+    values = select(*[bindparam(name, type_=a.c[name].type) for name in _INSERT_COLUMNS]).where(
+        ~exists().where(a.c.client_id == bindparam("client_id_again", type_=a.c.client_id.type)))
+    return insert(a).from_select(list(_INSERT_COLUMNS), values).returning(a.c.id)
+
+
+def _insert_attempt(session: Session, values: dict[str, Any]) -> int | None:
+    """The new attempt's id, or None if one with this client id exists already."""
+    params = {name: values.get(name) for name in _INSERT_COLUMNS}
+    params["client_id_again"] = values["client_id"]
+    return session.execute(prebuilt("insert_attempt", _insert_statement), params).scalar()
+
+
+def _stored_outcome(attempt: Attempt, **changes) -> RecordOutcome:
+    return RecordOutcome.from_json(attempt.outcome["result"], attempt_id=attempt.id, **changes)
 
 
 def record_result(session: Session, result: ResultIn, now: datetime | None = None
                   ) -> RecordOutcome:
     """Record a call's result and apply the operation's rules to its target.
 
-    Idempotent by `result.client_id`. Raises QueueError for an unknown target, operation or
-    disposition. The caller commits (and should do so promptly: the write lock is held).
+    Idempotent by `result.client_id`: a resend returns the first outcome with
+    `duplicate=True` and changes nothing. Raises QueueError for an unknown target, operation
+    or disposition. The caller commits (promptly: the write lock is held until then).
     """
     now = _now(now)
     begin_write(session)
-    existing = _find_attempt(session, result.client_id)
-    if existing is not None and existing.recorded_at is not None:
-        if existing.disposition.startswith("auto_") and not result.disposition.startswith(
-                "auto_") and existing.agent_id == result.agent_id:
-            # The provider decided first (busy, machine); the caller's own result wins.
-            return _reapply(session, existing, result.disposition, result.answers,
-                            result.notes, now, result.callback_at)
-        return RecordOutcome.from_json(existing.outcome["result"], duplicate=True)
-    operation = session.get(Operation, result.operation_id)
-    if operation is None:
-        raise QueueError("unknown operation")
-    codes = disposition_map(operation.dispositions)
-    if result.disposition not in codes:
-        raise QueueError(f"unknown disposition {result.disposition!r}")
-    target = _lock_target(session, result.target_id)
-    if target is None or target.operation_id != operation.id:
+    lock = is_postgresql(session)
+    row = session.execute(prebuilt(("result", lock), lambda: _result_statement(lock)), {
+        "target_id": result.target_id, "client_id": result.client_id}).first()
+    if row is None or row.operation_id != result.operation_id:
         raise QueueError("unknown target")
-    attempt = existing or Attempt(client_id=result.client_id, created_at=now)
-    attempt.operation_id = operation.id
-    attempt.target_id = target.id
-    attempt.contact_id = target.contact_id
-    attempt.agent_id = result.agent_id if result.agent_id is not None else attempt.agent_id
-    attempt.method = CallMethod(result.method or CallMethod.OWN_PHONE)
-    attempt.started_at = _aware(result.started_at) or attempt.started_at
-    attempt.ended_at = _aware(result.ended_at) or attempt.ended_at
-    attempt.provider_sid = result.provider_sid or attempt.provider_sid
-    attempt.provider_status = result.provider_status or attempt.provider_status
-    attempt.answers = dict(result.answers or {})
-    attempt.notes = result.notes
-    attempt.field_updates = dict(result.field_updates or {})
-    attempt.callback_at = _aware(result.callback_at)
-    attempt.phone_id = result.phone_id or attempt.phone_id
-    if existing is None:
-        # Two resends racing (PostgreSQL): the unique client_id lets one insert win.
-        try:
-            with session.begin_nested():
-                session.add(attempt)
-                session.flush()
-        except IntegrityError:
-            first = _find_attempt(session, result.client_id)
-            if first is None or first.recorded_at is None:
-                raise
-            return RecordOutcome.from_json(first.outcome["result"], duplicate=True)
-    return _apply(session, operation, target, attempt, result.disposition, now)
+    operation = OperationView(row, "op_")
+    if result.disposition not in rules_of(operation)[1]:
+        raise QueueError(f"unknown disposition {result.disposition!r}")
+    mapping = row._mapping
+    target = _TargetRow(**{name: mapping[name] for name in (*_TARGET_FIELDS, "siblings")})
+    data = _AttemptData(result.agent_id, dict(result.answers or {}), _aware(result.callback_at),
+                        _aware(result.started_at), _aware(result.ended_at), result.phone_id,
+                        dict(result.field_updates or {}))
+    values = {
+        "client_id": result.client_id, "operation_id": operation.id, "target_id": target.id,
+        "contact_id": target.contact_id, "agent_id": result.agent_id,
+        "method": CallMethod(result.method or CallMethod.OWN_PHONE),
+        "started_at": data.started_at, "ended_at": data.ended_at,
+        "provider_sid": result.provider_sid, "provider_status": result.provider_status,
+        "answers": data.answers, "notes": result.notes, "field_updates": data.field_updates,
+        "callback_at": data.callback_at, "phone_id": result.phone_id, "created_at": now,
+    }
+    # The target row is locked (or, on SQLite, the database): a resend racing this one waits
+    # here and then finds the attempt. A plain INSERT follows (cached by SQLAlchemy, unlike an
+    # ON CONFLICT one); the unique client_id still refuses anything that slips through.
+    attempt_id = None
+    if row.known_attempt_id is None:
+        decision = _decide_all(operation, target, data, result.disposition, now)
+        values.update(decision.attempt_values)
+        attempt_id = _insert_attempt(session, values)
+    if attempt_id is None:
+        existing = _find_attempt(session, result.client_id)
+        if existing.recorded_at is not None:
+            if (existing.disposition.startswith("auto_") and existing.agent_id == result.agent_id
+                    and not result.disposition.startswith("auto_")):
+                # The provider decided first (busy, machine); the caller's own result wins.
+                return _reapply(session, existing, result.disposition, result.answers,
+                                result.notes, now, result.callback_at)
+            return _stored_outcome(existing, duplicate=True)
+        # An attempt opened by `start_attempt` (a bridged call): complete it.
+        data = _data_of(existing)
+        data.answers = dict(result.answers or {})
+        data.field_updates = dict(result.field_updates or {})
+        data.callback_at = _aware(result.callback_at)
+        data.ended_at = _aware(result.ended_at) or data.ended_at
+        data.agent_id = result.agent_id if result.agent_id is not None else data.agent_id
+        decision = _decide_all(operation, target, data, result.disposition, now)
+        session.execute(update(Attempt.__table__).where(Attempt.__table__.c.id == existing.id)
+                        .values(answers=data.answers, notes=result.notes,
+                                field_updates=data.field_updates, callback_at=data.callback_at,
+                                ended_at=data.ended_at, agent_id=data.agent_id,
+                                provider_status=result.provider_status
+                                or existing.provider_status,
+                                **decision.attempt_values))
+        attempt_id = existing.id
+    data.id = attempt_id
+    return _commit_decision(session, operation, target, data, decision)
 
 
-def _call_time(attempt: Attempt, now: datetime) -> datetime:
+@dataclass
+class _Decision:
+    target: _TargetRow  # the target as it will be saved
+    before: dict[str, Any]
+    outcome: RecordOutcome
+    excluded: bool  # removed by an exclusion just now (household-wide ones spread)
+    when: datetime
+    code: str
+
+    @property
+    def attempt_values(self) -> dict[str, Any]:
+        return {"disposition": self.code, "disposition_group": self.outcome.group,
+                "recorded_at": self.outcome_time,
+                "outcome": {"result": self.outcome.to_json(), "before": self.before}}
+
+    outcome_time: datetime | None = None
+
+
+def _call_time(data: _AttemptData, now: datetime) -> datetime:
     """When the call happened (offline results arrive later), never in the future."""
-    when = attempt.ended_at or attempt.started_at or now
+    when = data.ended_at or data.started_at or now
     return min(when, now)
 
 
-def _apply(session: Session, operation: Operation, target: Target, attempt: Attempt,
-           code: str, now: datetime) -> RecordOutcome:
-    rules = rules_for(operation)
-    group = disposition_map(operation.dispositions)[code].group
+def _decide_all(operation, target: _TargetRow, data: _AttemptData, code: str,
+                now: datetime) -> _Decision:
+    """Decide, on a copy of the target, what this result does. Nothing is written."""
+    rules, codes = rules_of(operation)
+    group = codes[code].group
     before = _snapshot(target)
-    late = not (target.state == TargetState.LEASED and target.leased_to_id == attempt.agent_id
+    new = _TargetRow(**{**target.__dict__})
+    new.retry_counts = dict(target.retry_counts or {})
+    late = not (target.state == TargetState.LEASED and target.leased_to_id == data.agent_id
                 and target.lease_expires_at is not None and target.lease_expires_at > now)
-    when = _call_time(attempt, now)
-    undo: dict[str, Any] = {"before": before}
-
-    target.attempts += 1
-    target.last_attempt_at = max(target.last_attempt_at or when, when)
-    state, reason, next_at, reselect = _decide(target, rules, code, group, attempt, when)
+    when = _call_time(data, now)
+    new.attempts += 1
+    new.last_attempt_at = max(target.last_attempt_at or when, when)
+    state, reason, next_at, reselect = _decide(new, rules, code, group, data, when)
     final_before = target.state in (TargetState.DONE, TargetState.REMOVED)
-    held_by_other = (target.state == TargetState.LEASED and target.leased_to_id != attempt.agent_id
+    held_by_other = (target.state == TargetState.LEASED and target.leased_to_id != data.agent_id
                      and target.lease_expires_at is not None and target.lease_expires_at > now)
     if final_before:
         pass  # a late result never brings a finished target back
     elif state == TargetState.WAITING and held_by_other:
         # Someone else is on this person now: leave their lease, but move the next call.
-        target.next_eligible_at = max(target.next_eligible_at, next_at)
-        target.reason = reason
+        new.next_eligible_at = max(new.next_eligible_at, next_at)
+        new.reason = reason
     else:
-        target.state = state
-        target.reason = reason
-        target.reselect_at = reselect
+        new.state, new.reason, new.reselect_at = state, reason, reselect
         if next_at is not None:
-            target.next_eligible_at = next_at
-        target.leased_to_id = None
-        target.leased_at = None
-        target.lease_expires_at = None
-
-    contact = session.get(Contact, target.contact_id) if target.contact_id else None
-    if contact is not None:
-        excluded = (not final_before and target.state == TargetState.REMOVED
-                    and target.reason != code)
-        undo.update(_side_effects(session, operation, rules, target, contact, attempt, code,
-                                  when, excluded))
-    attempt.disposition = code
-    attempt.disposition_group = group
-    attempt.recorded_at = attempt.recorded_at or now  # an edit keeps the first time
+            new.next_eligible_at = next_at
+        new.leased_to_id = new.leased_at = new.lease_expires_at = None
     outcome = RecordOutcome(
-        attempt_id=attempt.id, target_id=target.id, disposition=code, group=group.value,
-        target_state=target.state.value, reason=target.reason,
-        next_eligible_at=target.next_eligible_at if target.state == TargetState.WAITING
-        or held_by_other else None, late=late,
+        attempt_id=0, target_id=target.id, disposition=code, group=group.value,
+        target_state=new.state.value, reason=new.reason,
+        next_eligible_at=new.next_eligible_at
+        if new.state in (TargetState.WAITING, TargetState.LEASED) else None, late=late,
     )
-    attempt.outcome = {"result": outcome.to_json(), **undo}
-    session.flush()
-    return outcome
+    excluded = not final_before and new.state == TargetState.REMOVED and new.reason != code
+    return _Decision(new, before, outcome, excluded, when, code, outcome_time=now)
 
 
-def _decide(target: Target, rules: OperationRules, code: str, group: DispositionGroup,
-            attempt: Attempt, when: datetime):
+def _commit_decision(session: Session, operation, target: _TargetRow, data: _AttemptData,
+                     decision: _Decision) -> RecordOutcome:
+    """Save the decided target and apply the effects beyond it."""
+    _save_target(session, decision.target)
+    undo = _side_effects(session, operation, decision, data)
+    if undo:
+        table = Attempt.__table__
+        session.execute(update(table).where(table.c.id == data.id).values(outcome={
+            "result": decision.outcome.to_json(), "before": decision.before, **undo}))
+    return RecordOutcome.from_json(decision.outcome.to_json(), attempt_id=data.id)
+
+
+def _decide(target: _TargetRow, rules: OperationRules, code: str, group: DispositionGroup,
+            data: _AttemptData, when: datetime):
     """The target's next (state, reason, next eligible time, reselect time)."""
-    answers = attempt.answers or {}
+    answers = data.answers or {}
     if group == DispositionGroup.REMOVE:
         return TargetState.REMOVED, code, None, None
     for rule in rules.exclusions.rules:
@@ -269,7 +420,7 @@ def _decide(target: Target, rules: OperationRules, code: str, group: Disposition
                         if cond.reselect_after_days else None)
             return TargetState.DONE, cond.label, None, reselect
     retry = rules.retry_for(code, group)
-    used = dict(target.retry_counts or {})
+    used = target.retry_counts
     if retry is None or used.get(code, 0) >= retry.retries:
         if group == DispositionGroup.CONTACTED:
             return TargetState.DONE, code, None, None
@@ -278,11 +429,10 @@ def _decide(target: Target, rules: OperationRules, code: str, group: Disposition
     if cap is not None and target.attempts >= cap:
         return TargetState.DONE, "attempts_used_up", None, None
     used[code] = used.get(code, 0) + 1
-    target.retry_counts = used
     next_at = when + timedelta(minutes=retry.interval_minutes)
     reason = "cooldown"
-    if attempt.callback_at is not None and attempt.callback_at > when:
-        next_at, reason = attempt.callback_at, "call_back_later"
+    if data.callback_at is not None and data.callback_at > when:
+        next_at, reason = data.callback_at, "call_back_later"
     elif code == "call_back":
         reason = "call_back_later"
     cooldown = when + timedelta(minutes=rules.cooldown_minutes)
@@ -291,25 +441,38 @@ def _decide(target: Target, rules: OperationRules, code: str, group: Disposition
     return TargetState.WAITING, reason, next_at, None
 
 
-def _dialed_phone(session: Session, contact: Contact, attempt: Attempt) -> ContactPhone | None:
-    if attempt.phone_id:
-        phone = session.get(ContactPhone, attempt.phone_id)
+def _dialed_phone(session: Session, contact: Contact, data: _AttemptData
+                  ) -> ContactPhone | None:
+    if data.phone_id:
+        phone = session.get(ContactPhone, data.phone_id)
         if phone is not None and phone.contact_id == contact.id:
             return phone
     phone = usable_phone(session, contact)[0]
-    if phone is not None:
-        attempt.phone_id = phone.id
+    if phone is not None and data.id is not None:
+        table = Attempt.__table__
+        session.execute(update(table).where(table.c.id == data.id).values(phone_id=phone.id))
     return phone
 
 
-def _side_effects(session: Session, operation: Operation, rules: OperationRules,
-                  target: Target, contact: Contact, attempt: Attempt, code: str,
-                  when: datetime, excluded: bool) -> dict[str, Any]:
+def _side_effects(session: Session, operation, decision: _Decision, data: _AttemptData
+                  ) -> dict[str, Any]:
     """Effects beyond the target: number marks, opt-outs, field edits, household, the gap.
-    Returns what an edit would need to undo."""
+    Returns what an edit would need to undo (empty when nothing)."""
     undo: dict[str, Any] = {}
+    code, target = decision.code, decision.target
+    if target.contact_id is None:
+        return undo
+    if target.siblings and operation.call_gap_minutes:
+        _push_siblings(session, target, decision.when + timedelta(
+            minutes=operation.call_gap_minutes))
+    household = decision.excluded and rules_of(operation)[0].exclusions.household_wide
+    if not (code in NUMBER_MARKS or code in OPT_OUT_CODES or data.field_updates or household):
+        return undo
+    contact = session.get(Contact, target.contact_id)
+    if contact is None:
+        return undo
     if code in NUMBER_MARKS or code in OPT_OUT_CODES:
-        phone = _dialed_phone(session, contact, attempt)
+        phone = _dialed_phone(session, contact, data)
         if phone is not None and code in NUMBER_MARKS and phone.status == PhoneStatus.OK:
             undo["phone_mark"] = {"phone_id": phone.id, "previous": phone.status.value}
             phone.status = PhoneStatus(code)
@@ -319,11 +482,11 @@ def _side_effects(session: Session, operation: Operation, rules: OperationRules,
             if phone is not None:
                 opt_out_number(session, contact.organization_id, phone.e164, "disposition")
             contact.do_not_contact = True
-    if attempt.field_updates:
-        _apply_field_updates(session, contact, attempt.field_updates)
-    if rules.exclusions.household_wide and contact.household_id is not None and excluded:
-        undo["household"] = _remove_household(session, operation, target, contact)
-    _push_siblings(session, operation, target, contact, when)
+    if data.field_updates:
+        _apply_field_updates(session, contact, data.field_updates)
+    if household and contact.household_id is not None:
+        undo["household"] = _remove_household(session, operation.id, target, contact)
+    session.flush()
     return undo
 
 
@@ -347,13 +510,14 @@ def _apply_field_updates(session: Session, contact: Contact, updates: dict[str, 
     contact.custom = custom
 
 
-def _remove_household(session: Session, operation: Operation, target: Target,
+def _remove_household(session: Session, operation_id: int, target: _TargetRow,
                       contact: Contact) -> list[dict[str, Any]]:
     """A household-wide exclusion: the others in the household leave this operation too."""
     others = session.scalars(select(Target).join(Contact, Contact.id == Target.contact_id).where(
-        Target.operation_id == operation.id, Target.id != target.id,
+        Target.operation_id == operation_id, Target.id != target.id,
         Contact.household_id == contact.household_id,
-        Target.state.in_([TargetState.WAITING, TargetState.LEASED]))).all()
+        Target.state.in_([TargetState.WAITING, TargetState.LEASED]),
+    ).execution_options(populate_existing=True)).all()
     undo = []
     for other in others:
         undo.append({"target_id": other.id, "before": _snapshot(other)})
@@ -363,60 +527,65 @@ def _remove_household(session: Session, operation: Operation, target: Target,
     return undo
 
 
-def _push_siblings(session: Session, operation: Operation, target: Target, contact: Contact,
-                   when: datetime) -> None:
-    """The organization-wide gap: this person's other targets wait until `when + gap`."""
-    org = session.get(Organization, operation.organization_id)
-    gap = timedelta(minutes=org.call_gap_minutes or 0) if org else timedelta(0)
-    if not gap:
-        return
-    until = when + gap
+def _push_siblings(session: Session, target: _TargetRow, until: datetime) -> None:
+    """The organization-wide gap: this person's other targets wait until `until`."""
     session.execute(update(Target).where(
-        Target.contact_id == contact.id, Target.id != target.id,
+        Target.contact_id == target.contact_id, Target.id != target.id,
         Target.state == TargetState.WAITING, Target.next_eligible_at < until,
     ).values(next_eligible_at=until, reason="called_recently")
         .execution_options(synchronize_session=False))
 
 
-def _revert(session: Session, attempt: Attempt) -> Target | None:
+def _revert(session: Session, attempt: Attempt) -> _TargetRow | None:
     """Undo what applying `attempt` did to its target, its number and its household."""
-    target = _lock_target(session, attempt.target_id) if attempt.target_id else None
+    target = _load_target(session, attempt.target_id) if attempt.target_id else None
     undo = attempt.outcome or {}
     if target is not None and undo.get("before"):
         _restore(target, undo["before"])
+        _save_target(session, target)
     mark = undo.get("phone_mark")
     if mark:
         phone = session.get(ContactPhone, mark["phone_id"])
         if phone is not None and phone.status.value == attempt.disposition:
             phone.status = PhoneStatus(mark["previous"])
     for item in undo.get("household") or []:
-        other = _lock_target(session, item["target_id"])
+        other = _load_target(session, item["target_id"])
         if other is not None and other.state == TargetState.REMOVED:
             _restore(other, item["before"])
+            _save_target(session, other)
     return target
 
 
 def _reapply(session: Session, attempt: Attempt, code: str, answers: dict | None,
              notes: str | None, now: datetime, callback_at: datetime | None = None
              ) -> RecordOutcome:
-    operation = session.get(Operation, attempt.operation_id)
-    if code not in disposition_map(operation.dispositions):
+    """Replace a recorded result by another: undo the first, apply the second."""
+    operation = _load_operation(session, attempt.operation_id)
+    codes = rules_of(operation)[1]
+    if code not in codes:
         raise QueueError(f"unknown disposition {code!r}")
     target = _revert(session, attempt)
+    data = _data_of(attempt)
     if answers is not None:
-        attempt.answers = dict(answers)
-    if notes is not None:
-        attempt.notes = notes
+        data.answers = dict(answers)
     if callback_at is not None:
-        attempt.callback_at = _aware(callback_at)
-    attempt.edited_at = now
+        data.callback_at = _aware(callback_at)
+    table = Attempt.__table__
+    changes = {"answers": data.answers, "callback_at": data.callback_at, "edited_at": now}
+    if notes is not None:
+        changes["notes"] = notes
     if target is None:
-        attempt.disposition = code
-        attempt.disposition_group = disposition_map(operation.dispositions)[code].group
-        session.flush()
-        return RecordOutcome(attempt.id, None, code, attempt.disposition_group.value,
-                             TargetState.REMOVED.value, "erased", None)
-    return _apply(session, operation, target, attempt, code, now)
+        group = codes[code].group.value
+        session.execute(update(table).where(table.c.id == attempt.id).values(
+            disposition=code, disposition_group=group, **changes))
+        return RecordOutcome(attempt.id, None, code, group, TargetState.REMOVED.value,
+                             "erased", None)
+    decision = _decide_all(operation, target, data, code, now)
+    values = decision.attempt_values
+    values["recorded_at"] = attempt.recorded_at  # an edit keeps the first time
+    session.execute(update(table).where(table.c.id == attempt.id).values(**values, **changes))
+    session.expire(attempt)
+    return _commit_decision(session, operation, target, data, decision)
 
 
 def edit_result(session: Session, client_id: str, agent_id: int, disposition: str,
@@ -471,20 +640,29 @@ def apply_provider_status(session: Session, attempt_or_sid: Attempt | str, statu
     a result was recorded already. Returns the outcome when a disposition was applied."""
     now = _now(now)
     begin_write(session)
-    attempt = attempt_or_sid
     if isinstance(attempt_or_sid, str):
-        attempt = session.scalar(select(Attempt).where(Attempt.provider_sid == attempt_or_sid))
+        attempt = session.scalars(select(Attempt).where(Attempt.provider_sid == attempt_or_sid)
+                                  .execution_options(populate_existing=True)).first()
+    else:
+        attempt = attempt_or_sid
+        session.refresh(attempt)
     if attempt is None:
         return None
     status = (status or "").strip().lower()
     attempt.provider_status = status[:32]
     code = PROVIDER_STATUS_CODES.get(status)
+    session.flush()
     if code is None or attempt.recorded_at is not None or attempt.target_id is None:
-        session.flush()
         return None
-    operation = session.get(Operation, attempt.operation_id)
-    target = _lock_target(session, attempt.target_id)
+    operation = _load_operation(session, attempt.operation_id)
+    target = _load_target(session, attempt.target_id)
     if operation is None or target is None:
         return None
-    attempt.ended_at = attempt.ended_at or now
-    return _apply(session, operation, target, attempt, code, now)
+    data = _data_of(attempt)
+    data.ended_at = data.ended_at or now
+    decision = _decide_all(operation, target, data, code, now)
+    table = Attempt.__table__
+    session.execute(update(table).where(table.c.id == attempt.id).values(
+        ended_at=data.ended_at, **decision.attempt_values))
+    session.expire(attempt)
+    return _commit_decision(session, operation, target, data, decision)

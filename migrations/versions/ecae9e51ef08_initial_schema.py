@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1ff65f330bf2
+Revision ID: ecae9e51ef08
 Revises: 
-Create Date: 2026-11-23 17:07:44.999819
+Create Date: 2026-11-23 17:56:09.517404
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '1ff65f330bf2'
+revision = 'ecae9e51ef08'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -487,7 +487,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_targets_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index('ix_targets_lease', ['state', 'lease_expires_at'], unique=False)
         batch_op.create_index('ix_targets_leased_to', ['leased_to_id', 'state'], unique=False)
-        batch_op.create_index('ix_targets_queue', ['operation_id', 'state', 'next_eligible_at'], unique=False)
+        batch_op.create_index('ix_targets_queue', ['operation_id', 'state', 'reason', 'time_zone', 'next_eligible_at'], unique=False)
         batch_op.create_index('ix_targets_ready', ['operation_id', 'time_zone', 'attempts', 'last_attempt_at', 'id', 'next_eligible_at'], unique=False, sqlite_where=sa.text("state = 'waiting'"), postgresql_where=sa.text("state = 'waiting'"))
 
     op.create_table('attempts',
