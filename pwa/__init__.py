@@ -15,6 +15,8 @@ def register(app: Flask) -> None:
     from pwa.contacts import bp as contacts_bp
     from pwa.contacts import register_nav as register_contacts_nav
     from pwa.nav import console_nav
+    from pwa.operations import bp as operations_bp
+    from pwa.operations import register_nav as register_operations_nav
     from pwa.shell import bp as shell_bp
 
     app.register_blueprint(shell_bp)
@@ -23,4 +25,6 @@ def register(app: Flask) -> None:
     app.register_blueprint(caller_bp)
     app.register_blueprint(contacts_bp)
     register_contacts_nav()
+    app.register_blueprint(operations_bp)
+    register_operations_nav()
     app.jinja_env.globals.update(console_nav=console_nav, get_locale=get_locale)

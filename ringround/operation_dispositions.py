@@ -4,6 +4,8 @@ Stored shapes (the queue reads them):
 - `Operation.dispositions`: {"labels": {code: label}, "custom": [{"code", "label", "group"}]}
 - `Operation.retry_rules`: {code: {"retries": n, "interval_minutes": m}}; absent = no retry
 - `Operation.voicemail_policy`: {"leave_message": bool, "message": str}
+
+The codes, groups and default labels come from the queue's `ringround.dispositions`.
 """
 
 from __future__ import annotations
@@ -11,49 +13,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ringround.dispositions import BUILTIN as DISPOSITIONS
+from ringround.dispositions import BUILTIN_BY_CODE
 from ringround.models import Operation
+from ringround.operation_rules import (
+    default_retry_rules_json,
+    validate_dispositions,
+    validate_retry_rules,
+)
 from ringround.questionnaires import choice_value
 
 GROUPS = ("contacted", "no_contact", "remove")
 
-# The built-in codes (shared with ringround.dispositions in the queue), their group and label.
-BUILTIN: tuple[tuple[str, str, str], ...] = (
-    ("talked", "contacted", "Talked to the right person"),
-    ("not_home", "no_contact", "Not home"),
-    ("busy", "no_contact", "Busy"),
-    ("no_answer", "no_contact", "No answer"),
-    ("voicemail", "no_contact", "Voicemail"),
-    ("call_back", "no_contact", "Call back later"),
-    ("someone_else", "no_contact", "Someone else in the household answered"),
-    ("wrong_number", "remove", "Wrong number"),
-    ("disconnected", "remove", "Disconnected"),
-    ("deceased", "remove", "Deceased"),
-    ("refused", "remove", "Refused"),
-    ("hostile", "remove", "Hostile"),
-    ("moved", "remove", "Moved away"),
-    ("do_not_call", "remove", "Do not call"),
-)
+# The catalogue is the queue's (ringround.dispositions): code, group, default label.
+# Labels stay lazy strings so that they are translated where shown.
+BUILTIN: tuple[tuple[str, str, Any], ...] = tuple(
+    (d.code, d.group.value, d.label) for d in DISPOSITIONS if not d.automatic)
 # Set by the telephony provider, not by callers: their own retry rows.
-AUTOMATIC: tuple[tuple[str, str, str], ...] = (
-    ("auto_busy", "no_contact", "Line busy (automatic)"),
-    ("auto_no_answer", "no_contact", "No answer (automatic)"),
-    ("auto_voicemail", "no_contact", "Answering machine (automatic)"),
-    ("auto_failed", "no_contact", "Call failed (automatic)"),
-)
-BUILTIN_CODES = frozenset(code for code, _, _ in BUILTIN + AUTOMATIC)
-# A sensible starting point for a new operation.
-DEFAULT_RETRY_RULES = {
-    "not_home": {"retries": 3, "interval_minutes": 90},
-    "busy": {"retries": 3, "interval_minutes": 30},
-    "no_answer": {"retries": 3, "interval_minutes": 90},
-    "voicemail": {"retries": 2, "interval_minutes": 180},
-    "call_back": {"retries": 2, "interval_minutes": 120},
-    "someone_else": {"retries": 2, "interval_minutes": 120},
-    "auto_busy": {"retries": 3, "interval_minutes": 30},
-    "auto_no_answer": {"retries": 3, "interval_minutes": 90},
-    "auto_voicemail": {"retries": 2, "interval_minutes": 180},
-    "auto_failed": {"retries": 1, "interval_minutes": 60},
-}
+AUTOMATIC: tuple[tuple[str, str, Any], ...] = tuple(
+    (d.code, d.group.value, d.label) for d in DISPOSITIONS if d.automatic)
+BUILTIN_CODES = frozenset(BUILTIN_BY_CODE)
+# A sensible starting point for a new operation (the queue's defaults).
+DEFAULT_RETRY_RULES = default_retry_rules_json()
 MAX_RETRIES = 20
 MAX_INTERVAL_MINUTES = 60 * 24 * 30
 
@@ -99,7 +80,8 @@ def disposition_rows(operation: Operation) -> list[DispositionRow]:
 
 def label_of(operation: Operation, code: str) -> str:
     """The label this operation shows for a disposition code (the code itself if unknown)."""
-    return next((row.label for row in disposition_rows(operation) if row.code == code), code)
+    return next((str(row.label) for row in disposition_rows(operation) if row.code == code),
+                code)
 
 
 def check_dispositions(
@@ -114,7 +96,7 @@ def check_dispositions(
             continue  # custom ones carry their own label
         if len(label) > 80:
             raise DispositionError("Disposition labels are limited to 80 characters.")
-        if label and label != defaults[code]:
+        if label and label != str(defaults[code]):
             clean_labels[code] = label
     clean_custom: list[dict[str, str]] = []
     codes = set(BUILTIN_CODES)
@@ -132,7 +114,11 @@ def check_dispositions(
             raise DispositionError(f"There is already a disposition like {label!r}.")
         codes.add(code)
         clean_custom.append({"code": code, "label": label, "group": group})
-    return {"labels": clean_labels, "custom": clean_custom}
+    result = {"labels": clean_labels, "custom": clean_custom}
+    problems = validate_dispositions(result)  # the queue's own reading must agree
+    if problems:
+        raise DispositionError(problems[0])
+    return result
 
 
 def check_retry_rules(
@@ -153,6 +139,9 @@ def check_retry_rules(
         if not isinstance(interval, int) or not 1 <= interval <= MAX_INTERVAL_MINUTES:
             raise DispositionError("The time between attempts must be from 1 minute to 30 days.")
         clean[code] = {"retries": retries, "interval_minutes": interval}
+    problems = validate_retry_rules(clean)  # the queue's own reading must agree
+    if problems:
+        raise DispositionError(problems[0])
     return clean
 
 

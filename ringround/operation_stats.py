@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +28,7 @@ from ringround.models import (
     User,
     utcnow,
 )
-from ringround.operation_dispositions import label_of
+from ringround.operation_dispositions import disposition_rows
 
 
 @dataclass
@@ -74,7 +75,8 @@ def _queue_blocked(session: Session, operation: Operation) -> dict[str, int] | N
 def target_counts(session: Session, operation_id: int) -> dict[str, int]:
     """How many targets the operation has in each state."""
     rows = session.execute(
-        select(Target.state, func.count(Target.id)).where(Target.operation_id == operation_id)
+        # count(*) over (operation_id, state) is answered from the queue's index alone.
+        select(Target.state, func.count()).where(Target.operation_id == operation_id)
         .group_by(Target.state)
     )
     counts = {state.value: 0 for state in TargetState}
@@ -97,15 +99,16 @@ def agent_counts(session: Session, operation_id: int) -> list[dict[str, Any]]:
     reached = func.count(distinct(case(
         (Attempt.disposition_group == DispositionGroup.CONTACTED, Attempt.contact_id))))
     rows = session.execute(
-        select(User.id, User.display_name, func.count(Attempt.id), reached,
-               func.max(Attempt.created_at))
-        .join(User, User.id == Attempt.agent_id)
-        .where(Attempt.operation_id == operation_id, Attempt.disposition.is_not(None))
-        .group_by(User.id, User.display_name)
-        .order_by(func.count(Attempt.id).desc(), User.display_name)
-    )
-    return [{"user_id": uid, "name": name, "calls": calls, "reached": got, "last_call": last}
-            for uid, name, calls, got, last in rows]
+        select(Attempt.agent_id, func.count(Attempt.id), reached, func.max(Attempt.created_at))
+        .where(Attempt.operation_id == operation_id, Attempt.disposition.is_not(None),
+               Attempt.agent_id.is_not(None))
+        .group_by(Attempt.agent_id)).all()
+    names = dict(session.execute(select(User.id, User.display_name).where(
+        User.id.in_([row[0] for row in rows]))).all()) if rows else {}
+    result = [{"user_id": uid, "name": names.get(uid, "?"), "calls": calls, "reached": got,
+               "last_call": last} for uid, calls, got, last in rows]
+    result.sort(key=lambda row: (-row["calls"], row["name"]))
+    return result
 
 
 def answer_tallies(session: Session, operation: Operation) -> list[dict[str, Any]]:
@@ -115,16 +118,18 @@ def answer_tallies(session: Session, operation: Operation) -> list[dict[str, Any
     questions only how many answered.
     """
     questions = questionnaires.questions_of(operation.questionnaire)
-    counters: dict[str, Counter] = {q["id"]: Counter() for q in questions}
-    answers = session.scalars(
-        select(Attempt.answers).where(Attempt.operation_id == operation.id,
-                                      Attempt.disposition.is_not(None))
-        .execution_options(yield_per=1000)
-    )
-    for given in answers:
-        for qid, value in (given or {}).items():
-            if qid in counters and value not in (None, ""):
-                counters[qid][str(value)] += 1
+    counters: dict[str, Counter] = {}
+    for question in questions:
+        # One grouped query per question, inside the database (JSON extraction works on
+        # SQLite and PostgreSQL alike): the dashboard polls this, so no rows come to Python.
+        value = Attempt.answers[question["id"]].as_string()
+        rows = session.execute(
+            select(value, func.count(Attempt.id))
+            .where(Attempt.operation_id == operation.id, Attempt.disposition.is_not(None),
+                   value.is_not(None))
+            .group_by(value))
+        counters[question["id"]] = Counter(
+            {str(answer): n for answer, n in rows if answer not in (None, "")})
     tallies = []
     for question in questions:
         counter = counters[question["id"]]
@@ -141,26 +146,59 @@ def answer_tallies(session: Session, operation: Operation) -> list[dict[str, Any
     return tallies
 
 
-def operation_figures(
-    session: Session, operation: Operation, now: datetime | None = None
-) -> OperationFigures:
-    """Everything the operation's dashboard shows, as of `now`."""
-    now = now or utcnow()
-    by_state = target_counts(session, operation.id)
-    blocked = _queue_blocked(session, operation)
-    ready = None
-    if blocked is not None:
-        ready = blocked.pop("ready", None)
-        blocked = {reason: n for reason, n in blocked.items() if n}
-    org = session.get(Organization, operation.organization_id)
+# Call figures scan every recorded call of the operation; the dashboard polls them every few
+# seconds, so each process keeps them for a short while (targets stay live: they are cheap).
+_CALL_FIGURES: dict[tuple[str, int], tuple[float, dict[str, Any]]] = {}
+_CALL_FIGURES_MAX_ENTRIES = 256
+
+
+def _call_figures(session: Session, operation: Operation, org: Organization | None,
+                  now: datetime, max_age: float) -> dict[str, Any]:
+    key = (str(session.get_bind().url), operation.id)
+    cached = _CALL_FIGURES.get(key)
+    if max_age > 0 and cached and time.monotonic() - cached[0] < max_age:
+        return cached[1]
     calls_today, reached_today = _call_counts(session, operation.id, start_of_day(org, now))
     calls_total, reached_total = _call_counts(session, operation.id, None)
+    figures = {"calls_today": calls_today, "calls_total": calls_total,
+               "reached_today": reached_today, "reached_total": reached_total,
+               "agents": agent_counts(session, operation.id),
+               "tallies": answer_tallies(session, operation)}
+    if max_age > 0:
+        if len(_CALL_FIGURES) >= _CALL_FIGURES_MAX_ENTRIES:
+            _CALL_FIGURES.pop(min(_CALL_FIGURES, key=lambda k: _CALL_FIGURES[k][0]))
+        _CALL_FIGURES[key] = (time.monotonic(), figures)
+    return figures
+
+
+def operation_figures(
+    session: Session, operation: Operation, now: datetime | None = None, max_age: float = 0
+) -> OperationFigures:
+    """Everything the operation's dashboard shows, as of `now`.
+
+    With `max_age` (seconds), call figures computed that recently in this process are reused.
+    """
+    now = now or utcnow()
+    blocked = _queue_blocked(session, operation)
+    ready = None
+    if blocked is None:
+        by_state = target_counts(session, operation.id)
+    else:
+        # The queue's reasons partition the targets: states follow from them (one query).
+        done = blocked.get("done", 0) + blocked.get("attempts_used_up", 0)
+        by_state = {TargetState.LEASED.value: blocked.get("leased", 0),
+                    TargetState.DONE.value: done,
+                    TargetState.REMOVED.value: blocked.get("removed", 0)}
+        by_state[TargetState.WAITING.value] = blocked.get("total", 0) - sum(by_state.values())
+        ready = blocked.pop("ready", None)
+        # Totals and finished targets are shown on their own.
+        blocked = {reason: n for reason, n in blocked.items()
+                   if n and reason not in ("total", "done", "removed")}
+    org = session.get(Organization, operation.organization_id)
     return OperationFigures(
         targets=sum(by_state.values()), by_state=by_state, ready=ready, blocked=blocked or {},
         done=by_state[TargetState.DONE.value], removed=by_state[TargetState.REMOVED.value],
-        calls_today=calls_today, calls_total=calls_total, reached_today=reached_today,
-        reached_total=reached_total, agents=agent_counts(session, operation.id),
-        tallies=answer_tallies(session, operation),
+        **_call_figures(session, operation, org, now, max_age),
     )
 
 
@@ -175,11 +213,13 @@ def organization_progress(
     ids = [op.id for op in operations]
     finished_states = (TargetState.DONE, TargetState.REMOVED)
     target_rows = session.execute(
-        select(Target.operation_id, func.count(Target.id),
-               func.count(case((Target.state.in_(finished_states), Target.id))))
-        .where(Target.operation_id.in_(ids)).group_by(Target.operation_id)
+        select(Target.operation_id, Target.state, func.count())
+        .where(Target.operation_id.in_(ids)).group_by(Target.operation_id, Target.state)
     ) if ids else []
-    targets = {op_id: (total, finished) for op_id, total, finished in target_rows}
+    targets: dict[int, tuple[int, int]] = {}
+    for op_id, state, n in target_rows:
+        total, finished = targets.get(op_id, (0, 0))
+        targets[op_id] = (total + n, finished + (n if state in finished_states else 0))
     call_rows = session.execute(
         select(Attempt.operation_id, func.count(Attempt.id))
         .where(Attempt.operation_id.in_(ids), Attempt.disposition.is_not(None))
@@ -214,26 +254,26 @@ def results_csv(session: Session, operation: Operation, actor: User) -> str:
     first_phone = (select(ContactPhone.e164).where(ContactPhone.contact_id == Contact.id)
                    .order_by(ContactPhone.position).limit(1).scalar_subquery())
     rows = session.execute(
-        select(Attempt, User.display_name, Contact.first_name, Contact.last_name, first_phone)
+        select(Attempt.id, func.coalesce(Attempt.recorded_at, Attempt.created_at),
+               User.display_name, Attempt.contact_id, Contact.first_name, Contact.last_name,
+               first_phone, Attempt.disposition, Attempt.disposition_group, Attempt.answers,
+               Attempt.notes)
         .outerjoin(User, User.id == Attempt.agent_id)
         .outerjoin(Contact, Contact.id == Attempt.contact_id)
         .where(Attempt.operation_id == operation.id, Attempt.disposition.is_not(None))
         .order_by(Attempt.created_at, Attempt.id)
-        .execution_options(yield_per=1000)
+        .execution_options(yield_per=2000)
     )
-    labels = {}
+    labels = {row.code: str(row.label) for row in disposition_rows(operation)}
+    ids = [q["id"] for q in questions]
     count = 0
-    for attempt, agent, first, last, phone in rows:
-        code = attempt.disposition
-        if code not in labels:
-            labels[code] = label_of(operation, code)
-        answers = attempt.answers or {}
-        when = attempt.recorded_at or attempt.created_at
+    for call_id, when, agent, contact_id, first, last, phone, code, group, answers, notes \
+            in rows:
+        answers = answers or {}
         writer.writerow([_cell(v) for v in (
-            attempt.id, when.isoformat() if when else "", agent, attempt.contact_id, first, last,
-            phone, labels[code],
-            attempt.disposition_group.value if attempt.disposition_group else "",
-            *[answers.get(q["id"]) for q in questions], attempt.notes)])
+            call_id, when.isoformat() if when else "", agent, contact_id, first, last, phone,
+            labels.get(code, code), group.value if group else "",
+            *[answers.get(qid) for qid in ids], notes)])
         count += 1
     record_audit(session, operation.organization_id, actor.id, "operation.results_exported",
                  "operation", operation.id, {"rows": count})

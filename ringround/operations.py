@@ -36,7 +36,12 @@ from ringround.operation_dispositions import (
     check_retry_rules,
     check_voicemail_policy,
 )
-from ringround.operation_fields import FieldSettingsError, check_field_settings
+from ringround.operation_fields import (
+    FieldSettingsError,
+    available_fields,
+    check_field_settings,
+)
+from ringround.operation_rules import validate_exclusions
 
 STEPS = ("mode", "source", "basics", "method", "questionnaire", "recycling", "exclusions",
          "fields", "people", "review")
@@ -103,32 +108,30 @@ def update_mode(session: Session, operation: Operation, mode: str) -> Operation:
 
 
 def normalize_filter(raw: dict[str, Any]) -> dict[str, Any]:
-    """A contact filter in the contacts' filter schema, empty values dropped."""
+    """A contact filter in the contacts' filter schema (ringround.people.filters), empty
+    values dropped, or OperationError when it cannot be applied."""
+    from ringround.people.filters import FilterError, clean_filter, contact_ids_select
+
     unknown = set(raw) - set(FILTER_KEYS)
     if unknown:
         raise OperationError(f"Unknown filter {sorted(unknown)[0]!r}.", "source_filter")
-    clean: dict[str, Any] = {}
-    for key in FILTER_KEYS:
-        value = raw.get(key)
-        if value in (None, "", [], False):
-            continue
-        if key.startswith("tags_"):
-            if isinstance(value, str):
-                value = [v for v in (part.strip() for part in value.split(",")) if v]
-            if value:
-                clean[key] = sorted(set(value))
-        elif key == "not_called_days":
-            try:
-                value = int(value)
-            except (TypeError, ValueError):
-                raise OperationError("“Not called for” needs a number of days.",
-                                     "not_called_days") from None
-            if not 1 <= value <= 3650:
-                raise OperationError("“Not called for” must be from 1 to 3650 days.",
-                                     "not_called_days")
-            clean[key] = value
-        else:
-            clean[key] = value
+    days = raw.get("not_called_days")
+    if isinstance(days, str):
+        days = days.strip()
+    if days not in (None, ""):
+        try:
+            days = int(days)
+        except (TypeError, ValueError):
+            raise OperationError("“Not called for” needs a number of days.",
+                                 "not_called_days") from None
+        if not 1 <= days <= 3650:
+            raise OperationError("“Not called for” must be from 1 to 3650 days.",
+                                 "not_called_days")
+    clean = clean_filter({**raw, "not_called_days": days})
+    try:
+        contact_ids_select(0, clean)  # compiles every condition: bad dates, operators
+    except FilterError as error:
+        raise OperationError(str(error), "source_filter") from None
     return clean
 
 
@@ -243,7 +246,8 @@ def update_recycling(
     return operation
 
 
-def _check_exclusion(rule: dict[str, Any], question_ids: set[str], done: bool) -> dict:
+def _check_exclusion(rule: dict[str, Any], question_ids: set[str], done: bool,
+                     field_keys: set[str] | None = None) -> dict:
     kind = rule.get("kind")
     label = (rule.get("label") or "").strip()[:80]
     if kind not in (("answered",) if done else EXCLUSION_KINDS):
@@ -254,6 +258,9 @@ def _check_exclusion(rule: dict[str, Any], question_ids: set[str], done: bool) -
     if kind == "field_equals":
         if not (rule.get("field") or "").strip():
             raise OperationError("Say which field the rule looks at.", "exclusions")
+        if field_keys is not None and rule["field"].strip() not in field_keys:
+            raise OperationError(f"There is no contact field called {rule['field']!r}.",
+                                 "exclusions")
         clean["field"], clean["value"] = rule["field"].strip(), str(rule.get("value") or "")
     elif kind == "tag":
         if not (rule.get("tag") or "").strip():
@@ -282,15 +289,20 @@ def update_exclusions(
     a cap on calls per person, and done-conditions (with an optional reselect delay)."""
     _editable(operation)
     question_ids = {q["id"] for q in questionnaires.questions_of(operation.questionnaire)}
-    clean_rules = [_check_exclusion(rule, question_ids, done=False) for rule in rules]
+    field_keys = {f.key for f in available_fields(session, operation.organization_id)}
+    clean_rules = [_check_exclusion(rule, question_ids, False, field_keys) for rule in rules]
     clean_done = [_check_exclusion(rule, question_ids, done=True) for rule in done_conditions]
     if not isinstance(cooldown_minutes, int) or not 0 <= cooldown_minutes <= 60 * 24 * 90:
         raise OperationError("The cooldown must be from 0 minutes to 90 days.", "cooldown_minutes")
     if max_calls_per_person is not None and not 1 <= max_calls_per_person <= 100:
         raise OperationError("The cap on calls per person must be from 1 to 100.",
                              "max_calls_per_person")
-    operation.exclusions = {"household_wide": bool(household_wide), "rules": clean_rules,
-                            "done_conditions": clean_done}
+    exclusions = {"household_wide": bool(household_wide), "rules": clean_rules,
+                  "done_conditions": clean_done}
+    problems = validate_exclusions(exclusions)  # the queue's own reading must agree
+    if problems:
+        raise OperationError(problems[0], "exclusions")
+    operation.exclusions = exclusions
     operation.cooldown_minutes, operation.max_calls_per_person = (
         cooldown_minutes, max_calls_per_person)
     return operation
@@ -422,6 +434,21 @@ def owned_operations(session: Session, user: User) -> list[Operation]:
             OperationMember.user_id == user.id, OperationMember.role == OperationRole.OWNER)
         .order_by(Operation.created_at.desc())
     ))
+
+
+def matching_count(session: Session, operation: Operation) -> int | None:
+    """How many of the organization's contacts the source matches now (None: no source yet,
+    or the filter cannot be applied)."""
+    if operation.source_list_id is None and not operation.source_filter:
+        return None
+    from ringround.people.filters import FilterError, count_matching
+    from ringround.queue import source_filter
+
+    try:
+        return count_matching(session, operation.organization_id,
+                              source_filter(session, operation))
+    except FilterError:
+        return None
 
 
 # --- review and lifecycle ------------------------------------------------------------------

@@ -25,10 +25,16 @@ def erase_contact(session: Session, contact: Contact, actor_id: int | None,
         update(Attempt).where(Attempt.contact_id == contact_id)
         .values(contact_id=None, notes=None, answers={}, field_updates={})
         .execution_options(synchronize_session=False)).rowcount or 0
+    # Targets still to call leave the queue; finished ones keep their state (the operation's
+    # counts stay right) but no longer point at anyone.
+    session.execute(
+        update(Target).where(Target.contact_id == contact_id,
+                             Target.state.in_([TargetState.WAITING, TargetState.LEASED]))
+        .values(state=TargetState.REMOVED, reason="erased")
+        .execution_options(synchronize_session=False))
     targets = session.execute(
         update(Target).where(Target.contact_id == contact_id)
-        .values(contact_id=None, time_zone=None, leased_to_id=None, lease_expires_at=None,
-                state=TargetState.REMOVED, reason="erased")
+        .values(contact_id=None, time_zone=None, leased_to_id=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)).rowcount or 0
     household_id = contact.household_id
     session.delete(contact)

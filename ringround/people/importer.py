@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import gc
-import hashlib
 import multiprocessing
 import os
 from collections import deque
@@ -55,6 +54,7 @@ from ringround.people.normalize import (
 from ringround.people.reader import DEFAULT_MAX_BYTES, TableError, TableSource, open_table
 
 CHUNK_ROWS = 2000
+BIG_CHUNK_ROWS = 5000
 POOL_THRESHOLD = 20_000  # below this many rows, starting worker processes costs more
 Progress = Callable[[int, int], None]
 
@@ -112,12 +112,9 @@ class ImportReport:
             self.handle.close()
 
 
-def _email_key(email: str) -> int:
-    return int.from_bytes(hashlib.blake2b(email.encode(), digest_size=8).digest(), "big")
-
-
-def _phone_key(e164: str) -> int:
-    return int(e164[1:])
+def _batched(values: list, size: int = 5000) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 class _Pending:
@@ -144,18 +141,12 @@ class _MergeState:
         self.report, self.summary = report, summary
         self.custom_types = custom_types
         self.extra_tags = extra_tags
-        self.phone_index: dict[int, int] = {
-            _phone_key(e164): cid for e164, cid in session.execute(
-                select(ContactPhone.e164, ContactPhone.contact_id)
-                .where(ContactPhone.organization_id == org_id))
-        }
-        self.email_index: dict[int, int] = {
-            _email_key(email): cid for email, cid in session.execute(
-                select(Contact.email, Contact.id).where(
-                    Contact.organization_id == org_id, Contact.email.is_not(None)))
-        }
-        self.households: dict[str, int] = dict(session.execute(
-            select(Household.key, Household.id).where(Household.organization_id == org_id)).all())
+        # Per chunk: the chunk's numbers, emails and households already in the database
+        # (`_load_indexes`), then what the chunk itself adds. Memory stays flat however big
+        # the organization or the file; the unique indexes do the lookups.
+        self.phone_index: dict[str, int] = {}
+        self.email_index: dict[str, int] = {}
+        self.households: dict[str, int] = {}
         self.tag_ids: dict[str, int] = dict(session.execute(
             select(Tag.name, Tag.id).where(Tag.organization_id == org_id)).all())
         self.optouts: set[str] = set(session.scalars(
@@ -191,8 +182,32 @@ class _MergeState:
             else:
                 row.custom[key] = coerced
 
+    def _load_indexes(self, rows: list[CleanRow | RejectedRow]) -> None:
+        clean = [row for row in rows if isinstance(row, CleanRow)]
+        numbers = list({phone[0] for row in clean for phone in row.phones})
+        emails = list({row.fields["email"] for row in clean if row.fields.get("email")})
+        keys = list({row.household_key for row in clean if row.household_key})
+        org = self.org_id
+        self.phone_index, self.email_index, self.households = {}, {}, {}
+        for batch in _batched(numbers):
+            self.phone_index.update(self.session.execute(
+                select(_phones.c.e164, _phones.c.contact_id)
+                .where(_phones.c.organization_id == org, _phones.c.e164.in_(batch))).all())
+        for batch in _batched(emails):
+            self.email_index.update(self.session.execute(  # the oldest contact wins
+                select(_contacts.c.email, _contacts.c.id)
+                .where(_contacts.c.organization_id == org, _contacts.c.email.in_(batch))
+                .order_by(_contacts.c.id.desc())).all())
+        for batch in _batched(keys):
+            self.households.update(self.session.execute(
+                select(_households.c.key, _households.c.id)
+                .where(_households.c.organization_id == org, _households.c.key.in_(batch)))
+                .all())
+
     def apply(self, results: Iterable[CleanRow | RejectedRow]) -> None:
         """Merge one chunk of cleaned rows and write it."""
+        results = list(results)
+        self._load_indexes(results)
         pending: list[_Pending] = []
         db_merges: dict[int, list[CleanRow]] = {}
         for row in results:
@@ -205,10 +220,10 @@ class _MergeState:
                 self._coerce_custom(row)
             row.tags.extend(self.extra_tags)
             dnc = self._is_suppressed(row)
-            keys = [_phone_key(phone[0]) for phone in row.phones]
+            keys = [phone[0] for phone in row.phones]
             match = next((self.phone_index[k] for k in keys if k in self.phone_index), None)
             email = row.fields.get("email")
-            email_key = _email_key(email) if email else None
+            email_key = email or None
             if match is None and email_key is not None:
                 match = self.email_index.get(email_key)
             if match is not None:
@@ -276,16 +291,28 @@ class _MergeState:
             f"SELECT coalesce(max(id), 0) FROM {name}").scalar()  # noqa: S608
         return list(range(start + 1, start + 1 + count))
 
-    def _bulk_insert(self, table, columns: list[str], rows: list[tuple]) -> None:
+    def _processor(self, table, name: str):
+        dialect = self.session.connection().dialect
+        return table.c[name].type._cached_bind_processor(dialect)
+
+    def _bind(self, table, name: str, value):
+        """`value` as the driver wants it for `table.name` (for values shared by many rows:
+        processed once instead of once per row)."""
+        processor = self._processor(table, name)
+        return processor(value) if processor else value
+
+    def _bulk_insert(self, table, columns: list[str], rows: list[tuple],
+                     ready: tuple[str, ...] = ()) -> None:
         """executemany straight through the driver (the hot path: no SQLAlchemy per-row
-        work), with each column's own bind processing (JSON, dates, booleans)."""
+        work), with each column's own bind processing (JSON, dates, booleans) except for
+        the `ready` columns, whose values the caller already bound."""
         if not rows:
             return
         connection = self.session.connection()
         dialect = connection.dialect
         processors = [(index, processor) for index, processor in (
-            (i, table.c[name].type._cached_bind_processor(dialect))
-            for i, name in enumerate(columns)) if processor is not None]
+            (i, self._processor(table, name)) for i, name in enumerate(columns)
+            if name not in ready) if processor is not None]
         if processors:
             processed = []
             for row in rows:
@@ -333,7 +360,12 @@ class _MergeState:
             return
         self._household_ids(p.household for p in pending)
         self._tag_ids(t for item in pending for t in item.tags)
-        now = utcnow()
+        now = self._bind(_contacts, "created_at", utcnow())
+        empty = self._bind(_contacts, "custom", {})
+        to_json = self._processor(_contacts, "custom") or (lambda value: value)
+        labels = {label: self._bind(_phones, "label", label)
+                  for label in ("mobile", "landline", "other")}
+        status_ok = self._bind(_phones, "status", "ok")
         ids = self._reserve_ids(_contacts, len(pending))
         org_id, source, households = self.org_id, self.source, self.households
         contact_rows, phone_rows, tag_rows = [], [], []
@@ -341,21 +373,20 @@ class _MergeState:
         for contact_id, item in zip(ids, pending, strict=True):
             fields = item.fields
             contact_rows.append((
-                contact_id, org_id, source, item.custom, item.dnc, now, now,
-                households[item.household] if item.household else None,
+                contact_id, org_id, source, to_json(item.custom) if item.custom else empty,
+                item.dnc, now, now, households[item.household] if item.household else None,
                 *[fields.get(name) for name in CONTACT_FIELDS]))
             for position, (e164, extension, label, is_mobile, country) in enumerate(item.phones):
-                phone_rows.append((org_id, contact_id, e164, extension, label, is_mobile,
-                                   country, position, "ok"))
-                phone_index[_phone_key(e164)] = contact_id
+                phone_rows.append((org_id, contact_id, e164, extension, labels[label],
+                                   is_mobile, country, position, status_ok))
+                phone_index[e164] = contact_id
             email = fields.get("email")
-            if email:
-                key = _email_key(email)
-                if email_index.get(key, 0) < 0:
-                    email_index[key] = contact_id
+            if email and email_index.get(email, 0) < 0:
+                email_index[email] = contact_id
             tag_rows.extend((contact_id, tag_ids[t]) for t in item.tags)
-        self._bulk_insert(_contacts, self._CONTACT_COLUMNS, contact_rows)
-        self._bulk_insert(_phones, self._PHONE_COLUMNS, phone_rows)
+        self._bulk_insert(_contacts, self._CONTACT_COLUMNS, contact_rows,
+                          ready=("custom", "created_at", "updated_at"))
+        self._bulk_insert(_phones, self._PHONE_COLUMNS, phone_rows, ready=("label", "status"))
         self._bulk_insert(contact_tags, ["contact_id", "tag_id"], tag_rows)
         self.summary.phones += len(phone_rows)
 
@@ -371,7 +402,10 @@ class _MergeState:
         existing_tags = set(self.session.execute(
             select(contact_tags.c.contact_id, contact_tags.c.tag_id)
             .where(contact_tags.c.contact_id.in_(ids))).all())
-        self._household_ids(r.household_key for rows in merges.values() for r in rows)
+        self._household_ids(
+            next((r.household_key for r in rows if r.household_key), None)
+            for contact_id, rows in merges.items()
+            if contact_id in current and current[contact_id]["household_id"] is None)
         self._tag_ids(t for rows in merges.values() for r in rows for t in r.tags)
         updates, phone_rows, tag_rows = [], [], []
         added: set[str] = set()
@@ -392,11 +426,11 @@ class _MergeState:
                     self.report.add(row.row, "warning", "; ".join(row.warnings))
                 for key, value in row.custom.items():
                     state["custom"].setdefault(key, value)
-                if state["household_id"] is None and row.household_key:
+                if state["household_id"] is None and row.household_key in self.households:
                     state["household_id"] = self.households[row.household_key]
                 state["do_not_contact"] = state["do_not_contact"] or dnc
                 for e164, extension, label, is_mobile, country in row.phones:
-                    if self.phone_index.get(_phone_key(e164)) == contact_id \
+                    if self.phone_index.get(e164) == contact_id \
                             and e164 not in added:
                         added.add(e164)
                         position = positions.get(contact_id, 0)
@@ -530,6 +564,13 @@ def import_contacts(
     state = _MergeState(session, org_id, source or f"import:{Path(path).name}", clean_tags,
                         report, summary, custom_types)
     workers = workers if workers is not None else default_workers(table.estimated_rows)
+    if chunk_rows == CHUNK_ROWS and table.estimated_rows >= POOL_THRESHOLD:
+        chunk_rows = BIG_CHUNK_ROWS  # fewer commits and round trips on big files
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # A bigger page cache for this connection: the unique indexes of a big organization
+        # no longer fit SQLite's default 2 MB and every insert would re-read pages.
+        connection.exec_driver_sql("PRAGMA cache_size = -32768")
     done = 0
     # The indexes hold up to millions of objects: a full garbage collection after every few
     # thousand allocations would walk them all again and again. Chunks free themselves by
@@ -554,5 +595,7 @@ def import_contacts(
         report.close()
         if gc_was_enabled:
             gc.enable()
+        if connection.dialect.name == "sqlite":
+            session.connection().exec_driver_sql("PRAGMA cache_size = -2000")  # the default
     return summary, report
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ringround import operations as ops
+from ringround.extensions import db
 from ringround.models import (
     Attempt,
     AuditEntry,
@@ -21,12 +22,14 @@ from ringround.operation_stats import (
     results_csv,
     start_of_day,
 )
+from tests import factories
 
 NOW = datetime(2026, 5, 20, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def world(db, factories):
+def world(any_app):
+    """The same data on SQLite and PostgreSQL (answers are tallied inside the database)."""
     org, admin = factories.org_with_admin()
     org.time_zone = "Europe/Paris"
     op = ops.create_draft(db.session, org.id, admin, "Survey")
@@ -64,7 +67,7 @@ def test_today_starts_at_midnight_in_the_organizations_zone(world):
     assert start_of_day(org, NOW) == datetime(2026, 5, 19, 22, 0, tzinfo=UTC)
 
 
-def test_operation_figures(db, world):
+def test_operation_figures(world):
     _, _, op, agent_a, agent_b = world
     figures = operation_figures(db.session, op, now=NOW)
     assert (figures.targets, figures.done, figures.removed) == (4, 1, 1)
@@ -80,7 +83,7 @@ def test_operation_figures(db, world):
     assert tallies["q3"]["answered"] == 1 and tallies["q3"]["items"] == []
 
 
-def test_organization_progress(db, world, factories):
+def test_organization_progress(world):
     org, admin, op, _, _ = world
     empty = ops.create_draft(db.session, org.id, admin, "Empty")
     db.session.commit()
@@ -92,7 +95,7 @@ def test_organization_progress(db, world, factories):
     assert organization_progress(db.session, other.id) == []
 
 
-def test_results_csv_has_one_column_per_question_and_is_audited(db, world):
+def test_results_csv_has_one_column_per_question_and_is_audited(world):
     _, admin, op, _, _ = world
     text = results_csv(db.session, op, admin)
     db.session.commit()
@@ -102,13 +105,28 @@ def test_results_csv_has_one_column_per_question_and_is_audited(db, world):
                           "last_name", "phone", "disposition", "group"]
     assert header[9].startswith("q1: ") and header[-1] == "notes"
     assert len(rows) == 5  # four recorded calls; the pending one is not a result
-    assert [r[7] for r in rows[1:]] == ["Refused", "Talked to the right person", "No answer",
-                                        "Talked to the right person"]  # oldest first
+    assert [r[7] for r in rows[1:]] == ["Refused", "Talked to them", "No answer",
+                                        "Talked to them"]  # oldest first
     first = rows[4]
-    assert first[7] == "Talked to the right person" and first[9:12] == ["5", "housing",
+    assert first[1] == (NOW - timedelta(hours=1)).isoformat()  # UTC, with its offset
+    assert first[7] == "Talked to them" and first[9:12] == ["5", "housing",
                                                                        "more buses"]
     assert first[-1] == "'=cmd()"  # no formula injection into spreadsheets
     entry = db.session.scalar(select(AuditEntry).where(
         AuditEntry.action == "operation.results_exported"))
     assert entry.actor_id == admin.id and entry.subject_id == op.id
     assert entry.details == {"rows": 4}
+
+
+def test_call_figures_may_be_reused_for_a_while_but_targets_stay_live(world):
+    _, _, op, agent_a, _ = world
+    first = operation_figures(db.session, op, now=NOW, max_age=60)
+    db.session.add(Attempt(client_id="late", operation_id=op.id, agent_id=agent_a.id,
+                           disposition="busy", disposition_group=DispositionGroup.NO_CONTACT,
+                           created_at=NOW))
+    db.session.add(Target(operation_id=op.id, contact_id=None))
+    db.session.commit()
+    cached = operation_figures(db.session, op, now=NOW, max_age=60)
+    assert cached.calls_total == first.calls_total == 4
+    assert cached.targets == first.targets + 1
+    assert operation_figures(db.session, op, now=NOW).calls_total == 5

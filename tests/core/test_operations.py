@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ringround import operations as ops
 from ringround.models import (
     AuditEntry,
+    CustomField,
     OperationMember,
     OperationMode,
     OperationRole,
@@ -80,6 +81,11 @@ def test_source_is_a_list_of_the_same_organization_or_a_filter(db, draft, factor
         ops.update_source(db.session, draft, contact_filter={"city": ""})
     with pytest.raises(ops.OperationError, match="Unknown filter"):
         ops.update_source(db.session, draft, contact_filter={"sql": "1"})
+    with pytest.raises(ops.OperationError, match="must be a date"):
+        ops.update_source(db.session, draft, contact_filter={"created_since": "last week"})
+    with pytest.raises(ops.OperationError, match="number of days"):
+        ops.update_source(db.session, draft, contact_filter={"not_called_days": "a while"})
+    assert draft.source_filter["city"] == "Lyon"  # refused changes leave the source alone
 
 
 def test_basics_default_the_end_and_check_the_window(db, draft):
@@ -152,6 +158,8 @@ def test_recycling_renames_adds_and_never_retries_removals(db, draft):
 
 
 def test_exclusions_and_done_conditions(db, draft):
+    db.session.add(CustomField(organization_id=draft.organization_id, key="voted",
+                               label="Voted"))
     ops.apply_template(db.session, draft, "mobilize")
     ops.update_exclusions(
         db.session, draft, household_wide=True, cooldown_minutes=60, max_calls_per_person=4,
@@ -170,6 +178,7 @@ def test_exclusions_and_done_conditions(db, draft):
     bad = [
         ([{"kind": "answered", "question": "q9", "label": "x"}], "question the questionnaire"),
         ([{"kind": "tag", "tag": "", "label": "x"}], "which tag"),
+        ([{"kind": "field_equals", "field": "shoe_size", "label": "x"}], "no contact field"),
         ([{"kind": "tag", "tag": "a", "label": ""}], "needs a label"),
         ([{"kind": "weather", "label": "x"}], "Unknown kind"),
     ]

@@ -110,7 +110,10 @@ def test_erasure_deletes_personal_data_and_keeps_anonymous_counts(imported, fact
     elodie.do_not_contact = True
     op = factories.operation(imported)
     target = Target(operation_id=op.id, contact_id=elodie.id, time_zone="Europe/Paris")
-    db.session.add(target)
+    other_op = factories.operation(imported, name="Done already")
+    finished = Target(operation_id=other_op.id, contact_id=elodie.id, state=TargetState.DONE,
+                      attempts=2)
+    db.session.add_all([target, finished])
     db.session.flush()
     db.session.add(Attempt(client_id="e1", operation_id=op.id, target_id=target.id,
                            contact_id=elodie.id, disposition="talked", notes="lives with Fran",
@@ -119,7 +122,7 @@ def test_erasure_deletes_personal_data_and_keeps_anonymous_counts(imported, fact
     elodie_id = elodie.id
 
     counts = erase_contact(db.session, elodie, actor_id=None)
-    assert counts == {"phones": 2, "attempts_anonymized": 1, "targets_anonymized": 1,
+    assert counts == {"phones": 2, "attempts_anonymized": 1, "targets_anonymized": 2,
                       "optouts_kept": 2}
     db.session.expire_all()
     assert db.session.get(Contact, elodie_id) is None
@@ -131,6 +134,9 @@ def test_erasure_deletes_personal_data_and_keeps_anonymous_counts(imported, fact
     target = db.session.get(Target, target.id)
     assert (target.contact_id, target.state, target.time_zone) == (None, TargetState.REMOVED,
                                                                    None)
+    finished = db.session.get(Target, finished.id)
+    assert (finished.contact_id, finished.state, finished.attempts) == (None, TargetState.DONE,
+                                                                        2)
     assert is_opted_out(db.session, imported.id, "+33612345678")
     assert db.session.get(Household, household_id) is not None  # François still lives there
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "contact.erased"))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ecae9e51ef08
+Revision ID: ba42df33592e
 Revises: 
-Create Date: 2026-11-23 17:56:09.517404
+Create Date: 2026-11-23 17:56:49.404343
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'ecae9e51ef08'
+revision = 'ba42df33592e'
 down_revision = None
 branch_labels = None
 depends_on = None

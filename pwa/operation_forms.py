@@ -1,0 +1,425 @@
+"""Forms of the operation wizard, and how each step's form maps to the core's functions.
+
+Each wizard step has a form, a `fill` (operation -> form, on GET) and a `save` (form -> the
+core's update function). Rows whose number depends on the operation (dispositions, fields,
+rules) are read from the posted form by name; the form object carries the CSRF token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ringround import operations as ops
+from ringround import questionnaires as qn
+from ringround.extensions import db
+from ringround.models import Operation, Organization, SavedList
+from ringround.operation_dispositions import disposition_rows
+from ringround.operation_fields import available_fields, effective_settings
+
+WEEKDAYS = [("0", _l("Monday")), ("1", _l("Tuesday")), ("2", _l("Wednesday")),
+            ("3", _l("Thursday")), ("4", _l("Friday")), ("5", _l("Saturday")),
+            ("6", _l("Sunday"))]
+QUESTION_TYPES = [("choice", _l("Choice")), ("yes_no", _l("Yes / no")),
+                  ("scale", _l("Scale")), ("text", _l("Text"))]
+GROUP_CHOICES = [("contacted", _l("Talked to the right person")),
+                 ("no_contact", _l("No contact")), ("remove", _l("Remove"))]
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class StepError(ValueError):
+    """Posted values that do not parse, with a message fit to show."""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ModeForm(FlaskForm):
+    mode = RadioField(_l("How callers work"), choices=[
+        ("simple", _l("Simple: script, contact and result on one screen")),
+        ("guided", _l("Guided: one question at a time, following the answers")),
+    ], validators=[InputRequired(message=_l("Choose simple or guided."))])
+
+
+class SourceForm(FlaskForm):
+    kind = RadioField(_l("Who to call"), choices=[
+        ("list", _l("A saved list")), ("filter", _l("A filter over your contacts"))],
+        default="filter", validators=[InputRequired(message=_l("Choose a list or a filter."))])
+    list_id = SelectField(_l("Saved list"), coerce=str, choices=[], validate_choice=False)
+    tags_any = StringField(_l("With any of these tags"), validators=[Length(max=500)])
+    tags_all = StringField(_l("With all of these tags"), validators=[Length(max=500)])
+    tags_none = StringField(_l("Without these tags"), validators=[Length(max=500)])
+    city = StringField(_l("City"), validators=[Length(max=120)])
+    postcode_prefix = StringField(_l("Postcode starts with"), validators=[Length(max=20)])
+    language = StringField(_l("Language"), validators=[Length(max=12)])
+    country = StringField(_l("Country (two letters)"), validators=[Length(max=2)])
+    has_mobile = BooleanField(_l("Only people with a mobile number"))
+    not_called_days = IntegerField(
+        _l("Not called for at least (days)"),
+        validators=[Optional(), NumberRange(min=1, max=3650)])
+    field_key = SelectField(_l("And where the field"), choices=[], validate_choice=False)
+    field_op = SelectField(_l("Comparison"), choices=[("equals", _l("is")),
+                                                      ("contains", _l("contains"))],
+                           default="equals", validate_choice=False)
+    field_value = StringField(_l("Value"), validators=[Length(max=200)])
+
+
+class BasicsForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(message=_l(
+        "The operation needs a name.")), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    starts_at = DateTimeLocalField(_l("Starts"), format=DATETIME_FORMAT, validators=[
+        DataRequired(message=_l("Give the date and time calling starts."))])
+    ends_at = DateTimeLocalField(_l("Ends"), format=DATETIME_FORMAT, validators=[Optional()])
+    window_start = TimeField(_l("Call from"), validators=[
+        DataRequired(message=_l("Give the time calls may start."))])
+    window_end = TimeField(_l("Call until"), validators=[
+        DataRequired(message=_l("Give the time calls must stop."))])
+    weekdays = MultiCheckboxField(_l("Days"), choices=WEEKDAYS)
+
+
+class MethodForm(FlaskForm):
+    own_phone = BooleanField(_l("The caller's own phone (a tap opens the phone app)"))
+    campaign_line = BooleanField(_l("The campaign line (we ring the caller, then the contact; "
+                                    "numbers stay hidden)"))
+
+
+class ScriptForm(FlaskForm):
+    script = TextAreaField(_l("Script"), validators=[Length(max=20000)])
+
+
+class QuestionForm(FlaskForm):
+    kind = SelectField(_l("Type"), choices=QUESTION_TYPES)
+    text = TextAreaField(_l("Question"), validators=[
+        DataRequired(message=_l("The question needs text.")), Length(max=1000)])
+    choices = TextAreaField(_l("Choices (one per line)"), validators=[Length(max=2000)])
+    low = IntegerField(_l("Scale from"), default=1, validators=[Optional()])
+    high = IntegerField(_l("Scale to"), default=5, validators=[Optional()])
+    next_id = SelectField(_l("Then go to"), choices=[], validate_choice=False)
+
+
+class EmptyForm(FlaskForm):
+    """Only the CSRF token: for buttons and for steps whose rows are read by name."""
+
+
+class RecyclingForm(FlaskForm):
+    leave_message = BooleanField(_l("Callers leave a message on voicemail"))
+    message = TextAreaField(_l("What to say on voicemail"), validators=[Length(max=1000)])
+    new_label = StringField(_l("New disposition"), validators=[Length(max=80)])
+    new_group = SelectField(_l("In the group"), choices=GROUP_CHOICES, default="no_contact",
+                            validate_choice=False)
+
+
+class ExclusionsForm(FlaskForm):
+    household_wide = BooleanField(_l("Apply exclusions to the whole household"))
+    cooldown_minutes = IntegerField(_l("Wait at least (minutes) between two calls to a person"),
+                                    default=0, validators=[InputRequired(message=_l(
+                                        "Give a number of minutes (0 for none).")),
+                                        NumberRange(min=0, max=129600)])
+    max_calls_per_person = IntegerField(_l("Call one person at most (times)"),
+                                        validators=[Optional(), NumberRange(min=1, max=100)])
+    new_kind = SelectField(_l("Remove targets who"), choices=[
+        ("", _l("(no new rule)")), ("field_equals", _l("have a field set to a value")),
+        ("answered", _l("already answered a question")), ("tag", _l("carry a tag")),
+        ("opted_out", _l("opted out"))], validate_choice=False)
+    new_field = SelectField(_l("Field"), choices=[], validate_choice=False)
+    new_value = StringField(_l("Value"), validators=[Length(max=200)])
+    new_tag = StringField(_l("Tag"), validators=[Length(max=64)])
+    new_question = SelectField(_l("Question"), choices=[], validate_choice=False)
+    new_answer = StringField(_l("Answer (empty: any answer)"), validators=[Length(max=200)])
+    new_label = StringField(_l("Reason shown"), validators=[Length(max=80)])
+    done_question = SelectField(_l("A target is done when they answer"), choices=[],
+                                validate_choice=False)
+    done_answer = StringField(_l("with (empty: any answer)"), validators=[Length(max=200)])
+    done_label = StringField(_l("Reason shown"), validators=[Length(max=80)])
+    done_reselect = IntegerField(_l("Call again after (days, empty: never)"),
+                                 validators=[Optional(), NumberRange(min=1, max=3650)])
+
+
+class MemberForm(FlaskForm):
+    user_id = SelectField(_l("Person"), coerce=str, choices=[], validate_choice=False)
+    role = SelectField(_l("Role"), choices=[("agent", _l("Agent (calls)")),
+                                            ("owner", _l("Owner (edits, sees results)"))])
+    prefer_tags = StringField(_l("Give first targets tagged"), validators=[Length(max=500)])
+    avoid_tags = StringField(_l("Never give targets tagged"), validators=[Length(max=500)])
+
+
+# --- mapping forms to the core ---------------------------------------------------------------
+
+def _zone(org: Organization) -> ZoneInfo:
+    try:
+        return ZoneInfo(org.time_zone or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def to_local(moment: datetime | None, org: Organization) -> datetime | None:
+    """A UTC datetime as naive local time in the organization's zone (for datetime-local)."""
+    return moment.astimezone(_zone(org)).replace(tzinfo=None) if moment else None
+
+
+def from_local(moment: datetime | None, org: Organization) -> datetime | None:
+    """A naive datetime-local value, read in the organization's zone, as aware UTC."""
+    return moment.replace(tzinfo=_zone(org)) if moment else None
+
+
+@dataclass(frozen=True)
+class Step:
+    form: type[FlaskForm]
+    fill: Any
+    save: Any
+
+
+def _fill_mode(form: ModeForm, op: Operation, org: Organization) -> None:
+    form.mode.data = op.mode.value
+
+
+def _save_mode(form: ModeForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+    ops.update_mode(db.session, op, form.mode.data)
+
+
+def source_choices(form: SourceForm, org: Organization) -> None:
+    lists = db.session.scalars(db.select(SavedList).where(
+        SavedList.organization_id == org.id).order_by(SavedList.name))
+    form.list_id.choices = [("", _l("(choose a list)"))] + [(str(s.id), s.name) for s in lists]
+    form.field_key.choices = [("", str(_l("(no field condition)")))] + [
+        (f.key, f.label) for f in available_fields(db.session, org.id)]
+
+
+def _fill_source(form: SourceForm, op: Operation, org: Organization) -> None:
+    if op.source_list_id:
+        form.kind.data, form.list_id.data = "list", str(op.source_list_id)
+        return
+    form.kind.data = "filter"
+    saved = op.source_filter or {}
+    for key in ("tags_any", "tags_all", "tags_none"):
+        getattr(form, key).data = ", ".join(saved.get(key, []))
+    for key in ("city", "postcode_prefix", "language", "country", "has_mobile",
+                "not_called_days"):
+        getattr(form, key).data = saved.get(key)
+
+
+def _save_source(form: SourceForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+    if form.kind.data == "list":
+        if not (form.list_id.data or "").isdigit():
+            raise StepError(_l("Choose one of your saved lists."))
+        ops.update_source(db.session, op, list_id=int(form.list_id.data))
+        return
+    keys = ("tags_any", "tags_all", "tags_none", "city", "postcode_prefix", "language",
+            "country", "has_mobile", "not_called_days")
+    raw = {key: getattr(form, key).data for key in keys}
+    raw["country"] = (raw["country"] or "").upper()
+    current = op.source_filter or {}
+    raw["fields"] = [condition for i, condition in enumerate(current.get("fields") or [])
+                     if not posted.get(f"remove_field_{i}")]
+    if form.field_key.data:
+        raw["fields"].append({"field": form.field_key.data, "op": form.field_op.data,
+                              "value": form.field_value.data or ""})
+    if current.get("created_since"):  # set from the contacts page; kept as it is
+        raw["created_since"] = current["created_since"]
+    ops.update_source(db.session, op, contact_filter=raw)
+
+
+def _fill_basics(form: BasicsForm, op: Operation, org: Organization) -> None:
+    form.name.data, form.description.data = op.name, op.description
+    form.starts_at.data, form.ends_at.data = to_local(op.starts_at, org), to_local(op.ends_at, org)
+    form.window_start.data, form.window_end.data = op.window_start, op.window_end
+    form.weekdays.data = list(op.weekdays)
+
+
+def _save_basics(form: BasicsForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+    ends_at = from_local(form.ends_at.data, org)
+    if op.starts_at and ends_at == op.ends_at == ops.one_month_after(op.starts_at):
+        ends_at = None  # the end was left at its default: it follows a new start
+    ops.update_basics(
+        db.session, op, name=form.name.data, description=form.description.data or "",
+        starts_at=from_local(form.starts_at.data, org), ends_at=ends_at,
+        window_start=form.window_start.data, window_end=form.window_end.data,
+        weekdays="".join(form.weekdays.data or []))
+
+
+def _fill_method(form: MethodForm, op: Operation, org: Organization) -> None:
+    form.own_phone.data, form.campaign_line.data = op.allow_own_phone, op.allow_campaign_line
+
+
+def _save_method(form: MethodForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+    ops.update_call_method(db.session, op, own_phone=form.own_phone.data,
+                           campaign_line=form.campaign_line.data)
+
+
+def _fill_script(form: ScriptForm, op: Operation, org: Organization) -> None:
+    form.script.data = op.script
+
+
+def _save_script(form: ScriptForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+    ops.update_script(db.session, op, form.script.data or "")
+    # Moving on checks the questions too (a dangling branch or a circle stops here).
+    ops.update_questionnaire(db.session, op, op.questionnaire or qn.blank())
+
+
+def _fill_recycling(form: RecyclingForm, op: Operation, org: Organization) -> None:
+    policy = op.voicemail_policy or {}
+    form.leave_message.data, form.message.data = policy.get("leave_message"), policy.get(
+        "message")
+
+
+def _int(posted: MultiDict, name: str, what: str) -> int:
+    value = (posted.get(name) or "").strip()
+    if not value.isdigit():
+        raise StepError(_l("%(what)s must be a whole number.", what=what))
+    return int(value)
+
+
+def _save_recycling(
+    form: RecyclingForm, op: Operation, org: Organization, posted: MultiDict
+) -> None:
+    labels, rules, custom = {}, {}, []
+    for row in disposition_rows(op):
+        label = (posted.get(f"label_{row.code}") or "").strip()
+        if row.custom:
+            if not posted.get(f"delete_{row.code}"):
+                custom.append({"code": row.code, "label": label or row.label,
+                               "group": row.group})
+        elif not row.automatic:
+            labels[row.code] = label
+        if row.group != "remove" and posted.get(f"retry_{row.code}"):
+            rules[row.code] = {
+                "retries": _int(posted, f"retries_{row.code}",
+                                _l("More attempts for “%(d)s”", d=label or row.label)),
+                "interval_minutes": _int(posted, f"interval_{row.code}",
+                                         _l("Minutes between attempts for “%(d)s”",
+                                            d=label or row.label)),
+            }
+    if (form.new_label.data or "").strip():
+        custom.append({"label": form.new_label.data, "group": form.new_group.data})
+    ops.update_recycling(db.session, op, labels=labels, custom=custom, retry_rules=rules,
+                         leave_message=form.leave_message.data,
+                         message=form.message.data or "")
+
+
+def question_choices(op: Operation, empty_label: str) -> list[tuple[str, str]]:
+    return [("", empty_label)] + [
+        (q["id"], f"{q['id']}: {q['text'][:60]}") for q in qn.questions_of(op.questionnaire)]
+
+
+def _fill_exclusions(form: ExclusionsForm, op: Operation, org: Organization) -> None:
+    form.household_wide.data = (op.exclusions or {}).get("household_wide", False)
+    form.cooldown_minutes.data = op.cooldown_minutes
+    form.max_calls_per_person.data = op.max_calls_per_person
+
+
+def _save_exclusions(
+    form: ExclusionsForm, op: Operation, org: Organization, posted: MultiDict
+) -> None:
+    current = op.exclusions or {}
+    rules = [rule for i, rule in enumerate(current.get("rules") or [])
+             if not posted.get(f"remove_rule_{i}")]
+    done = [rule for i, rule in enumerate(current.get("done_conditions") or [])
+            if not posted.get(f"remove_done_{i}")]
+    if form.new_kind.data:
+        rules.append({"kind": form.new_kind.data, "field": form.new_field.data,
+                      "value": form.new_value.data, "tag": form.new_tag.data,
+                      "question": form.new_question.data, "answer": form.new_answer.data,
+                      "label": form.new_label.data})
+    if form.done_question.data:
+        done.append({"kind": "answered", "question": form.done_question.data,
+                     "answer": form.done_answer.data, "label": form.done_label.data,
+                     "reselect_after_days": form.done_reselect.data})
+    ops.update_exclusions(
+        db.session, op, household_wide=form.household_wide.data, rules=rules,
+        done_conditions=done, cooldown_minutes=form.cooldown_minutes.data,
+        max_calls_per_person=form.max_calls_per_person.data)
+
+
+def _noop_fill(form: FlaskForm, op: Operation, org: Organization) -> None:
+    return None
+
+
+def _save_fields(form: EmptyForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+    rows = []
+    for index, row in enumerate(effective_settings(db.session, op)):
+        key = row["key"]
+        order = (posted.get(f"order_{key}") or "").strip()
+        if order and not order.lstrip("-").isdigit():
+            raise StepError(_l("The order of “%(f)s” must be a number.", f=row["label"]))
+        rows.append((int(order) if order else 10_000 + index, index, {
+            "key": key, "visibility": posted.get(f"vis_{key}", "hidden"),
+            "highlight": bool(posted.get(f"hl_{key}"))}))
+    rows.sort(key=lambda item: (item[0], item[1]))
+    ops.update_fields(db.session, op, [item[2] for item in rows])
+
+
+def _save_nothing(form: FlaskForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+    return None
+
+
+STEP_FORMS: dict[str, Step] = {
+    "mode": Step(ModeForm, _fill_mode, _save_mode),
+    "source": Step(SourceForm, _fill_source, _save_source),
+    "basics": Step(BasicsForm, _fill_basics, _save_basics),
+    "method": Step(MethodForm, _fill_method, _save_method),
+    "questionnaire": Step(ScriptForm, _fill_script, _save_script),
+    "recycling": Step(RecyclingForm, _fill_recycling, _save_recycling),
+    "exclusions": Step(ExclusionsForm, _fill_exclusions, _save_exclusions),
+    "fields": Step(EmptyForm, _noop_fill, _save_fields),
+    "people": Step(EmptyForm, _noop_fill, _save_nothing),
+    "review": Step(EmptyForm, _noop_fill, _save_nothing),
+}
+
+
+def prepare(step: str, form: FlaskForm, op: Operation, org: Organization) -> None:
+    """Fill the choices a form's selects offer for this operation."""
+    if step == "source":
+        source_choices(form, org)
+    elif step == "exclusions":
+        form.new_field.choices = [("", str(_l("(choose a field)")))] + [
+            (f.key, f.label) for f in available_fields(db.session, org.id)]
+        form.new_question.choices = question_choices(op, str(_l("(choose a question)")))
+        form.done_question.choices = question_choices(op, str(_l("(no done-condition)")))
+
+
+def question_from_form(form: QuestionForm, question_id: str, posted: MultiDict) -> dict:
+    """A question in the stored shape from the question editor's form."""
+    labels = [line for line in (form.choices.data or "").splitlines() if line.strip()]
+    branches = {key[len("branch_"):]: value for key, value in posted.items()
+                if key.startswith("branch_")}
+    return qn.build_question(
+        question_id=question_id, kind=form.kind.data, text=form.text.data or "",
+        choice_labels=labels, low=form.low.data, high=form.high.data,
+        next_id=form.next_id.data or None, branches=branches)
+
+
+def fill_question(form: QuestionForm, question: dict) -> None:
+    form.kind.data, form.text.data = question["type"], question["text"]
+    form.choices.data = "\n".join(c["label"] for c in question.get("choices") or []
+                                  if question["type"] == "choice")
+    form.low.data, form.high.data = question.get("min", 1), question.get("max", 5)
+    form.next_id.data = question.get("next") or ""
+
+
+def next_choices(op: Operation, question_id: str | None) -> list[tuple[str, str]]:
+    """Where a question (or one of its answers) may lead: another question, or the end."""
+    return [("", str(_l("End of the questionnaire")))] + [
+        (q["id"], f"{q['id']}: {q['text'][:50]}") for q in qn.questions_of(op.questionnaire)
+        if q["id"] != question_id]

@@ -1,0 +1,425 @@
+"""Organizer pages for call operations: the step-by-step wizard, the lifecycle buttons, the
+dashboard (polled by htmx), the results export and the organization's overview.
+
+Only organization admins and organizers, and the operation's owners, reach these pages;
+agents get 403. Every view works without JavaScript; with htmx it swaps fragments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from pwa import operation_forms as forms
+from pwa.charts import bar_chart
+from pwa.context import current_org, current_role, org_role_required
+from pwa.nav import add_console_nav
+from ringround import operations as ops
+from ringround import questionnaires as qn
+from ringround.extensions import db, htmx
+from ringround.models import Operation, OperationRole, Organization, OrgRole, User
+from ringround.operation_dispositions import disposition_rows
+from ringround.operation_fields import effective_settings
+from ringround.operation_stats import operation_figures, organization_progress, results_csv
+
+bp = Blueprint("operations", __name__, url_prefix="/console/operations")
+
+STEP_LABELS = {
+    "mode": _l("Mode"), "source": _l("Who to call"), "basics": _l("Basics"),
+    "method": _l("Call method"), "questionnaire": _l("Script and questions"),
+    "recycling": _l("Results and retries"), "exclusions": _l("Exclusions and goals"),
+    "fields": _l("Fields"), "people": _l("People"), "review": _l("Review"),
+}
+
+
+def register_nav() -> None:
+    add_console_nav("operations.overview", _l("Operations"))
+
+
+def managed_operation(view: Callable) -> Callable:
+    """Load the operation in the URL; 403 for its agents, 404 for everyone else outside."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(op_id: int, **kwargs):
+        op = db.session.get(Operation, op_id)
+        if op is None:
+            abort(404)
+        if not ops.can_manage(db.session, op, current_user):
+            abort(403 if any(m.user_id == current_user.id for m in op.members) else 404)
+        org = db.session.get(Organization, op.organization_id)
+        return view(op=op, org=org, **kwargs)
+
+    return wrapped
+
+
+def _fragment_or_page(fragment: str, page: str, **context) -> str:
+    return render_template(fragment if htmx else page, **context)
+
+
+# --- overview and creation -----------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def overview():
+    org = current_org()
+    organizer = org is not None and current_role() in (OrgRole.ADMIN, OrgRole.ORGANIZER)
+    rows = organization_progress(db.session, org.id) if organizer else []
+    shown = {row["operation"].id for row in rows}
+    owned = [op.id for op in ops.owned_operations(db.session, current_user)
+             if op.id not in shown]
+    if not organizer and not owned:
+        abort(403)
+    owned_rows = organization_progress(db.session, 0, operation_ids=owned) if owned else []
+    return render_template("operations/overview.html", org=org, rows=rows,
+                           owned_rows=owned_rows, can_create=organizer, form=forms.EmptyForm())
+
+
+@bp.post("/new")
+@org_role_required(OrgRole.ADMIN, OrgRole.ORGANIZER)
+def new(org: Organization):
+    if not forms.EmptyForm().validate_on_submit():
+        abort(400)
+    op = ops.create_draft(db.session, org.id, current_user)
+    db.session.commit()
+    return redirect(url_for("operations.step", op_id=op.id, step="mode"))
+
+
+# --- the wizard ----------------------------------------------------------------------------
+
+def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
+    context = {"op": op, "org": org, "step": step, "form": form, "steps": STEP_LABELS,
+               "step_names": list(STEP_LABELS), "editable": op.state.value != "ended"}
+    if step == "questionnaire":
+        context.update(questions=qn.questions_of(op.questionnaire), templates=qn.TEMPLATE_NAMES,
+                       problems=qn.validate(op.questionnaire), new_question=_question_form(op))
+        preview = request.args.get("preview")
+        if preview in qn.TEMPLATES:
+            context["preview"] = (preview, qn.template(preview)["questions"])
+        context["question_forms"] = {q["id"]: _question_form(op, q)
+                                     for q in context["questions"]}
+        if "try" in request.args:
+            context["trial"] = _trial(op)
+    elif step == "source":
+        context["matching"] = ops.matching_count(db.session, op)
+        context["conditions"] = (op.source_filter or {}).get("fields") or []
+    elif step == "recycling":
+        context["rows"] = disposition_rows(op)
+    elif step == "exclusions":
+        context["exclusions"] = op.exclusions or {}
+    elif step == "fields":
+        context["fields"] = effective_settings(db.session, op)
+    elif step == "people":
+        _people_context(op, context)
+    elif step == "review":
+        context["problems"] = ops.readiness_problems(db.session, op)
+        context["matching"] = ops.matching_count(db.session, op)
+        context["rows"] = disposition_rows(op)
+        context["fields"] = [f for f in effective_settings(db.session, op)
+                             if f["visibility"] != "hidden"]
+        context["to_local"] = lambda moment: forms.to_local(moment, org)
+    return context
+
+
+def _trial(op: Operation) -> dict:
+    """Try the questionnaire as a guided caller would: the answers so far come in the query
+    string (`a-<question id>`), the next question follows the branches."""
+    answers = {key[2:]: value for key, value in request.args.items()
+               if key.startswith("a-") and value != ""}
+    path = qn.answered_path(op.questionnaire, answers)
+    answers = {qid: answers[qid] for qid in path}
+    return {"answers": answers, "asked": [qn.question_by_id(op.questionnaire, qid)
+                                          for qid in path],
+            "current": qn.next_question(op.questionnaire, answers)}
+
+
+def join_links_url(op: Operation) -> str | None:
+    """The sharing part's page of join links and QR codes for this operation, when present."""
+    if "sharing.operation_people" not in current_app.view_functions:
+        return None
+    return url_for("sharing.operation_people", operation_id=op.id)
+
+
+def _people_context(op: Operation, context: dict) -> None:
+    context["join_links_url"] = join_links_url(op)
+    users = {u.id: u for u in db.session.scalars(db.select(User).where(
+        User.id.in_([m.user_id for m in op.members])))}
+    context["members"] = [(m, users.get(m.user_id)) for m in op.members]
+    context["add_form"] = forms.MemberForm(formdata=None)
+
+
+def _question_form(op: Operation, question: dict | None = None) -> forms.QuestionForm:
+    form = forms.QuestionForm(formdata=None, prefix=question["id"] if question else "new")
+    form.next_id.choices = forms.next_choices(op, question["id"] if question else None)
+    if question:
+        forms.fill_question(form, question)
+    return form
+
+
+def render_step(op: Operation, org: Organization, step: str, form=None, status: int = 200,
+                **extra):
+    spec = forms.STEP_FORMS[step]
+    if form is None:
+        form = spec.form(formdata=None)
+        spec.fill(form, op, org)
+    forms.prepare(step, form, op, org)
+    context = _step_context(op, org, step, form)
+    context.update({key: value for key, value in extra.items() if value is not None})
+    if step == "people":
+        context["add_form"].user_id.choices = [("", str(_l("(choose someone)")))] + [
+            (str(u.id), u.display_name + (f" <{u.email}>" if u.email else ""))
+            for u in ops.candidate_members(db.session, op)]
+    body = _fragment_or_page("operations/_wizard.html", "operations/wizard.html", **context)
+    response = make_response(body, status)
+    if htmx:
+        response.headers["HX-Push-Url"] = url_for("operations.step", op_id=op.id, step=step)
+    return response
+
+
+def _after_save(op: Operation, org: Organization, step: str, stay: bool = False):
+    names = list(STEP_LABELS)
+    target = step if stay else names[min(names.index(step) + 1, len(names) - 1)]
+    if htmx:
+        return render_step(op, org, target)
+    return redirect(url_for("operations.step", op_id=op.id, step=target))
+
+
+@bp.route("/<int:op_id>/steps/<step>", methods=["GET", "POST"])
+@managed_operation
+def step(op: Operation, org: Organization, step: str):
+    if step not in STEP_LABELS:
+        abort(404)
+    if request.method == "GET":
+        return render_step(op, org, step)
+    spec = forms.STEP_FORMS[step]
+    form = spec.form()
+    forms.prepare(step, form, op, org)
+    if form.validate_on_submit():
+        try:
+            spec.save(form, op, org, request.form)
+        except (ops.OperationError, forms.StepError) as error:
+            db.session.rollback()
+            return render_step(op, org, step, form, error=str(error))
+        db.session.commit()
+        stay = request.form.get("action") == "add"
+        flash(_("Saved."), "success")
+        return _after_save(op, org, step, stay=stay)
+    if form.csrf_token.errors:
+        abort(400)
+    return render_step(op, org, step, form, error=_("Please correct the fields marked below."))
+
+
+def _questionnaire_change(op: Operation, org: Organization, change: Callable[[], dict]):
+    """Apply a questionnaire edit, keeping the old one (with a message) when it is refused."""
+    try:
+        ops.update_questionnaire(db.session, op, change())
+    except (ops.OperationError, qn.QuestionnaireError) as error:
+        db.session.rollback()
+        return str(error)
+    db.session.commit()
+    return None
+
+
+def _questionnaire_response(op: Operation, org: Organization, error: str | None, form=None,
+                            editing: str | None = None):
+    if error is None:
+        flash(_("Questionnaire saved."), "success")
+        if not htmx:
+            return redirect(url_for("operations.step", op_id=op.id, step="questionnaire"))
+        return render_step(op, org, "questionnaire")
+    # Keep what was typed: the editor shows the refused version again, with the message.
+    extra: dict = {"error": error, "editing": editing}
+    if form is not None and editing == "new":
+        extra["new_question"] = form
+    elif form is not None:
+        extra["question_forms"] = {q["id"]: _question_form(op, q)
+                                   for q in qn.questions_of(op.questionnaire)}
+        extra["question_forms"][editing] = form
+    return render_step(op, org, "questionnaire", **extra)
+
+
+@bp.post("/<int:op_id>/questionnaire/template")
+@managed_operation
+def apply_template(op: Operation, org: Organization):
+    if not forms.EmptyForm().validate_on_submit():
+        abort(400)
+    name = request.form.get("template") or None
+    if name is not None and name not in qn.TEMPLATES:
+        abort(400)
+    error = _questionnaire_change(
+        op, org, lambda: qn.template(name) if name else qn.blank())
+    return _questionnaire_response(op, org, error)
+
+
+@bp.post("/<int:op_id>/questions/<question_id>")
+@managed_operation
+def save_question(op: Operation, org: Organization, question_id: str):
+    is_new = question_id == "new"
+    if not is_new and qn.question_by_id(op.questionnaire, question_id) is None:
+        abort(404)
+    form = forms.QuestionForm(prefix=question_id)
+    form.next_id.choices = forms.next_choices(op, None if is_new else question_id)
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _questionnaire_response(op, org, _("The question needs text."), form,
+                                       question_id)
+    qid = qn.new_question_id(op.questionnaire) if is_new else question_id
+    posted = {k[len(question_id) + 1:]: v for k, v in request.form.items()
+              if k.startswith(question_id + "-")}
+    question = forms.question_from_form(form, qid, posted)
+    error = _questionnaire_change(op, org, lambda: qn.replace_question(op.questionnaire,
+                                                                       question))
+    return _questionnaire_response(op, org, error, form, question_id)
+
+
+@bp.post("/<int:op_id>/questions/<question_id>/<action>")
+@managed_operation
+def change_question(op: Operation, org: Organization, question_id: str, action: str):
+    if not forms.EmptyForm().validate_on_submit():
+        abort(400)
+    if qn.question_by_id(op.questionnaire, question_id) is None:
+        abort(404)
+    changes = {"delete": lambda: qn.remove_question(op.questionnaire, question_id),
+               "up": lambda: qn.move_question(op.questionnaire, question_id, -1),
+               "down": lambda: qn.move_question(op.questionnaire, question_id, 1)}
+    if action not in changes:
+        abort(404)
+    return _questionnaire_response(op, org, _questionnaire_change(op, org, changes[action]))
+
+
+# --- people --------------------------------------------------------------------------------
+
+def _people_response(op: Operation, org: Organization, error: str | None, add_form=None):
+    if error is None:
+        db.session.commit()
+        flash(_("People saved."), "success")
+        if not htmx:
+            return redirect(url_for("operations.step", op_id=op.id, step="people"))
+    else:
+        db.session.rollback()
+    return render_step(op, org, "people", error=error, add_form=add_form)
+
+
+@bp.post("/<int:op_id>/members")
+@managed_operation
+def add_member(op: Operation, org: Organization):
+    form = forms.MemberForm()
+    if not form.validate_on_submit():
+        abort(400)
+    error = None
+    try:
+        if not (form.user_id.data or "").isdigit():
+            raise ops.OperationError(_("Choose someone to add."))
+        ops.add_member(db.session, op, current_user, user_id=int(form.user_id.data),
+                       role=form.role.data, prefer_tags=form.prefer_tags.data,
+                       avoid_tags=form.avoid_tags.data)
+    except ops.OperationError as error_:
+        error = str(error_)
+    return _people_response(op, org, error, add_form=form if error else None)
+
+
+@bp.post("/<int:op_id>/members/<int:member_id>")
+@managed_operation
+def update_member(op: Operation, org: Organization, member_id: int):
+    form = forms.MemberForm()
+    if not form.validate_on_submit():
+        abort(400)
+    error = None
+    try:
+        if request.form.get("action") == "remove":
+            ops.remove_member(db.session, op, current_user, member_id)
+        else:
+            ops.update_member(db.session, op, member_id, role=form.role.data,
+                              prefer_tags=form.prefer_tags.data, avoid_tags=form.avoid_tags.data)
+    except ops.OperationError as error_:
+        error = str(error_)
+    return _people_response(op, org, error)
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+LIFECYCLE = {"activate": ops.activate, "pause": ops.pause, "resume": ops.resume,
+             "end": ops.end}
+
+
+@bp.post("/<int:op_id>/<any(activate, pause, resume, end, duplicate):action>")
+@managed_operation
+def lifecycle(op: Operation, org: Organization, action: str):
+    if not forms.EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        if action == "duplicate":
+            copy = ops.duplicate(db.session, op, current_user)
+            db.session.commit()
+            flash(_("A copy is ready as a draft: review it before activating."), "success")
+            return redirect(url_for("operations.step", op_id=copy.id, step="review"))
+        LIFECYCLE[action](db.session, op, current_user)
+    except ops.OperationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        back = "review" if op.state.value == "draft" else None
+        return redirect(url_for("operations.step", op_id=op.id, step=back) if back
+                        else url_for("operations.dashboard", op_id=op.id))
+    db.session.commit()
+    messages = {"activate": _("The operation is live: callers can start."),
+                "pause": _("Paused: no new targets are handed out."),
+                "resume": _("Resumed."), "end": _("The operation has ended.")}
+    flash(messages[action], "success")
+    return redirect(url_for("operations.dashboard", op_id=op.id))
+
+
+# --- dashboard and export ------------------------------------------------------------------
+
+# The dashboard polls every 10 s; call figures may be that old (targets are always live).
+FIGURES_MAX_AGE = 10
+
+
+def _figures_context(op: Operation) -> dict:
+    figures = operation_figures(db.session, op, max_age=FIGURES_MAX_AGE)
+    charts = {t["id"]: bar_chart(t["items"], t["text"]) for t in figures.tallies if t["items"]}
+    return {"op": op, "figures": figures, "charts": charts, "rows": {
+        row.code: row.label for row in disposition_rows(op)}}
+
+
+@bp.get("/<int:op_id>")
+@managed_operation
+def dashboard(op: Operation, org: Organization):
+    return render_template("operations/dashboard.html", org=org, form=forms.EmptyForm(),
+                           join_links_url=join_links_url(op),
+                           is_owner=any(m.user_id == current_user.id
+                                        and m.role is OperationRole.OWNER for m in op.members),
+                           **_figures_context(op))
+
+
+@bp.get("/<int:op_id>/figures")
+@managed_operation
+def figures(op: Operation, org: Organization):
+    return render_template("operations/_figures.html", **_figures_context(op))
+
+
+@bp.get("/<int:op_id>/results.csv")
+@managed_operation
+def export(op: Operation, org: Organization):
+    body = results_csv(db.session, op, current_user)
+    db.session.commit()
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="operation-{op.id}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,59 @@
+"""Guessing columns from headers in four languages; reading tables of every shape."""
+
+import pytest
+
+from ringround.people.headers import auto_map, guess_field
+from ringround.people.reader import TableError, open_table
+
+
+@pytest.mark.parametrize("header, field", [
+    ("Phone", "phone"), ("Téléphone", "phone"), ("Telefon", "phone"), ("Telefoon", "phone"),
+    ("Mobile", "mobile"), ("Portable", "mobile"), ("Mobil", "mobile"), ("Mobiel", "mobile"),
+    ("Tel. 2", "phone"), ("E-mail", "email"), ("Courriel", "email"), ("E-post", "email"),
+    ("First name", "first_name"), ("Prénom", "first_name"), ("Förnamn", "first_name"),
+    ("Voornaam", "first_name"), ("Nom", "last_name"), ("Efternamn", "last_name"),
+    ("Achternaam", "last_name"), ("Code postal", "postcode"), ("Postnummer", "postcode"),
+    ("Ville", "city"), ("Ort", "city"), ("Woonplaats", "city"), ("Pays", "country"),
+    ("Land", "country"), ("Langue", "language"), ("Språk", "language"), ("Taal", "language"),
+    ("Date de naissance", "date_of_birth"), ("Födelsedatum", "date_of_birth"),
+    ("Geboortedatum", "date_of_birth"), ("Foyer", "household"), ("Hushåll", "household"),
+    ("Huishouden", "household"), ("Étiquettes", "tags"), ("Membre depuis", "custom:membre_depuis"),
+])
+def test_headers_in_four_languages(header, field):
+    assert guess_field(header) == field
+
+
+def test_repeated_single_fields_become_custom_fields():
+    assert auto_map(["Email", "Email", "Phone", "Phone"]) == [
+        "email", "custom:email", "phone", "phone"]
+
+
+@pytest.mark.parametrize("content, delimiter", [
+    (b"Name,Phone\r\nAda,0612345678\r\n", ","),
+    (b"Name;Phone;City\nAda;0612345678;Lyon\n", ";"),
+    (b"Name\tPhone\nAda\t0612345678\n", "\t"),
+    ('"Nom, prénom";Téléphone\n"Lovelace, Ada";06 12\n'.encode("cp1252"), ";"),
+])
+def test_delimiters_and_encodings(tmp_path, content, delimiter):
+    path = tmp_path / "file.csv"
+    path.write_bytes(content)
+    table = open_table(path)
+    assert table.delimiter == delimiter
+    rows = list(table.rows())
+    assert rows[0][0] == 2 and len(rows[0][1]) == len(table.headers)
+
+
+def test_cp1252_and_bom_are_decoded(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes("Prénom;Téléphone\nZoë;0612345678\n".encode("cp1252"))
+    assert open_table(path).headers == ["Prénom", "Téléphone"]
+    path.write_bytes("Prénom;Téléphone\nZoë;0612345678\n".encode("utf-8-sig"))
+    table = open_table(path)
+    assert table.headers == ["Prénom", "Téléphone"] and list(table.rows())[0][1][0] == "Zoë"
+
+
+def test_a_broken_xlsx_is_not_a_table(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"garbage" * 20)
+    with pytest.raises(TableError, match="not a table"):
+        open_table(path)
