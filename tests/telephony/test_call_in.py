@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ringround.extensions import db
 from ringround.models import CallLeg, LegKind, TargetState
@@ -95,3 +95,16 @@ def test_a_call_in_code_is_stored_only_as_a_keyed_hash(bank):
 
     row = db.session.scalar(select(CallInCode))
     assert bank.code not in row.code_hmac and len(row.code_hmac) == 64
+
+
+def test_a_retried_code_request_does_not_start_a_second_shift(bank, client):
+    from tests.telephony.conftest import post_signed
+
+    params = {"CallSid": "CA" + "4" * 32, "Digits": bank.code, "From": bank.agent.phone_e164,
+              "To": CAMPAIGN, "CallStatus": "in-progress"}
+    first = post_signed(client, "/telephony/hooks/voice/call-in/code?tries=0", params)
+    again = post_signed(client, "/telephony/hooks/voice/call-in/code?tries=0", params)
+    assert first.status_code == again.status_code == 200
+    assert "<Redirect" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(CallLeg.id)).where(
+        CallLeg.kind == LegKind.CALL_IN)) == 1
