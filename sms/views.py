@@ -132,8 +132,8 @@ def followups_for_attempt(attempt_id: int):
     attempt = own_attempt(attempt_id)
     operation = db.session.get(Operation, attempt.operation_id)
     return render_template(
-        "sms/_followups.html", attempt=attempt, button=EmptyForm(),
-        templates=org_templates(operation.organization_id, operation.id),
+        "sms/_followups.html" if htmx else "sms/followups_page.html", attempt=attempt,
+        button=EmptyForm(), templates=org_templates(operation.organization_id, operation.id),
     )
 
 

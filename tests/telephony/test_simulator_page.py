@@ -124,8 +124,10 @@ def test_agent_sends_a_follow_up_with_one_tap(client, organizer, factories):
     sign_in_as(client, other)
     assert client.get(url).status_code == 404
     sign_in_as(client, agent)
-    fragment = client.get(url).get_data(as_text=True)
-    assert "Rally" in fragment
+    page = client.get(url).get_data(as_text=True)
+    assert "<html" in page and "Rally" in page  # a full page without htmx
+    fragment = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and "Rally" in fragment
     # (The operation's window is all day, so quiet hours never block this text.)
     response = post_form(client, f"{url}/{template.id}", {}, page=url,
                          headers={"HX-Request": "true"})
