@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -108,3 +110,21 @@ def test_a_retried_code_request_does_not_start_a_second_shift(bank, client):
     assert "<Redirect" in again.get_data(as_text=True)
     assert db.session.scalar(select(func.count(CallLeg.id)).where(
         CallLeg.kind == LegKind.CALL_IN)) == 1
+
+
+def test_the_call_in_page_issues_a_code_once_to_members_only(bank, client, factories):
+    from ringround.telephony_rules import find_call_in_code
+    from tests.conftest import post_form
+    from tests.telephony.test_simulator_page import sign_in_as
+
+    url = f"/telephony/operations/{bank.op.id}/call-in"
+    sign_in_as(client, factories.phone_user("Outsider"))
+    assert client.get(url).status_code == 404
+    sign_in_as(client, bank.agent)
+    page = client.get(url).get_data(as_text=True)
+    assert CAMPAIGN in page and "Get my code" in page
+    issued = post_form(client, url, {}).get_data(as_text=True)
+    code = re.search(r"Your code: <strong>(\d{6})</strong>", issued).group(1)
+    assert find_call_in_code(db.session, code) == (bank.op.id, bank.agent.id)
+    assert find_call_in_code(db.session, bank.code) is None  # the new code replaced it
+    assert code not in client.get(url).get_data(as_text=True)  # shown once
