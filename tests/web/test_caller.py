@@ -229,6 +229,27 @@ def test_campaign_line_button_rings_the_callers_phone_then_the_result_joins_the_
     assert ringing.to_number == agent.phone_e164 and ringing.phase == "ringing"
     attempt = db.session.scalar(db.select(Attempt))
     assert attempt.client_id == client_id and attempt.method.value == "bridged"
+    # After the redirect the card keeps its id: the result joins the bridged attempt.
+    page = _home(client, op)
+    assert f'name="client_id" value="{client_id}"' in page
+    client.post(f"/call/{op.id}/result", data={
+        "csrf_token": csrf_token_from(page), "target_id": target_id, "client_id": client_id,
+        "group": "contacted", "q.q1": "yes"})
+    attempts = db.session.scalars(db.select(Attempt)).all()
+    assert len(attempts) == 1 and attempts[0].disposition == "talked"
+    assert attempts[0].method.value == "bridged" and attempts[0].recorded_at is not None
+
+
+def test_the_phone_script_places_a_bridged_call_and_stays_on_the_card(client, app, db):
+    op, agent, _ = calling_operation(n=1, allow_campaign_line=True)
+    sign_in(client, agent)
+    html = _home(client, op)
+    response = client.post(f"/call/{op.id}/bridge/{_target_id(html)}",
+                           data={"csrf_token": csrf_token_from(html), "client_id": "x" * 36},
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    assert response.get_json() == {"ok": True,
+                                   "message": "Your phone is ringing: pick up to be connected."}
 
 
 def test_progress_counts_calls_and_thanks_at_milestones(client, calling):
@@ -307,7 +328,7 @@ def test_progress_fragment_and_htmx_card_carry_the_callers_figures(client, calli
     card = client.get(f"/call/{op.id}/card", headers={"HX-Request": "true"})
     text = card.get_data(as_text=True)
     assert card.headers["Cache-Control"] == "no-store"
-    assert 'data-oob="progress"' in text and "tel:+" in text and "<html" not in text
+    assert 'id="progress" hx-swap-oob="true"' in text and "tel:+" in text and "<html" not in text
     # Without htmx the card's URL is the page itself.
     assert client.get(f"/call/{op.id}/card").status_code == 302
 
