@@ -89,7 +89,7 @@ def test_star_ends_the_shift_and_a_wrong_code_is_refused(bank):
     shift = bank.net.call(sid)
     assert shift.phase == "ended" and "Goodbye" in shift.transcript[-1]
     legs = db.session.scalars(select(CallLeg).where(CallLeg.kind == LegKind.CALL_IN)).all()
-    assert [leg.status for leg in legs] == ["ended"]
+    assert [leg.status for leg in legs] == ["completed"]
 
 
 def test_a_call_in_code_is_stored_only_as_a_keyed_hash(bank):
@@ -128,3 +128,21 @@ def test_the_call_in_page_issues_a_code_once_to_members_only(bank, client, facto
     assert find_call_in_code(db.session, code) == (bank.op.id, bank.agent.id)
     assert find_call_in_code(db.session, bank.code) is None  # the new code replaced it
     assert code not in client.get(url).get_data(as_text=True)  # shown once
+
+
+def test_after_a_shift_the_volunteer_takes_call_backs_again(bank):
+    from ringround.models import SimCall
+
+    sid = shift_call(bank)
+    _, call = ringing_contact(bank)
+    bank.net.answer(call.sid)
+    bank.net.hang_up(call.sid)
+    bank.net.press(sid, "2")
+    bank.net.press(sid, "*")
+    shift = db.session.scalar(select(CallLeg).where(CallLeg.kind == LegKind.CALL_IN))
+    assert shift.status == "completed"  # the inbound call's status callback
+    # The person they called calls back: it rings the volunteer (masked).
+    bank.net.dial_in(call.to_number, CAMPAIGN)
+    ring = db.session.scalar(select(SimCall).where(
+        SimCall.to_number == bank.agent.phone_e164, SimCall.phase == "ringing"))
+    assert ring is not None and ring.from_number == CAMPAIGN
