@@ -32,7 +32,18 @@ def app_overrides(tmp_path_factory):
             "BABEL_TRANSLATION_DIRECTORIES": str(root)}
 
 
-def test_a_french_form_talks_french(app, factories):
+@pytest.fixture
+def fresh_translations(app):
+    """Flask-Babel caches catalogues per locale in a process-wide domain: forget them so this
+    app's test catalogue is read (and forget it afterwards for the other tests)."""
+    from flask_babel import get_domain
+
+    get_domain().cache.clear()
+    yield
+    get_domain().cache.clear()
+
+
+def test_a_french_form_talks_french(app, factories, fresh_translations):
     bank = PhoneBank(app, factories, contacts=0)
     save_signup_form(db.session, org=bank.org, actor=bank.admin, title="Rejoindre",
                      fields={"first_name": "required", "phone": "required"},
