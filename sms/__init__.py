@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     import sms.views  # noqa: F401 - adds the console routes to `bp`
     from pwa.nav import add_console_nav
     from ringround.extensions import csrf
+    from sms.cli import telephony_cli
     from sms.jobs import init_jobs
     from sms.provider import build_provider
     from sms.simulator_views import sim
@@ -25,6 +26,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(sim)
     add_console_nav("sms.settings", _l("Phone line"))
+    app.cli.add_command(telephony_cli)
     # Only the webhooks go without CSRF: each of them checks the provider's signature.
     csrf.exempt(hooks)
     app.register_blueprint(hooks)

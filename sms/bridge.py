@@ -188,10 +188,10 @@ def bridge_done(session: Session, agent_leg: CallLeg, dial_status: str) -> list[
 def _agent_available(session: Session, agent: User) -> bool:
     """Not on another call through the line (legs silent for two hours count as over)."""
     busy = session.scalar(select(CallLeg.id).where(
-        CallLeg.agent_id == agent.id, CallLeg.status.not_in(list(TERMINAL)),
+        CallLeg.agent_id == agent.id, CallLeg.status.not_in([*TERMINAL, "ended", "missed"]),
         CallLeg.updated_at > utcnow() - timedelta(hours=2),
         CallLeg.kind.in_([LegKind.BRIDGE_AGENT, LegKind.CALL_IN, LegKind.CALLBACK]),
-        CallLeg.status != "missed").limit(1))
+    ).limit(1))
     return busy is None and bool(agent.phone_e164) and agent.active
 
 

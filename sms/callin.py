@@ -51,6 +51,11 @@ def ask_code(org: Organization | None, tries: int = 0) -> list[VoiceStep]:
 
 def check_code(session: Session, digits: str, tries: int, sid: str) -> list[VoiceStep]:
     """A keyed-in code: start the shift, or ask again (three tries)."""
+    from sqlalchemy import select
+
+    started = session.scalar(select(CallLeg).where(CallLeg.sid == sid)) if sid else None
+    if started is not None and started.kind == LegKind.CALL_IN:  # Twilio retried the request
+        return [Redirect(url("callin_next", started))]
     found = find_call_in_code(session, digits)
     operation = session.get(Operation, found[0]) if found else None
     member = None

@@ -37,7 +37,8 @@ def on_leg_status(session: Session, leg: CallLeg, *, sid: str, status: str | Non
     """Record a call leg's progress; hand final outcomes to the queue after the answer."""
     leg.sid = leg.sid or sid or None
     if status:
-        leg.status = status[:32]
+        if not (leg.kind == LegKind.CALLBACK and leg.status == "missed"):  # stays on the list
+            leg.status = status[:32]
         if status in TERMINAL:
             leg.ended_at = utcnow()
     if answered_by:

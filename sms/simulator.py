@@ -226,7 +226,10 @@ class SimulatedNetwork:
         """A simulated phone calls a campaign number; returns the call's SID."""
         call = SimCall(sid=new_sid("CA"), direction="inbound", to_number=to_number,
                        from_number=from_number, status="in-progress", phase="talking",
-                       params={"url": hook_url("telephony_hooks.inbound_voice")})
+                       # What the console's "A call comes in" / "Call status changes" say.
+                       params={"url": hook_url("telephony_hooks.inbound_voice"),
+                               "status_callback": hook_url("telephony_hooks.inbound_call_status"),
+                               "status_events": ["completed"]})
         db.session.add(call)
         db.session.flush()
         self._fetch_and_run(call, call.params["url"])

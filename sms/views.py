@@ -132,8 +132,8 @@ def followups_for_attempt(attempt_id: int):
     attempt = own_attempt(attempt_id)
     operation = db.session.get(Operation, attempt.operation_id)
     return render_template(
-        "sms/_followups.html", attempt=attempt, button=EmptyForm(),
-        templates=org_templates(operation.organization_id, operation.id),
+        "sms/_followups.html" if htmx else "sms/followups_page.html", attempt=attempt,
+        button=EmptyForm(), templates=org_templates(operation.organization_id, operation.id),
     )
 
 
@@ -168,32 +168,6 @@ def member_operation(operation_id: int) -> Operation:
             OperationMember.user_id == current_user.id)) is None:
         abort(404)
     return operation
-
-
-@bp.post("/operations/<int:operation_id>/targets/<int:target_id>/bridge")
-@login_required
-def start_bridge(operation_id: int, target_id: int):
-    """"Call through the campaign line": ring the caller's phone, then the person."""
-    from flask import jsonify, request
-
-    from sms.bridge import BridgeError, place_bridged_call, prepare_bridged_call
-
-    operation = member_operation(operation_id)
-    if not EmptyForm().validate():
-        abort(400)
-    client_id = (request.form.get("client_id") or "").strip()[:64]
-    if not client_id:
-        abort(400)
-    try:
-        leg = prepare_bridged_call(db.session, operation, current_user, target_id, client_id)
-        db.session.commit()  # the provider's first webhook must find the legs
-        place_bridged_call(db.session, leg)
-        db.session.commit()
-    except BridgeError as error:
-        db.session.commit()
-        return jsonify(ok=False, message=str(error)), 409
-    return jsonify(ok=True, attempt_id=leg.attempt_id,
-                   message=_("Your phone is ringing: pick up to be connected."))
 
 
 @bp.route("/operations/<int:operation_id>/call-in", methods=["GET", "POST"])

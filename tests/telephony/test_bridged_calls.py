@@ -244,20 +244,3 @@ def test_twilio_gets_the_exact_call_request_and_the_answer_twiml(app, client, fa
     assert number.get("url") == f"{PUBLIC}/telephony/hooks/voice/bridge/{contact_leg.token}/screen"
     # No REST request was made while answering the webhook.
     assert len(http_client.requests) == 1
-
-
-def test_the_caller_app_starts_a_bridged_call_with_one_tap(app, client, factories):
-    from tests.conftest import csrf_token_from
-    from tests.telephony.test_simulator_page import sign_in_as
-
-    bank = PhoneBank(app, factories)
-    lease = lease_next(db.session, bank.op, bank.agent)
-    db.session.commit()
-    sign_in_as(client, bank.agent)
-    token = csrf_token_from(client.get(f"/telephony/operations/{bank.op.id}/call-in")
-                            .get_data(as_text=True))
-    url = f"/telephony/operations/{bank.op.id}/targets/{lease.target_id}/bridge"
-    response = client.post(url, data={"client_id": "tap-42"}, headers={"X-CSRFToken": token})
-    assert response.status_code == 200 and response.json["ok"]
-    assert bank.ringing(bank.agent.phone_e164) is not None
-    assert client.post(url, data={"client_id": "tap-43"}).status_code == 400  # no CSRF

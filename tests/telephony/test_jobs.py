@@ -42,3 +42,17 @@ def test_a_failing_request_drops_its_deferred_work(app):
     if executor is not None:  # let anything queued finish before looking
         executor.submit(lambda: None).result(5)
     assert db.session.query(AuditEntry).filter_by(action="job.dropped").count() == 0
+
+
+def test_prune_forgets_old_webhook_deliveries_only(app, runner):
+    from datetime import timedelta
+
+    from ringround.models import ProviderEvent, utcnow
+
+    db.session.add_all([
+        ProviderEvent(sid="SMold", kind="sms_in", created_at=utcnow() - timedelta(days=40)),
+        ProviderEvent(sid="SMnew", kind="sms_in")])
+    db.session.commit()
+    result = runner.invoke(args=["telephony", "prune", "--days", "30"])
+    assert "1 webhook deliveries forgotten." in result.output
+    assert [e.sid for e in db.session.query(ProviderEvent).all()] == ["SMnew"]

@@ -124,8 +124,10 @@ def test_agent_sends_a_follow_up_with_one_tap(client, organizer, factories):
     sign_in_as(client, other)
     assert client.get(url).status_code == 404
     sign_in_as(client, agent)
-    fragment = client.get(url).get_data(as_text=True)
-    assert "Rally" in fragment
+    page = client.get(url).get_data(as_text=True)
+    assert "<html" in page and "Rally" in page  # a full page without htmx
+    fragment = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and "Rally" in fragment
     # (The operation's window is all day, so quiet hours never block this text.)
     response = post_form(client, f"{url}/{template.id}", {}, page=url,
                          headers={"HX-Request": "true"})
@@ -145,3 +147,29 @@ def test_calling_the_campaign_number_from_an_unknown_phone_asks_for_a_code(clien
     assert "six-digit caller code" in call.transcript[0]
     page = client.get(SIM).get_data(as_text=True)
     assert "six-digit caller code" in page
+
+
+def test_an_organizer_sees_and_drives_only_their_own_organizations_phones(app, client,
+                                                                          organizer, factories):
+    from ringround.models import SimCall
+
+    other_org, other_admin = factories.org_with_admin()
+    other_org.campaign_number = "+15005550077"
+    db.session.commit()
+    other = app.test_client()
+    factories.login(other, other_admin)
+    post_form(other, SIM + "texts", {"text-phone": "+16175550990",
+                                     "text-number": "+15005550077", "text-body": "HELP"},
+              page=SIM)
+    post_form(other, SIM + "dial", {"dial-phone": "+16175550990",
+                                    "dial-number": "+15005550077"}, page=SIM)
+    mine = client.get(SIM).get_data(as_text=True)
+    assert "+16175550990" not in mine
+    theirs = db.session.scalar(select(SimCall))
+    response = post_form(client, f"{SIM}calls/{theirs.sid}/hangup", {}, page=SIM)
+    assert response.status_code == 404
+    refused = post_form(client, SIM + "texts", {"text-phone": "+16175550991",
+                                                "text-number": "+15005550077",
+                                                "text-body": "STOP"}, page=SIM)
+    assert refused.status_code == 302
+    assert not is_opted_out(db.session, other_org.id, "+16175550991")

@@ -180,3 +180,22 @@ def test_stop_takes_the_person_out_of_an_active_queue_at_once(app, client, facto
     post_signed(client, "/telephony/hooks/sms", {**sms_params("START", "SM" + "8" * 32, maria)})
     lease = lease_next(db.session, bank.op, bank.agent)
     assert lease is not None and lease.contact_id == bank.people[0].id
+
+
+def test_erasing_a_contact_deletes_their_texts_and_conversations(client, factories):
+    from ringround.models import Contact, Conversation
+    from ringround.people.erasure import erase_contact
+
+    org, admin = factories.org_with_admin()
+    org.campaign_number = CAMPAIGN
+    person = factories.contact(org, phone=REMOTE)
+    db.session.commit()
+    text_in(client, "HELP", "SM" + "3" * 32)
+    send_text(db.session, org, REMOTE, "Hi", kind="test", contact=person, now=AFTERNOON)
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Message.id))) == 2
+    counts = erase_contact(db.session, db.session.get(Contact, person.id), admin.id)
+    assert counts["texts_deleted"] >= 2
+    assert db.session.scalar(select(func.count(Message.id))) == 0
+    assert db.session.scalar(select(func.count(SimText.id))) == 0
+    assert db.session.scalar(select(func.count(Conversation.id))) == 0

@@ -109,3 +109,26 @@ def test_docs_list_every_webhook_path(app):
 def test_telephony_stylesheet_is_served(client):
     response = client.get("/telephony/static/css/telephony.css")
     assert response.status_code == 200 and response.mimetype == "text/css"
+
+
+@pytest.mark.twilio
+def test_with_twilio_an_inbound_text_is_answered_in_twiml_without_a_rest_call(
+        app, client, factories, http_client):
+    import xml.etree.ElementTree as ET
+
+    org, _ = factories.org_with_admin()
+    org.campaign_number = CAMPAIGN
+    org.help_text = "Help text"
+    db.session.commit()
+    response = post_signed(client, "/telephony/hooks/sms", sms_params("HELP"))
+    root = ET.fromstring(response.get_data(as_text=True))
+    assert response.mimetype == "text/xml"
+    assert [(node.tag, node.text) for node in root] == [("Message", "Help text")]
+    assert http_client.requests == []
+
+
+@pytest.mark.twilio
+def test_twilio_calls_are_paced_at_the_configured_rate(app):
+    from sms.provider import get_provider
+
+    assert get_provider().pacer.interval == 1.0  # TWILIO_CALLS_PER_SECOND defaults to 1

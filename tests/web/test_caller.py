@@ -271,6 +271,7 @@ def test_the_last_result_can_be_changed_within_ten_minutes(client, calling, db):
     _post_json(client, f"/api/call/{op.id}/sync", {"entries": [entry]}, html)
     page = client.get(f"/call/{op.id}/last").get_data(as_text=True)
     assert 'value="no_answer" checked' in page
+    assert "Send a follow-up text" in page  # the telephony part's one-tap texts
     client.post(f"/call/{op.id}/last", data={"csrf_token": csrf_token_from(page),
                                               "group": "contacted", "q.q1": "yes",
                                               "notes": "Called back at once"})
