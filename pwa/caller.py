@@ -8,6 +8,7 @@ every card shows only the fields the operation exposes.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from functools import cache, wraps
 from pathlib import Path
@@ -62,6 +63,7 @@ BATCH_DEFAULT = 20
 BATCH_MAX = 50
 SYNC_MAX = 100
 EDIT_WINDOW = timedelta(minutes=10)
+CARD_ID_NAMESPACE = uuid.UUID("9b0e8c52-4f0c-4d1e-9a57-2f1d3c6b7a10")
 STATIC = Path(__file__).resolve().parent / "static"
 # What the service worker keeps; its version is a hash of their contents.
 SHELL_ASSETS = ("js/caller.js", "js/sw.js", "css/app.css", "css/caller.css",
@@ -106,7 +108,12 @@ def _card_for_lease(operation: Operation, lease) -> Card | None:
     contact = db.session.get(Contact, lease.contact_id)
     if contact is None:
         return None
-    return build_card(operation, contact, lease.target_id, lease.phone_e164, lease.expires_at)
+    card = build_card(operation, contact, lease.target_id, lease.phone_e164, lease.expires_at)
+    # The same lease shows the same id after a reload (e.g. the redirect after a bridged
+    # call), so a result sent without JavaScript joins the call's attempt.
+    seed = f"{current_user.id}:{lease.target_id}:{lease.expires_at.isoformat()}"
+    card.client_id = str(uuid.uuid5(CARD_ID_NAMESPACE, seed))
+    return card
 
 
 def _current_card(operation: Operation) -> Card | None:
@@ -232,6 +239,9 @@ def _record(operation: Operation, payload: dict) -> tuple[str, object]:
                               time_zone=zone)
     except ResultError as error:
         return "rejected", str(error)
+    started = db.session.scalar(select(Attempt).where(Attempt.client_id == values["client_id"]))
+    if started is not None and started.recorded_at is None:
+        values["method"] = started.method  # a bridged call placed from this card
     result = queue.ResultIn(operation_id=operation.id, agent_id=current_user.id, **values)
     try:
         outcome = queue.record_result(db.session, result)
@@ -321,10 +331,28 @@ def edit_last(operation: Operation):
 @bp.post("/call/<int:operation_id>/bridge/<int:target_id>")
 @member_required()
 def bridge_call(operation: Operation, target_id: int):
-    """Call through the campaign line: wired up by the telephony part (not here yet)."""
-    message = _("Calling through the campaign line is not set up yet. "
-                "Please use the Call button to call from your phone.")
-    return Response(message, status=501, mimetype="text/plain")
+    """Call through the campaign line: the line rings the caller's phone, then the person.
+    The attempt takes the card's client id, so the result recorded after the call joins it.
+    The phone's script asks for JSON and stays on the card; a plain form post is redirected."""
+    from sms.bridge import BridgeError, place_bridged_call, prepare_bridged_call
+
+    client_id = (request.form.get("client_id") or "").strip()[:64]
+    if not client_id:
+        abort(400)
+    try:
+        leg = prepare_bridged_call(db.session, operation, current_user, target_id, client_id)
+        db.session.commit()  # the provider's first webhook must find the call
+        place_bridged_call(db.session, leg)
+        db.session.commit()
+    except BridgeError as error:
+        db.session.commit()
+        ok, message = False, str(error)
+    else:
+        ok, message = True, _("Your phone is ringing: pick up to be connected.")
+    if request.accept_mimetypes.best == "application/json":
+        return _no_store(jsonify(ok=ok, message=message)), 200 if ok else 409
+    flash(message, "success" if ok else "error")
+    return redirect(url_for("caller.home", operation_id=operation.id))
 
 
 # ---------------------------------------------------------------- the phone's API

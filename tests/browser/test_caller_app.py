@@ -190,7 +190,8 @@ def test_agent_calls_online_then_offline_and_every_result_arrives_once(
     page.get_by_role("button", name="Return the rest").click()
     expect(page.locator("#batch-bar")).to_be_hidden()
     assert page.evaluate(DUMP_INDEXEDDB)["batch"] == []
-    assert not [e for e in page.console_errors if "Content Security Policy" in e]
+    assert not [e for e in page.console_errors if "Content Security Policy" in e], [
+        e for e in page.console_errors if "Content Security Policy" in e]
 
 
 def test_guided_mode_asks_one_question_at_a_time_following_branches(
@@ -252,12 +253,14 @@ def test_signing_out_sends_results_first_then_wipes_the_phone(phone_page, live_s
     page.get_by_role("button", name="Take them").click()
     expect(page.locator("#batch-left")).to_contain_text("people left")
     page.context.set_offline(True)
+    page.context.route("**/*", lambda route: route.abort())
     _record(page, "No contact", "Not home")
     expect(page.locator("#pending")).to_have_text("1 result waiting to be sent")
     # Offline with a result not sent: signing out would lose it, so the app says so.
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator("#caller-status")).to_contain_text("not sent yet")
     assert len(page.evaluate(DUMP_INDEXEDDB)["outbox"]) == 1
+    page.context.unroute("**/*")
     page.context.set_offline(False)
     expect(page.locator("#pending")).to_have_text("All results sent", timeout=20000)
     page.get_by_role("button", name="Sign out").click()
@@ -268,3 +271,23 @@ def test_signing_out_sends_results_first_then_wipes_the_phone(phone_page, live_s
     assert len(_fresh(Attempt)) == 1
     # The people not called went back to the list.
     assert not [t for t in _fresh(Target) if t.leased_to_id == agent.id]
+
+
+def test_a_call_through_the_campaign_line_and_its_result_are_one_attempt(
+        phone_page, live_server):
+    op, agent, _ = calling_operation(n=2, allow_campaign_line=True)
+    page = phone_page
+    _sign_in(page, live_server, agent)
+    page.goto(f"/call/{op.id}")
+    target_id = _card_target(page)
+    page.get_by_role("button", name="Call through the campaign line").click()
+    expect(page.locator("#caller-status")).to_have_text(
+        "Your phone is ringing: pick up to be connected.")
+    assert _card_target(page) == target_id  # still on the same person
+    _record(page, "No contact", "Voicemail")
+    expect(page.locator("#call form.result-form")).not_to_have_attribute(
+        "data-target", str(target_id))
+    attempts = _fresh(Attempt)
+    assert len(attempts) == 1
+    assert (attempts[0].disposition, attempts[0].method.value) == ("voicemail", "bridged")
+    assert page.console_errors == []

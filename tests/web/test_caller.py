@@ -211,16 +211,45 @@ def test_guided_mode_marks_the_form_for_one_question_at_a_time(client, app, db):
     assert 'data-q="q1"' in html and 'value="no" data-next="q3"' in html
 
 
-def test_campaign_line_button_answers_501_until_telephony_is_wired(client, app, db):
+def test_campaign_line_button_rings_the_callers_phone_then_the_result_joins_the_call(
+        client, app, db):
+    from ringround.models import Attempt, SimCall
+
     op, agent, _ = calling_operation(n=1, allow_campaign_line=True)
     sign_in(client, agent)
     html = _home(client, op)
     assert "Call through the campaign line" in html
     target_id = _target_id(html)
+    client_id = re.search(r'name="client_id" value="([^"]+)"', html).group(1)
     response = client.post(f"/call/{op.id}/bridge/{target_id}",
-                           data={"csrf_token": csrf_token_from(html)})
-    assert response.status_code == 501
-    assert "not set up yet" in response.get_data(as_text=True)
+                           data={"csrf_token": csrf_token_from(html), "client_id": client_id})
+    assert response.status_code == 302
+    assert "Your phone is ringing" in _home(client, op)
+    ringing = db.session.scalar(db.select(SimCall))
+    assert ringing.to_number == agent.phone_e164 and ringing.phase == "ringing"
+    attempt = db.session.scalar(db.select(Attempt))
+    assert attempt.client_id == client_id and attempt.method.value == "bridged"
+    # After the redirect the card keeps its id: the result joins the bridged attempt.
+    page = _home(client, op)
+    assert f'name="client_id" value="{client_id}"' in page
+    client.post(f"/call/{op.id}/result", data={
+        "csrf_token": csrf_token_from(page), "target_id": target_id, "client_id": client_id,
+        "group": "contacted", "q.q1": "yes"})
+    attempts = db.session.scalars(db.select(Attempt)).all()
+    assert len(attempts) == 1 and attempts[0].disposition == "talked"
+    assert attempts[0].method.value == "bridged" and attempts[0].recorded_at is not None
+
+
+def test_the_phone_script_places_a_bridged_call_and_stays_on_the_card(client, app, db):
+    op, agent, _ = calling_operation(n=1, allow_campaign_line=True)
+    sign_in(client, agent)
+    html = _home(client, op)
+    response = client.post(f"/call/{op.id}/bridge/{_target_id(html)}",
+                           data={"csrf_token": csrf_token_from(html), "client_id": "x" * 36},
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    assert response.get_json() == {"ok": True,
+                                   "message": "Your phone is ringing: pick up to be connected."}
 
 
 def test_progress_counts_calls_and_thanks_at_milestones(client, calling):
@@ -298,7 +327,7 @@ def test_progress_fragment_and_htmx_card_carry_the_callers_figures(client, calli
     card = client.get(f"/call/{op.id}/card", headers={"HX-Request": "true"})
     text = card.get_data(as_text=True)
     assert card.headers["Cache-Control"] == "no-store"
-    assert 'data-oob="progress"' in text and "tel:+" in text and "<html" not in text
+    assert 'id="progress" hx-swap-oob="true"' in text and "tel:+" in text and "<html" not in text
     # Without htmx the card's URL is the page itself.
     assert client.get(f"/call/{op.id}/card").status_code == 302
 

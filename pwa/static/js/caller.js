@@ -199,6 +199,8 @@
     var form = currentForm();
     if (!form) return;
     if (!form.dataset.clientId) form.dataset.clientId = self.crypto.randomUUID();
+    // The bridged call (campaign line) and the result share this id: one attempt.
+    $$('#call input[name="client_id"]').forEach(function (input) { input.value = form.dataset.clientId; });
     form.dataset.shownAt = new Date().toISOString();
     $$('.js-only', $('#call')).forEach(function (el) { el.hidden = false; });
     $$('.questions', form).forEach(function (q) { q.hidden = true; });
@@ -240,21 +242,23 @@
       .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })
       .then(function (html) {
         var box = $('#call');
-        box.innerHTML = html;
-        // Out-of-band parts (progress) carry their own ids.
-        $$('[data-oob]', box).forEach(function (part) {
-          var old = document.getElementById(part.dataset.oob);
-          if (old) { old.replaceWith(part); part.id = part.dataset.oob; part.removeAttribute('data-oob'); }
-        });
-        if (self.htmx) self.htmx.process(box);
+        // htmx swaps the card in and the progress out of band (hx-swap-oob).
+        if (self.htmx) self.htmx.swap(box, html, { swapStyle: 'innerHTML' });
+        else box.innerHTML = html;
         prepareCard();
-        box.focus();
+        focusCard();
       }, function () {
         $('#call').innerHTML = '';
         var tpl = $('#offline-empty');
         if (tpl) $('#call').appendChild(tpl.content.cloneNode(true));
         say(t('Offline'), 'info');
       });
+  }
+
+  function focusCard() {
+    var box = $('#call');
+    box.focus({ preventScroll: true });
+    box.scrollIntoView({ block: 'start' });
   }
 
   /* ----- guided questionnaire and outcome details */
@@ -314,6 +318,7 @@
         return showBatchCard();
       }).then(function (shown) {
         if (!shown) { say(t('BatchDone'), 'ok'); return loadOnlineCard(); }
+        focusCard();
       });
     }
     return sync().then(loadOnlineCard, function () {
@@ -341,6 +346,9 @@
       var skip = { kind: 'skip', client_id: self.crypto.randomUUID(), operation_id: Number(op),
                    target_id: target, reason: reason, queued_at: new Date().toISOString() };
       put('outbox', skip).then(function () { return afterQueued(target); });
+    } else if (form.matches('.bridge-form')) {
+      event.preventDefault();
+      bridge(form);
     } else if (form.matches('.take-batch')) {
       event.preventDefault();
       takeBatch(Number(new FormData(form).get('n')) || 20);
@@ -351,6 +359,17 @@
       event.preventDefault();
       signOut(form);
     }
+  }
+
+  // Call through the campaign line without leaving the card.
+  function bridge(form) {
+    var result = currentForm();
+    if (result) result.dataset.startedAt = new Date().toISOString();
+    fetch(form.action, { method: 'POST', body: new FormData(form), credentials: 'same-origin',
+                         headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.json(); })
+      .then(function (body) { say(body.message, body.ok ? 'ok' : 'error'); },
+            function () { say(t('NeedNetwork'), 'error'); });
   }
 
   function takeBatch(n) {
@@ -424,6 +443,8 @@
     if (!root) return;
     op = root.dataset.op;
     cardUrl = root.dataset.card;
+    // Under our strict CSP htmx must never copy a style attribute while settling a swap.
+    if (self.htmx) self.htmx.config.attributesToSettle = ['class', 'width', 'height'];
     var token = $('meta[name="csrf-token"]');
     if (token && navigator.onLine) setMeta('csrf', token.content);
     if ('serviceWorker' in navigator) {
@@ -434,6 +455,10 @@
     document.addEventListener('change', onChange);
     document.addEventListener('input', onChange);
     document.addEventListener('click', onClick);
+    // A card htmx brought in ("Check again") is prepared like any other.
+    document.addEventListener('htmx:afterSwap', function (event) {
+      if (event.target.id === 'call') prepareCard();
+    });
     self.addEventListener('online', function () {
       say('');
       retryDelay = 5000;

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b8dbfc5bc5a4
+Revision ID: 1ff65f330bf2
 Revises: 
-Create Date: 2026-11-23 16:59:13.440342
+Create Date: 2026-11-23 17:07:44.999819
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'b8dbfc5bc5a4'
+revision = '1ff65f330bf2'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -25,12 +25,16 @@ def upgrade():
     sa.Column('default_region', sa.String(length=2), nullable=False),
     sa.Column('time_zone', sa.String(length=64), nullable=False),
     sa.Column('help_text', sa.String(length=320), nullable=True),
+    sa.Column('campaign_number', sa.String(length=20), nullable=True),
     sa.Column('call_gap_minutes', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organizations')),
     sa.UniqueConstraint('slug', name=op.f('uq_organizations_slug'))
     )
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_organizations_campaign_number'), ['campaign_number'], unique=False)
+
     op.create_table('phone_codes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('phone_e164', sa.String(length=20), nullable=False),
@@ -45,6 +49,56 @@ def upgrade():
     with op.batch_alter_table('phone_codes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_phone_codes_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_phone_codes_phone_e164'), ['phone_e164'], unique=False)
+
+    op.create_table('provider_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sid', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_provider_events')),
+    sa.UniqueConstraint('sid', 'kind', name=op.f('uq_provider_events_sid'))
+    )
+    with op.batch_alter_table('provider_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_provider_events_created_at'), ['created_at'], unique=False)
+
+    op.create_table('sim_calls',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sid', sa.String(length=64), nullable=False),
+    sa.Column('parent_sid', sa.String(length=64), nullable=True),
+    sa.Column('direction', sa.String(length=16), nullable=False),
+    sa.Column('to_number', sa.String(length=20), nullable=False),
+    sa.Column('from_number', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('phase', sa.String(length=16), nullable=False),
+    sa.Column('answered_by', sa.String(length=32), nullable=True),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('transcript', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sim_calls')),
+    sa.UniqueConstraint('sid', name=op.f('uq_sim_calls_sid'))
+    )
+    with op.batch_alter_table('sim_calls', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sim_calls_parent_sid'), ['parent_sid'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sim_calls_to_number'), ['to_number'], unique=False)
+
+    op.create_table('sim_texts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sid', sa.String(length=64), nullable=False),
+    sa.Column('direction', sa.String(length=16), nullable=False),
+    sa.Column('to_number', sa.String(length=20), nullable=False),
+    sa.Column('from_number', sa.String(length=20), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('status_callback', sa.String(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sim_texts')),
+    sa.UniqueConstraint('sid', name=op.f('uq_sim_texts_sid'))
+    )
+    with op.batch_alter_table('sim_texts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sim_texts_from_number'), ['from_number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sim_texts_to_number'), ['to_number'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -235,6 +289,21 @@ def upgrade():
     with op.batch_alter_table('operations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_operations_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('call_in_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('operation_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code_hmac', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['operation_id'], ['operations.id'], name=op.f('fk_call_in_codes_operation_id_operations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_call_in_codes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_in_codes')),
+    sa.UniqueConstraint('code_hmac', name=op.f('uq_call_in_codes_code_hmac')),
+    sa.UniqueConstraint('operation_id', 'user_id', name=op.f('uq_call_in_codes_operation_id'))
+    )
+    with op.batch_alter_table('call_in_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_in_codes_user_id'), ['user_id'], unique=False)
+
     op.create_table('consents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=False),
@@ -278,6 +347,45 @@ def upgrade():
     )
     with op.batch_alter_table('contact_tags', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_tags_tag_id'), ['tag_id'], unique=False)
+
+    op.create_table('conversations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('remote_e164', sa.String(length=20), nullable=False),
+    sa.Column('form_id', sa.Integer(), nullable=True),
+    sa.Column('keyword', sa.String(length=32), nullable=False),
+    sa.Column('language', sa.String(length=12), nullable=False),
+    sa.Column('fields', sa.JSON(), nullable=False),
+    sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('state', sa.String(length=32), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_conversations_contact_id_contacts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_conversations_organization_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations'))
+    )
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conversations_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conversations_remote_e164'), ['remote_e164'], unique=False)
+
+    op.create_table('followup_templates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('operation_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('body', sa.String(length=640), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['operation_id'], ['operations.id'], name=op.f('fk_followup_templates_operation_id_operations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_followup_templates_organization_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_followup_templates'))
+    )
+    with op.batch_alter_table('followup_templates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_followup_templates_operation_id'), ['operation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followup_templates_organization_id'), ['organization_id'], unique=False)
 
     op.create_table('join_links',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -436,11 +544,88 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_join_link_uses_link_id'), ['link_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_join_link_uses_user_id'), ['user_id'], unique=False)
 
+    op.create_table('messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=True),
+    sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('direction', sa.String(length=32), nullable=False),
+    sa.Column('remote_e164', sa.String(length=20), nullable=False),
+    sa.Column('campaign_number', sa.String(length=20), nullable=True),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('sid', sa.String(length=64), nullable=True),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('error_code', sa.Integer(), nullable=True),
+    sa.Column('sent_by_id', sa.Integer(), nullable=True),
+    sa.Column('template_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_messages_contact_id_contacts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_messages_organization_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sent_by_id'], ['users.id'], name=op.f('fk_messages_sent_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['template_id'], ['followup_templates.id'], name=op.f('fk_messages_template_id_followup_templates'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),
+    sa.UniqueConstraint('sid', name=op.f('uq_messages_sid'))
+    )
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_messages_contact_id'), ['contact_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_messages_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_messages_remote_e164'), ['remote_e164'], unique=False)
+
+    op.create_table('call_legs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=32), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('operation_id', sa.Integer(), nullable=True),
+    sa.Column('attempt_id', sa.Integer(), nullable=True),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('sid', sa.String(length=64), nullable=True),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('answered_by', sa.String(length=32), nullable=True),
+    sa.Column('state', sa.JSON(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('handled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['users.id'], name=op.f('fk_call_legs_agent_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['attempt_id'], ['attempts.id'], name=op.f('fk_call_legs_attempt_id_attempts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_call_legs_contact_id_contacts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['operation_id'], ['operations.id'], name=op.f('fk_call_legs_operation_id_operations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_call_legs_organization_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['parent_id'], ['call_legs.id'], name=op.f('fk_call_legs_parent_id_call_legs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_legs')),
+    sa.UniqueConstraint('sid', name=op.f('uq_call_legs_sid')),
+    sa.UniqueConstraint('token', name=op.f('uq_call_legs_token'))
+    )
+    with op.batch_alter_table('call_legs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_legs_agent_id'), ['agent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_legs_attempt_id'), ['attempt_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_legs_contact_id'), ['contact_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_legs_operation_id'), ['operation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_legs_organization_id'), ['organization_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('call_legs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_legs_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_call_legs_operation_id'))
+        batch_op.drop_index(batch_op.f('ix_call_legs_contact_id'))
+        batch_op.drop_index(batch_op.f('ix_call_legs_attempt_id'))
+        batch_op.drop_index(batch_op.f('ix_call_legs_agent_id'))
+
+    op.drop_table('call_legs')
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_messages_remote_e164'))
+        batch_op.drop_index(batch_op.f('ix_messages_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_messages_contact_id'))
+
+    op.drop_table('messages')
     with op.batch_alter_table('join_link_uses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_join_link_uses_user_id'))
         batch_op.drop_index(batch_op.f('ix_join_link_uses_link_id'))
@@ -477,6 +662,16 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_join_links_operation_id'))
 
     op.drop_table('join_links')
+    with op.batch_alter_table('followup_templates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_followup_templates_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_followup_templates_operation_id'))
+
+    op.drop_table('followup_templates')
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conversations_remote_e164'))
+        batch_op.drop_index(batch_op.f('ix_conversations_organization_id'))
+
+    op.drop_table('conversations')
     with op.batch_alter_table('contact_tags', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contact_tags_tag_id'))
 
@@ -489,6 +684,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_consents_contact_id'))
 
     op.drop_table('consents')
+    with op.batch_alter_table('call_in_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_in_codes_user_id'))
+
+    op.drop_table('call_in_codes')
     with op.batch_alter_table('operations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_operations_organization_id'))
 
@@ -520,10 +719,27 @@ def downgrade():
 
     op.drop_table('audit_entries')
     op.drop_table('users')
+    with op.batch_alter_table('sim_texts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sim_texts_to_number'))
+        batch_op.drop_index(batch_op.f('ix_sim_texts_from_number'))
+
+    op.drop_table('sim_texts')
+    with op.batch_alter_table('sim_calls', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sim_calls_to_number'))
+        batch_op.drop_index(batch_op.f('ix_sim_calls_parent_sid'))
+
+    op.drop_table('sim_calls')
+    with op.batch_alter_table('provider_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_provider_events_created_at'))
+
+    op.drop_table('provider_events')
     with op.batch_alter_table('phone_codes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_phone_codes_phone_e164'))
         batch_op.drop_index(batch_op.f('ix_phone_codes_created_at'))
 
     op.drop_table('phone_codes')
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_organizations_campaign_number'))
+
     op.drop_table('organizations')
     # ### end Alembic commands ###
