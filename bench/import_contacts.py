@@ -4,7 +4,8 @@
 
 Prints one JSON line: rows, seconds (the import only, not the generation), rows_per_s,
 peak_rss_mb (the importing process and its worker processes together, sampled every 50 ms),
-and the import's counts.
+cpu_seconds (this process and its workers: on a busy shared machine, cpu_seconds / cores
+is what the import would take alone), and the import's counts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import json
 import os
 import random
+import resource
 import sys
 import tempfile
 import threading
@@ -132,6 +134,9 @@ def main() -> None:
             org = create_organization(db.session, name="Bench", admin=user)
             org.default_region = "FR"
             db.session.commit()
+            cpu_before = sum(u.ru_utime + u.ru_stime for u in (
+                resource.getrusage(resource.RUSAGE_SELF),
+                resource.getrusage(resource.RUSAGE_CHILDREN)))
             sampler = PeakRss()
             sampler.start()
             started = time.perf_counter()
@@ -144,11 +149,15 @@ def main() -> None:
     finally:
         if server:
             server.stop()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds = sum(u.ru_utime + u.ru_stime for u in (usage, children)) - cpu_before
     counts = summary.as_dict()
     counts["imported"] = counts.pop("rows")
     print(json.dumps({
         "rows": args.rows, "seconds": round(seconds, 2),
         "rows_per_s": round(args.rows / seconds), "peak_rss_mb": round(sampler.peak / 2**20),
+        "cpu_seconds": round(cpu_seconds, 1),
         "database": args.database, "cpus": os.cpu_count(),
         "load_avg_1m": round(os.getloadavg()[0], 2), **counts,
     }))

@@ -24,12 +24,22 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import func, select
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from pwa.context import org_role_required
 from ringround.extensions import db, htmx
-from ringround.models import ImportJob, ImportStatus, Organization, OrgRole, SavedList, Tag
+from ringround.models import (
+    Attempt,
+    Contact,
+    ImportJob,
+    ImportStatus,
+    Organization,
+    OrgRole,
+    SavedList,
+    Tag,
+)
 from ringround.people import jobs
 from ringround.people.contacts import (
     get_contact,
@@ -117,8 +127,6 @@ def index(org: Organization):
     except FilterError as error:
         flash(str(error), "error")
         filter_, total, ids = {}, 0, []
-    from ringround.models import Contact
-
     contacts = db.session.scalars(select(Contact).where(Contact.id.in_(ids))
                                   .order_by(Contact.id)).all() if ids else []
     return render_template(
@@ -215,6 +223,16 @@ def upload(org: Organization):
     return render_template("contacts/upload.html", org=org, form=form)
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error):
+    """An upload over MAX_CONTENT_LENGTH (refused before any view reads it)."""
+    form = UploadForm(formdata=None)
+    limit = max(current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024), 1)
+    form.file.errors = [_("The file is too large (the limit is %(mb)s MB). Split it into "
+                          "smaller files.", mb=limit)]
+    return render_template("contacts/upload.html", form=form), 413
+
+
 def _targets(headers: list[str]) -> list[tuple[str, str]]:
     choices = [(field, str(FIELD_LABELS[field])) for field in FIELDS]
     for header in headers:
@@ -291,8 +309,6 @@ def _contact_or_404(org: Organization, contact_id: int):
 @org_role_required(*ORGANIZERS)
 def contact(org: Organization, contact_id: int):
     person = _contact_or_404(org, contact_id)
-    from ringround.models import Attempt
-
     calls = db.session.scalar(select(func.count()).select_from(Attempt)
                               .where(Attempt.contact_id == person.id))
     return render_template("contacts/contact.html", org=org, contact=person, form=CsrfForm(),

@@ -51,6 +51,8 @@ _EXTENSION = re.compile(
 _SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?[eE]\+?\d+$")
 _FLOAT = re.compile(r"^(\d{6,15})\.0+$")
 _UNKNOWN_ZONE = "Etc/Unknown"
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +99,16 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
         return PhoneError("empty", raw)
     if _SCIENTIFIC.match(text):
         return PhoneError("scientific", raw)
-    digits = sum(ch.isdigit() for ch in text)
-    if digits == 0 or sum(ch.isalpha() for ch in text) > 2:
+    digits = len(_DIGIT.findall(text))
+    if digits == 0 or len(_LETTER.findall(text)) > 2:
         return PhoneError("not_a_number", raw)
     if text.startswith("00") and not region:
         text = "+" + text[2:]
     region = (region or "").upper() or None
+    fast = _fast_parse(text, region) if _PLAIN.fullmatch(text) else None
+    if fast is not None:
+        number, country, number_type = fast
+        return _parsed(number, extension, country, number_type)
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as error:
@@ -122,6 +128,11 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
         return PhoneError("invalid", raw)
     if number.extension and not extension:
         extension = number.extension
+    return _parsed(number, extension, country, number_type)
+
+
+def _parsed(number: phonenumbers.PhoneNumber, extension: str | None, country: str | None,
+            number_type: int) -> ParsedPhone:
     if pn_util.is_number_type_geographical(number_type, number.country_code):
         zones = pn_timezone.time_zones_for_geographical_number(number)
     else:
@@ -135,15 +146,117 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
     )
 
 
+_SPECIAL_DESCS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
+                  "pager", "uan", "voicemail")
+_special_patterns: dict[int, re.Pattern | None] = {}
+
+
+def _special_pattern(metadata) -> re.Pattern | None:
+    """One regex matching every number of a special type (premium, toll-free, VoIP…) of a
+    region: numbers outside it need only the fixed-line and mobile tests."""
+    key = id(metadata)
+    if key not in _special_patterns:
+        parts = [getattr(metadata, name).national_number_pattern for name in _SPECIAL_DESCS
+                 if getattr(metadata, name) is not None
+                 and getattr(metadata, name).national_number_pattern]
+        _special_patterns[key] = re.compile("|".join(f"(?:{p})" for p in parts)) \
+            if parts else None
+    return _special_patterns[key]
+
+
+def _number_type(national: str, metadata) -> int:
+    """`phonenumbers`' type test, in the same order, with the eight special types tried at
+    once (most numbers are fixed or mobile: 3 regexes instead of 11)."""
+    special = _special_pattern(metadata)
+    if special is not None and special.fullmatch(national):
+        return pn_util._number_type_helper(national, metadata)
+    matches = pn_util._is_number_matching_desc
+    if not matches(national, metadata.general_desc):
+        return PhoneNumberType.UNKNOWN
+    if matches(national, metadata.fixed_line):
+        if metadata.same_mobile_and_fixed_line_pattern or matches(national, metadata.mobile):
+            return PhoneNumberType.FIXED_LINE_OR_MOBILE
+        return PhoneNumberType.FIXED_LINE
+    if not metadata.same_mobile_and_fixed_line_pattern and matches(national, metadata.mobile):
+        return PhoneNumberType.MOBILE
+    return PhoneNumberType.UNKNOWN
+
+
 def _classify(number: phonenumbers.PhoneNumber) -> tuple[str | None, int]:
     """The number's region and type in one pass (`is_valid_number`, `number_type` and
-    `time_zones_for_number` would each redo it: this is the import's hot path)."""
-    region = phonenumbers.region_code_for_number(number)
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
-    if metadata is None:
-        return region, PhoneNumberType.UNKNOWN
+    `time_zones_for_number` would each redo it: this is the import's hot path). Same rules as
+    `region_code_for_number`: the first region of the calling code whose leading digits match,
+    or else whose patterns accept the number."""
+    country_code = number.country_code
+    regions = pn_util.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if not regions:
+        return None, PhoneNumberType.UNKNOWN
     national = pn_util.national_significant_number(number)
-    return region, pn_util._number_type_helper(national, metadata)
+    if len(regions) == 1:
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, regions[0])
+        if metadata is None:
+            return regions[0], PhoneNumberType.UNKNOWN
+        return regions[0], _number_type(national, metadata)
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        if metadata is None:
+            continue
+        if metadata.leading_digits is not None:
+            if re.match(metadata.leading_digits, national):
+                return region, _number_type(national, metadata)
+            continue
+        number_type = _number_type(national, metadata)
+        if number_type != PhoneNumberType.UNKNOWN:
+            return region, number_type
+    return None, PhoneNumberType.UNKNOWN
+
+
+# A number written with digits, spaces and the usual punctuation only (no letters, no
+# extension left): common enough to skip `phonenumbers.parse` when the region is simple.
+_PLAIN = re.compile(r"\+?[\d \-./()\u00a0]+")
+_NOT_DIGIT = re.compile(r"\D")
+_NANP = 1
+
+
+def _fast_parse(text: str, region: str | None):
+    """(number, region, type) for the common cases, or None to let `phonenumbers.parse` (and
+    its exact error messages) handle the rest. Only returns valid numbers, so anything it
+    gets wrong falls back rather than slipping through."""
+    digits = _NOT_DIGIT.sub("", text)
+    if text.startswith("+"):
+        for size in (1, 2, 3):
+            code = int(digits[:size] or 0)
+            if code in pn_util.COUNTRY_CODE_TO_REGION_CODE:
+                national = digits[size:]
+                break
+        else:
+            return None
+    else:
+        if region is None:
+            return None
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        if metadata is None:
+            return None
+        code = metadata.country_code
+        prefix = metadata.national_prefix_for_parsing
+        if digits.startswith("00") and metadata.international_prefix == "00":
+            return None  # international, written the European way: the slow path knows
+        if code == _NANP:
+            if len(digits) == 11 and digits[0] == "1":
+                digits = digits[1:]
+        elif prefix == "0":
+            if digits.startswith("0"):
+                digits = digits[1:]
+        elif prefix is not None or metadata.national_prefix is not None:
+            return None
+        national = digits
+    if not (4 <= len(national) <= 14) or national[0] == "0":
+        return None  # Italian-style leading zeros and the like: the slow path
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    country, number_type = _classify(number)
+    if number_type == PhoneNumberType.UNKNOWN:
+        return None
+    return number, country, number_type
 
 
 # --- time zones -------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from ringround.people.normalize import (
 from ringround.people.reader import DEFAULT_MAX_BYTES, TableError, TableSource, open_table
 
 CHUNK_ROWS = 2000
+BIG_CHUNK_ROWS = 5000
 POOL_THRESHOLD = 20_000  # below this many rows, starting worker processes costs more
 Progress = Callable[[int, int], None]
 
@@ -276,16 +277,28 @@ class _MergeState:
             f"SELECT coalesce(max(id), 0) FROM {name}").scalar()  # noqa: S608
         return list(range(start + 1, start + 1 + count))
 
-    def _bulk_insert(self, table, columns: list[str], rows: list[tuple]) -> None:
+    def _processor(self, table, name: str):
+        dialect = self.session.connection().dialect
+        return table.c[name].type._cached_bind_processor(dialect)
+
+    def _bind(self, table, name: str, value):
+        """`value` as the driver wants it for `table.name` (for values shared by many rows:
+        processed once instead of once per row)."""
+        processor = self._processor(table, name)
+        return processor(value) if processor else value
+
+    def _bulk_insert(self, table, columns: list[str], rows: list[tuple],
+                     ready: tuple[str, ...] = ()) -> None:
         """executemany straight through the driver (the hot path: no SQLAlchemy per-row
-        work), with each column's own bind processing (JSON, dates, booleans)."""
+        work), with each column's own bind processing (JSON, dates, booleans) except for
+        the `ready` columns, whose values the caller already bound."""
         if not rows:
             return
         connection = self.session.connection()
         dialect = connection.dialect
         processors = [(index, processor) for index, processor in (
-            (i, table.c[name].type._cached_bind_processor(dialect))
-            for i, name in enumerate(columns)) if processor is not None]
+            (i, self._processor(table, name)) for i, name in enumerate(columns)
+            if name not in ready) if processor is not None]
         if processors:
             processed = []
             for row in rows:
@@ -333,7 +346,12 @@ class _MergeState:
             return
         self._household_ids(p.household for p in pending)
         self._tag_ids(t for item in pending for t in item.tags)
-        now = utcnow()
+        now = self._bind(_contacts, "created_at", utcnow())
+        empty = self._bind(_contacts, "custom", {})
+        to_json = self._processor(_contacts, "custom") or (lambda value: value)
+        labels = {label: self._bind(_phones, "label", label)
+                  for label in ("mobile", "landline", "other")}
+        status_ok = self._bind(_phones, "status", "ok")
         ids = self._reserve_ids(_contacts, len(pending))
         org_id, source, households = self.org_id, self.source, self.households
         contact_rows, phone_rows, tag_rows = [], [], []
@@ -341,12 +359,12 @@ class _MergeState:
         for contact_id, item in zip(ids, pending, strict=True):
             fields = item.fields
             contact_rows.append((
-                contact_id, org_id, source, item.custom, item.dnc, now, now,
-                households[item.household] if item.household else None,
+                contact_id, org_id, source, to_json(item.custom) if item.custom else empty,
+                item.dnc, now, now, households[item.household] if item.household else None,
                 *[fields.get(name) for name in CONTACT_FIELDS]))
             for position, (e164, extension, label, is_mobile, country) in enumerate(item.phones):
-                phone_rows.append((org_id, contact_id, e164, extension, label, is_mobile,
-                                   country, position, "ok"))
+                phone_rows.append((org_id, contact_id, e164, extension, labels[label],
+                                   is_mobile, country, position, status_ok))
                 phone_index[_phone_key(e164)] = contact_id
             email = fields.get("email")
             if email:
@@ -354,8 +372,9 @@ class _MergeState:
                 if email_index.get(key, 0) < 0:
                     email_index[key] = contact_id
             tag_rows.extend((contact_id, tag_ids[t]) for t in item.tags)
-        self._bulk_insert(_contacts, self._CONTACT_COLUMNS, contact_rows)
-        self._bulk_insert(_phones, self._PHONE_COLUMNS, phone_rows)
+        self._bulk_insert(_contacts, self._CONTACT_COLUMNS, contact_rows,
+                          ready=("custom", "created_at", "updated_at"))
+        self._bulk_insert(_phones, self._PHONE_COLUMNS, phone_rows, ready=("label", "status"))
         self._bulk_insert(contact_tags, ["contact_id", "tag_id"], tag_rows)
         self.summary.phones += len(phone_rows)
 
@@ -530,6 +549,13 @@ def import_contacts(
     state = _MergeState(session, org_id, source or f"import:{Path(path).name}", clean_tags,
                         report, summary, custom_types)
     workers = workers if workers is not None else default_workers(table.estimated_rows)
+    if chunk_rows == CHUNK_ROWS and table.estimated_rows >= POOL_THRESHOLD:
+        chunk_rows = BIG_CHUNK_ROWS  # fewer commits and round trips on big files
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # A bigger page cache for this connection: the unique indexes of a big organization
+        # no longer fit SQLite's default 2 MB and every insert would re-read pages.
+        connection.exec_driver_sql("PRAGMA cache_size = -65536")
     done = 0
     # The indexes hold up to millions of objects: a full garbage collection after every few
     # thousand allocations would walk them all again and again. Chunks free themselves by
@@ -554,5 +580,7 @@ def import_contacts(
         report.close()
         if gc_was_enabled:
             gc.enable()
+        if connection.dialect.name == "sqlite":
+            session.connection().exec_driver_sql("PRAGMA cache_size = -2000")  # the default
     return summary, report
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import hmac
 import multiprocessing
 import re
 import unicodedata
@@ -104,8 +103,13 @@ def parse_birth_date(value: str, month_first: bool = False) -> date | None:
     return result if date(1900, 1, 1) <= result <= date.today() else None
 
 
+_PUNCTUATION = re.compile(r"[^\w|]+")
+
+
 def normalize_address_part(value: str) -> str:
-    return _SPACES.sub(" ", re.sub(r"[^\w ]", " ", _fold(value))).strip()
+    """Lower case, accents and punctuation gone, single spaces: `12, Rue de la  Paix` →
+    `12 rue de la paix` (a `|` between parts is kept)."""
+    return _PUNCTUATION.sub(" ", _fold(value)).replace(" |", "|").replace("| ", "|").strip()
 
 
 @dataclass(frozen=True)
@@ -152,10 +156,11 @@ def household_key(secret: bytes, household: str, street: str, postcode: str,
     if household.strip():
         plain = "h:" + normalize_address_part(household)
     elif street.strip():
-        plain = "a:" + "|".join(normalize_address_part(part) for part in (street, postcode, city))
+        plain = "a:" + normalize_address_part(f"{street}|{postcode}|{city}")
     else:
         return None
-    return "k:" + hmac.new(secret, plain.encode(), hashlib.sha256).hexdigest()[:40]
+    # Keyed BLAKE2b: a MAC like HMAC-SHA256, at a third of the cost (one per imported row).
+    return "k:" + hashlib.blake2b(plain.encode(), key=secret[:64], digest_size=20).hexdigest()
 
 
 def _label(column: str, parsed: ParsedPhone) -> str:

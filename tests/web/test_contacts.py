@@ -191,3 +191,4 @@ def test_anonymous_users_are_sent_to_login(client, factories):
 def test_contacts_is_in_the_console_nav(admin_client):
     html = admin_client.get("/console/").get_data(as_text=True)
     assert '<a href="/console/contacts/">Contacts</a>' in html
+

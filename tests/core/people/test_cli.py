@@ -34,11 +34,11 @@ def test_cli_import_then_export_numbers(app, factories, tmp_path):
     assert all("cli" in r["tags"].split(",") for r in rows)
 
 
-def test_cli_export_of_a_saved_list(app, factories):
+def test_cli_export_of_a_saved_list(app, factories, tmp_path):
     org, _ = factories.org_with_admin()
     runner = app.test_cli_runner()
     runner.invoke(args=["contacts", "import", str(FIXTURES / "se_tabs_bom.csv"), "--org",
-                        org.slug, "--default-region", "SE"])
+                        org.slug, "--default-region", "SE", "--report", str(tmp_path / "r")])
     save_list(db.session, org.id, "Dutch", {"country": "NL"})
     db.session.commit()
     result = runner.invoke(args=["contacts", "export", "--org", org.slug, "--list", "Dutch"])
@@ -57,11 +57,11 @@ def test_cli_refuses_a_file_without_phone_column(app, factories):
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
 
 
-def test_cli_erase_by_phone(app, factories):
+def test_cli_erase_by_phone(app, factories, tmp_path):
     org, _ = factories.org_with_admin()
     runner = app.test_cli_runner()
     runner.invoke(args=["contacts", "import", str(FIXTURES / "nl_commas.csv"), "--org",
-                        org.slug, "--default-region", "NL"])
+                        org.slug, "--default-region", "NL", "--report", str(tmp_path / "r")])
     result = runner.invoke(args=["contacts", "erase", "--org", org.slug, "--phone",
                                  "+31 6 34567890", "--yes"])
     assert result.exit_code == 0, result.output

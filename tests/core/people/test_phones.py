@@ -45,3 +45,42 @@ def test_time_zone_refined_by_postcode_when_number_spans_zones():
     assert time_zone_for(toll_free, "CA", "T2P 1J9") == "America/Edmonton"
     assert time_zone_for(parse_phone("+1 617 555 0143", None), "US", "94103") == \
         "America/New_York"  # a number in one zone keeps it
+
+
+def test_fast_paths_agree_with_phonenumbers_everywhere():
+    """Our shortcuts (own parse for plain numbers, one regex for the special types) must give
+    exactly what `phonenumbers` gives, for every region, type and way of writing."""
+    import random
+
+    import phonenumbers as pn
+
+    rng = random.Random(5)
+    mobile_types = (pn.PhoneNumberType.MOBILE, pn.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    checked = 0
+    for region in sorted(pn.SUPPORTED_REGIONS):
+        for kind in (pn.PhoneNumberType.MOBILE, pn.PhoneNumberType.FIXED_LINE,
+                     pn.PhoneNumberType.TOLL_FREE, pn.PhoneNumberType.VOIP):
+            example = pn.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            for _ in range(4):
+                national = str(example.national_number)
+                national = national[:-3] + f"{rng.randint(0, 999):03d}"
+                number = pn.PhoneNumber(
+                    country_code=example.country_code, national_number=int(national),
+                    italian_leading_zero=example.italian_leading_zero,
+                    number_of_leading_zeros=example.number_of_leading_zeros)
+                for style in (pn.PhoneNumberFormat.NATIONAL,
+                              pn.PhoneNumberFormat.INTERNATIONAL, pn.PhoneNumberFormat.E164):
+                    text = pn.format_number(number, style)
+                    reference = pn.parse(text, region)
+                    ours = parse_phone(text, region)
+                    checked += 1
+                    if not pn.is_valid_number(reference):
+                        assert isinstance(ours, PhoneError), (region, text)
+                        continue
+                    assert isinstance(ours, ParsedPhone), (region, text, ours)
+                    assert ours.e164 == pn.format_number(reference, pn.PhoneNumberFormat.E164)
+                    assert ours.country == pn.region_code_for_number(reference)
+                    assert ours.is_mobile == (pn.number_type(reference) in mobile_types)
+    assert checked > 5000
