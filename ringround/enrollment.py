@@ -368,8 +368,10 @@ def search_people(session: Session, org_id: int, query: str, limit: int = 10) ->
     in_ops = (select(OperationMember.user_id)
               .join(Operation, Operation.id == OperationMember.operation_id)
               .where(Operation.organization_id == org_id))
-    pattern = f"%{query.lower()}%"
-    matches = [func.lower(User.display_name).like(pattern), func.lower(User.email).like(pattern)]
+    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    matches = [func.lower(User.display_name).like(pattern, escape="\\"),
+               func.lower(User.email).like(pattern, escape="\\")]
     digits = re.sub(r"\D", "", query)
     if len(digits) >= 4:
         matches.append(User.phone_e164.like(f"%{digits}%"))
