@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -59,6 +60,14 @@ class LinkStatus(enum.StrEnum):
     EXPIRED = "expired"
     USED_UP = "used_up"
     CLOSED = "closed"  # its operation has ended
+
+
+class LinkClosedError(EnrollmentError):
+    """The link can no longer be used; `status` says why."""
+
+    def __init__(self, status: LinkStatus):
+        super().__init__(status.value)
+        self.status = status
 
 
 # ---- tokens ------------------------------------------------------------------------------
@@ -115,15 +124,15 @@ def create_join_link(
 ) -> tuple[JoinLink, str]:
     """A new join link and its token (the only time the caller gets it without unsealing)."""
     if operation is not None and operation.organization_id != org.id:
-        raise EnrollmentError("That operation belongs to another organization.")
+        raise EnrollmentError(_("That operation belongs to another organization."))
     role = LinkRole(role) if role else (LinkRole.AGENT if operation else LinkRole.ORGANIZER)
     allowed = {LinkRole.AGENT, LinkRole.OWNER} if operation else {LinkRole.ORGANIZER}
     if role not in allowed:
-        raise EnrollmentError("This kind of link cannot give that role.")
+        raise EnrollmentError(_("This kind of link cannot give that role."))
     if max_uses is not None and max_uses < 1:
-        raise EnrollmentError("The maximum number of uses must be at least 1.")
+        raise EnrollmentError(_("The maximum number of uses must be at least 1."))
     if expires_at is not None and expires_at <= utcnow():
-        raise EnrollmentError("The expiry must be in the future.")
+        raise EnrollmentError(_("The expiry must be in the future."))
     token, digest, sealed = new_token()
     link = JoinLink(
         organization_id=org.id, operation_id=operation.id if operation else None, role=role,
@@ -197,7 +206,7 @@ def join_via_link(session: Session, link: JoinLink, user: User) -> JoinResult:
     """
     status = link_status(link)
     if status is not LinkStatus.OPEN:
-        raise EnrollmentError(status.value)
+        raise LinkClosedError(status)
     if link.operation_id is not None:
         member = session.scalar(select(OperationMember).where(
             OperationMember.operation_id == link.operation_id,
@@ -238,7 +247,7 @@ def _count_use(session: Session, link: JoinLink) -> None:
         statement.values(uses=JoinLink.uses + 1).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise EnrollmentError(LinkStatus.USED_UP.value)
+        raise LinkClosedError(LinkStatus.USED_UP)
     session.refresh(link, ["uses"])
 
 
@@ -250,9 +259,9 @@ def parse_phone(raw: str, region: str | None = "US") -> str:
     parsed = phones.parse_phone(raw, region or "US")
     if isinstance(parsed, phones.PhoneError):
         if parsed.code in ("empty", "not_a_number"):
-            raise EnrollmentError("Please enter a phone number, for example +1 202 555 0123.")
-        raise EnrollmentError("That phone number does not look right. "
-                              "Please check it, with the country code if abroad.")
+            raise EnrollmentError(_("Please enter a phone number, for example +1 202 555 0123."))
+        raise EnrollmentError(_("That phone number does not look right. "
+                                "Please check it, with the country code if abroad."))
     return parsed.e164
 
 
@@ -291,8 +300,8 @@ def issue_phone_code(
     recent = session.scalar(select(func.count(PhoneCode.id)).where(
         PhoneCode.phone_e164 == phone_e164, PhoneCode.created_at > now - CODES_WINDOW))
     if recent >= CODES_PER_NUMBER:
-        raise EnrollmentError("Too many codes were sent to this number. "
-                              "Please wait a few minutes and try again.")
+        raise EnrollmentError(_("Too many codes were sent to this number. "
+                                "Please wait a few minutes and try again."))
     code = f"{secrets.randbelow(10**6):06d}"
     row = PhoneCode(phone_e164=phone_e164, purpose=purpose, created_at=now,
                     code_hash=_code_hash(phone_e164, purpose, code),
@@ -359,8 +368,10 @@ def search_people(session: Session, org_id: int, query: str, limit: int = 10) ->
     in_ops = (select(OperationMember.user_id)
               .join(Operation, Operation.id == OperationMember.operation_id)
               .where(Operation.organization_id == org_id))
-    pattern = f"%{query.lower()}%"
-    matches = [func.lower(User.display_name).like(pattern), func.lower(User.email).like(pattern)]
+    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    matches = [func.lower(User.display_name).like(pattern, escape="\\"),
+               func.lower(User.email).like(pattern, escape="\\")]
     digits = re.sub(r"\D", "", query)
     if len(digits) >= 4:
         matches.append(User.phone_e164.like(f"%{digits}%"))
@@ -399,10 +410,10 @@ def set_member_role(
 ) -> OperationMember:
     member = session.get(OperationMember, member_id)
     if member is None or member.operation_id != operation.id:
-        raise EnrollmentError("That person is not in this operation.")
+        raise EnrollmentError(_("That person is not in this operation."))
     if (member.role == OperationRole.OWNER and role != OperationRole.OWNER
             and _owner_count(session, operation.id) <= 1):
-        raise EnrollmentError("An operation needs at least one owner.")
+        raise EnrollmentError(_("An operation needs at least one owner."))
     member.role = role
     session.flush()
     record_audit(session, operation.organization_id, actor.id, "operation.member_role",
@@ -413,9 +424,9 @@ def set_member_role(
 def remove_member(session: Session, operation: Operation, member_id: int, actor: User) -> None:
     member = session.get(OperationMember, member_id)
     if member is None or member.operation_id != operation.id:
-        raise EnrollmentError("That person is not in this operation.")
+        raise EnrollmentError(_("That person is not in this operation."))
     if member.role == OperationRole.OWNER and _owner_count(session, operation.id) <= 1:
-        raise EnrollmentError("An operation needs at least one owner.")
+        raise EnrollmentError(_("An operation needs at least one owner."))
     session.delete(member)
     session.flush()
     record_audit(session, operation.organization_id, actor.id, "operation.member_removed",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,8 +52,8 @@ def clean_fields(fields: dict[str, str]) -> dict[str, str]:
     cleaned = {key: fields[key] for key in FIELD_KEYS
                if fields.get(key) in ("optional", "required")}
     if "phone" not in cleaned and "email" not in cleaned:
-        raise SignupError("Ask at least a phone number or an email address, "
-                          "or the sign-up cannot reach anyone.")
+        raise SignupError(_("Ask at least a phone number or an email address, "
+                            "or the sign-up cannot reach anyone."))
     return cleaned
 
 
@@ -71,7 +72,7 @@ def clean_keyword(keyword: str | None) -> str | None:
     if not keyword:
         return None
     if not KEYWORD_RE.match(keyword):
-        raise SignupError("A keyword is one word of letters and digits (2 to 32).")
+        raise SignupError(_("A keyword is one word of letters and digits (2 to 32)."))
     return keyword
 
 
@@ -89,7 +90,7 @@ def _check_operation(session: Session, org_id: int, operation_id: int | None) ->
         return None
     operation = session.get(Operation, operation_id)
     if operation is None or operation.organization_id != org_id:
-        raise SignupError("That operation is not in this organization.")
+        raise SignupError(_("That operation is not in this organization."))
     return operation.id
 
 
@@ -99,7 +100,7 @@ def _check_keyword(session: Session, org_id: int, keyword: str | None, form_id: 
     other = session.scalar(select(SignupForm.id).where(
         SignupForm.organization_id == org_id, SignupForm.sms_keyword == keyword))
     if other is not None and other != form_id:
-        raise SignupError("Another sign-up form already uses that keyword.")
+        raise SignupError(_("Another sign-up form already uses that keyword."))
 
 
 def save_signup_form(
@@ -112,11 +113,11 @@ def save_signup_form(
     """Create a sign-up form, or update `form`. Changing the consent text makes a new version."""
     title = title.strip()
     if not title:
-        raise SignupError("The form needs a title.")
+        raise SignupError(_("The form needs a title."))
     if not consent_text.strip():
-        raise SignupError("Say what people agree to (the consent text).")
+        raise SignupError(_("Say what people agree to (the consent text)."))
     if privacy_url and not re.match(r"^(https?://|/)", privacy_url.strip()):
-        raise SignupError("The privacy statement link must start with https:// or /.")
+        raise SignupError(_("The privacy statement link must start with https:// or /."))
     keyword = clean_keyword(sms_keyword)
     values = {
         "title": title[:200], "intro": intro.strip(), "fields": clean_fields(fields),
@@ -177,10 +178,10 @@ def validate_submission(form: SignupForm, data: dict[str, str], region: str) -> 
         value = (data.get(key) or "").strip()
         if not value:
             if mode == "required":
-                result.errors[key] = "Please fill this in."
+                result.errors[key] = _("Please fill this in.")
             continue
         if len(value) > MAX_LENGTHS.get(key, 200):
-            result.errors[key] = "This is too long."
+            result.errors[key] = _("This is too long.")
             continue
         if key == "phone":
             try:
@@ -192,14 +193,15 @@ def validate_submission(form: SignupForm, data: dict[str, str], region: str) -> 
             try:
                 value = validate_email(value, check_deliverability=False).normalized.lower()
             except EmailNotValidError:
-                result.errors[key] = "That email address does not look right."
+                result.errors[key] = _("That email address does not look right.")
                 continue
         result.values[key] = value
     if not result.errors and not result.values.get("phone") and not result.values.get("email"):
         target = "phone" if "phone" in form.fields else "email"
-        result.errors[target] = "Please give a phone number or an email address."
+        result.errors[target] = _("Please give a phone number or an email address.")
     if not data.get("consent"):
-        result.errors["consent"] = "Please tick the box to agree, or we cannot keep your details."
+        result.errors["consent"] = _(
+            "Please tick the box to agree, or we cannot keep your details.")
     return result
 
 

@@ -23,6 +23,7 @@ from ringround.accounts import organizations_of, role_in
 from ringround.enrollment import (
     EnrollmentError,
     JoinResult,
+    LinkClosedError,
     LinkStatus,
     check_phone_code,
     code_attempts_left,
@@ -142,9 +143,9 @@ def _one_tap(link: JoinLink):
     if form.validate_on_submit():
         try:
             result = join_via_link(db.session, link, current_user)
-        except EnrollmentError as error:
+        except LinkClosedError as error:
             db.session.rollback()
-            return _closed(link, LinkStatus(str(error)))
+            return _closed(link, error.status)
         db.session.commit()
         return redirect(_after_join(result))
     already = _is_member(link, current_user)
@@ -192,9 +193,9 @@ def _finish_join(link: JoinLink, pending: dict):
         return redirect(url_for("join.signin_phone"))
     try:
         result = join_via_link(db.session, link, user)
-    except EnrollmentError as error:
+    except LinkClosedError as error:
         db.session.rollback()
-        return _closed(link, LinkStatus(str(error)))
+        return _closed(link, error.status)
     user.last_login_at = utcnow()
     db.session.commit()
     session.pop(JOIN_KEY, None)

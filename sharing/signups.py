@@ -168,7 +168,7 @@ def _public_page(form: SignupForm):
             db.session.commit()
             return thanks
         for key, message in result.errors.items():
-            web_form[key].errors = [_(message)]
+            web_form[key].errors = [message]
         flash(_("Please correct the marked fields."), "error")
     return render_no_store("sharing/signup_public.html", form=form, web_form=web_form,
                            field_keys=[k for k in FIELD_KEYS if k in form.fields])

@@ -47,5 +47,16 @@
     }
     var kioskForm = document.querySelector("form[data-kiosk]");
     if (kioskForm && !kioskForm.querySelector(".has-error")) { clearKioskForms(); }
+    if (kioskForm) {
+      // An idle tablet fetches a fresh empty form now and then, so its CSRF token never expires
+      // in front of the next person.
+      var lastTouched = Date.now();
+      kioskForm.addEventListener("input", function () { lastTouched = Date.now(); });
+      window.setInterval(function () {
+        if (Date.now() - lastTouched > 20 * 60 * 1000) {
+          window.location.replace(window.location.pathname);
+        }
+      }, 60 * 1000);
+    }
   });
 })();

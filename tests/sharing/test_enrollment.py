@@ -276,3 +276,8 @@ def test_an_operation_keeps_at_least_one_owner(db, world):
                     world.admin)
     remove_member(db.session, world.operation, owner_member.id, world.admin)
     assert _member(db, world.operation, world.owner) is None
+
+
+def test_search_treats_wildcards_as_plain_text(db, world):
+    assert search_people(db.session, world.org.id, "%%") == []
+    assert search_people(db.session, world.org.id, "__") == []

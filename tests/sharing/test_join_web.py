@@ -262,3 +262,7 @@ def test_a_link_gives_its_role_only_in_its_own_operation(db, client, world, fact
     assert _member(db, other_op.id, world.agent.id).role == OperationRole.AGENT
     assert _member(db, world.operation.id, world.agent.id).role == OperationRole.AGENT
     assert link.id
+
+
+def test_the_sign_in_page_points_volunteers_to_phone_sign_in(client, world):
+    assert 'href="/signin/phone"' in client.get("/login").get_data(as_text=True)

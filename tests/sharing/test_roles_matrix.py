@@ -67,11 +67,19 @@ ENDPOINTS = [
     ("signed_in", "GET", "/my/operations", None),
     ("public", "GET", "/j/{token}", None),
     ("public", "GET", "/j/{org_token}", None),
+    ("public", "POST", "/j/{token}", {"name": "Sam", "phone": "+12025550198", "one_tap": "1"}),
     ("public", "GET", "/s/{slug}", None),
     ("public", "GET", "/s/{slug}/thanks", None),
     ("public", "POST", "/s/{slug}", {"first_name": "Ana", "phone": "+12025550111",
                                      "consent": "y"}),
     ("public", "GET", "/signin/phone", None),
+    ("public", "POST", "/signin/phone", {"phone": "+12025550199"}),
+    ("public", "GET", "/signin/phone/code", None),
+    ("public", "POST", "/signin/phone/code", {"code": "123456"}),
+    ("public", "GET", "/j/verify", None),
+    ("public", "POST", "/j/verify", {"code": "123456"}),
+    ("public", "POST", "/j/resend", {}),
+    ("public", "GET", "/static/sharing/sharing.css", None),
 ]
 
 # Names that belong to the first organization: another organization's admin never sees them.
@@ -110,3 +118,26 @@ def test_sharing_endpoint_answers_each_role(app, client, role, kind, method, url
             assert not any(marker in body for marker in PRIVATE_MARKERS)
     else:
         assert response.status_code == expected
+
+
+def test_the_matrix_covers_every_sharing_endpoint(app):
+    """A new sharing route must be added to ENDPOINTS (and so to the roles matrix)."""
+    covered = {(method, url.split("?")[0]) for _kind, method, url, _data in ENDPOINTS}
+    placeholders = {"operation_id": "{op}", "member_id": "{member}", "form_id": "{form}",
+                    "slug": "{slug}", "fmt": "png", "filename": "sharing.css"}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] not in ("sharing", "join", "signup"):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            path = rule.rule
+            for name in rule.arguments:
+                value = placeholders.get(name)
+                if name == "link_id":
+                    value = "{link}"
+                if name == "token":
+                    value = "{token}"
+                path = path.replace(f"<{name}>", value).replace(f"<int:{name}>", value)
+                path = path.replace(f"<path:{name}>", value)
+            alternatives = {path, path.replace("{link}", "{org_link}"),
+                            path.replace(".png", ".svg"), path.replace("{token}", "{org_token}")}
+            assert covered & {(method, alt) for alt in alternatives}, (method, rule.rule)
