@@ -182,27 +182,37 @@ class _MergeState:
             else:
                 row.custom[key] = coerced
 
+    def _lookup(self, sql: str, values: list) -> list[tuple]:
+        """Rows of `sql` (one `IN ({marks})` list) for `values`, in batches, through the
+        driver: a chunk's lookups are too many to compile each through SQLAlchemy. Only
+        placeholders and the integer organization id are formatted into `sql`."""
+        connection = self.session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        found: list[tuple] = []
+        cursor = connection.connection.cursor()
+        try:
+            for batch in _batched(values):
+                cursor.execute(sql.format(org=int(self.org_id),
+                                          marks=", ".join([mark] * len(batch))), batch)
+                found.extend(cursor.fetchall())
+        finally:
+            cursor.close()
+        return found
+
     def _load_indexes(self, rows: list[CleanRow | RejectedRow]) -> None:
         clean = [row for row in rows if isinstance(row, CleanRow)]
         numbers = list({phone[0] for row in clean for phone in row.phones})
         emails = list({row.fields["email"] for row in clean if row.fields.get("email")})
         keys = list({row.household_key for row in clean if row.household_key})
-        org = self.org_id
-        self.phone_index, self.email_index, self.households = {}, {}, {}
-        for batch in _batched(numbers):
-            self.phone_index.update(self.session.execute(
-                select(_phones.c.e164, _phones.c.contact_id)
-                .where(_phones.c.organization_id == org, _phones.c.e164.in_(batch))).all())
-        for batch in _batched(emails):
-            self.email_index.update(self.session.execute(  # the oldest contact wins
-                select(_contacts.c.email, _contacts.c.id)
-                .where(_contacts.c.organization_id == org, _contacts.c.email.in_(batch))
-                .order_by(_contacts.c.id.desc())).all())
-        for batch in _batched(keys):
-            self.households.update(self.session.execute(
-                select(_households.c.key, _households.c.id)
-                .where(_households.c.organization_id == org, _households.c.key.in_(batch)))
-                .all())
+        self.phone_index = dict(self._lookup(
+            "SELECT e164, contact_id FROM contact_phones "
+            "WHERE organization_id = {org} AND e164 IN ({marks})", numbers))
+        self.email_index = dict(self._lookup(  # the oldest contact wins
+            "SELECT email, id FROM contacts WHERE organization_id = {org} "
+            "AND email IN ({marks}) ORDER BY id DESC", emails))
+        self.households = dict(self._lookup(
+            "SELECT key, id FROM households WHERE organization_id = {org} "
+            "AND key IN ({marks})", keys))
 
     def apply(self, results: Iterable[CleanRow | RejectedRow]) -> None:
         """Merge one chunk of cleaned rows and write it."""
