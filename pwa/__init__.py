@@ -10,6 +10,7 @@ def register(app: Flask) -> None:
     from flask_babel import get_locale
 
     from pwa.auth import bp as auth_bp
+    from pwa.caller import bp as caller_bp
     from pwa.console import bp as console_bp
     from pwa.contacts import bp as contacts_bp
     from pwa.contacts import register_nav as register_contacts_nav
@@ -21,6 +22,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(shell_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(caller_bp)
     app.register_blueprint(contacts_bp)
     register_contacts_nav()
     app.register_blueprint(operations_bp)

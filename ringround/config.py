@@ -6,6 +6,7 @@ Every setting is documented in README.md ("Configuration"). Nothing here touches
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,22 +46,74 @@ def load_secret_key(instance_path: Path) -> str:
     return key
 
 
+E164_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
+ACCOUNT_SID_PATTERN = re.compile(r"^AC[0-9a-fA-F]{32}$")
+AUTH_TOKEN_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
+PROVIDERS = ("twilio", "simulator")
+
+
 @dataclass(frozen=True)
 class TelephonySettings:
-    """Which provider to use; Twilio only when its credentials are all set."""
+    """Which provider to use; Twilio only when its credentials are all set.
+
+    `calls_per_second` paces outbound calls (Twilio's default account limit is 1 per second);
+    `simulator_token` signs the simulator's webhook requests (derived from SECRET_KEY when unset).
+    """
 
     provider: str
     account_sid: str | None
     auth_token: str | None
     default_from: str | None
+    calls_per_second: float = 1.0
+    simulator_token: str | None = None
 
     @classmethod
     def from_environ(cls) -> TelephonySettings:
         sid = os.environ.get("TWILIO_ACCOUNT_SID") or None
         token = os.environ.get("TWILIO_AUTH_TOKEN") or None
         default = "twilio" if sid and token else "simulator"
-        provider = os.environ.get("TELEPHONY_PROVIDER") or default
-        return cls(provider, sid, token, os.environ.get("TWILIO_FROM_NUMBER") or None)
+        provider = (os.environ.get("TELEPHONY_PROVIDER") or default).strip().lower()
+        try:
+            cps = float(os.environ.get("TWILIO_CALLS_PER_SECOND") or 1)
+        except ValueError:
+            cps = -1.0  # reported by problems() at start
+        return cls(
+            provider, sid, token, os.environ.get("TWILIO_FROM_NUMBER") or None, cps,
+            os.environ.get("TELEPHONY_SIMULATOR_TOKEN") or None,
+        )
+
+    def problems(self, public_base_url: str | None) -> list[str]:
+        """What is wrong with these settings, in words an operator can act on (empty if fine)."""
+        found: list[str] = []
+        if self.provider not in PROVIDERS:
+            found.append(
+                f"TELEPHONY_PROVIDER is {self.provider!r}; use 'twilio' or 'simulator'."
+            )
+        if not self.calls_per_second > 0:
+            found.append("TWILIO_CALLS_PER_SECOND must be a number above 0 (e.g. 1).")
+        if self.default_from and not E164_PATTERN.match(self.default_from):
+            found.append(
+                "TWILIO_FROM_NUMBER must be in E.164 form (e.g. +14155550100), "
+                f"not {self.default_from!r}."
+            )
+        if self.provider != "twilio":
+            return found
+        if not self.account_sid:
+            found.append("TWILIO_ACCOUNT_SID is not set (Twilio console → Account info).")
+        elif not ACCOUNT_SID_PATTERN.match(self.account_sid):
+            found.append("TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex characters.")
+        if not self.auth_token:
+            found.append("TWILIO_AUTH_TOKEN is not set (Twilio console → Account info).")
+        elif not AUTH_TOKEN_PATTERN.match(self.auth_token):
+            found.append("TWILIO_AUTH_TOKEN must be 32 hex characters.")
+        if not public_base_url:
+            found.append(
+                "PUBLIC_BASE_URL is not set: Twilio needs it to reach the webhooks "
+                "(e.g. https://calls.example.org)."
+            )
+        elif not public_base_url.startswith("https://"):
+            found.append("PUBLIC_BASE_URL must start with https:// when Twilio is used.")
+        return found
 
 
 def build_config(instance_path: Path) -> dict[str, object]:
@@ -87,6 +140,9 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "TELEPHONY": TelephonySettings.from_environ(),
+        # "thread": webhooks hand slow work to a background thread; "sync" runs it at the end
+        # of the request (tests, single-process debugging).
+        "TELEPHONY_JOBS": os.environ.get("TELEPHONY_JOBS", "thread"),
         "BABEL_DEFAULT_LOCALE": "en",
         "NODE_MODULES": Path(os.environ.get("NODE_MODULES", PROJECT_ROOT / "node_modules")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,

@@ -76,4 +76,18 @@ def build_demo(session: Session, *, email: str, password: str, n_contacts: int =
         f"Demo organization: {org.name} (slug {org.slug})",
         f"Sign in as {email} / {password}",
         f"Operation: {operation.name} ({operation.state.value})",
+        f"Join link for callers (open it on a phone): {_demo_join_path(session, org, operation)}",
     ]
+
+
+def _demo_join_path(session: Session, org: Organization, operation: Operation) -> str:
+    """The demo operation's caller join link (made once, shown again on later runs)."""
+    from ringround.enrollment import create_join_link, join_path, link_token, operation_links
+
+    for link in operation_links(session, operation.id):
+        token = link_token(link)
+        if token and link.revoked_at is None and link.label == "Demo":
+            return join_path(token)
+    _link, token = create_join_link(session, org=org, actor=None, operation=operation,
+                                    label="Demo")
+    return join_path(token)

@@ -1,12 +1,27 @@
-"""Join links, QR codes, posters and sign-up forms."""
+"""Join links, QR codes, posters, phone sign-in and sign-up forms."""
 
 from __future__ import annotations
+
+import logging
 
 from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """Register the sharing blueprints."""
+    """Register the sharing blueprints and console navigation, and keep tokens out of logs."""
+    from flask_babel import lazy_gettext as _l
+
+    from pwa.nav import add_console_nav
+    from sharing.join import bp as join_bp
+    from sharing.logs import RedactJoinTokens
+    from sharing.signups import bp as signup_bp
     from sharing.views import bp
 
-    app.register_blueprint(bp)
+    for blueprint in (bp, join_bp, signup_bp):
+        app.register_blueprint(blueprint)
+    add_console_nav("sharing.organization_join_links", _l("Join links"))
+    add_console_nav("signup.forms", _l("Sign-up forms"))
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error", app.logger.name):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactJoinTokens) for f in logger.filters):
+            logger.addFilter(RedactJoinTokens())

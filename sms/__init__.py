@@ -4,9 +4,29 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-bp = Blueprint("sms", __name__, url_prefix="/telephony", template_folder="templates")
+bp = Blueprint("sms", __name__, url_prefix="/telephony", template_folder="templates",
+               static_folder="static", static_url_path="/static")
 
 
 def register(app: Flask) -> None:
-    """Register the telephony blueprints."""
+    """Check the telephony settings (a clear error now, not mid-call) and add the routes."""
+    from flask_babel import lazy_gettext as _l
+
+    import sms.views  # noqa: F401 - adds the console routes to `bp`
+    from pwa.nav import add_console_nav
+    from ringround.extensions import csrf
+    from sms.cli import telephony_cli
+    from sms.jobs import init_jobs
+    from sms.provider import build_provider
+    from sms.simulator_views import sim
+    from sms.webhooks import hooks
+
+    app.extensions["telephony"] = build_provider(app)
+    init_jobs(app)
     app.register_blueprint(bp)
+    app.register_blueprint(sim)
+    add_console_nav("sms.settings", _l("Phone line"))
+    app.cli.add_command(telephony_cli)
+    # Only the webhooks go without CSRF: each of them checks the provider's signature.
+    csrf.exempt(hooks)
+    app.register_blueprint(hooks)

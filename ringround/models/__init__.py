@@ -5,6 +5,17 @@ from ringround.models.audit import AuditEntry
 from ringround.models.base import Base, utcnow
 from ringround.models.calls import Attempt, CallMethod, DispositionGroup
 from ringround.models.imports import ImportJob, ImportStatus
+from ringround.models.messaging import (
+    CallInCode,
+    CallLeg,
+    Conversation,
+    ConversationState,
+    Direction,
+    FollowUpTemplate,
+    LegKind,
+    Message,
+    ProviderEvent,
+)
 from ringround.models.operations import (
     Operation,
     OperationMember,
@@ -28,13 +39,17 @@ from ringround.models.people import (
     Tag,
     contact_tags,
 )
+from ringround.models.sharing import JoinLink, JoinLinkUse, LinkRole, PhoneCode, SignupForm
+from ringround.models.simulator import SimCall, SimText
 
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
     "CustomField", "CustomFieldType", "DispositionGroup", "Household", "ImportJob", "ImportStatus",
-    "Membership",
-    "OptOut",
+    "JoinLink", "JoinLinkUse", "LinkRole", "Membership", "OptOut", "PhoneCode", "SignupForm",
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
     "Target", "TargetState", "User", "contact_tags", "utcnow",
+    # telephony
+    "CallInCode", "CallLeg", "Conversation", "ConversationState", "Direction",
+    "FollowUpTemplate", "LegKind", "Message", "ProviderEvent", "SimCall", "SimText",
 ]

@@ -30,6 +30,9 @@ class Organization(TimestampMixin, Base):
     default_region: Mapped[str] = mapped_column(String(2), default="US")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     help_text: Mapped[str | None] = mapped_column(String(320))
+    # The organization's phone number on the telephony provider (E.164); an operation's own
+    # `campaign_number` wins over it.
+    campaign_number: Mapped[str | None] = mapped_column(String(20), index=True)
     # No two calls to the same person within this gap, across all the organization's
     # operations (so overlapping lists never produce "you already called me").
     call_gap_minutes: Mapped[int] = mapped_column(default=24 * 60)

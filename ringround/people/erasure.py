@@ -36,6 +36,9 @@ def erase_contact(session: Session, contact: Contact, actor_id: int | None,
         update(Target).where(Target.contact_id == contact_id)
         .values(contact_id=None, time_zone=None, leased_to_id=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)).rowcount or 0
+    from ringround.telephony_rules import erase_telephony_records
+
+    texts = erase_telephony_records(session, org_id, contact_id, numbers)
     household_id = contact.household_id
     session.delete(contact)
     session.flush()
@@ -45,7 +48,8 @@ def erase_contact(session: Session, contact: Contact, actor_id: int | None,
         if not left:
             session.execute(delete(Household).where(Household.id == household_id))
     counts = {"phones": len(numbers), "attempts_anonymized": attempts,
-              "targets_anonymized": targets, "optouts_kept": kept_optouts}
+              "targets_anonymized": targets, "optouts_kept": kept_optouts,
+              "texts_deleted": texts}
     record_audit(session, org_id, actor_id, "contact.erased", "contact", contact_id,
                  {**counts, "via": via})
     session.commit()

@@ -1,0 +1,502 @@
+"""The caller app: one person at a time, results through an offline-safe outbox.
+
+Pages live under /call/<operation_id>; the phone's JavaScript talks to /api/call/<operation_id>.
+Every view checks that the signed-in user is a member (agent or owner) of the operation, and
+every card shows only the fields the operation exposes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from functools import cache, wraps
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import func, select
+
+from ringround import queue
+from ringround.audit import record_audit
+from ringround.calling import (
+    SKIP_REASONS,
+    Card,
+    ResultError,
+    build_card,
+    caller_dispositions,
+    clean_result,
+    local_clock,
+    milestone_reached,
+    needs_wrap_up,
+    questions_of,
+    render_script,
+)
+from ringround.extensions import db, htmx, limiter
+from ringround.models import (
+    Attempt,
+    Contact,
+    Operation,
+    OperationMember,
+    OperationState,
+    Target,
+    utcnow,
+)
+from ringround.operation_fields import editable_field_keys
+
+bp = Blueprint("caller", __name__)
+
+BATCH_DEFAULT = 20
+BATCH_MAX = 50
+# Taking batches again and again must not become a way to read the whole list (per volunteer:
+# a phone bank's volunteers often share one address).
+BATCH_RATE_LIMIT = "20 per hour"
+SYNC_MAX = 100
+EDIT_WINDOW = timedelta(minutes=10)
+CARD_ID_NAMESPACE = uuid.UUID("9b0e8c52-4f0c-4d1e-9a57-2f1d3c6b7a10")
+STATIC = Path(__file__).resolve().parent / "static"
+# What the service worker keeps; its version is a hash of their contents.
+SHELL_ASSETS = ("js/caller.js", "js/sw.js", "css/app.css", "css/caller.css",
+                "manifest.webmanifest", "icons/icon-192.png", "icons/icon-512.png")
+
+
+def member_required(api: bool = False):
+    """Views for members of the operation in the URL; passes `operation` to the view."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(operation_id: int, *args, **kwargs):
+            if not current_user.is_authenticated:
+                if api:
+                    return jsonify(error=_("Please sign in again.")), 401
+                return redirect(url_for("auth.login", next=request.path))
+            operation = db.session.get(Operation, operation_id)
+            if operation is None:
+                abort(404)
+            member = db.session.scalar(select(OperationMember).where(
+                OperationMember.operation_id == operation.id,
+                OperationMember.user_id == current_user.id))
+            if member is None:
+                abort(403)
+            return view(*args, operation=operation, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _no_store(response: Response) -> Response:
+    """Cards and API answers hold personal data: no HTTP cache may keep them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ---------------------------------------------------------------- cards
+
+
+def _card_for_lease(operation: Operation, lease) -> Card | None:
+    contact = db.session.get(Contact, lease.contact_id)
+    if contact is None:
+        return None
+    card = build_card(operation, contact, lease.target_id, lease.phone_e164, lease.expires_at)
+    # The same lease shows the same id after a reload (e.g. the redirect after a bridged
+    # call), so a result sent without JavaScript joins the call's attempt.
+    seed = f"{current_user.id}:{lease.target_id}:{lease.expires_at.isoformat()}"
+    card.client_id = str(uuid.uuid5(CARD_ID_NAMESPACE, seed))
+    return card
+
+
+def _current_card(operation: Operation) -> Card | None:
+    """The target this agent already holds, else a newly leased one, else None."""
+    held = queue.held_leases(db.session, operation, current_user)
+    lease = held[0] if held else queue.lease_next(db.session, operation, current_user)
+    db.session.commit()
+    return _card_for_lease(operation, lease) if lease else None
+
+
+def _empty_state(operation: Operation) -> dict:
+    """Why nobody is on the card, and when someone will be ("from 17:00 their time")."""
+    now = utcnow()
+    found = queue.next_callable_zone(db.session, operation, now=now)
+    state = {"state": operation.state, "next_at": None, "local_time": None, "wait_minutes": None,
+             "window_start": operation.window_start.strftime("%H:%M"),
+             "window_end": operation.window_end.strftime("%H:%M")}
+    if found is not None:
+        next_at, zone = found
+        state["next_at"] = next_at
+        state["local_time"] = local_clock(next_at, zone)
+        if next_at > now:
+            state["wait_minutes"] = max(1, round((next_at - now).total_seconds() / 60))
+    return state
+
+
+def _progress(operation: Operation) -> dict:
+    now = utcnow()
+    stats = queue.stats_for_agent(db.session, operation.id, current_user.id, now.date())
+    first_today = db.session.scalar(select(func.min(Attempt.created_at)).where(
+        Attempt.operation_id == operation.id, Attempt.agent_id == current_user.id,
+        Attempt.created_at >= datetime.combine(now.date(), time(0), tzinfo=UTC)))
+    last = _last_attempt(operation)
+    return {
+        "calls": stats.calls, "reached": stats.people_reached,
+        "milestone": milestone_reached(stats.calls),
+        "wrap_up": needs_wrap_up(first_today, now),
+        "last_until": (last.recorded_at + EDIT_WINDOW) if last else None,
+    }
+
+
+def _render_call(operation: Operation, card: Card | None, oob: bool = False) -> str:
+    return render_template(
+        "caller/_call.html", operation=operation, card=card, oob=oob,
+        script_html=render_script(operation.script), questions=questions_of(operation),
+        groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
+        empty=None if card else _empty_state(operation), progress=_progress(operation),
+    )
+
+
+def _skip_reasons() -> list[tuple[str, str]]:
+    labels = {"language": _("They may not speak my language"),
+              "knows_person": _("I know this person"),
+              "uncomfortable": _("I would rather not call them"),
+              "other": _("Another reason")}
+    return [(code, labels[code]) for code in SKIP_REASONS]
+
+
+def _page(operation: Operation, without_person: bool):
+    card = None if without_person else _current_card(operation)
+    return _no_store(Response(render_template(
+        "caller/page.html", operation=operation, shell=without_person, card=card,
+        script_html=render_script(operation.script), questions=questions_of(operation),
+        groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
+        empty=None if card or without_person else _empty_state(operation),
+        progress=_progress(operation), batch_default=BATCH_DEFAULT, batch_max=BATCH_MAX,
+    )))
+
+
+@bp.get("/call/")
+def start():
+    """The installed app's start URL: the operation to call for, or a choice of them."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.path))
+    operations = list(db.session.scalars(
+        select(Operation).join(OperationMember).where(
+            OperationMember.user_id == current_user.id,
+            Operation.state != OperationState.ENDED,
+        ).order_by(Operation.id.desc())))
+    if len(operations) == 1:
+        return redirect(url_for("caller.home", operation_id=operations[0].id))
+    return render_template("caller/start.html", operations=operations)
+
+
+@bp.get("/call/<int:operation_id>")
+@member_required()
+def home(operation: Operation):
+    return _page(operation, without_person=False)
+
+
+@bp.get("/call/<int:operation_id>/shell")
+@member_required()
+def shell(operation: Operation):
+    """The page without a person on it: what the service worker keeps for offline use."""
+    return _page(operation, without_person=True)
+
+
+@bp.get("/call/<int:operation_id>/card")
+@member_required()
+def card(operation: Operation):
+    if not htmx:
+        return redirect(url_for("caller.home", operation_id=operation.id))
+    return _no_store(Response(_render_call(operation, _current_card(operation), oob=True)))
+
+
+@bp.get("/call/<int:operation_id>/progress")
+@member_required()
+def progress(operation: Operation):
+    """The caller's own figures (calls today, people reached), refreshed after a sync."""
+    return _no_store(Response(render_template(
+        "caller/_progress.html", operation=operation, progress=_progress(operation))))
+
+
+def _record(operation: Operation, payload: dict) -> tuple[str, object]:
+    """Record one result; returns ("accepted", outcome) or ("rejected", message)."""
+    target = db.session.get(Target, payload.get("target_id") or 0)
+    if target is None or target.operation_id != operation.id:
+        return "rejected", _("That person is not part of this operation.")
+    contact = db.session.get(Contact, target.contact_id) if target.contact_id else None
+    zone = target.time_zone or (contact.time_zone if contact else None)
+    try:
+        values = clean_result(operation, payload, editable_field_keys(db.session, operation),
+                              time_zone=zone)
+    except ResultError as error:
+        return "rejected", str(error)
+    started = db.session.scalar(select(Attempt).where(Attempt.client_id == values["client_id"]))
+    if started is not None and started.recorded_at is None:
+        values["method"] = started.method  # a bridged call placed from this card
+    result = queue.ResultIn(operation_id=operation.id, agent_id=current_user.id, **values)
+    try:
+        outcome = queue.record_result(db.session, result)
+    except queue.QueueError as error:
+        db.session.rollback()
+        return "rejected", str(error)
+    db.session.commit()
+    return "accepted", outcome
+
+
+@bp.post("/call/<int:operation_id>/result")
+@member_required()
+def record(operation: Operation):
+    """The result form without JavaScript (the phone's script uses the sync API instead)."""
+    form = request.form
+    payload = {
+        "client_id": form.get("client_id"), "target_id": form.get("target_id", type=int),
+        "disposition": "talked" if form.get("group") == "contacted" else form.get("disposition"),
+        "answers": {key[2:]: value for key, value in form.items() if key.startswith("q.")},
+        "field_updates": {key[6:]: value for key, value in form.items()
+                          if key.startswith("field.")},
+        "notes": form.get("notes"), "callback_local": form.get("callback_local"),
+        "ended_at": utcnow().isoformat(),
+    }
+    status, detail = _record(operation, payload)
+    if status == "rejected":
+        flash(detail, "error")
+    return redirect(url_for("caller.home", operation_id=operation.id))
+
+
+def _skip(operation: Operation, target_id: int, reason: str) -> bool:
+    """Give the target back for a while (someone else gets it first); keep why, no names."""
+    released = queue.release_target(db.session, target_id, current_user, "skip")
+    if released:
+        record_audit(db.session, operation.organization_id, current_user.id, "target.skipped",
+                     "target", target_id, {"operation_id": operation.id, "reason": reason})
+    db.session.commit()
+    return released
+
+
+@bp.post("/call/<int:operation_id>/skip")
+@member_required()
+def skip(operation: Operation):
+    reason = request.form.get("reason") if request.form.get("reason") in SKIP_REASONS else "other"
+    _skip(operation, request.form.get("target_id", type=int) or 0, reason)
+    return redirect(url_for("caller.home", operation_id=operation.id))
+
+
+def _last_attempt(operation: Operation) -> Attempt | None:
+    return db.session.scalar(select(Attempt).where(
+        Attempt.operation_id == operation.id, Attempt.agent_id == current_user.id,
+        Attempt.recorded_at > utcnow() - EDIT_WINDOW,
+    ).order_by(Attempt.recorded_at.desc(), Attempt.id.desc()).limit(1))
+
+
+@bp.route("/call/<int:operation_id>/last", methods=["GET", "POST"])
+@member_required()
+def edit_last(operation: Operation):
+    """Change the last result within ten minutes (a wrong tap should not stay wrong)."""
+    attempt = _last_attempt(operation)
+    if attempt is None:
+        flash(_("There is no result from the last ten minutes to change."), "error")
+        return redirect(url_for("caller.home", operation_id=operation.id))
+    if request.method == "POST":
+        form = request.form
+        disposition = "talked" if form.get("group") == "contacted" else form.get("disposition")
+        try:
+            queue.edit_result(
+                db.session, attempt.client_id, current_user.id, disposition=disposition or "",
+                answers={k[2:]: v for k, v in form.items() if k.startswith("q.") and v},
+                notes=(form.get("notes") or "").strip() or None,
+            )
+        except (queue.QueueError, ValueError) as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Your last result is changed."), "success")
+            return redirect(url_for("caller.home", operation_id=operation.id))
+    return render_template(
+        "caller/last.html", operation=operation, attempt=attempt,
+        questions=questions_of(operation), groups=caller_dispositions(operation),
+        minutes_left=max(1, int((attempt.recorded_at + EDIT_WINDOW - utcnow())
+                                .total_seconds() // 60)),
+    )
+
+
+@bp.post("/call/<int:operation_id>/bridge/<int:target_id>")
+@member_required()
+def bridge_call(operation: Operation, target_id: int):
+    """Call through the campaign line: the line rings the caller's phone, then the person.
+    The attempt takes the card's client id, so the result recorded after the call joins it.
+    The phone's script asks for JSON and stays on the card; a plain form post is redirected."""
+    from sms.bridge import BridgeError, place_bridged_call, prepare_bridged_call
+
+    client_id = (request.form.get("client_id") or "").strip()[:64]
+    if not client_id:
+        abort(400)
+    try:
+        leg = prepare_bridged_call(db.session, operation, current_user, target_id, client_id)
+        db.session.commit()  # the provider's first webhook must find the call
+        place_bridged_call(db.session, leg)
+        db.session.commit()
+    except BridgeError as error:
+        db.session.commit()
+        ok, message = False, str(error)
+    else:
+        ok, message = True, _("Your phone is ringing: pick up to be connected.")
+    if request.accept_mimetypes.best == "application/json":
+        return _no_store(jsonify(ok=ok, message=message)), 200 if ok else 409
+    flash(message, "success" if ok else "error")
+    return redirect(url_for("caller.home", operation_id=operation.id))
+
+
+# ---------------------------------------------------------------- the phone's API
+
+
+@bp.get("/api/call/<int:operation_id>/token")
+@member_required(api=True)
+def api_token(operation: Operation):
+    """A fresh CSRF token: an offline phone's token may have expired by the time it syncs."""
+    return _no_store(jsonify(csrf_token=generate_csrf()))
+
+
+def _lease_json(operation: Operation, lease, position: int) -> dict | None:
+    card = _card_for_lease(operation, lease)
+    if card is None:
+        return None
+    return {
+        "target_id": card.target_id, "position": position,
+        "expires_at": card.expires_at.isoformat() if card.expires_at else None,
+        "card_html": render_template(
+            "caller/_card.html", operation=operation, card=card,
+            script_html=render_script(operation.script), questions=questions_of(operation),
+            groups=caller_dispositions(operation), skip_reasons=_skip_reasons()),
+    }
+
+
+@bp.post("/api/call/<int:operation_id>/next")
+@member_required(api=True)
+def api_next(operation: Operation):
+    card = _current_card(operation)
+    if card is None:
+        empty = _empty_state(operation)
+        return _no_store(jsonify(lease=None, next_at=empty["next_at"] and empty["next_at"]
+                                 .isoformat()))
+    lease = queue.held_leases(db.session, operation, current_user)[0]
+    return _no_store(jsonify(lease=_lease_json(operation, lease, 0)))
+
+
+@bp.post("/api/call/<int:operation_id>/batch")
+@limiter.limit(BATCH_RATE_LIMIT, key_func=lambda: f"caller:{current_user.get_id()}")
+@member_required(api=True)
+def api_batch(operation: Operation):
+    """Lease up to n people for offline calling; the phone keeps their cards until returned."""
+    body = request.get_json(silent=True) or {}
+    try:
+        n = max(1, min(BATCH_MAX, int(body.get("n", BATCH_DEFAULT))))
+    except (TypeError, ValueError):
+        n = BATCH_DEFAULT
+    # Never more than BATCH_MAX people on one phone, however often it asks.
+    n = min(n, BATCH_MAX - len(queue.held_leases(db.session, operation, current_user)))
+    if n > 0:
+        queue.lease_batch(db.session, operation, current_user, n)
+        db.session.commit()
+    # The batch is every live lease the agent holds here (the open card included).
+    leases = queue.held_leases(db.session, operation, current_user)
+    rows = [_lease_json(operation, lease, i) for i, lease in enumerate(leases)]
+    rows = [row for row in rows if row]
+    message = None if rows else _("Nobody can be called right now.")
+    return _no_store(jsonify(leases=rows, message=message))
+
+
+@bp.post("/api/call/<int:operation_id>/sync")
+@member_required(api=True)
+def api_sync(operation: Operation):
+    """The outbox: results and skips, each once by its client id, however often it is sent."""
+    entries = (request.get_json(silent=True) or {}).get("entries") or []
+    if not isinstance(entries, list) or len(entries) > SYNC_MAX:
+        return jsonify(error=_("Send at most %(n)d entries at a time.", n=SYNC_MAX)), 400
+    accepted, rejected = [], []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        client_id = str(entry.get("client_id") or "")
+        if entry.get("kind") == "skip":
+            reason = entry.get("reason") if entry.get("reason") in SKIP_REASONS else "other"
+            try:
+                target_id = int(entry.get("target_id") or 0)
+            except (TypeError, ValueError):
+                target_id = 0
+            _skip(operation, target_id, reason)
+            accepted.append(client_id)
+            continue
+        status, detail = _record(operation, entry)
+        if status == "accepted":
+            accepted.append(client_id)
+        else:
+            rejected.append({"client_id": client_id, "error": detail})
+    return _no_store(jsonify(accepted=accepted, rejected=rejected))
+
+
+@bp.post("/api/call/<int:operation_id>/return")
+@member_required(api=True)
+def api_return(operation: Operation):
+    """Give back the people of an offline batch that were not called."""
+    ids = (request.get_json(silent=True) or {}).get("target_ids") or []
+    ids = [target_id for target_id in ids if isinstance(target_id, int)]
+    returned = queue.return_batch(db.session, operation, current_user, ids) if ids else 0
+    db.session.commit()
+    return _no_store(jsonify(returned=returned))
+
+
+@bp.get("/api/call/<int:operation_id>/progress")
+@member_required(api=True)
+def api_progress(operation: Operation):
+    progress = _progress(operation)
+    return _no_store(jsonify(calls=progress["calls"], reached=progress["reached"],
+                             milestone=progress["milestone"], wrap_up=progress["wrap_up"]))
+
+
+# ---------------------------------------------------------------- service worker
+
+
+@bp.after_app_request
+def wipe_on_sign_out(response: Response) -> Response:
+    """Signing out wipes what this browser keeps for the site (offline batch, caches).
+
+    The caller page first sends any waiting results and refuses to sign out while some are
+    unsent, so nothing is lost.
+    """
+    if request.endpoint == "auth.logout" and request.method == "POST":
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
+
+
+@cache
+def _assets_version(root: str) -> str:
+    digest = hashlib.sha256()
+    for name in SHELL_ASSETS:
+        digest.update((Path(root) / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, from the root so its scope covers /call/ (and nothing is cached)."""
+    version = _assets_version(str(STATIC))
+    if current_app.debug:
+        _assets_version.cache_clear()
+    script = (STATIC / "js" / "sw.js").read_text().replace("__VERSION__", version)
+    response = Response(script, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response

@@ -1,0 +1,489 @@
+/* Ringround caller app: IndexedDB outbox, offline batch, guided questions.
+ *
+ * One classic script for two places: the page (UI) and the service worker (which
+ * importScripts() it for Background Sync). Results always go through the outbox, online too,
+ * each with an id made here (crypto.randomUUID), so a resend after a cut-off sync is harmless:
+ * the server records a client id once. No inline code anywhere (strict CSP).
+ */
+(function (self) {
+  'use strict';
+  var DB_NAME = 'ringround-caller';
+  var SHELL_CACHE = 'ringround-shell';
+  var dbPromise = null;
+
+  function openDb() {
+    if (!dbPromise) {
+      dbPromise = new Promise(function (resolve, reject) {
+        var req = self.indexedDB.open(DB_NAME, 1);
+        req.onupgradeneeded = function () {
+          var db = req.result;
+          db.createObjectStore('outbox', { keyPath: 'client_id' });
+          db.createObjectStore('batch', { keyPath: 'target_id' });
+          db.createObjectStore('meta', { keyPath: 'key' });
+        };
+        req.onsuccess = function () { resolve(req.result); };
+        req.onerror = function () { dbPromise = null; reject(req.error); };
+      });
+    }
+    return dbPromise;
+  }
+
+  // Run fn(store) in one transaction; resolves with fn's request result when it completes.
+  function tx(name, mode, fn) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction(name, mode);
+        var req = fn(t.objectStore(name));
+        t.oncomplete = function () { resolve(req ? req.result : undefined); };
+        t.onerror = t.onabort = function () { reject(t.error); };
+      });
+    });
+  }
+  function all(name) { return tx(name, 'readonly', function (s) { return s.getAll(); }); }
+  function put(name, value) { return tx(name, 'readwrite', function (s) { return s.put(value); }); }
+  function del(name, key) { return tx(name, 'readwrite', function (s) { return s.delete(key); }); }
+  function getMeta(key) {
+    return tx('meta', 'readonly', function (s) { return s.get(key); })
+      .then(function (row) { return row ? row.value : undefined; });
+  }
+  function setMeta(key, value) { return put('meta', { key: key, value: value }); }
+
+  function freshToken(op) {
+    return fetch('/api/call/' + op + '/token', { credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) throw new Error('token ' + r.status); return r.json(); })
+      .then(function (body) { return setMeta('csrf', body.csrf_token).then(function () { return body.csrf_token; }); });
+  }
+
+  // POST JSON with the CSRF token; on an expired token fetch a fresh one and retry once.
+  function postJson(op, path, payload) {
+    function send(token) {
+      return fetch('/api/call/' + op + path, {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-CSRFToken': token || '' },
+        body: JSON.stringify(payload)
+      });
+    }
+    return getMeta('csrf').then(send).then(function (r) {
+      return r.status === 400 ? freshToken(op).then(send) : r;
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) { var e = new Error(body.detail || body.error || ('HTTP ' + r.status)); e.status = r.status; throw e; }
+        return body;
+      });
+    });
+  }
+
+  var syncing = null;
+  // Send every waiting entry, per operation, in small batches. Entries leave the outbox only
+  // once the server answered for them (accepted, or refused for good), so nothing is lost.
+  function syncOutbox() {
+    if (syncing) return syncing;
+    syncing = all('outbox').then(function (entries) {
+      var byOp = {};
+      entries.sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; });
+      entries.forEach(function (e) { (byOp[e.operation_id] = byOp[e.operation_id] || []).push(e); });
+      return Object.keys(byOp).reduce(function (chain, op) {
+        return chain.then(function () { return sendChunks(op, byOp[op]); });
+      }, Promise.resolve());
+    }).then(function () { return all('outbox'); }, function (err) {
+      return all('outbox').then(function (left) { err.pending = left.length; throw err; });
+    }).then(function (left) { return left.length; });
+    var done = function () { syncing = null; };
+    syncing.then(done, done);
+    return syncing;
+  }
+
+  function sendChunks(op, entries) {
+    var chunk = entries.slice(0, 25);
+    if (!chunk.length) return Promise.resolve();
+    return postJson(op, '/sync', { entries: chunk }).then(function (body) {
+      var gone = (body.accepted || []).concat((body.rejected || []).map(function (r) { return r.client_id; }));
+      return Promise.all(gone.map(function (id) { return del('outbox', id); }))
+        .then(function () {
+          return (body.rejected || []).length ? setMeta('rejected', body.rejected) : null;
+        });
+    }).then(function () { return sendChunks(op, entries.slice(25)); });
+  }
+
+  // Forget everything this phone holds about people: batch, outbox is kept only if unsent.
+  function wipe(keepOutbox) {
+    var stores = keepOutbox ? ['batch', 'meta'] : ['batch', 'meta', 'outbox'];
+    return Promise.all(stores.map(function (name) {
+      return tx(name, 'readwrite', function (s) { return s.clear(); });
+    })).then(function () { return self.caches ? self.caches.delete(SHELL_CACHE) : null; });
+  }
+
+  self.RingroundCaller = { openDb: openDb, syncOutbox: syncOutbox, wipe: wipe };
+  if (typeof document === 'undefined') return; // inside the service worker: no UI
+
+  /* ---------------------------------------------------------------- the page */
+  var root, op, cardUrl, batchMode = false;
+  var $ = function (sel, el) { return (el || document).querySelector(sel); };
+  var $$ = function (sel, el) { return Array.prototype.slice.call((el || document).querySelectorAll(sel)); };
+  var t = function (key) { return (root && root.dataset['t' + key]) || key; };
+
+  function say(text, kind) {
+    var box = $('#caller-status');
+    if (!box) return;
+    box.textContent = text;
+    box.className = 'caller-status' + (kind ? ' is-' + kind : '');
+    box.hidden = !text;
+  }
+
+  function showPending() {
+    return all('outbox').then(function (entries) {
+      var n = entries.filter(function (e) { return String(e.operation_id) === op; }).length;
+      var el = $('#pending');
+      if (!el) return n;
+      el.textContent = n ? t(n === 1 ? 'PendingOne' : 'Pending').replace('{n}', n) : t('Synced');
+      el.classList.toggle('has-pending', n > 0);
+      return n;
+    });
+  }
+
+  function refreshProgress() {
+    return fetch(root.dataset.progress, { credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) return;
+      return r.text().then(function (html) {
+        var old = $('#progress'), box = document.createElement('div');
+        box.innerHTML = html;
+        if (old && box.firstElementChild) old.replaceWith(box.firstElementChild);
+      });
+    }).catch(function () {});
+  }
+
+  function showRejected() {
+    return getMeta('rejected').then(function (rows) {
+      if (!rows || !rows.length) return;
+      say(t('Rejected') + ' ' +
+          rows.map(function (r) { return r.error; }).join(' '), 'error');
+      return setMeta('rejected', []);
+    });
+  }
+
+  // A failed sync is tried again after 5 s, then 10, 20... at most every minute.
+  var retryTimer = null, retryDelay = 5000;
+  function retryLater() {
+    if (retryTimer) return;
+    retryTimer = self.setTimeout(function () {
+      retryTimer = null;
+      retryDelay = Math.min(retryDelay * 2, 60000);
+      sync().catch(function () {});
+    }, retryDelay);
+  }
+
+  function sync() {
+    return syncOutbox().then(function () {
+      retryDelay = 5000;
+      showRejected();
+      if (batchMode) refreshProgress();
+      return showPending();
+    }, function (err) {
+      showPending().then(function (n) { if (n) retryLater(); });
+      if (err.status === 403 || err.status === 401) say(t('SignedOut'), 'error');
+      throw err;
+    });
+  }
+
+  function requestBackgroundSync() {
+    if (!('serviceWorker' in navigator)) return;
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.sync) return reg.sync.register('outbox');
+    }).catch(function () {});
+  }
+
+  /* ----- cards */
+  function currentForm() { return $('#call form.result-form'); }
+
+  function prepareCard() {
+    var form = currentForm();
+    if (!form) return;
+    if (!form.dataset.clientId) form.dataset.clientId = self.crypto.randomUUID();
+    // The bridged call (campaign line) and the result share this id: one attempt.
+    $$('#call input[name="client_id"]').forEach(function (input) { input.value = form.dataset.clientId; });
+    form.dataset.shownAt = new Date().toISOString();
+    $$('.js-only', $('#call')).forEach(function (el) { el.hidden = false; });
+    $$('.questions', form).forEach(function (q) { q.hidden = true; });
+    guide(form);
+  }
+
+  function showBatchCard() {
+    return all('batch').then(function (rows) {
+      var now = Date.now();
+      rows = rows.filter(function (r) { return String(r.operation_id) === op; });
+      var expired = rows.filter(function (r) { return Date.parse(r.expires_at) <= now; });
+      var live = rows.filter(function (r) { return Date.parse(r.expires_at) > now; });
+      return Promise.all(expired.map(function (r) { return del('batch', r.target_id); })).then(function () {
+        batchMode = live.length > 0;
+        var bar = $('#batch-bar');
+        if (bar) {
+          bar.hidden = !batchMode;
+          $('#batch-left').textContent = t('BatchLeft').replace('{n}', live.length);
+        }
+        $('#offline-take') && ($('#offline-take').hidden = batchMode);
+        if (expired.length) say(t('LeaseEnded'), 'info');
+        if (!batchMode) return false;
+        live.sort(function (a, b) { return (a.skipped ? 1 : 0) - (b.skipped ? 1 : 0) || a.position - b.position; });
+        var open = currentForm();
+        // Already on screen (the open card, or a check every minute): keep what was typed.
+        if (open && open.dataset.target === String(live[0].target_id)) {
+          open.dataset.fromBatch = '1';
+          return true;
+        }
+        $('#call').innerHTML = live[0].card_html;
+        if (self.htmx) self.htmx.process($('#call'));
+        currentForm().dataset.fromBatch = '1';
+        prepareCard();
+        return true;
+      });
+    });
+  }
+
+  function loadNextCard() {
+    if (batchMode) return showBatchCard().then(function (shown) { if (!shown) return loadOnlineCard(); });
+    return loadOnlineCard();
+  }
+
+  function loadOnlineCard() {
+    return fetch(cardUrl, { credentials: 'same-origin', headers: { 'HX-Request': 'true' } })
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })
+      .then(function (html) {
+        var box = $('#call');
+        // htmx swaps the card in and the progress out of band (hx-swap-oob).
+        if (self.htmx) self.htmx.swap(box, html, { swapStyle: 'innerHTML' });
+        else box.innerHTML = html;
+        prepareCard();
+        focusCard();
+      }, function () {
+        $('#call').innerHTML = '';
+        var tpl = $('#offline-empty');
+        if (tpl) $('#call').appendChild(tpl.content.cloneNode(true));
+        say(t('Offline'), 'info');
+      });
+  }
+
+  function focusCard() {
+    var box = $('#call');
+    box.focus({ preventScroll: true });
+    box.scrollIntoView({ block: 'start' });
+  }
+
+  /* ----- guided questionnaire and outcome details */
+  function guide(form) {
+    var group = ($('input[name="group"]:checked', form) || {}).value;
+    var questions = $('.questions', form);
+    if (questions) questions.hidden = group !== 'contacted';
+    if (!questions || form.dataset.mode !== 'guided') return;
+    var sets = $$('fieldset[data-q]', questions);
+    var byId = {};
+    sets.forEach(function (fs) { byId[fs.dataset.q] = fs; fs.hidden = true; });
+    var fs = sets[0], seen = {};
+    while (fs && !seen[fs.dataset.q]) {
+      seen[fs.dataset.q] = true;
+      fs.hidden = false;
+      var chosen = $('input:checked', fs);
+      var text = $('textarea', fs);
+      var answered = chosen || (text && text.value.trim());
+      if (!answered) break;
+      var next = chosen && chosen.dataset.next ? chosen.dataset.next : fs.dataset.next;
+      fs = next && next !== 'end' ? byId[next] : null;
+    }
+  }
+
+  function collect(form) {
+    var data = new FormData(form);
+    var group = data.get('group');
+    var disposition = group === 'contacted' ? 'talked' : data.get('disposition');
+    var answers = {}, fields = {};
+    if (group === 'contacted') {
+      $$('fieldset[data-q]', form).forEach(function (fs) {
+        if (fs.hidden && form.dataset.mode === 'guided') return;
+        var key = 'q.' + fs.dataset.q, value = data.get(key);
+        if (value !== null && String(value).trim() !== '') answers[fs.dataset.q] = String(value).trim();
+      });
+    }
+    $$('[data-field]', form).forEach(function (input) {
+      if (input.value !== input.defaultValue) fields[input.dataset.field] = input.value;
+    });
+    var callback = data.get('callback_local');
+    return {
+      kind: 'result', client_id: form.dataset.clientId || self.crypto.randomUUID(),
+      operation_id: Number(op),
+      target_id: Number(form.dataset.target), disposition: disposition, group: group,
+      answers: answers, notes: (data.get('notes') || '').trim(), field_updates: fields,
+      callback_local: disposition === 'call_back' && callback ? callback : null,
+      method: 'own_phone', started_at: form.dataset.startedAt || form.dataset.shownAt,
+      ended_at: new Date().toISOString(), queued_at: new Date().toISOString()
+    };
+  }
+
+  function afterQueued(targetId) {
+    showPending();
+    requestBackgroundSync();
+    if (batchMode) {
+      return del('batch', targetId).then(function () {
+        sync().catch(function () {});
+        return showBatchCard();
+      }).then(function (shown) {
+        if (!shown) { say(t('BatchDone'), 'ok'); return loadOnlineCard(); }
+        focusCard();
+      });
+    }
+    return sync().then(loadOnlineCard, function () {
+      say(t('SavedOffline'), 'info');
+      $('#call').innerHTML = '';
+      var tpl = $('#offline-empty');
+      if (tpl) $('#call').appendChild(tpl.content.cloneNode(true));
+    });
+  }
+
+  function onSubmit(event) {
+    var form = event.target;
+    if (form.matches('.result-form')) {
+      event.preventDefault();
+      var entry = collect(form);
+      if (!entry.disposition) { say(t('ChooseOutcome'), 'error'); return; }
+      say('');
+      put('outbox', entry).then(function () {
+        return setMeta('last-' + op, { client_id: entry.client_id, at: entry.ended_at });
+      }).then(function () { return afterQueued(entry.target_id); });
+    } else if (form.matches('.skip-form')) {
+      event.preventDefault();
+      var reason = new FormData(form).get('reason') || 'other';
+      var target = Number(form.dataset.target);
+      var skip = { kind: 'skip', client_id: self.crypto.randomUUID(), operation_id: Number(op),
+                   target_id: target, reason: reason, queued_at: new Date().toISOString() };
+      put('outbox', skip).then(function () { return afterQueued(target); });
+    } else if (form.matches('.bridge-form')) {
+      event.preventDefault();
+      bridge(form);
+    } else if (form.matches('.take-batch')) {
+      event.preventDefault();
+      takeBatch(Number(new FormData(form).get('n')) || 20);
+    } else if (form.matches('.return-batch')) {
+      event.preventDefault();
+      returnBatch();
+    } else if (form.matches('[data-wipe]') && !form.dataset.wiped) {
+      event.preventDefault();
+      signOut(form);
+    }
+  }
+
+  // Call through the campaign line without leaving the card.
+  function bridge(form) {
+    var result = currentForm();
+    if (result) result.dataset.startedAt = new Date().toISOString();
+    fetch(form.action, { method: 'POST', body: new FormData(form), credentials: 'same-origin',
+                         headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.json(); })
+      .then(function (body) { say(body.message, body.ok ? 'ok' : 'error'); },
+            function () { say(t('NeedNetwork'), 'error'); });
+  }
+
+  function takeBatch(n) {
+    say(t('Taking'));
+    postJson(op, '/batch', { n: n }).then(function (body) {
+      var rows = body.leases || [];
+      if (!rows.length) { say(body.message || t('NoneToTake'), 'info'); return; }
+      return Promise.all(rows.map(function (row, i) {
+        row.operation_id = Number(op); row.position = i;
+        return put('batch', row);
+      })).then(function () {
+        say(t('Taken').replace('{n}', rows.length), 'ok');
+        return showBatchCard();
+      });
+    }).catch(function (err) { say(err.message || t('Offline'), 'error'); });
+  }
+
+  function returnBatch() {
+    sync().then(function () { return all('batch'); }).then(function (rows) {
+      var ids = rows.filter(function (r) { return String(r.operation_id) === op; })
+        .map(function (r) { return r.target_id; });
+      return postJson(op, '/return', { target_ids: ids }).then(function () {
+        return Promise.all(ids.map(function (id) { return del('batch', id); }));
+      });
+    }).then(function () {
+      batchMode = false;
+      $('#batch-bar').hidden = true;
+      $('#offline-take').hidden = false;
+      say(t('Returned'), 'ok');
+      return loadOnlineCard();
+    }).catch(function () { say(t('NeedNetwork'), 'error'); });
+  }
+
+  function signOut(form) {
+    sync().catch(function () {}).then(function () { return all('outbox'); }).then(function (left) {
+      if (left.length) { say(t('UnsentSignOut').replace('{n}', left.length), 'error'); return; }
+      return all('batch').then(function (rows) {
+        var ids = rows.map(function (r) { return r.target_id; });
+        return ids.length ? postJson(op, '/return', { target_ids: ids }).catch(function () {}) : null;
+      }).then(function () { return wipe(false); }).then(function () {
+        form.dataset.wiped = '1';
+        form.submit();
+      });
+    });
+  }
+
+  function onChange(event) {
+    var form = event.target.form;
+    if (form && form.matches('.result-form')) guide(form);
+  }
+
+  function onClick(event) {
+    var call = event.target.closest('a.call-button');
+    if (call) {
+      var form = currentForm();
+      if (form) form.dataset.startedAt = new Date().toISOString();
+    }
+  }
+
+  function cacheShell() {
+    if (!self.caches || !root.dataset.shell) return;
+    self.caches.open(SHELL_CACHE).then(function (cache) {
+      return cache.add(root.dataset.shell);
+    }).catch(function () {});
+  }
+
+  function start() {
+    root = $('#caller');
+    if (!root) return;
+    op = root.dataset.op;
+    cardUrl = root.dataset.card;
+    // Under our strict CSP htmx must never copy a style attribute while settling a swap.
+    if (self.htmx) self.htmx.config.attributesToSettle = ['class', 'width', 'height'];
+    var token = $('meta[name="csrf-token"]');
+    if (token && navigator.onLine) setMeta('csrf', token.content);
+    if ('serviceWorker' in navigator) {
+      navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(function () {});
+    }
+    cacheShell();
+    document.addEventListener('submit', onSubmit);
+    document.addEventListener('change', onChange);
+    document.addEventListener('input', onChange);
+    document.addEventListener('click', onClick);
+    // A card htmx brought in ("Check again") is prepared like any other.
+    document.addEventListener('htmx:afterSwap', function (event) {
+      if (event.target.id === 'call') prepareCard();
+    });
+    self.addEventListener('online', function () {
+      say('');
+      retryDelay = 5000;
+      sync().catch(function () {});
+    });
+    self.addEventListener('offline', function () { say(t('Offline'), 'info'); });
+    if (!navigator.onLine) say(t('Offline'), 'info');
+    $$('.js-only').forEach(function (el) { el.hidden = false; });
+    showBatchCard().then(function (shown) {
+      if (!shown && root.dataset.shellOnly) return loadOnlineCard();
+      if (!shown) prepareCard();
+    }).then(function () {
+      showPending();
+      return sync();
+    }).catch(function () {});
+    // A batch's lease ends by itself: check every minute and forget what expired.
+    self.setInterval(function () { if (batchMode) showBatchCard(); }, 60000);
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})(self);

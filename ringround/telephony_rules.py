@@ -1,0 +1,276 @@
+"""Telephony rules that need no provider: SMS keywords, opt-out and opt-in, quiet hours,
+which campaign number an organization or operation uses, and follow-up eligibility."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezones
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ringround.audit import record_audit
+from ringround.models import (
+    Consent,
+    Contact,
+    ContactPhone,
+    Operation,
+    OperationState,
+    Organization,
+    Target,
+    TargetState,
+)
+from ringround.optouts import is_opted_out, opt_in_number, opt_out_number
+
+OPTED_OUT_REASON = "opted_out"
+DEFAULT_TEXT_WINDOW = (time(9, 0), time(21, 0))
+
+
+class Keyword(enum.StrEnum):
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+
+
+STOP_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+START_WORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+
+
+def classify_keyword(body: str | None) -> Keyword | None:
+    """STOP/START/HELP when the whole text (any case, spaces around) is one of their words."""
+    word = (body or "").strip().upper()
+    if word in STOP_WORDS:
+        return Keyword.STOP
+    if word in START_WORDS:
+        return Keyword.START
+    if word in HELP_WORDS:
+        return Keyword.HELP
+    return None
+
+
+def contacts_with_number(session: Session, org_id: int, e164: str) -> list[Contact]:
+    """The organization's contacts that have this number."""
+    return list(session.scalars(
+        select(Contact).join(ContactPhone, ContactPhone.contact_id == Contact.id)
+        .where(ContactPhone.organization_id == org_id, ContactPhone.e164 == e164)
+    ))
+
+
+def _open_operation_ids(org_id: int):
+    return select(Operation.id).where(
+        Operation.organization_id == org_id, Operation.state != OperationState.ENDED
+    )
+
+
+def opt_out(session: Session, org_id: int, e164: str, source: str) -> bool:
+    """Stop calling and texting `e164` in the whole organization, at once.
+
+    Records the opt-out, marks its contacts do-not-contact and takes their targets out of every
+    operation that is not over (leased ones too: the lease cannot be recorded as a call).
+    True when the number was not opted out before.
+    """
+    new = opt_out_number(session, org_id, e164, source)
+    contact_ids = [c.id for c in contacts_with_number(session, org_id, e164)]
+    if contact_ids:
+        session.execute(update(Contact).where(Contact.id.in_(contact_ids))
+                        .values(do_not_contact=True))
+        session.execute(
+            update(Target).where(
+                Target.contact_id.in_(contact_ids),
+                Target.operation_id.in_(_open_operation_ids(org_id)),
+                Target.state.in_([TargetState.WAITING, TargetState.LEASED]),
+            ).values(state=TargetState.REMOVED, reason=OPTED_OUT_REASON, leased_to_id=None,
+                     lease_expires_at=None).execution_options(synchronize_session="fetch")
+        )
+    if new:
+        record_audit(session, org_id, None, "optout.added", details={"source": source})
+    session.flush()
+    return new
+
+
+def opt_in(session: Session, org_id: int, e164: str, source: str) -> bool:
+    """Undo an opt-out the person asked for (START): the targets it removed wait again."""
+    lifted = opt_in_number(session, org_id, e164)
+    contact_ids = [c.id for c in contacts_with_number(session, org_id, e164)]
+    if lifted and contact_ids:
+        session.execute(update(Contact).where(Contact.id.in_(contact_ids))
+                        .values(do_not_contact=False))
+        session.execute(
+            update(Target).where(
+                Target.contact_id.in_(contact_ids),
+                Target.operation_id.in_(_open_operation_ids(org_id)),
+                Target.state == TargetState.REMOVED, Target.reason == OPTED_OUT_REASON,
+            ).values(state=TargetState.WAITING, reason=None)
+            .execution_options(synchronize_session="fetch")
+        )
+    if lifted:
+        record_audit(session, org_id, None, "optout.lifted", details={"source": source})
+    session.flush()
+    return lifted
+
+
+def may_contact(session: Session, org_id: int, e164: str) -> bool:
+    """False when the number opted out or one of its contacts is marked do-not-contact."""
+    if is_opted_out(session, org_id, e164):
+        return False
+    return not any(c.do_not_contact for c in contacts_with_number(session, org_id, e164))
+
+
+def has_sms_consent(contact: Contact) -> bool:
+    """True when the contact's latest SMS consent record grants texting."""
+    sms = [c for c in contact.consents if c.channel == "sms"]
+    if not sms:
+        return False
+    return max(sms, key=lambda c: (c.recorded_at, c.id or 0)).granted
+
+
+def local_zone(e164: str, contact_zone: str | None, fallback: str = "UTC") -> ZoneInfo:
+    """The contact's time zone; else the number's, when it has only one; else `fallback`."""
+    candidates = [contact_zone] if contact_zone else []
+    try:
+        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        zones = ()
+    if len(zones) == 1 and zones[0] != "Etc/Unknown":
+        candidates.append(zones[0])
+    candidates.append(fallback)
+    for name in candidates:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def within_window(now: datetime, zone: ZoneInfo, start: time, end: time,
+                  weekdays: str = "0123456") -> bool:
+    """True when `now` falls inside [start, end) on an allowed weekday, in `zone`."""
+    local = now.astimezone(zone)
+    if str(local.weekday()) not in weekdays:
+        return False
+    moment = local.time()
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end  # a window across midnight
+
+
+def quiet_hours(now: datetime, e164: str, contact: Contact | None, org: Organization,
+                operation: Operation | None = None) -> bool:
+    """True when it is outside the contact's local window: no call and no text now."""
+    zone = local_zone(e164, contact.time_zone if contact else None, org.time_zone)
+    if operation is not None:
+        return not within_window(now, zone, operation.window_start, operation.window_end,
+                                 operation.weekdays)
+    return not within_window(now, zone, *DEFAULT_TEXT_WINDOW)
+
+
+def campaign_number(org: Organization, operation: Operation | None,
+                    default: str | None) -> str | None:
+    """The number calls and texts come from: the operation's, else the organization's."""
+    if operation is not None and operation.campaign_number:
+        return operation.campaign_number
+    return org.campaign_number or default
+
+
+def organization_for_number(session: Session, number: str, default: str | None,
+                            remote: str | None = None) -> Organization | None:
+    """Which organization a campaign number belongs to (for inbound texts and calls)."""
+    op_org = session.scalar(select(Operation.organization_id).where(
+        Operation.campaign_number == number).order_by(Operation.id.desc()).limit(1))
+    if op_org is not None:
+        return session.get(Organization, op_org)
+    org = session.scalar(select(Organization).where(Organization.campaign_number == number))
+    if org is not None or number != default:
+        return org
+    # The shared default number: the only organization, else the sender's.
+    orgs = session.scalars(select(Organization).limit(2)).all()
+    if len(orgs) == 1:
+        return orgs[0]
+    if remote:
+        org_id = session.scalar(select(ContactPhone.organization_id).where(
+            ContactPhone.e164 == remote).order_by(ContactPhone.id.desc()).limit(1))
+        if org_id is not None:
+            return session.get(Organization, org_id)
+    return None
+
+
+def record_sms_consent(session: Session, contact: Contact, text: str, source: str) -> Consent:
+    """Record that the contact agreed to texts (the exact words they were shown)."""
+    consent = Consent(contact=contact, channel="sms", granted=True, text=text, source=source)
+    session.add(consent)
+    return consent
+
+
+CALL_IN_CODE_DIGITS = 6
+
+
+def _code_hmac(code: str) -> str:
+    import hashlib
+    import hmac
+
+    from ringround.optouts import optout_key
+
+    return hmac.new(optout_key(), b"call-in:" + code.encode(), hashlib.sha256).hexdigest()
+
+
+def issue_call_in_code(session: Session, operation_id: int, user_id: int) -> str:
+    """A new keypad code for this volunteer in this operation (replacing any earlier one).
+
+    Only a keyed hash is stored, so the code is shown once, when it is issued."""
+    import secrets
+
+    from ringround.models import CallInCode
+
+    row = session.scalar(select(CallInCode).where(CallInCode.operation_id == operation_id,
+                                                  CallInCode.user_id == user_id))
+    while True:
+        code = f"{secrets.randbelow(10 ** CALL_IN_CODE_DIGITS):0{CALL_IN_CODE_DIGITS}d}"
+        digest = _code_hmac(code)
+        if session.scalar(select(CallInCode.id).where(CallInCode.code_hmac == digest)) is None:
+            break
+    if row is None:
+        session.add(CallInCode(operation_id=operation_id, user_id=user_id, code_hmac=digest))
+    else:
+        row.code_hmac = digest
+    session.flush()
+    return code
+
+
+def find_call_in_code(session: Session, code: str) -> tuple[int, int] | None:
+    """(operation id, user id) for a keyed-in code, or None."""
+    from ringround.models import CallInCode
+
+    if not code.isdigit() or len(code) != CALL_IN_CODE_DIGITS:
+        return None
+    row = session.scalar(select(CallInCode).where(CallInCode.code_hmac == _code_hmac(code)))
+    return (row.operation_id, row.user_id) if row else None
+
+
+def erase_telephony_records(session: Session, org_id: int, contact_id: int,
+                            numbers: list[str]) -> int:
+    """Erasure: delete the texts and SMS conversations of a contact (by id and by number) and
+    the simulator's records of those numbers. Call legs lose the contact by their foreign key.
+    Returns how many rows went."""
+    from sqlalchemy import delete, or_
+
+    from ringround.models import Conversation, Message, SimCall, SimText
+
+    gone = session.execute(delete(Message).where(
+        Message.organization_id == org_id,
+        or_(Message.contact_id == contact_id, Message.remote_e164.in_(numbers)))).rowcount or 0
+    gone += session.execute(delete(Conversation).where(
+        Conversation.organization_id == org_id,
+        or_(Conversation.contact_id == contact_id,
+            Conversation.remote_e164.in_(numbers)))).rowcount or 0
+    if numbers:
+        gone += session.execute(delete(SimText).where(or_(
+            SimText.to_number.in_(numbers), SimText.from_number.in_(numbers)))).rowcount or 0
+        gone += session.execute(delete(SimCall).where(or_(
+            SimCall.to_number.in_(numbers), SimCall.from_number.in_(numbers)))).rowcount or 0
+    return gone

@@ -1,0 +1,319 @@
+"""Volunteers' side: open a join link, verify the phone by SMS code, land in the caller app.
+
+Returning volunteers sign in the same way (phone and code, no password). The token is only
+ever in the `/j/<token>` URL: the session keeps the link's id, and nothing logs the token.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+from sqlalchemy import select
+
+from ringround.accounts import organizations_of, role_in
+from ringround.enrollment import (
+    EnrollmentError,
+    JoinResult,
+    LinkClosedError,
+    LinkStatus,
+    check_phone_code,
+    code_attempts_left,
+    find_link,
+    find_or_create_phone_user,
+    issue_phone_code,
+    join_via_link,
+    landing_operation,
+    link_status,
+    operation_role,
+    parse_phone,
+    user_by_phone,
+)
+from ringround.extensions import db, limiter
+from ringround.models import JoinLink, Operation, OperationMember, Organization, User, utcnow
+from sharing.access import caller_url, render_no_store, template_helpers
+from sharing.forms import LANGUAGES, CodeForm, JoinDetailsForm, OneTapForm, PhoneSigninForm
+
+bp = Blueprint("join", __name__, template_folder="templates")
+bp.context_processor(template_helpers)
+
+JOIN_KEY = "join_pending"
+SIGNIN_KEY = "signin_pending"
+SIMULATED_CODE_KEY = "simulated_code"
+
+
+def _limit(setting: str, default: str):
+    return lambda: current_app.config.get(setting, default)
+
+
+join_limit = _limit("JOIN_RATE_LIMIT", "30 per minute")
+send_limit = _limit("CODE_SEND_RATE_LIMIT", "5 per minute;20 per hour")
+check_limit = _limit("CODE_CHECK_RATE_LIMIT", "10 per minute")
+
+
+def send_code(phone: str, code: str) -> bool:
+    """Text the code through the telephony provider; the simulator's code goes on the page."""
+    from sms.provider import get_provider
+
+    provider = get_provider()
+    body = _("Your Ringround code is %(code)s. It expires in 10 minutes.", code=code)
+    try:
+        provider.send_sms(phone, body)
+    except Exception:  # noqa: BLE001 - any provider failure means "could not text"
+        current_app.logger.warning("sending a verification code failed")
+        return False
+    if getattr(provider, "is_simulated", False):
+        session[SIMULATED_CODE_KEY] = code
+    else:
+        session.pop(SIMULATED_CODE_KEY, None)
+    return True
+
+
+def masked(phone: str) -> str:
+    return f"•••• {phone[-4:]}" if phone else ""
+
+
+def _closed(link: JoinLink | None, status: LinkStatus | None):
+    code = 404 if link is None else 410
+    return render_no_store("sharing/join_closed.html", code, link=link, status=status)
+
+
+def _after_join(result: JoinResult) -> str:
+    if result.operation_id is not None:
+        return caller_url(result.operation_id)
+    from pwa.context import ORG_SESSION_KEY
+
+    session[ORG_SESSION_KEY] = result.organization_id
+    return url_for("console.dashboard")
+
+
+def _is_member(link: JoinLink, user: User) -> bool:
+    if link.operation_id is not None:
+        return operation_role(db.session, user, link.operation_id) is not None
+    return role_in(db.session, user, link.organization_id) is not None
+
+
+@bp.route("/j/<token>", methods=["GET", "POST"])
+@limiter.limit(join_limit)
+@limiter.limit(send_limit, methods=["POST"])
+def open_link(token: str):
+    link = find_link(db.session, token)
+    if link is None:
+        return _closed(None, None)
+    status = link_status(link)
+    if status is not LinkStatus.OPEN:
+        return _closed(link, status)
+    if current_user.is_authenticated:
+        return _one_tap(link)
+    form = JoinDetailsForm()
+    if request.method == "GET":
+        codes = [code for code, _label in LANGUAGES if code]
+        form.language.data = request.accept_languages.best_match(codes) or ""
+    if form.validate_on_submit():
+        try:
+            phone = parse_phone(form.phone.data, link.organization.default_region)
+            row, code = issue_phone_code(db.session, phone, "join")
+        except EnrollmentError as error:
+            db.session.rollback()
+            form.phone.errors = [str(error)]
+        else:
+            if send_code(phone, code):
+                db.session.commit()
+                session[JOIN_KEY] = {
+                    "link_id": link.id, "code_id": row.id, "phone": phone,
+                    "name": form.name.data.strip(), "email": form.email.data or None,
+                    "language": form.language.data or None,
+                }
+                return redirect(url_for("join.verify"))
+            db.session.rollback()
+            form.phone.errors = [_("We could not text this number. Please check it.")]
+    return render_no_store("sharing/join.html", link=link, form=form)
+
+
+def _one_tap(link: JoinLink):
+    form = OneTapForm()
+    if form.validate_on_submit():
+        try:
+            result = join_via_link(db.session, link, current_user)
+        except LinkClosedError as error:
+            db.session.rollback()
+            return _closed(link, error.status)
+        db.session.commit()
+        return redirect(_after_join(result))
+    already = _is_member(link, current_user)
+    return render_no_store("sharing/join_one_tap.html", link=link, form=form, already=already,
+                           caller=caller_url(link.operation_id) if link.operation_id else None)
+
+
+@bp.route("/j/verify", methods=["GET", "POST"])
+@limiter.limit(check_limit, methods=["POST"])
+def verify():
+    pending = session.get(JOIN_KEY)
+    link = db.session.get(JoinLink, pending["link_id"]) if pending else None
+    if link is None:
+        flash(_("Please open your join link again."), "error")
+        return redirect(url_for("join.signin_phone"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if check_phone_code(db.session, pending["code_id"], pending["phone"], "join",
+                            form.code.data):
+            return _finish_join(link, pending)
+        db.session.commit()  # the failed attempt counts
+        form.code.errors = [_code_error(pending["code_id"])]
+    return render_no_store(
+        "sharing/join_verify.html", link=link, form=form, phone=masked(pending["phone"]),
+        simulated_code=session.get(SIMULATED_CODE_KEY), resend_form=OneTapForm(),
+        resend_url=url_for("join.resend"),
+    )
+
+
+def _code_error(code_id: int) -> str:
+    left = code_attempts_left(db.session, code_id)
+    if left:
+        return _("That code is not right. %(n)d tries left.", n=left)
+    return _("That code can no longer be used. Ask for a new one.")
+
+
+def _finish_join(link: JoinLink, pending: dict):
+    user, _new = find_or_create_phone_user(
+        db.session, phone_e164=pending["phone"], display_name=pending["name"],
+        email=pending.get("email"), language=pending.get("language"),
+    )
+    if not user.active:
+        db.session.rollback()
+        flash(_("This account is switched off. Please ask an organizer."), "error")
+        return redirect(url_for("join.signin_phone"))
+    try:
+        result = join_via_link(db.session, link, user)
+    except LinkClosedError as error:
+        db.session.rollback()
+        return _closed(link, error.status)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    session.pop(JOIN_KEY, None)
+    session.pop(SIMULATED_CODE_KEY, None)
+    login_user(user, remember=True)
+    return redirect(_after_join(result))
+
+
+@bp.post("/j/resend")
+@limiter.limit(send_limit)
+def resend():
+    pending = session.get(JOIN_KEY)
+    if not pending or not OneTapForm().validate_on_submit():
+        return redirect(url_for("join.signin_phone"))
+    try:
+        row, code = issue_phone_code(db.session, pending["phone"], "join")
+    except EnrollmentError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("join.verify"))
+    if send_code(pending["phone"], code):
+        db.session.commit()
+        session[JOIN_KEY] = {**pending, "code_id": row.id}
+        flash(_("We sent a new code."), "success")
+    else:
+        db.session.rollback()
+        flash(_("We could not text this number."), "error")
+    return redirect(url_for("join.verify"))
+
+
+# ---- returning volunteers -----------------------------------------------------------------
+
+def _default_region() -> str:
+    first = db.session.scalar(select(Organization.default_region).order_by(Organization.id))
+    return first or "US"
+
+
+def _safe_next(target: str | None) -> str | None:
+    return target if target and target.startswith("/") and not target.startswith("//") else None
+
+
+@bp.route("/signin/phone", methods=["GET", "POST"])
+@limiter.limit(send_limit, methods=["POST"])
+def signin_phone():
+    form = PhoneSigninForm()
+    if form.validate_on_submit():
+        try:
+            phone = parse_phone(form.phone.data, _default_region())
+        except EnrollmentError as error:
+            form.phone.errors = [str(error)]
+        else:
+            return _start_signin(phone, form)
+    return render_no_store("sharing/signin_phone.html", form=form)
+
+
+def _start_signin(phone: str, form: PhoneSigninForm):
+    user = user_by_phone(db.session, phone)
+    code_id = None
+    session.pop(SIMULATED_CODE_KEY, None)
+    # Unknown numbers get the same next page (no SMS): the page never says who has an account.
+    if user is not None and user.active:
+        try:
+            row, code = issue_phone_code(db.session, phone, "signin")
+        except EnrollmentError as error:
+            db.session.rollback()
+            form.phone.errors = [str(error)]
+            return render_no_store("sharing/signin_phone.html", form=form)
+        if not send_code(phone, code):
+            db.session.rollback()
+            form.phone.errors = [_("We could not text this number. Please check it.")]
+            return render_no_store("sharing/signin_phone.html", form=form)
+        db.session.commit()
+        code_id = row.id
+    session[SIGNIN_KEY] = {"phone": phone, "code_id": code_id,
+                           "next": _safe_next(request.args.get("next"))}
+    return redirect(url_for("join.signin_code"))
+
+
+@bp.route("/signin/phone/code", methods=["GET", "POST"])
+@limiter.limit(check_limit, methods=["POST"])
+def signin_code():
+    pending = session.get(SIGNIN_KEY)
+    if not pending:
+        return redirect(url_for("join.signin_phone"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        code_id = pending.get("code_id")
+        if code_id and check_phone_code(db.session, code_id, pending["phone"], "signin",
+                                        form.code.data):
+            user = user_by_phone(db.session, pending["phone"])
+            user.last_login_at = utcnow()
+            db.session.commit()
+            session.pop(SIGNIN_KEY, None)
+            session.pop(SIMULATED_CODE_KEY, None)
+            login_user(user, remember=True)
+            return redirect(pending.get("next") or _landing(user))
+        db.session.commit()
+        form.code.errors = [_code_error(code_id) if code_id else
+                            _("That code is not right.")]
+    return render_no_store(
+        "sharing/join_verify.html", link=None, form=form, phone=masked(pending["phone"]),
+        simulated_code=session.get(SIMULATED_CODE_KEY), resend_form=None, resend_url=None,
+    )
+
+
+def _landing(user: User) -> str:
+    if organizations_of(db.session, user):
+        return url_for("console.dashboard")
+    operation = landing_operation(db.session, user)
+    return caller_url(operation.id) if operation else url_for("join.my_operations")
+
+
+@bp.get("/my/operations")
+@login_required
+def my_operations():
+    rows = db.session.execute(
+        select(Operation, OperationMember.role)
+        .join(OperationMember, OperationMember.operation_id == Operation.id)
+        .where(OperationMember.user_id == current_user.id).order_by(Operation.name)
+    ).all()
+    return render_no_store("sharing/my_operations.html", rows=rows, caller_url=caller_url)

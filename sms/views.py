@@ -1,0 +1,187 @@
+"""Organizer pages for the phone line (number, help text, webhooks, follow-up texts, missed
+call-backs) and the agent's one-tap follow-up."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from pwa.context import org_role_required
+from ringround.audit import record_audit
+from ringround.extensions import db, htmx
+from ringround.models import (
+    Attempt,
+    CallLeg,
+    FollowUpTemplate,
+    LegKind,
+    Operation,
+    Organization,
+    OrgRole,
+)
+from sms import bp
+from sms.forms import CampaignNumberForm, EmptyForm, FollowUpForm
+from sms.links import hook_url
+from sms.outbound import TextRefusedError, send_followup
+from sms.provider import get_provider
+
+ORGANIZERS = (OrgRole.ADMIN, OrgRole.ORGANIZER)
+
+
+def org_templates(org_id: int, operation_id: int | None = None) -> list[FollowUpTemplate]:
+    query = select(FollowUpTemplate).where(FollowUpTemplate.organization_id == org_id,
+                                           FollowUpTemplate.active.is_(True))
+    if operation_id is not None:
+        query = query.where((FollowUpTemplate.operation_id.is_(None))
+                            | (FollowUpTemplate.operation_id == operation_id))
+    return list(db.session.scalars(query.order_by(FollowUpTemplate.name)))
+
+
+def webhook_urls() -> list[tuple[str, str]]:
+    """What to paste into the provider's console."""
+    return [(_("A message comes in"), hook_url("telephony_hooks.inbound_sms")),
+            (_("A call comes in"), hook_url("telephony_hooks.inbound_voice"))]
+
+
+@bp.route("/", methods=["GET", "POST"])
+@org_role_required(*ORGANIZERS)
+def settings(org: Organization):
+    form = CampaignNumberForm(obj=org)
+    if form.validate_on_submit():
+        org.campaign_number = form.campaign_number.data or None
+        org.help_text = form.help_text.data or None
+        record_audit(db.session, org.id, current_user.id, "telephony.settings_changed")
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("sms.settings"))
+    missed = db.session.scalars(
+        select(CallLeg).where(CallLeg.organization_id == org.id, CallLeg.kind == LegKind.CALLBACK,
+                              CallLeg.status == "missed", CallLeg.handled_at.is_(None))
+        .order_by(CallLeg.created_at.desc()).limit(50)
+    ).all()
+    operations = db.session.scalars(
+        select(Operation).where(Operation.organization_id == org.id).order_by(Operation.name)
+    ).all()
+    template_form = FollowUpForm()
+    template_form.operation_id.choices = [("", _("Every operation"))] + [
+        (str(op.id), op.name) for op in operations]
+    return render_template(
+        "sms/settings.html", org=org, form=form, template_form=template_form,
+        templates=org_templates(org.id), provider=get_provider(), webhooks=webhook_urls(),
+        missed=missed, button=EmptyForm(),
+    )
+
+
+@bp.post("/followups")
+@org_role_required(*ORGANIZERS)
+def add_followup(org: Organization):
+    form = FollowUpForm()
+    form.operation_id.choices = []
+    if form.validate_on_submit():
+        op_id = form.operation_id.data
+        operation = db.session.get(Operation, int(op_id)) if op_id and op_id.isdigit() else None
+        if operation is not None and operation.organization_id != org.id:
+            abort(404)
+        db.session.add(FollowUpTemplate(organization_id=org.id, name=form.name.data.strip(),
+                                        body=form.body.data.strip(),
+                                        operation_id=operation.id if operation else None))
+        db.session.commit()
+        flash(_("Follow-up text saved."), "success")
+    else:
+        flash(_("A follow-up text needs a name and a text."), "error")
+    return redirect(url_for("sms.settings"))
+
+
+@bp.post("/followups/<int:template_id>/archive")
+@org_role_required(*ORGANIZERS)
+def archive_followup(template_id: int, org: Organization):
+    template = db.session.get(FollowUpTemplate, template_id)
+    if template is None or template.organization_id != org.id or not EmptyForm().validate():
+        abort(404)
+    template.active = False
+    db.session.commit()
+    return redirect(url_for("sms.settings"))
+
+
+@bp.post("/missed/<int:leg_id>/handled")
+@org_role_required(*ORGANIZERS)
+def missed_handled(leg_id: int, org: Organization):
+    from ringround.models import utcnow
+
+    leg = db.session.get(CallLeg, leg_id)
+    if leg is None or leg.organization_id != org.id or not EmptyForm().validate():
+        abort(404)
+    leg.handled_at = utcnow()
+    db.session.commit()
+    return redirect(url_for("sms.settings"))
+
+
+def own_attempt(attempt_id: int) -> Attempt:
+    """An attempt the signed-in agent made (others' attempts do not exist for them)."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.agent_id != current_user.id:
+        abort(404)
+    return attempt
+
+
+@bp.get("/attempts/<int:attempt_id>/followups")
+@login_required
+def followups_for_attempt(attempt_id: int):
+    """The one-tap follow-up buttons after a call (a fragment the caller app includes)."""
+    attempt = own_attempt(attempt_id)
+    operation = db.session.get(Operation, attempt.operation_id)
+    return render_template(
+        "sms/_followups.html" if htmx else "sms/followups_page.html", attempt=attempt,
+        button=EmptyForm(), templates=org_templates(operation.organization_id, operation.id),
+    )
+
+
+@bp.post("/attempts/<int:attempt_id>/followups/<int:template_id>")
+@login_required
+def send_followup_view(attempt_id: int, template_id: int):
+    attempt = own_attempt(attempt_id)
+    template = db.session.get(FollowUpTemplate, template_id)
+    if template is None or not EmptyForm().validate():
+        abort(404)
+    try:
+        send_followup(db.session, template, attempt, current_user)
+    except TextRefusedError as error:
+        db.session.commit()  # an opt-out learnt from the provider must stick
+        message, category = str(error), "error"
+    else:
+        db.session.commit()
+        message, category = _("Sent: %(name)s", name=template.name), "success"
+    if htmx:
+        return render_template("sms/_flash.html", message=message, category=category)
+    flash(message, category)
+    return redirect(url_for("sms.followups_for_attempt", attempt_id=attempt.id))
+
+
+def member_operation(operation_id: int) -> Operation:
+    """An operation the signed-in user is a member of (others do not exist for them)."""
+    from ringround.models import OperationMember
+
+    operation = db.session.get(Operation, operation_id)
+    if operation is None or db.session.scalar(select(OperationMember.id).where(
+            OperationMember.operation_id == operation_id,
+            OperationMember.user_id == current_user.id)) is None:
+        abort(404)
+    return operation
+
+
+@bp.route("/operations/<int:operation_id>/call-in", methods=["GET", "POST"])
+@login_required
+def call_in(operation_id: int):
+    """The volunteer's call-in code (shown once, when issued) and the number to dial."""
+    from ringround.telephony_rules import issue_call_in_code
+    from sms.telephony_numbers import default_number
+
+    operation = member_operation(operation_id)
+    form, code = EmptyForm(), None
+    if form.validate_on_submit():
+        code = issue_call_in_code(db.session, operation.id, current_user.id)
+        db.session.commit()
+    org = db.session.get(Organization, operation.organization_id)
+    return render_template("sms/call_in.html", operation=operation, form=form, code=code,
+                           number=default_number(org, operation))

@@ -1,0 +1,238 @@
+"""The provider's webhooks. Every route here is signature-checked (and only these are exempt
+from CSRF): inbound texts, message status, inbound calls, call status and AMD callbacks, and
+the TwiML steps of bridged calls and call-in shifts (sms/voice.py)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request
+from sqlalchemy import select
+
+from ringround.extensions import db
+from ringround.models import CallLeg, Message
+from ringround.telephony_rules import opt_out
+from sms.inbound import handle_inbound_text
+from sms.provider import UNSUBSCRIBED_RECIPIENT, get_provider
+from sms.security import first_delivery, signed_webhook
+
+hooks = Blueprint("telephony_hooks", __name__, url_prefix="/telephony/hooks")
+
+
+def twiml(body: str) -> Response:
+    return Response(body, mimetype=get_provider().reply_mimetype)
+
+
+def empty_messaging() -> Response:
+    return twiml(get_provider().messaging_reply([]))
+
+
+@hooks.post("/sms")
+@signed_webhook
+def inbound_sms():
+    """A text to a campaign number (Twilio: the number's "A message comes in" webhook)."""
+    form = request.form
+    sid = form.get("MessageSid", "")
+    if not first_delivery(sid, "sms_in"):
+        return empty_messaging()
+    replies = handle_inbound_text(
+        db.session, sid=sid, remote=form.get("From", ""), number=form.get("To", ""),
+        body=form.get("Body", ""), default_number=get_provider().default_from,
+    )
+    db.session.commit()
+    return twiml(get_provider().messaging_reply(replies))
+
+
+@hooks.post("/sms/status")
+@signed_webhook
+def message_status():
+    """Delivery reports for texts we sent; error 21610 means the person unsubscribed."""
+    form = request.form
+    sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+    if not first_delivery(sid, f"sms_status:{status}"):
+        return Response(status=204)
+    message = db.session.scalar(select(Message).where(Message.sid == sid))
+    if message is not None:
+        message.status = status[:32]
+        code = form.get("ErrorCode", "")
+        if code.isdigit():
+            message.error_code = int(code)
+            if int(code) == UNSUBSCRIBED_RECIPIENT and message.organization_id:
+                opt_out(db.session, message.organization_id, message.remote_e164,
+                        "carrier_21610")
+    db.session.commit()
+    return Response(status=204)
+
+
+@hooks.post("/voice/status/<token>")
+@signed_webhook
+def call_status(token: str):
+    """Progress of one call leg (ringing, answered, completed, busy, no-answer, failed)."""
+    from sms.calls import on_leg_status
+
+    form = request.form
+    sid, status = form.get("CallSid", ""), form.get("CallStatus", "")
+    leg = db.session.scalar(select(CallLeg).where(CallLeg.token == token))
+    if leg is None or not first_delivery(sid, f"call_status:{status}"):
+        return Response(status=204)
+    on_leg_status(db.session, leg, sid=sid, status=status,
+                  answered_by=form.get("AnsweredBy") or None)
+    db.session.commit()
+    return Response(status=204)
+
+
+@hooks.post("/voice/amd/<token>")
+@signed_webhook
+def amd_result(token: str):
+    """Answering-machine detection's verdict for one call leg (human, machine_*, fax...)."""
+    from sms.calls import on_leg_status
+
+    form = request.form
+    sid = form.get("CallSid", "")
+    leg = db.session.scalar(select(CallLeg).where(CallLeg.token == token))
+    if leg is None or not first_delivery(sid, "amd"):
+        return Response(status=204)
+    on_leg_status(db.session, leg, sid=sid, status=None,
+                  answered_by=form.get("AnsweredBy") or "unknown")
+    db.session.commit()
+    return Response(status=204)
+
+
+@hooks.post("/voice")
+@signed_webhook
+def inbound_voice():
+    """A call to a campaign number (Twilio: the number's "A call comes in" webhook)."""
+    from sms.voice import answer_inbound_call
+
+    steps = answer_inbound_call(db.session, request.form)
+    db.session.commit()
+    return twiml(get_provider().voice_reply(steps))
+
+
+@hooks.post("/voice/status")
+@signed_webhook
+def inbound_call_status():
+    """Status of calls that came in (Twilio: the number's "Call status changes" webhook)."""
+    from sms.calls import on_leg_status
+
+    form = request.form
+    sid, status = form.get("CallSid", ""), form.get("CallStatus", "")
+    leg = db.session.scalar(select(CallLeg).where(CallLeg.sid == sid)) if sid else None
+    if leg is None or not first_delivery(sid, f"call_status:{status}"):
+        return Response(status=204)
+    on_leg_status(db.session, leg, sid=sid, status=status, answered_by=None)
+    db.session.commit()
+    return Response(status=204)
+
+
+def leg_or_404(token: str) -> CallLeg:
+    leg = db.session.scalar(select(CallLeg).where(CallLeg.token == token))
+    if leg is None:
+        abort(404)
+    return leg
+
+
+def voice(steps) -> Response:
+    db.session.commit()
+    return twiml(get_provider().voice_reply(steps))
+
+
+@hooks.post("/voice/bridge/<token>/answer")
+@signed_webhook
+def bridge_answer(token: str):
+    """The volunteer's phone picked up a bridged call (the REST call's Url)."""
+    from sms import bridge
+
+    return voice(bridge.bridge_answer(db.session, leg_or_404(token)))
+
+
+@hooks.post("/voice/bridge/<token>/screen")
+@signed_webhook
+def bridge_screen(token: str):
+    """The contact's side answered (the Number's url): a machine or a person?"""
+    from sms import bridge
+
+    return voice(bridge.bridge_screen(db.session, leg_or_404(token),
+                                      request.form.get("AnsweredBy") or None))
+
+
+@hooks.post("/voice/bridge/<token>/done")
+@signed_webhook
+def bridge_done(token: str):
+    """The contact's side ended (the Dial's action)."""
+    from sms import bridge
+
+    return voice(bridge.bridge_done(db.session, leg_or_404(token),
+                                    request.form.get("DialCallStatus", "")))
+
+
+@hooks.post("/voice/callback/<token>/whisper")
+@signed_webhook
+def callback_whisper(token: str):
+    from sms import bridge
+
+    return voice(bridge.callback_whisper(db.session, leg_or_404(token)))
+
+
+@hooks.post("/voice/callback/<token>/done")
+@signed_webhook
+def callback_done(token: str):
+    from sms import bridge
+
+    return voice(bridge.callback_done(db.session, leg_or_404(token),
+                                      request.form.get("DialCallStatus", "")))
+
+
+@hooks.post("/voice/call-in/code")
+@signed_webhook
+def callin_code():
+    """The volunteer keyed in their code."""
+    from sms import callin
+
+    tries = request.args.get("tries", "0")
+    return voice(callin.check_code(db.session, request.form.get("Digits", ""),
+                                   int(tries) if tries.isdigit() else 0,
+                                   request.form.get("CallSid", "")))
+
+
+@hooks.post("/voice/call-in/<token>/next")
+@signed_webhook
+def callin_next(token: str):
+    from sms import callin
+
+    return voice(callin.next_call(db.session, leg_or_404(token)))
+
+
+@hooks.post("/voice/call-in/<token>/dialed")
+@signed_webhook
+def callin_dialed(token: str):
+    from sms import callin
+
+    return voice(callin.dialed(db.session, leg_or_404(token),
+                               request.form.get("DialCallStatus", "")))
+
+
+@hooks.post("/voice/call-in/<token>/result")
+@signed_webhook
+def callin_result(token: str):
+    from sms import callin
+
+    return voice(callin.keyed_result(db.session, leg_or_404(token),
+                                     request.form.get("Digits", "")))
+
+
+@hooks.post("/voice/call-in/<token>/answer")
+@signed_webhook
+def callin_answer(token: str):
+    from sms import callin
+
+    return voice(callin.keyed_answer(db.session, leg_or_404(token),
+                                     request.args.get("question", ""),
+                                     request.form.get("Digits", "")))
+
+
+@hooks.post("/voice/call-in/<token>/continue")
+@signed_webhook
+def callin_continue(token: str):
+    from sms import callin
+
+    return voice(callin.keyed_continue(db.session, leg_or_404(token),
+                                       request.form.get("Digits", "")))
