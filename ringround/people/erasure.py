@@ -34,7 +34,7 @@ def erase_contact(session: Session, contact: Contact, actor_id: int | None,
         .execution_options(synchronize_session=False))
     targets = session.execute(
         update(Target).where(Target.contact_id == contact_id)
-        .values(contact_id=None, time_zone=None, leased_to_id=None, lease_expires_at=None)
+        .values(contact_id=None, time_zone="UTC", leased_to_id=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)).rowcount or 0
     from ringround.telephony_rules import erase_telephony_records
 

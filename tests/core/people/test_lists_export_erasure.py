@@ -123,7 +123,7 @@ def test_erasure_deletes_personal_data_and_keeps_anonymous_counts(imported, fact
 
     counts = erase_contact(db.session, elodie, actor_id=None)
     assert counts == {"phones": 2, "attempts_anonymized": 1, "targets_anonymized": 2,
-                      "optouts_kept": 2}
+                      "optouts_kept": 2, "texts_deleted": 0}
     db.session.expire_all()
     assert db.session.get(Contact, elodie_id) is None
     assert db.session.scalar(select(func.count()).select_from(ContactPhone).where(
@@ -132,8 +132,9 @@ def test_erasure_deletes_personal_data_and_keeps_anonymous_counts(imported, fact
     assert (attempt.contact_id, attempt.notes, attempt.answers, attempt.field_updates,
             attempt.disposition) == (None, None, {}, {}, "talked")
     target = db.session.get(Target, target.id)
+    # The person's own zone is not kept: erased targets fall back to the neutral "UTC".
     assert (target.contact_id, target.state, target.time_zone) == (None, TargetState.REMOVED,
-                                                                   None)
+                                                                   "UTC")
     finished = db.session.get(Target, finished.id)
     assert (finished.contact_id, finished.state, finished.attempts) == (None, TargetState.DONE,
                                                                         2)
