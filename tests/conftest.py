@@ -16,6 +16,9 @@ from ringround.throwaway_postgres import ThrowawayPostgres
 
 TEST_SECRET = "test-secret-key-not-for-production"
 
+# One shared set of browser fixtures for every folder (one Playwright per test process).
+pytest_plugins = ["tests.browser_fixtures"]
+
 
 class FreshContextClient(FlaskClient):
     """Runs each request in its own app context, as in production (fresh `g`, own session).

@@ -13,9 +13,6 @@ from twilio.request_validator import RequestValidator
 
 from ringround.config import TelephonySettings
 
-# The browser fixtures, for the simulator page's browser test.
-from tests.browser.conftest import browser, live_server, phone_page  # noqa: F401
-
 PUBLIC = "https://calls.example.org"
 ACCOUNT_SID = "AC" + "a1" * 16
 AUTH_TOKEN = "f0" * 16

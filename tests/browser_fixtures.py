@@ -1,4 +1,5 @@
-"""Playwright driving Debian's Chromium (headless) against the app served on loopback."""
+"""Browser fixtures (a pytest plugin loaded by tests/conftest.py, so that every test folder
+shares ONE Playwright instance per process): Debian's Chromium against the app on loopback."""
 
 from __future__ import annotations
 
