@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from pwa.context import ORG_SESSION_KEY
+from pwa.context import ORG_SESSION_KEY, home_url
 from pwa.forms import LoginForm, SetupForm
 from ringround.accounts import AccountError, authenticate, is_fresh_instance, set_up_instance
 from ringround.extensions import db, limiter
@@ -60,7 +60,7 @@ def setup():
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("console.dashboard"))
+        return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(db.session, form.email.data, form.password.data)
@@ -69,7 +69,7 @@ def login():
         else:
             db.session.commit()
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(url_for("console.dashboard")))
+            return redirect(_safe_next(home_url()))
     return render_template("auth/login.html", form=form)
 
 

@@ -33,6 +33,13 @@ def current_org() -> Organization | None:
     return org
 
 
+def home_url() -> str:
+    """Where a signed-in user starts: the console for organization members, else the caller app."""
+    if organizations_of(db.session, current_user):
+        return url_for("console.dashboard")
+    return url_for("caller.start")
+
+
 def current_role() -> OrgRole | None:
     org = current_org()
     return role_in(db.session, current_user, org.id) if org else None

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, send_from_di
 from flask_login import current_user
 from sqlalchemy import text
 
+from pwa.context import home_url
 from ringround.accounts import is_fresh_instance
 from ringround.extensions import db
 
@@ -25,7 +26,7 @@ def index():
     if is_fresh_instance(db.session):
         return redirect(url_for("auth.setup"))
     if current_user.is_authenticated:
-        return redirect(url_for("console.dashboard"))
+        return redirect(home_url())
     return redirect(url_for("auth.login"))
 
 

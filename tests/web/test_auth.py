@@ -76,3 +76,19 @@ def test_bumping_session_version_signs_out_everywhere(client, db, factories):
     admin.session_version += 1
     db.session.commit()
     assert client.get("/console/").location.endswith("/login")
+
+
+def test_a_password_user_outside_any_organization_lands_in_the_caller_app(client, db, factories):
+    from ringround.accounts import create_password_user
+    from ringround.models import OperationMember, OperationRole
+
+    org, admin = factories.org_with_admin()
+    op = factories.operation(org, admin)
+    caller = create_password_user(db.session, email="caller@example.org", password=PASSWORD)
+    db.session.add(OperationMember(operation_id=op.id, user_id=caller.id,
+                                   role=OperationRole.AGENT))
+    db.session.commit()
+    response = post_form(client, "/login", {"email": "caller@example.org", "password": PASSWORD})
+    assert response.location.endswith("/call/")
+    assert client.get("/").location.endswith("/call/")
+    assert client.get("/login").location.endswith("/call/")
