@@ -8,6 +8,7 @@ every card shows only the fields the operation exposes.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from datetime import UTC, datetime, time, timedelta
 from functools import cache, wraps
@@ -39,6 +40,8 @@ from ringround.calling import (
     build_card,
     caller_dispositions,
     clean_result,
+    lease_proof,
+    lease_proof_ok,
     local_clock,
     milestone_reached,
     needs_wrap_up,
@@ -53,6 +56,7 @@ from ringround.models import (
     OperationMember,
     OperationState,
     Target,
+    TargetState,
     utcnow,
 )
 from ringround.operation_fields import editable_field_keys
@@ -116,7 +120,27 @@ def _card_for_lease(operation: Operation, lease) -> Card | None:
     # call), so a result sent without JavaScript joins the call's attempt.
     seed = f"{current_user.id}:{lease.target_id}:{lease.expires_at.isoformat()}"
     card.client_id = str(uuid.uuid5(CARD_ID_NAMESPACE, seed))
+    card.lease_proof = lease_proof(_proof_key(), current_user.id, operation.id, lease.target_id)
     return card
+
+
+def _proof_key() -> bytes:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, b"ringround-lease-proof-v1", hashlib.sha256).digest()
+
+
+def _was_given(operation: Operation, target: Target, payload: dict) -> bool:
+    """The agent holds the target now, resends its own result, or shows the proof that the
+    target was handed to them."""
+    if target.state == TargetState.LEASED and target.leased_to_id == current_user.id:
+        return True
+    sender = db.session.scalar(select(Attempt.agent_id).where(
+        Attempt.client_id == str(payload.get("client_id") or ""),
+        Attempt.target_id == target.id))
+    if sender is not None and sender == current_user.id:
+        return True
+    return lease_proof_ok(_proof_key(), current_user.id, operation.id, target.id,
+                          payload.get("lease_proof"))
 
 
 def _current_card(operation: Operation) -> Card | None:
@@ -235,6 +259,8 @@ def _record(operation: Operation, payload: dict) -> tuple[str, object]:
     target = db.session.get(Target, payload.get("target_id") or 0)
     if target is None or target.operation_id != operation.id:
         return "rejected", _("That person is not part of this operation.")
+    if not _was_given(operation, target, payload):
+        return "rejected", _("That person was not given to you to call.")
     contact = db.session.get(Contact, target.contact_id) if target.contact_id else None
     zone = target.time_zone or (contact.time_zone if contact else None)
     try:
@@ -267,6 +293,7 @@ def record(operation: Operation):
         "field_updates": {key[6:]: value for key, value in form.items()
                           if key.startswith("field.")},
         "notes": form.get("notes"), "callback_local": form.get("callback_local"),
+        "lease_proof": form.get("lease_proof"),
         "ended_at": utcnow().isoformat(),
     }
     status, detail = _record(operation, payload)

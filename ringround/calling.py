@@ -6,6 +6,8 @@ so whatever is built from it (HTML, JSON, the phone's offline batch) cannot leak
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -44,6 +46,25 @@ class Card:
     fields: list[dict[str, Any]] = field(default_factory=list)
     editable: list[dict[str, Any]] = field(default_factory=list)
     client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    lease_proof: str = ""
+
+
+def lease_proof(key: bytes, agent_id: int, operation_id: int, target_id: int) -> str:
+    """A keyed proof that this agent was handed this target.
+
+    A result may arrive after its lease ended (an offline phone), when the queue no longer
+    says who held the target; the proof shows the sender really was given that person, so a
+    volunteer cannot post results for other people of the operation by guessing target ids.
+    """
+    message = f"lease:{agent_id}:{operation_id}:{target_id}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def lease_proof_ok(key: bytes, agent_id: int, operation_id: int, target_id: int,
+                   proof: object) -> bool:
+    """True when `proof` is the one `lease_proof` gave for these ids."""
+    expected = lease_proof(key, agent_id, operation_id, target_id)
+    return isinstance(proof, str) and hmac.compare_digest(expected, proof)
 
 
 def build_card(operation: Operation, contact: Contact, target_id: int, phone: str,

@@ -198,7 +198,14 @@ def _agent_available(session: Session, agent: User) -> bool:
 def answer_callback(session: Session, org: Organization, contacts: list[Contact],
                     sid: str, number: str) -> list[VoiceStep]:
     """A contact calls the campaign number back: to the volunteer who last called them from
-    it when available (masked both ways), else a short message and the owners see it."""
+    it when available (masked both ways), else a short message and the owners see it.
+    Twilio may retry the webhook: a retry with the same CallSid reuses the first record."""
+    retried = session.scalar(select(CallLeg).where(
+        CallLeg.sid == sid, CallLeg.kind == LegKind.CALLBACK).limit(1)) if sid else None
+    if retried is not None:
+        agent = session.get(User, retried.agent_id) if retried.agent_id else None
+        return _callback_steps(org, retried, agent if retried.status != "missed" else None,
+                               number)
     last = session.scalar(select(CallLeg).where(
         CallLeg.contact_id.in_([c.id for c in contacts]),
         CallLeg.kind.in_([LegKind.BRIDGE_CONTACT, LegKind.CALL_IN_CONTACT]),
@@ -209,7 +216,12 @@ def answer_callback(session: Session, org: Organization, contacts: list[Contact]
                   operation_id=last.operation_id if last else None,
                   agent_id=agent.id if agent else None, contact_id=contacts[0].id, sid=sid,
                   status="in-progress" if available else "missed")
-    if not available:
+    return _callback_steps(org, leg, agent if available else None, number)
+
+
+def _callback_steps(org: Organization, leg: CallLeg, agent: User | None,
+                    number: str) -> list[VoiceStep]:
+    if agent is None:
         return [Say(_("Thank you for calling %(org)s. Nobody can take your call right now; "
                       "we will call you back.", org=org.name)), Hangup()]
     return [

@@ -212,6 +212,20 @@ def test_a_call_back_when_the_caller_is_busy_goes_on_the_missed_list(bank, clien
     assert f"contact #{bank.people[0].id}" in page
 
 
+def test_a_retried_call_back_webhook_keeps_one_record(bank, client):
+    start(bank)
+    contact_call = connect(bank)
+    bank.net.answer(contact_call.sid)
+    maria = bank.people[0].phones[0].e164
+    params = {"CallSid": "CA" + "7" * 32, "From": maria, "To": CAMPAIGN,
+              "AccountSid": "AC" + "5" * 32, "CallStatus": "ringing"}
+    answers = [post_signed(client, "/telephony/hooks/voice", params) for _ in range(2)]
+    assert answers[0].status_code == answers[1].status_code == 200
+    assert answers[0].get_data() == answers[1].get_data()
+    legs = db.session.scalars(select(CallLeg).where(CallLeg.kind == LegKind.CALLBACK)).all()
+    assert len(legs) == 1 and legs[0].status == "missed"
+
+
 @pytest.mark.twilio
 def test_twilio_gets_the_exact_call_request_and_the_answer_twiml(app, client, factories,
                                                                  http_client):

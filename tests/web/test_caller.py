@@ -105,17 +105,39 @@ def test_sync_records_each_result_once_even_when_resent(client, calling, db):
     assert attempt.agent_id == agent.id
 
 
+def _lease_proof(html: str) -> str:
+    return re.search(r'name="lease_proof" value="([0-9a-f]+)"', html).group(1)
+
+
 def test_a_result_after_the_lease_ended_is_kept(client, calling, db):
+    from ringround.queue import expire_leases
+
     op, agent, _ = calling
     sign_in(client, agent)
     html = _home(client, op)
     target = db.session.get(Target, _target_id(html))
     target.lease_expires_at = utcnow() - timedelta(minutes=5)
     db.session.commit()
-    entry = _result(target.id, "no_answer")
+    expire_leases(db.session)  # the queue no longer knows who held it
+    db.session.commit()
+    entry = _result(target.id, "no_answer", lease_proof=_lease_proof(html))
     body = _post_json(client, f"/api/call/{op.id}/sync", {"entries": [entry]}, html).get_json()
     assert body["accepted"] == [entry["client_id"]]
     assert db.session.scalar(select(func.count()).select_from(Attempt)) == 1
+
+
+def test_results_for_people_not_given_to_the_caller_are_rejected(client, calling, db):
+    op, agent, contacts = calling
+    sign_in(client, agent)
+    html = _home(client, op)
+    given = _target_id(html)
+    other = db.session.scalar(select(Target.id).where(Target.operation_id == op.id,
+                                                      Target.id != given))
+    forged = [_result(other, "talked"), _result(other, "talked", lease_proof=_lease_proof(html))]
+    body = _post_json(client, f"/api/call/{op.id}/sync", {"entries": forged}, html).get_json()
+    assert body["accepted"] == []
+    assert {r["error"] for r in body["rejected"]} == {"That person was not given to you to call."}
+    assert db.session.scalar(select(func.count()).select_from(Attempt)) == 0
 
 
 def test_unknown_answers_and_fields_that_are_not_editable_are_dropped(client, calling, db):

@@ -309,7 +309,8 @@
     return {
       kind: 'result', client_id: form.dataset.clientId || self.crypto.randomUUID(),
       operation_id: Number(op),
-      target_id: Number(form.dataset.target), disposition: disposition, group: group,
+      target_id: Number(form.dataset.target), lease_proof: data.get('lease_proof'),
+      disposition: disposition, group: group,
       answers: answers, notes: (data.get('notes') || '').trim(), field_updates: fields,
       callback_local: disposition === 'call_back' && callback ? callback : null,
       method: 'own_phone', started_at: form.dataset.startedAt || form.dataset.shownAt,
