@@ -381,16 +381,14 @@ def test_source_step_adds_and_removes_field_conditions(client, op, db, factories
     assert db.session.get(Operation, op.id).source_filter == {"city": "Lyon"}
 
 
-def test_people_step_links_to_join_links_when_sharing_offers_them(app, client, factories, db):
-    # The sharing part (join links, QR codes) serves this endpoint once it is installed.
-    app.add_url_rule("/operations/<int:operation_id>/people", view_func=lambda operation_id: "",
-                     endpoint="sharing.operation_people")
+def test_people_step_links_to_the_join_links_page(app, client, factories, db):
     org, admin = factories.org_with_admin()
     op = ops.create_draft(db.session, org.id, admin)
     db.session.commit()
     login(client, admin)
     page = client.get(step_url(op, "people")).get_data(as_text=True)
     assert f'href="/operations/{op.id}/people"' in page
+    assert client.get(f"/operations/{op.id}/people").status_code == 200
 
 
 def test_a_trial_run_follows_the_branches(client, op, db):
