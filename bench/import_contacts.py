@@ -22,7 +22,9 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# As a script, bench/ comes first on sys.path, where queue.py (the queue benchmark) would
+# shadow the standard library's `queue`: put the project root there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 FIRST = ["Maria", "Jonas", "Aïcha", "Lars", "Sofie", "Pierre", "Fatima", "Emma", "Noah",
          "Chloé", "Sven", "Daan", "Inès", "Oskar", "Lotte", "Malik", "Zoë", "Björn", "Anaïs"]

@@ -17,7 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# As a script, bench/ comes first on sys.path, where queue.py (the queue benchmark) would
+# shadow the standard library's `queue`: put the project root there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 PUBLIC = "https://calls.example.org"
 CAMPAIGN = "+15005550006"
