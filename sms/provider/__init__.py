@@ -29,6 +29,18 @@ class TelephonyConfigError(RuntimeError):
     """The telephony settings cannot work; raised by create_app, never mid-call."""
 
 
+def _shared_storage(app: Flask):
+    """The rate-limit storage shared by workers (redis, memcached…), if one is configured:
+    outbound call pacing then holds across every worker and host. `memory://` is per process,
+    where the provider's own pacer already spaces calls."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    if uri.startswith("memory://"):
+        return None
+    from limits.storage import storage_from_string
+
+    return storage_from_string(uri)
+
+
 def build_provider(app: Flask) -> TelephonyProvider:
     """The provider the settings ask for, or TelephonyConfigError saying what to fix."""
     settings: TelephonySettings = app.config["TELEPHONY"]
@@ -43,6 +55,7 @@ def build_provider(app: Flask) -> TelephonyProvider:
         return TwilioProvider(
             settings.account_sid, settings.auth_token, settings.default_from,
             settings.calls_per_second, http_client=app.config.get("TWILIO_HTTP_CLIENT"),
+            pacing_storage=_shared_storage(app),
         )
     return SimulatedProvider(
         settings.default_from, max(settings.calls_per_second, 100.0),

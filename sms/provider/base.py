@@ -8,6 +8,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from limits import RateLimitItemPerSecond
+from limits.storage import Storage
+from limits.strategies import MovingWindowRateLimiter
+
 from ringround.models import utcnow
 from sms.provider.steps import CallRequest, VoiceStep
 from sms.provider.twiml import render_messaging, render_voice
@@ -36,18 +40,25 @@ class SentText:
 
 
 class Pacer:
-    """Spaces outbound calls to at most `per_second` per second in this process.
+    """Spaces outbound calls to at most `per_second` per second.
 
     Twilio queues calls beyond the account's CPS limit; pacing here keeps the ring times
-    (and so the no-answer timeouts) honest.
+    (and so the no-answer timeouts) honest. Within a process calls are spaced evenly; with
+    `shared` (a `limits` storage, the one Flask-Limiter uses: RATELIMIT_STORAGE_URI) all
+    workers and hosts together stay within the limit in any one-second window.
     """
 
     def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, shared: Storage | None = None):
         self.interval = 1.0 / per_second
         self.clock, self.sleep = clock, sleep
         self._next = 0.0
         self._lock = threading.Lock()
+        self._shared = MovingWindowRateLimiter(shared) if shared is not None else None
+        if per_second >= 1:
+            self._item = RateLimitItemPerSecond(int(per_second))
+        else:
+            self._item = RateLimitItemPerSecond(1, round(1 / per_second))
 
     def wait(self) -> None:
         """Block until the next call may start."""
@@ -57,6 +68,8 @@ class Pacer:
             self._next = start + self.interval
         if start > now:
             self.sleep(start - now)
+        while self._shared is not None and not self._shared.hit(self._item, "outbound-calls"):
+            self.sleep(min(self.interval, 0.05))
 
 
 class TelephonyProvider(ABC):
@@ -64,9 +77,10 @@ class TelephonyProvider(ABC):
 
     is_simulated: bool = False
 
-    def __init__(self, default_from: str | None, calls_per_second: float = 1.0):
+    def __init__(self, default_from: str | None, calls_per_second: float = 1.0,
+                 pacing_storage: Storage | None = None):
         self.default_from = default_from
-        self.pacer = Pacer(calls_per_second)
+        self.pacer = Pacer(calls_per_second, shared=pacing_storage)
 
     @abstractmethod
     def send_sms(self, to: str, body: str, from_number: str | None = None,

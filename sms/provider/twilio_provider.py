@@ -16,8 +16,9 @@ class TwilioProvider(TelephonyProvider):
     is_simulated = False
 
     def __init__(self, account_sid: str, auth_token: str, default_from: str | None,
-                 calls_per_second: float = 1.0, http_client: HttpClient | None = None):
-        super().__init__(default_from, calls_per_second)
+                 calls_per_second: float = 1.0, http_client: HttpClient | None = None,
+                 pacing_storage=None):
+        super().__init__(default_from, calls_per_second, pacing_storage)
         self._token = auth_token
         self.client = Client(account_sid, auth_token, http_client=http_client)
 

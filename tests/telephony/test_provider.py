@@ -175,3 +175,20 @@ def test_nothing_outside_sms_imports_twilio():
                 if any(name.split(".")[0] == "twilio" for name in names):
                     offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_pacers_sharing_a_storage_stay_within_the_limit_together():
+    """Two workers (two pacers) sharing one rate-limit storage, as with redis://, place at most
+    `per_second` calls in any one-second window between them."""
+    import time as _time
+
+    from limits.storage import MemoryStorage
+
+    shared = MemoryStorage()
+    workers = [Pacer(3.0, shared=shared), Pacer(3.0, shared=shared)]
+    started = []
+    for i in range(5):
+        workers[i % 2].wait()
+        started.append(_time.monotonic())
+    assert started[3] - started[0] >= 0.95  # the 4th call waited for the window to move on
+    assert started[2] - started[0] < 0.9  # within the limit nobody waits a whole second
