@@ -28,6 +28,7 @@ from ringround.models import (
     User,
     utcnow,
 )
+from ringround.models.messaging import CallLeg, LegKind
 from ringround.operation_dispositions import disposition_rows
 
 
@@ -47,6 +48,7 @@ class OperationFigures:
     reached_total: int
     agents: list[dict[str, Any]] = field(default_factory=list)
     tallies: list[dict[str, Any]] = field(default_factory=list)
+    missed_callbacks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def progress(self) -> int:
@@ -171,6 +173,18 @@ def _call_figures(session: Session, operation: Operation, org: Organization | No
     return figures
 
 
+def missed_callbacks(session: Session, operation_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """People who called the campaign number back while nobody could take it, not yet dealt
+    with: the owners call them back (first name and time only)."""
+    rows = session.execute(
+        select(CallLeg.created_at, Contact.first_name)
+        .outerjoin(Contact, Contact.id == CallLeg.contact_id)
+        .where(CallLeg.operation_id == operation_id, CallLeg.kind == LegKind.CALLBACK,
+               CallLeg.status == "missed", CallLeg.handled_at.is_(None))
+        .order_by(CallLeg.created_at.desc()).limit(limit))
+    return [{"at": at, "name": name or ""} for at, name in rows]
+
+
 def operation_figures(
     session: Session, operation: Operation, now: datetime | None = None, max_age: float = 0
 ) -> OperationFigures:
@@ -198,6 +212,7 @@ def operation_figures(
     return OperationFigures(
         targets=sum(by_state.values()), by_state=by_state, ready=ready, blocked=blocked or {},
         done=by_state[TargetState.DONE.value], removed=by_state[TargetState.REMOVED.value],
+        missed_callbacks=missed_callbacks(session, operation.id),
         **_call_figures(session, operation, org, now, max_age),
     )
 

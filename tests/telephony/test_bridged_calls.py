@@ -210,6 +210,9 @@ def test_a_call_back_when_the_caller_is_busy_goes_on_the_missed_list(bank, clien
     factories.login(client, bank.admin)
     page = client.get("/telephony/").get_data(as_text=True)
     assert f"contact #{bank.people[0].id}" in page
+    # The operation's dashboard shows it to its owners too.
+    dashboard = client.get(f"/console/operations/{bank.op.id}").get_data(as_text=True)
+    assert "Missed call backs" in dashboard and bank.people[0].first_name in dashboard
 
 
 def test_a_retried_call_back_webhook_keeps_one_record(bank, client):
