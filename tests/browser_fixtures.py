@@ -61,14 +61,21 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def phone_page(browser, live_server):
-    """A page in a fresh phone-sized context; fails the test on any CSP or console error."""
-    context = browser.new_context(base_url=live_server.url, **PHONE)
+def open_page(browser, live_server, **context_args):
+    """A page in a fresh context that collects console and page errors in `console_errors`
+    (a CSP violation shows there). Close its `.context` when done."""
+    context = browser.new_context(base_url=live_server.url, **context_args)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.console_errors = errors
+    return page
+
+
+@pytest.fixture
+def phone_page(browser, live_server):
+    """A page in a fresh phone-sized context that collects console and CSP errors."""
+    page = open_page(browser, live_server, **PHONE)
     yield page
-    context.close()
+    page.context.close()

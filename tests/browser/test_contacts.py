@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.browser_fixtures import open_page
 from tests.core.people.conftest import FIXTURES
 
 
@@ -23,15 +24,9 @@ def sign_in(page, user):
 
 @pytest.fixture
 def desktop_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280,
-                                                                       "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.console_errors = errors
+    page = open_page(browser, live_server, viewport={"width": 1280, "height": 900})
     yield page
-    context.close()
+    page.context.close()
 
 
 def import_through_ui(page, name, region=None, change=None):

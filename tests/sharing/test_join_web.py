@@ -266,3 +266,12 @@ def test_a_link_gives_its_role_only_in_its_own_operation(db, client, world, fact
 
 def test_the_sign_in_page_points_volunteers_to_phone_sign_in(client, world):
     assert 'href="/signin/phone"' in client.get("/login").get_data(as_text=True)
+
+
+def test_the_organizer_links_page_lists_operations_once_under_a_plain_title(db, client, world):
+    sign_in(client, world.organizer)
+    html = client.get("/console/join-links").get_data(as_text=True)
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and "Join links" in title
+    assert html.count("Links for callers") == 1
+    assert html.count(world.operation.name) == 1
