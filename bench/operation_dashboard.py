@@ -106,19 +106,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    server = None
+    from ringround.throwaway_postgres import benchmark_database
+
     instance = tempfile.mkdtemp(prefix="ringround-bench-")
-    if args.backend == "sqlite":
-        url = f"sqlite:///{instance}/bench.sqlite"
-    elif os.environ.get("PG_URL"):
-        from ringround.config import normalize_database_url
-
-        url = normalize_database_url(os.environ["PG_URL"])
-    else:
-        from ringround.throwaway_postgres import ThrowawayPostgres
-
-        server = ThrowawayPostgres().start()
-        url = server.create_database("dashboard")
+    url, server = benchmark_database(args.backend, instance, "dashboard")
     try:
         from ringround import create_app
         from ringround.extensions import db

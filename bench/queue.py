@@ -246,20 +246,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
     args = parser.parse_args()
+    from ringround.throwaway_postgres import benchmark_database
+
     server = None
     scratch = tempfile.mkdtemp(prefix="ringround-bench-")
     try:
-        if args.backend == "sqlite":
-            url = f"sqlite:///{scratch}/bench.sqlite"
-        elif os.environ.get("PG_URL"):
-            from ringround.config import normalize_database_url
-
-            url = normalize_database_url(os.environ["PG_URL"])
-        else:
-            from ringround.throwaway_postgres import ThrowawayPostgres
-
-            server = ThrowawayPostgres().start()
-            url = server.create_database("bench")
+        url, server = benchmark_database(args.backend, scratch, "bench")
         result = run(url, args.backend, args.targets, args.workers, args.seconds)
     finally:
         if server is not None:

@@ -84,3 +84,19 @@ class ThrowawayPostgres:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def benchmark_database(backend: str, scratch: str, name: str
+                       ) -> tuple[str, ThrowawayPostgres | None]:
+    """The database URL a benchmark uses, and the server to stop afterwards (or None).
+
+    SQLite: a file in `scratch`. PostgreSQL: `$PG_URL` when set, else a throwaway server.
+    """
+    if backend == "sqlite":
+        return f"sqlite:///{scratch}/bench.sqlite", None
+    if os.environ.get("PG_URL"):
+        from ringround.config import normalize_database_url
+
+        return normalize_database_url(os.environ["PG_URL"]), None
+    server = ThrowawayPostgres().start()
+    return server.create_database(name), server
