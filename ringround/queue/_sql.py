@@ -59,9 +59,8 @@ class OperationView:
                  "call_gap_minutes")
 
     def __init__(self, row, prefix: str):
-        mapping = row._mapping
         for name in self.__slots__:
-            setattr(self, name, mapping[prefix + name])
+            setattr(self, name, getattr(row, prefix + name))
 
 
 def _operation_statement():

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
@@ -44,29 +44,31 @@ def _lock_for(database: str) -> threading.Lock:
         return lock
 
 
-def begin_write(session: Session) -> None:
+def begin_write(session: Session) -> Connection:
     """Make the session's current transaction a writer (SQLite: take the write lock now).
+    Returns the session's connection.
 
     The lock is held until the caller commits or rolls back: commit promptly.
     """
     connection = session.connection()
     if connection.dialect.name != "sqlite":
-        return
+        return connection
     raw = connection.connection.driver_connection
     # pysqlite opens its transaction at the first write; if one is open we already hold the
     # write lock (a RESERVED lock), so there is nothing to do.
     if raw.in_transaction:
-        return
+        return connection
     info = connection.connection.info
     if _INFO_KEY not in info:
         lock = _lock_for(str(connection.engine.url.database))
         if lock.acquire(timeout=LOCAL_WAIT_SECONDS):
             info[_INFO_KEY] = lock
     try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        raw.execute("BEGIN IMMEDIATE")
     except Exception:
         _release(info)
         raise
+    return connection
 
 
 def _release(info) -> None:

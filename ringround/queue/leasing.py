@@ -37,6 +37,7 @@ from ringround.models import (
     contact_tags,
     utcnow,
 )
+from ringround.queue._raw import DriverStatement
 from ringround.queue._sql import (
     OperationView,
     _id_of,
@@ -120,10 +121,11 @@ def _tag_ids(session: Session, org_id: int, names: list[str]) -> list[int]:
     return list(session.scalars(stmt, {"org_id": org_id, "names": list(names)}))
 
 
-def _zone_probe(k: int, prefer: str | None, lock: bool):
+def _zone_probe(k: int, prefer: str | None, lock: bool, filtered: bool = True):
     """One zone's probe: the best waiting, eligible targets there, with what the checks need
     (the contact's flags and user, its first OK number, how many other operations hold the
-    person). Zone parameter `z{k}`."""
+    person). Zone parameter `z{k}`. Unfiltered, it leaves out the targets already tried and
+    the agent's avoid tags (the usual first look, with neither)."""
     t = Target.__table__
     c = Contact.__table__
     p = ContactPhone.__table__
@@ -141,10 +143,12 @@ def _zone_probe(k: int, prefer: str | None, lock: bool):
     ).join(c, c.c.id == t.c.contact_id).where(
         t.c.operation_id == bindparam("operation_id"), WAITING_SQL,
         t.c.time_zone == bindparam(f"z{k}"), t.c.next_eligible_at <= bindparam("now"),
-        t.c.id.not_in(bindparam("tried", expanding=True)),
-        ~exists().where(contact_tags.c.contact_id == t.c.contact_id,
-                        contact_tags.c.tag_id.in_(bindparam("avoid", expanding=True))),
     )
+    if filtered:
+        stmt = stmt.where(
+            t.c.id.not_in(bindparam("tried", expanding=True)),
+            ~exists().where(contact_tags.c.contact_id == t.c.contact_id,
+                            contact_tags.c.tag_id.in_(bindparam("avoid", expanding=True))))
     if prefer == "driven":
         # Few people carry the tags: start from them (one index probe each).
         stmt = stmt.where(t.c.contact_id.in_(select(contact_tags.c.contact_id).where(
@@ -170,15 +174,19 @@ def _zone_probe(k: int, prefer: str | None, lock: bool):
     return stmt
 
 
-def _candidates_statement(n_zones: int, prefer: str | None, lock: bool):
-    """Built once per shape and reused (see ringround.queue._sql)."""
+def _candidates_statement(n_zones: int, prefer: str | None, lock: bool,
+                          filtered: bool = True):
+    """Built once per shape and reused (see ringround.queue._sql). The unfiltered shape has
+    no list parameters, so it runs on the driver directly (ringround.queue._raw)."""
 
     def build():
-        probes = [_zone_probe(k, prefer, lock) for k in range(n_zones)]
+        probes = [_zone_probe(k, prefer, lock, filtered) for k in range(n_zones)]
         # Several zones: one round trip, each zone's probe a branch of a UNION ALL.
         return probes[0] if n_zones == 1 else union_all(*[select(q.subquery()) for q in probes])
 
-    return prebuilt(("candidates", n_zones, prefer, lock), build)
+    if filtered:
+        return prebuilt(("candidates", n_zones, prefer, lock), build)
+    return prebuilt(("candidates_raw", n_zones, lock), lambda: DriverStatement(build))
 
 
 @dataclass
@@ -196,11 +204,15 @@ class _Picker:
     def candidates(self, session: Session, now: datetime, prefer: str | None,
                    tried: set[int], limit: int) -> list:
         """The best `limit` candidates of each zone inside the window, in call order."""
-        stmt = _candidates_statement(len(self.zones), prefer, self.lock)
         params = {"operation_id": self.operation_id, "now": now, "tried": list(tried),
                   "avoid": self.avoid_tag_ids, "prefer": self.prefer_tag_ids, "lim": limit}
         params.update({f"z{k}": zone for k, zone in enumerate(self.zones)})
-        rows = session.execute(stmt, params).all()
+        if prefer is None and not tried and not self.avoid_tag_ids:
+            stmt = _candidates_statement(len(self.zones), None, self.lock, filtered=False)
+            rows = stmt.rows(session.connection(), params)
+        else:
+            stmt = _candidates_statement(len(self.zones), prefer, self.lock)
+            rows = session.execute(stmt, params).all()
         rows.sort(key=_sort_key)
         return rows
 
@@ -263,8 +275,8 @@ def _agent_statement():
 def _operation_and_agent(session: Session, operation_id: int, agent_id: int, now: datetime):
     """The operation's row and, beside it, the agent's phone, prefer/avoid tags there, how
     many unexpired leases they hold, and the contact that has their number."""
-    return session.execute(prebuilt("operation_agent", _agent_statement), {
-        "operation_id": operation_id, "agent_id": agent_id, "now": now}).first()
+    return prebuilt("operation_agent", lambda: DriverStatement(_agent_statement)).first(
+        session.connection(), {"operation_id": operation_id, "agent_id": agent_id, "now": now})
 
 
 _last_sweep: dict[tuple[str, int], datetime] = {}
@@ -374,9 +386,10 @@ def _lease_one_statement():
 def _lease_one(session: Session, target_id: int, org_id: int, digest: str, agent_id: int,
                now: datetime, expires: datetime) -> bool:
     """Lease one checked target unless its number is in the opt-outs (then False)."""
-    return session.execute(prebuilt("lease_one", _lease_one_statement), {
-        "target_id": target_id, "org_id": org_id, "digest": digest, "agent_id": agent_id,
-        "now": now, "expires": expires}).rowcount == 1
+    return prebuilt("lease_one", lambda: DriverStatement(_lease_one_statement)).run(
+        session.connection(), {
+            "target_id": target_id, "org_id": org_id, "digest": digest, "agent_id": agent_id,
+            "now": now, "expires": expires}) == 1
 
 
 def _lease_statement():

@@ -8,7 +8,7 @@ someone else (offline batches): it is kept and counted once, and never takes a t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,7 @@ from ringround.models import (
     TargetState,
 )
 from ringround.operation_rules import OperationRules
+from ringround.queue._raw import DriverStatement
 from ringround.queue._sql import (
     OperationView,
     operation_columns,
@@ -87,7 +88,7 @@ class RecordOutcome:
     duplicate: bool = False  # this client_id had been recorded before: nothing changed
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         if self.next_eligible_at is not None:
             data["next_eligible_at"] = self.next_eligible_at.isoformat()
         return data
@@ -214,7 +215,8 @@ def _save_statement():
 def _save_target(session: Session, target: _TargetRow) -> None:
     params = {f"new_{name}": getattr(target, name) for name in _SNAPSHOT}
     params["target_id"] = target.id
-    session.execute(prebuilt("save_target", _save_statement), params)
+    prebuilt("save_target", lambda: DriverStatement(_save_statement)).run(
+        session.connection(), params)
 
 
 def _load_operation(session: Session, operation_id: int):
@@ -255,7 +257,9 @@ def _insert_attempt(session: Session, values: dict[str, Any]) -> int | None:
     """The new attempt's id, or None if one with this client id exists already."""
     params = {name: values.get(name) for name in _INSERT_COLUMNS}
     params["client_id_again"] = values["client_id"]
-    return session.execute(prebuilt("insert_attempt", _insert_statement), params).scalar()
+    row = prebuilt("insert_attempt", lambda: DriverStatement(_insert_statement)).first(
+        session.connection(), params)
+    return row[0] if row else None
 
 
 def _stored_outcome(attempt: Attempt, **changes) -> RecordOutcome:
@@ -271,17 +275,18 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
     or disposition. The caller commits (promptly: the write lock is held until then).
     """
     now = _now(now)
-    begin_write(session)
-    lock = is_postgresql(session)
-    row = session.execute(prebuilt(("result", lock), lambda: _result_statement(lock)), {
-        "target_id": result.target_id, "client_id": result.client_id}).first()
+    connection = begin_write(session)
+    lock = connection.dialect.name == "postgresql"
+    statement = prebuilt(("result", lock), lambda: DriverStatement(
+        lambda: _result_statement(lock)))
+    row = statement.first(connection, {"target_id": result.target_id,
+                                       "client_id": result.client_id})
     if row is None or row.operation_id != result.operation_id:
         raise QueueError("unknown target")
     operation = OperationView(row, "op_")
     if result.disposition not in rules_of(operation)[1]:
         raise QueueError(f"unknown disposition {result.disposition!r}")
-    mapping = row._mapping
-    target = _TargetRow(**{name: mapping[name] for name in (*_TARGET_FIELDS, "siblings")})
+    target = _TargetRow(**{name: getattr(row, name) for name in (*_TARGET_FIELDS, "siblings")})
     data = _AttemptData(result.agent_id, dict(result.answers or {}), _aware(result.callback_at),
                         _aware(result.started_at), _aware(result.ended_at), result.phone_id,
                         dict(result.field_updates or {}))
