@@ -44,13 +44,14 @@ def _lock_for(database: str) -> threading.Lock:
         return lock
 
 
-def begin_write(session: Session) -> Connection:
+def begin_write(session: Session, connection: Connection | None = None) -> Connection:
     """Make the session's current transaction a writer (SQLite: take the write lock now).
-    Returns the session's connection.
+    Returns the session's connection (pass it when you have it: fetching it costs).
 
     The lock is held until the caller commits or rolls back: commit promptly.
     """
-    connection = session.connection()
+    if connection is None:
+        connection = session.connection()
     if connection.dialect.name != "sqlite":
         return connection
     raw = connection.connection.driver_connection

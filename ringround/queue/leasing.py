@@ -21,6 +21,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ringround.models import (
@@ -46,7 +47,7 @@ from ringround.queue._sql import (
     prebuilt,
     rules_of,
 )
-from ringround.queue._tx import begin_write, is_postgresql
+from ringround.queue._tx import begin_write
 from ringround.queue.checks import Verdict, check_candidate
 from ringround.queue.windows import zones_inside
 
@@ -121,11 +122,14 @@ def _tag_ids(session: Session, org_id: int, names: list[str]) -> list[int]:
     return list(session.scalars(stmt, {"org_id": org_id, "names": list(names)}))
 
 
-def _zone_probe(k: int, prefer: str | None, lock: bool, filtered: bool = True):
+def _zone_probe(k: int, prefer: str | None, lock: bool, filtered: bool = True,
+                one: bool = False):
     """One zone's probe: the best waiting, eligible targets there, with what the checks need
     (the contact's flags and user, its first OK number, how many other operations hold the
     person). Zone parameter `z{k}`. Unfiltered, it leaves out the targets already tried and
-    the agent's avoid tags (the usual first look, with neither)."""
+    the agent's avoid tags (the usual first look, with neither). With `one`, the limit is
+    a literal 1: PostgreSQL then settles on one generic plan for the prepared statement
+    instead of planning it again at every lease (most of its cost)."""
     t = Target.__table__
     c = Contact.__table__
     p = ContactPhone.__table__
@@ -167,7 +171,8 @@ def _zone_probe(k: int, prefer: str | None, lock: bool, filtered: bool = True):
             contact_tags.c.contact_id == window.c.contact_id,
             contact_tags.c.tag_id.in_(bindparam("prefer", expanding=True))))
         stmt = stmt.where(t.c.id.in_(tagged))
-    stmt = stmt.order_by(t.c.attempts, t.c.last_attempt_at, t.c.id).limit(bindparam("lim"))
+    stmt = stmt.order_by(t.c.attempts, t.c.last_attempt_at, t.c.id).limit(
+        literal_column("1") if one else bindparam("lim"))
     if lock:
         # Each caller takes rows no other transaction holds: no waiting, no double lease.
         stmt = stmt.with_for_update(of=t, skip_locked=True)
@@ -175,18 +180,18 @@ def _zone_probe(k: int, prefer: str | None, lock: bool, filtered: bool = True):
 
 
 def _candidates_statement(n_zones: int, prefer: str | None, lock: bool,
-                          filtered: bool = True):
+                          filtered: bool = True, one: bool = False):
     """Built once per shape and reused (see ringround.queue._sql). The unfiltered shape has
     no list parameters, so it runs on the driver directly (ringround.queue._raw)."""
 
     def build():
-        probes = [_zone_probe(k, prefer, lock, filtered) for k in range(n_zones)]
+        probes = [_zone_probe(k, prefer, lock, filtered, one) for k in range(n_zones)]
         # Several zones: one round trip, each zone's probe a branch of a UNION ALL.
         return probes[0] if n_zones == 1 else union_all(*[select(q.subquery()) for q in probes])
 
     if filtered:
         return prebuilt(("candidates", n_zones, prefer, lock), build)
-    return prebuilt(("candidates_raw", n_zones, lock), lambda: DriverStatement(build))
+    return prebuilt(("candidates_raw", n_zones, lock, one), lambda: DriverStatement(build))
 
 
 @dataclass
@@ -200,6 +205,7 @@ class _Picker:
     avoid_tag_ids: list[int]
     prefer_tag_ids: list[int]
     lock: bool
+    connection: Connection
 
     def candidates(self, session: Session, now: datetime, prefer: str | None,
                    tried: set[int], limit: int) -> list:
@@ -208,8 +214,9 @@ class _Picker:
                   "avoid": self.avoid_tag_ids, "prefer": self.prefer_tag_ids, "lim": limit}
         params.update({f"z{k}": zone for k, zone in enumerate(self.zones)})
         if prefer is None and not tried and not self.avoid_tag_ids:
-            stmt = _candidates_statement(len(self.zones), None, self.lock, filtered=False)
-            rows = stmt.rows(session.connection(), params)
+            stmt = _candidates_statement(len(self.zones), None, self.lock, filtered=False,
+                                         one=limit == 1)
+            rows = stmt.rows(self.connection, params)
         else:
             stmt = _candidates_statement(len(self.zones), prefer, self.lock)
             rows = session.execute(stmt, params).all()
@@ -272,11 +279,12 @@ def _agent_statement():
     ).where(o.c.id == bindparam("operation_id"))
 
 
-def _operation_and_agent(session: Session, operation_id: int, agent_id: int, now: datetime):
+def _operation_and_agent(connection: Connection, operation_id: int, agent_id: int,
+                         now: datetime):
     """The operation's row and, beside it, the agent's phone, prefer/avoid tags there, how
     many unexpired leases they hold, and the contact that has their number."""
     return prebuilt("operation_agent", lambda: DriverStatement(_agent_statement)).first(
-        session.connection(), {"operation_id": operation_id, "agent_id": agent_id, "now": now})
+        connection, {"operation_id": operation_id, "agent_id": agent_id, "now": now})
 
 
 _last_sweep: dict[tuple[str, int], datetime] = {}
@@ -294,7 +302,8 @@ def _sweep_expired(session: Session, operation_id: int, now: datetime) -> None:
 def _lease(session: Session, operation, agent, n: int, now: datetime,
            lease_minutes: int, max_open: int | None = None) -> list[Lease]:
     agent_id = _id_of(agent)
-    who = _operation_and_agent(session, _id_of(operation), agent_id, now)
+    connection = session.connection()
+    who = _operation_and_agent(connection, _id_of(operation), agent_id, now)
     if who is None:
         raise QueueError("unknown operation")
     if who.agent_id is None:
@@ -308,17 +317,18 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
     zones = zones_inside(op.time_zones or _waiting_zones(session, op.id), now, rules)
     if not zones:
         return []
-    begin_write(session)
+    begin_write(session, connection)
     _sweep_expired(session, op.id, now)
     if max_open is not None and who.held >= max_open:
         held = held_leases(session, op.id, agent_id, now)
         if held:
             return held[:1]
     org_id = op.organization_id
-    pg = is_postgresql(session)
+    pg = connection.dialect.name == "postgresql"
     picker = _Picker(op.id, zones, agent_id, who.own_contact_id,
                      _tag_ids(session, org_id, who.avoid_tags or []),
-                     _tag_ids(session, org_id, who.prefer_tags or []), lock=pg)
+                     _tag_ids(session, org_id, who.prefer_tags or []), lock=pg,
+                     connection=connection)
     expires = now + timedelta(minutes=lease_minutes)
     chosen: list[tuple[int, int, int, Verdict]] = []
     tried: set[int] = set()
@@ -346,8 +356,8 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
                                           defer_optout=n == 1)
                 if verdict.ok and verdict.deferred_digest is not None:
                     # The usual case, one statement: lease unless the number opted out.
-                    if _lease_one(session, row.id, org_id, verdict.deferred_digest, agent_id,
-                                  now, expires):
+                    if _lease_one(connection, row.id, org_id, verdict.deferred_digest,
+                                  agent_id, now, expires):
                         return [Lease(row.id, op.id, row.contact_id, verdict.phone_id,
                                       verdict.phone_e164, expires, row.attempts)]
                     verdict = check_candidate(session, row, rules, org_id, now,
@@ -383,11 +393,11 @@ def _lease_one_statement():
         lease_expires_at=bindparam("expires", type_=t.c.lease_expires_at.type), reason=None)
 
 
-def _lease_one(session: Session, target_id: int, org_id: int, digest: str, agent_id: int,
-               now: datetime, expires: datetime) -> bool:
+def _lease_one(connection: Connection, target_id: int, org_id: int, digest: str,
+               agent_id: int, now: datetime, expires: datetime) -> bool:
     """Lease one checked target unless its number is in the opt-outs (then False)."""
     return prebuilt("lease_one", lambda: DriverStatement(_lease_one_statement)).run(
-        session.connection(), {
+        connection, {
             "target_id": target_id, "org_id": org_id, "digest": digest, "agent_id": agent_id,
             "now": now, "expires": expires}) == 1
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ringround.dispositions import (
@@ -212,11 +213,12 @@ def _save_statement():
         {name: bindparam(f"new_{name}", type_=t.c[name].type) for name in _SNAPSHOT})
 
 
-def _save_target(session: Session, target: _TargetRow) -> None:
+def _save_target(session: Session, target: _TargetRow,
+                 connection: Connection | None = None) -> None:
     params = {f"new_{name}": getattr(target, name) for name in _SNAPSHOT}
     params["target_id"] = target.id
     prebuilt("save_target", lambda: DriverStatement(_save_statement)).run(
-        session.connection(), params)
+        connection or session.connection(), params)
 
 
 def _load_operation(session: Session, operation_id: int):
@@ -253,12 +255,34 @@ def _insert_statement():
     return insert(a).from_select(list(_INSERT_COLUMNS), values).returning(a.c.id)
 
 
-def _insert_attempt(session: Session, values: dict[str, Any]) -> int | None:
+def _insert_attempt(connection: Connection, values: dict[str, Any]) -> int | None:
     """The new attempt's id, or None if one with this client id exists already."""
     params = {name: values.get(name) for name in _INSERT_COLUMNS}
     params["client_id_again"] = values["client_id"]
     row = prebuilt("insert_attempt", lambda: DriverStatement(_insert_statement)).first(
-        session.connection(), params)
+        connection, params)
+    return row[0] if row else None
+
+
+def _insert_and_save_statement():
+    """PostgreSQL: the attempt's INSERT (as above) and the target's UPDATE in one statement,
+    one round trip; the UPDATE happens only if the INSERT did."""
+    t = Target.__table__
+    new = _insert_statement().cte("new_attempt")
+    return update(t).where(t.c.id == bindparam("target_id"), new.c.id.is_not(None)).values(
+        {name: bindparam(f"new_{name}", type_=t.c[name].type) for name in _SNAPSHOT},
+    ).returning(new.c.id)
+
+
+def _insert_and_save(connection: Connection, values: dict[str, Any], target: _TargetRow
+                     ) -> int | None:
+    """Insert the attempt and save the decided target; None (and nothing saved) if an
+    attempt with this client id exists already."""
+    params = {name: values.get(name) for name in _INSERT_COLUMNS}
+    params["client_id_again"] = values["client_id"]
+    params.update({f"new_{name}": getattr(target, name) for name in _SNAPSHOT})
+    row = prebuilt("insert_and_save", lambda: DriverStatement(_insert_and_save_statement)
+                   ).first(connection, params)
     return row[0] if row else None
 
 
@@ -303,10 +327,15 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
     # here and then finds the attempt. A plain INSERT follows (cached by SQLAlchemy, unlike an
     # ON CONFLICT one); the unique client_id still refuses anything that slips through.
     attempt_id = None
+    saved = False
     if row.known_attempt_id is None:
         decision = _decide_all(operation, target, data, result.disposition, now)
         values.update(decision.attempt_values)
-        attempt_id = _insert_attempt(session, values)
+        if lock:
+            attempt_id = _insert_and_save(connection, values, decision.target)
+            saved = attempt_id is not None
+        else:
+            attempt_id = _insert_attempt(connection, values)
     if attempt_id is None:
         existing = _find_attempt(session, result.client_id)
         if existing.recorded_at is not None:
@@ -333,7 +362,8 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
                                 **decision.attempt_values))
         attempt_id = existing.id
     data.id = attempt_id
-    return _commit_decision(session, operation, target, data, decision)
+    return _commit_decision(session, operation, target, data, decision, connection,
+                            target_saved=saved)
 
 
 @dataclass
@@ -399,9 +429,11 @@ def _decide_all(operation, target: _TargetRow, data: _AttemptData, code: str,
 
 
 def _commit_decision(session: Session, operation, target: _TargetRow, data: _AttemptData,
-                     decision: _Decision) -> RecordOutcome:
-    """Save the decided target and apply the effects beyond it."""
-    _save_target(session, decision.target)
+                     decision: _Decision, connection: Connection | None = None,
+                     target_saved: bool = False) -> RecordOutcome:
+    """Save the decided target (unless done already) and apply the effects beyond it."""
+    if not target_saved:
+        _save_target(session, decision.target, connection)
     undo = _side_effects(session, operation, decision, data)
     if undo:
         table = Attempt.__table__
