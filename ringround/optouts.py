@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import select
@@ -19,8 +20,12 @@ from ringround.models import OptOut
 
 def optout_key() -> bytes:
     """The HMAC key, derived from the app's SECRET_KEY (so it needs no extra setting)."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, b"ringround-optout-v1", hashlib.sha256).digest()
+    return _derive_key(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _derive_key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"ringround-optout-v1", hashlib.sha256).digest()
 
 
 def phone_hmac(e164: str, key: bytes | None = None) -> str:

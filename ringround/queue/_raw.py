@@ -13,16 +13,20 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import JSON
 from sqlalchemy.engine import Connection, Dialect
+
+from ringround.models.base import UTCDateTime
 
 
 class _Compiled:
     __slots__ = ("sql", "names", "keys", "positional", "defaults", "bind_procs", "row_type",
                  "result_procs")
 
-    def __init__(self, stmt, dialect: Dialect):
+    def __init__(self, stmt, dialect: Dialect, shared: frozenset[str]):
         compiled = stmt.compile(dialect=dialect)
         if "POSTCOMPILE" in compiled.string:
             raise ValueError("expanding parameters cannot run on the driver directly")
@@ -36,12 +40,12 @@ class _Compiled:
         self.keys = [by_name[name].key if by_name[name].required or by_name[name].key == name
                      else None for name in self.names]
         self.defaults = [by_name[name].effective_value for name in self.names]
-        self.bind_procs = [by_name[name].type._cached_bind_processor(dialect)
+        self.bind_procs = [_bind_processor(by_name[name].type, dialect)
                            for name in self.names]
         columns = _returned_columns(stmt)
         if columns:
             self.row_type = namedtuple("Row", [c.key for c in columns], rename=True)
-            self.result_procs = [c.type._cached_result_processor(dialect, None)
+            self.result_procs = [_result_processor(c.type, dialect, c.key in shared)
                                  for c in columns]
         else:
             self.row_type = None
@@ -60,6 +64,50 @@ class _Compiled:
             for proc, value in zip(self.result_procs, raw, strict=True))
 
 
+def _bind_processor(type_, dialect: Dialect):
+    if dialect.name == "sqlite" and isinstance(type_, UTCDateTime):
+        return _sqlite_datetime_in
+    return type_._cached_bind_processor(dialect)
+
+
+def _result_processor(type_, dialect: Dialect, shared: bool):
+    if dialect.name == "sqlite" and isinstance(type_, UTCDateTime):
+        return _sqlite_datetime_out
+    proc = type_._cached_result_processor(dialect, None)
+    if shared and proc is not None and isinstance(type_, JSON):
+        return _shared_json(proc)
+    return proc
+
+
+# SQLAlchemy's SQLite DATETIME format ("2026-11-23 18:44:18.000000", UTC here), written and
+# read with the C isoformat functions rather than its %-format and regular expression.
+def _sqlite_datetime_in(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_datetime_out(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _shared_json(proc):
+    """Decode a read-only JSON column once per distinct text (an operation's rules are read
+    at every lease and result, and change rarely). Callers must not modify the value."""
+    memo: dict[str, Any] = {}
+
+    def decode(value):
+        found = memo.get(value)
+        if found is None:
+            if len(memo) > 256:
+                memo.clear()
+            found = memo[value] = proc(value)
+        return found
+
+    return decode
+
+
 def _returned_columns(stmt) -> list:
     if getattr(stmt, "is_select", False) or hasattr(stmt, "selected_columns"):
         try:
@@ -73,19 +121,22 @@ def _returned_columns(stmt) -> list:
 class DriverStatement:
     """A statement built once (lazily, by `build`) and compiled once per dialect."""
 
-    __slots__ = ("_build", "_stmt", "_compiled")
+    __slots__ = ("_build", "_stmt", "_compiled", "_shared")
 
-    def __init__(self, build: Callable[[], Any]):
+    def __init__(self, build: Callable[[], Any], shared: frozenset[str] = frozenset()):
+        """`shared`: JSON columns that are only read, decoded once per distinct value."""
         self._build = build
         self._stmt = None
         self._compiled: dict[str, _Compiled] = {}
+        self._shared = shared
 
     def _for(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             if self._stmt is None:
                 self._stmt = self._build()
-            compiled = self._compiled[dialect.name] = _Compiled(self._stmt, dialect)
+            compiled = self._compiled[dialect.name] = _Compiled(self._stmt, dialect,
+                                                                self._shared)
         return compiled
 
     def rows(self, connection: Connection, params: dict[str, Any]) -> list:

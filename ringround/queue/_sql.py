@@ -28,6 +28,9 @@ def prebuilt(key, build: Callable[[], Any]):
     return stmt
 
 
+# The operation's rules as JSON, only ever read by the queue.
+RULE_COLUMNS = frozenset({"dispositions", "retry_rules", "exclusions", "time_zones",
+                          "weekdays"})
 OPERATION_FIELDS = (
     "id", "organization_id", "state", "starts_at", "ends_at", "time_zones", "dispositions",
     "retry_rules", "exclusions", "cooldown_minutes", "max_calls_per_person", "window_start",

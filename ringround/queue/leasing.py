@@ -40,6 +40,7 @@ from ringround.models import (
 )
 from ringround.queue._raw import DriverStatement
 from ringround.queue._sql import (
+    RULE_COLUMNS,
     OperationView,
     _id_of,
     operation_columns,
@@ -283,7 +284,8 @@ def _operation_and_agent(connection: Connection, operation_id: int, agent_id: in
                          now: datetime):
     """The operation's row and, beside it, the agent's phone, prefer/avoid tags there, how
     many unexpired leases they hold, and the contact that has their number."""
-    return prebuilt("operation_agent", lambda: DriverStatement(_agent_statement)).first(
+    shared = frozenset({"prefer_tags", "avoid_tags", *(f"op_{c}" for c in RULE_COLUMNS)})
+    return prebuilt("operation_agent", lambda: DriverStatement(_agent_statement, shared)).first(
         connection, {"operation_id": operation_id, "agent_id": agent_id, "now": now})
 
 

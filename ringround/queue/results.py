@@ -36,6 +36,7 @@ from ringround.models import (
 from ringround.operation_rules import OperationRules
 from ringround.queue._raw import DriverStatement
 from ringround.queue._sql import (
+    RULE_COLUMNS,
     OperationView,
     operation_columns,
     operation_join,
@@ -302,7 +303,7 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
     connection = begin_write(session)
     lock = connection.dialect.name == "postgresql"
     statement = prebuilt(("result", lock), lambda: DriverStatement(
-        lambda: _result_statement(lock)))
+        lambda: _result_statement(lock), frozenset(f"op_{c}" for c in RULE_COLUMNS)))
     row = statement.first(connection, {"target_id": result.target_id,
                                        "client_id": result.client_id})
     if row is None or row.operation_id != result.operation_id:
