@@ -60,6 +60,7 @@ from ringround.models import (
     utcnow,
 )
 from ringround.operation_fields import editable_field_keys
+from ringround.operations import can_manage
 
 bp = Blueprint("caller", __name__)
 
@@ -199,10 +200,19 @@ def _skip_reasons() -> list[tuple[str, str]]:
     return [(code, labels[code]) for code in SKIP_REASONS]
 
 
+def _manage_url(operation: Operation) -> str | None:
+    """The operation's dashboard, for those who run it (an owner who joined by link has no
+    other way there from the caller app)."""
+    if can_manage(db.session, operation, current_user):
+        return url_for("operations.dashboard", op_id=operation.id)
+    return None
+
+
 def _page(operation: Operation, without_person: bool):
     card = None if without_person else _current_card(operation)
     return _no_store(Response(render_template(
         "caller/page.html", operation=operation, shell=without_person, card=card,
+        manage_url=_manage_url(operation),
         script_html=render_script(operation.script), questions=questions_of(operation),
         groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
         empty=None if card or without_person else _empty_state(operation),
@@ -220,9 +230,10 @@ def start():
             OperationMember.user_id == current_user.id,
             Operation.state != OperationState.ENDED,
         ).order_by(Operation.id.desc())))
-    if len(operations) == 1:
+    managed = {op.id: url for op in operations if (url := _manage_url(op))}
+    if len(operations) == 1 and not managed:
         return redirect(url_for("caller.home", operation_id=operations[0].id))
-    return render_template("caller/start.html", operations=operations)
+    return render_template("caller/start.html", operations=operations, managed=managed)
 
 
 @bp.get("/call/<int:operation_id>")

@@ -10,7 +10,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from ringround.models import Attempt, OperationMode, Target, TargetState, utcnow
+from ringround.models import (
+    Attempt,
+    OperationMember,
+    OperationMode,
+    OperationRole,
+    Target,
+    TargetState,
+    utcnow,
+)
 from tests.caller_fixtures import (
     HIDDEN_CUSTOM,
     HIDDEN_EMAIL,
@@ -391,3 +399,28 @@ def test_a_phone_never_holds_more_than_fifty_people(client, app, db):
         assert len(body["leases"]) == 50
     assert db.session.scalar(select(func.count()).select_from(Target).where(
         Target.leased_to_id == agent.id)) == 50
+
+
+def test_an_owner_outside_the_staff_finds_the_operations_dashboard_from_the_caller_app(
+        client, calling, db, factories):
+    op, _agent, _ = calling
+    owner = factories.phone_user("Owner from a join link")
+    db.session.add(OperationMember(operation_id=op.id, user_id=owner.id,
+                                   role=OperationRole.OWNER))
+    db.session.commit()
+    dashboard = f"/console/operations/{op.id}"
+    sign_in(client, owner)
+    # With one operation, an owner still gets the choice: calling, or managing.
+    start = client.get("/call/")
+    assert start.status_code == 200
+    html = start.get_data(as_text=True)
+    assert f'href="/call/{op.id}"' in html and f'href="{dashboard}"' in html
+    assert f'href="{dashboard}"' in _home(client, op)
+    assert client.get(dashboard).status_code == 200
+
+
+def test_an_agent_sees_no_way_to_manage(client, calling):
+    op, agent, _ = calling
+    sign_in(client, agent)
+    assert "/console/operations/" not in _home(client, op)
+    assert client.get(f"/console/operations/{op.id}").status_code == 403
