@@ -3,7 +3,6 @@ builder with its live count, saved lists, bulk tags, exports, and one contact's 
 
 from __future__ import annotations
 
-import io
 import json
 
 from flask import (
@@ -16,6 +15,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -30,6 +30,7 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from pwa.context import org_role_required
+from ringround.csv_stream import csv_chunks
 from ringround.extensions import db, htmx
 from ringround.models import (
     Attempt,
@@ -51,7 +52,7 @@ from ringround.people.contacts import (
     set_number_opted_out,
 )
 from ringround.people.erasure import erase_contact
-from ringround.people.export import export_csv, person_data
+from ringround.people.export import audit_contacts_export, contact_rows, person_data
 from ringround.people.filters import (
     FilterError,
     bulk_tag,
@@ -196,12 +197,14 @@ def export(org: Organization):
     if not CsrfForm().validate_on_submit():
         abort(400)
     filter_ = _filter_or_flash(request.form)
-    out = io.StringIO()
-    export_csv(db.session, org.id, out, filter=filter_, actor_id=current_user.id,
-               list_name=request.form.get("list_name") or None)
-    return Response(out.getvalue().encode("utf-8-sig"), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="contacts-{org.slug}.csv"',
-        "Cache-Control": "no-store"})
+    audit_contacts_export(db.session, org.id, filter=filter_, actor_id=current_user.id,
+                          list_name=request.form.get("list_name") or None)
+    db.session.commit()
+    rows = contact_rows(db.session, org.id, filter_)
+    return Response(stream_with_context(csv_chunks(rows, bom=True)), mimetype="text/csv",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="contacts-{org.slug}.csv"',
+                             "Cache-Control": "no-store"})
 
 
 # --- import -------------------------------------------------------------------------------

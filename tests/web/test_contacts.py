@@ -125,7 +125,7 @@ def test_live_count_save_list_bulk_tag_and_export(admin_client, db):
 
     response = post_form(client, "/console/contacts/export",
                          {"country": "NL", "list_name": "Dutch"}, page="/console/contacts/")
-    assert response.mimetype == "text/csv"
+    assert response.mimetype == "text/csv" and response.is_streamed
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert sorted(r["phone_1"] for r in rows) == ["+31201234567", "+31612345678"]
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "contacts.exported"))

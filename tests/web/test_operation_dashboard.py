@@ -100,6 +100,7 @@ def test_results_export_is_csv_and_audited(client, live_op, db):
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.headers["Cache-Control"] == "no-store"
+    assert response.is_streamed  # written while it is read, not built whole in memory
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert len(rows) == 4 and sorted(r[9] for r in rows[1:]) == ["no", "yes", "yes"]
     entries = db.session.scalars(select(AuditEntry).where(
