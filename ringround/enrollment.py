@@ -344,13 +344,6 @@ def operation_role(session: Session, user: User, operation_id: int) -> Operation
         OperationMember.operation_id == operation_id, OperationMember.user_id == user.id))
 
 
-def can_manage_operation(session: Session, user: User, operation: Operation) -> bool:
-    """Organization admins and organizers, and the operation's owners, manage its people."""
-    if role_in(session, user, operation.organization_id) is not None:
-        return True
-    return operation_role(session, user, operation.id) == OperationRole.OWNER
-
-
 def operation_members(session: Session, operation_id: int) -> list[OperationMember]:
     return list(session.scalars(
         select(OperationMember).where(OperationMember.operation_id == operation_id)
@@ -380,57 +373,6 @@ def search_people(session: Session, org_id: int, query: str, limit: int = 10) ->
                            User.active.is_(True))
         .order_by(User.display_name).limit(limit)
     ))
-
-
-def add_operation_member(
-    session: Session, operation: Operation, user: User, role: OperationRole, actor: User
-) -> OperationMember:
-    """Invite a user the organization knows into the operation (or change their role)."""
-    member = session.scalar(select(OperationMember).where(
-        OperationMember.operation_id == operation.id, OperationMember.user_id == user.id))
-    if member is None:
-        member = OperationMember(operation_id=operation.id, user_id=user.id, role=role)
-        session.add(member)
-    else:
-        member.role = role
-    session.flush()
-    record_audit(session, operation.organization_id, actor.id, "operation.member_added",
-                 "user", user.id, {"operation_id": operation.id, "role": role.value})
-    return member
-
-
-def _owner_count(session: Session, operation_id: int) -> int:
-    return session.scalar(select(func.count(OperationMember.id)).where(
-        OperationMember.operation_id == operation_id,
-        OperationMember.role == OperationRole.OWNER))
-
-
-def set_member_role(
-    session: Session, operation: Operation, member_id: int, role: OperationRole, actor: User
-) -> OperationMember:
-    member = session.get(OperationMember, member_id)
-    if member is None or member.operation_id != operation.id:
-        raise EnrollmentError(_("That person is not in this operation."))
-    if (member.role == OperationRole.OWNER and role != OperationRole.OWNER
-            and _owner_count(session, operation.id) <= 1):
-        raise EnrollmentError(_("An operation needs at least one owner."))
-    member.role = role
-    session.flush()
-    record_audit(session, operation.organization_id, actor.id, "operation.member_role",
-                 "user", member.user_id, {"operation_id": operation.id, "role": role.value})
-    return member
-
-
-def remove_member(session: Session, operation: Operation, member_id: int, actor: User) -> None:
-    member = session.get(OperationMember, member_id)
-    if member is None or member.operation_id != operation.id:
-        raise EnrollmentError(_("That person is not in this operation."))
-    if member.role == OperationRole.OWNER and _owner_count(session, operation.id) <= 1:
-        raise EnrollmentError(_("An operation needs at least one owner."))
-    session.delete(member)
-    session.flush()
-    record_audit(session, operation.organization_id, actor.id, "operation.member_removed",
-                 "user", member.user_id, {"operation_id": operation.id})
 
 
 def landing_operation(session: Session, user: User) -> Operation | None:

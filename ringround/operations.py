@@ -379,9 +379,11 @@ def _owners(operation: Operation) -> list[OperationMember]:
 
 def update_member(
     session: Session, operation: Operation, member_id: int, *, role: str,
-    prefer_tags: list[str] | str | None, avoid_tags: list[str] | str | None,
+    prefer_tags: list[str] | str | None = None, avoid_tags: list[str] | str | None = None,
+    actor: User | None = None,
 ) -> OperationMember:
-    """Change a member's role or the tags that steer which targets they get first or never."""
+    """Change a member's role, and the tags that steer which targets they get first or never
+    (None leaves them as they are). A change of role is audited when `actor` is given."""
     _editable(operation)
     member = _member(operation, member_id)
     try:
@@ -391,10 +393,17 @@ def update_member(
     if member.role is OperationRole.OWNER and role_value is not OperationRole.OWNER \
             and len(_owners(operation)) == 1:
         raise OperationError("An operation keeps at least one owner.", "role")
-    prefer, avoid = _clean_tags(prefer_tags), _clean_tags(avoid_tags)
+    prefer = member.prefer_tags if prefer_tags is None else _clean_tags(prefer_tags)
+    avoid = member.avoid_tags if avoid_tags is None else _clean_tags(avoid_tags)
     if set(prefer) & set(avoid):
         raise OperationError("A tag cannot be both preferred and avoided.", "tags")
+    changed_role = member.role is not role_value
     member.role, member.prefer_tags, member.avoid_tags = role_value, prefer, avoid
+    if changed_role and actor is not None:
+        session.flush()
+        record_audit(session, operation.organization_id, actor.id, "operation.member_role",
+                     "operation", operation.id,
+                     {"user_id": member.user_id, "role": role_value.value})
     return member
 
 

@@ -6,9 +6,10 @@ from flask import Response, abort, current_app, render_template, url_for
 from flask_login import current_user
 
 from ringround.accounts import role_in
-from ringround.enrollment import can_manage_operation, operation_role
+from ringround.enrollment import operation_role
 from ringround.extensions import db
 from ringround.models import JoinLink, Operation, OrgRole
+from ringround.operations import can_manage
 from sharing.qr import qr_png, qr_svg
 
 
@@ -20,7 +21,7 @@ def managed_operation(operation_id: int) -> Operation:
     operation = db.session.get(Operation, operation_id)
     if operation is None:
         abort(404)
-    if can_manage_operation(db.session, current_user, operation):
+    if can_manage(db.session, operation, current_user):
         return operation
     if operation_role(db.session, current_user, operation.id) is not None:
         abort(403)

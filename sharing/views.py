@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from pwa.context import org_role_required
+from ringround import operations as ops
 from ringround.enrollment import (
     EnrollmentError,
-    add_operation_member,
     create_join_link,
     join_path,
     link_status,
@@ -20,10 +20,8 @@ from ringround.enrollment import (
     operation_links,
     operation_members,
     organization_links,
-    remove_member,
     revoke_link,
     search_people,
-    set_member_role,
 )
 from ringround.extensions import db, htmx
 from ringround.links import public_url
@@ -32,7 +30,6 @@ from ringround.models import (
     Membership,
     Operation,
     OperationMember,
-    OperationRole,
     Organization,
     OrgRole,
     User,
@@ -133,9 +130,15 @@ def invite_person(operation_id: int):
     user = db.session.get(User, int(form.user_id.data))
     if user is None or not known_to_organization(operation.organization_id, user.id):
         abort(404)
-    add_operation_member(db.session, operation, user, OperationRole(form.role.data), current_user)
-    db.session.commit()
-    flash(_("%(name)s is now in this operation.", name=user.display_name), "success")
+    try:
+        ops.add_member(db.session, operation, current_user, user_id=user.id,
+                       role=form.role.data)
+    except ops.OperationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("%(name)s is now in this operation.", name=user.display_name), "success")
     return redirect(url_for("sharing.operation_people", operation_id=operation.id))
 
 
@@ -157,9 +160,9 @@ def change_role(operation_id: int, member_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        set_member_role(db.session, operation, member_id, OperationRole(form.role.data),
-                        current_user)
-    except EnrollmentError as error:
+        ops.update_member(db.session, operation, member_id, role=form.role.data,
+                          actor=current_user)
+    except ops.OperationError as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -175,8 +178,8 @@ def remove_person(operation_id: int, member_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        remove_member(db.session, operation, member_id, current_user)
-    except EnrollmentError as error:
+        ops.remove_member(db.session, operation, current_user, member_id)
+    except ops.OperationError as error:
         db.session.rollback()
         flash(str(error), "error")
     else:

@@ -22,10 +22,8 @@ from ringround.enrollment import (
     link_status,
     link_token,
     parse_phone,
-    remove_member,
     revoke_link,
     search_people,
-    set_member_role,
 )
 from ringround.models import (
     JoinLink,
@@ -263,19 +261,6 @@ def test_search_never_finds_other_organizations_people(db, world, factories):
     assert search_people(db.session, world.org.id, "Stranger") == []
     assert search_people(db.session, world.org.id, world.other_admin.email) == []
     assert stranger.id
-
-
-def test_an_operation_keeps_at_least_one_owner(db, world):
-    owner_member = _member(db, world.operation, world.owner)
-    with pytest.raises(EnrollmentError, match="at least one owner"):
-        set_member_role(db.session, world.operation, owner_member.id, OperationRole.AGENT,
-                        world.admin)
-    with pytest.raises(EnrollmentError, match="at least one owner"):
-        remove_member(db.session, world.operation, owner_member.id, world.admin)
-    set_member_role(db.session, world.operation, world.agent_member_id, OperationRole.OWNER,
-                    world.admin)
-    remove_member(db.session, world.operation, owner_member.id, world.admin)
-    assert _member(db, world.operation, world.owner) is None
 
 
 def test_search_treats_wildcards_as_plain_text(db, world):
