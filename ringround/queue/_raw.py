@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,16 +140,20 @@ class DriverStatement:
                                                                 self._shared)
         return compiled
 
-    def rows(self, connection: Connection, params: dict[str, Any]) -> list:
-        """Run it and return every row (as named tuples, values converted)."""
+    @contextmanager
+    def _executed(self, connection: Connection, params: dict[str, Any]):
         compiled = self._for(connection.dialect)
-        driver = connection.connection.driver_connection
-        cursor = driver.cursor()
+        cursor = connection.connection.driver_connection.cursor()
         try:
-            _execute(driver, cursor, compiled.sql, compiled.parameters(params))
-            return [compiled.row(raw) for raw in cursor.fetchall()]
+            cursor.execute(compiled.sql, compiled.parameters(params))
+            yield compiled, cursor
         finally:
             cursor.close()
+
+    def rows(self, connection: Connection, params: dict[str, Any]) -> list:
+        """Run it and return every row (as named tuples, values converted)."""
+        with self._executed(connection, params) as (compiled, cursor):
+            return [compiled.row(raw) for raw in cursor.fetchall()]
 
     def first(self, connection: Connection, params: dict[str, Any]):
         """Run it and return the first row, or None."""
@@ -157,17 +162,5 @@ class DriverStatement:
 
     def run(self, connection: Connection, params: dict[str, Any]) -> int:
         """Run a statement that returns no rows; the number of rows it changed."""
-        compiled = self._for(connection.dialect)
-        driver = connection.connection.driver_connection
-        cursor = driver.cursor()
-        try:
-            _execute(driver, cursor, compiled.sql, compiled.parameters(params))
+        with self._executed(connection, params) as (_compiled, cursor):
             return cursor.rowcount
-        finally:
-            cursor.close()
-
-
-def _execute(driver, cursor, sql: str, parameters) -> None:
-    # (Sending psycopg's BEGIN in one pipeline with the first statement saves a round trip,
-    # but measured slower here: pipeline mode costs more client CPU than the trip.)
-    cursor.execute(sql, parameters)
