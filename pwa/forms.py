@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from pwa.choices import options
 from ringround.accounts import MIN_PASSWORD_LENGTH
 
 
@@ -37,7 +38,7 @@ class AddMemberForm(FlaskForm):
         validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
     )
     role = SelectField(
-        _l("Role"), choices=[("organizer", _l("Organizer")), ("admin", _l("Admin"))],
+        _l("Role"), choices=options([("organizer", _l("Organizer")), ("admin", _l("Admin"))]),
         default="organizer",
     )
 

@@ -29,6 +29,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from pwa.choices import options
 from ringround import operations as ops
 from ringround import questionnaires as qn
 from ringround.extensions import db
@@ -56,15 +57,15 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class ModeForm(FlaskForm):
-    mode = RadioField(_l("How callers work"), choices=[
+    mode = RadioField(_l("How callers work"), choices=options([
         ("simple", _l("Simple: script, contact and result on one screen")),
         ("guided", _l("Guided: one question at a time, following the answers")),
-    ], validators=[InputRequired(message=_l("Choose simple or guided."))])
+    ]), validators=[InputRequired(message=_l("Choose simple or guided."))])
 
 
 class SourceForm(FlaskForm):
-    kind = RadioField(_l("Who to call"), choices=[
-        ("list", _l("A saved list")), ("filter", _l("A filter over your contacts"))],
+    kind = RadioField(_l("Who to call"), choices=options([
+        ("list", _l("A saved list")), ("filter", _l("A filter over your contacts"))]),
         default="filter", validators=[InputRequired(message=_l("Choose a list or a filter."))])
     list_id = SelectField(_l("Saved list"), coerce=str, choices=[], validate_choice=False)
     tags_any = StringField(_l("With any of these tags"), validators=[Length(max=500)])
@@ -79,8 +80,8 @@ class SourceForm(FlaskForm):
         _l("Not called for at least (days)"),
         validators=[Optional(), NumberRange(min=1, max=3650)])
     field_key = SelectField(_l("And where the field"), choices=[], validate_choice=False)
-    field_op = SelectField(_l("Comparison"), choices=[("equals", _l("is")),
-                                                      ("contains", _l("contains"))],
+    field_op = SelectField(_l("Comparison"), choices=options([("equals", _l("is")),
+                                                      ("contains", _l("contains"))]),
                            default="equals", validate_choice=False)
     field_value = StringField(_l("Value"), validators=[Length(max=200)])
 
@@ -96,7 +97,7 @@ class BasicsForm(FlaskForm):
         DataRequired(message=_l("Give the time calls may start."))])
     window_end = TimeField(_l("Call until"), validators=[
         DataRequired(message=_l("Give the time calls must stop."))])
-    weekdays = MultiCheckboxField(_l("Days"), choices=WEEKDAYS)
+    weekdays = MultiCheckboxField(_l("Days"), choices=options(WEEKDAYS))
 
 
 class MethodForm(FlaskForm):
@@ -110,7 +111,7 @@ class ScriptForm(FlaskForm):
 
 
 class QuestionForm(FlaskForm):
-    kind = SelectField(_l("Type"), choices=QUESTION_TYPES)
+    kind = SelectField(_l("Type"), choices=options(QUESTION_TYPES))
     text = TextAreaField(_l("Question"), validators=[
         DataRequired(message=_l("The question needs text.")), Length(max=1000)])
     choices = TextAreaField(_l("Choices (one per line)"), validators=[Length(max=2000)])
@@ -127,8 +128,8 @@ class RecyclingForm(FlaskForm):
     leave_message = BooleanField(_l("Callers leave a message on voicemail"))
     message = TextAreaField(_l("What to say on voicemail"), validators=[Length(max=1000)])
     new_label = StringField(_l("New disposition"), validators=[Length(max=80)])
-    new_group = SelectField(_l("In the group"), choices=GROUP_CHOICES, default="no_contact",
-                            validate_choice=False)
+    new_group = SelectField(_l("In the group"), choices=options(GROUP_CHOICES),
+                            default="no_contact", validate_choice=False)
 
 
 class ExclusionsForm(FlaskForm):
@@ -139,10 +140,10 @@ class ExclusionsForm(FlaskForm):
                                         NumberRange(min=0, max=129600)])
     max_calls_per_person = IntegerField(_l("Call one person at most (times)"),
                                         validators=[Optional(), NumberRange(min=1, max=100)])
-    new_kind = SelectField(_l("Remove targets who"), choices=[
+    new_kind = SelectField(_l("Remove targets who"), choices=options([
         ("", _l("(no new rule)")), ("field_equals", _l("have a field set to a value")),
         ("answered", _l("already answered a question")), ("tag", _l("carry a tag")),
-        ("opted_out", _l("opted out"))], validate_choice=False)
+        ("opted_out", _l("opted out"))]), validate_choice=False)
     new_field = SelectField(_l("Field"), choices=[], validate_choice=False)
     new_value = StringField(_l("Value"), validators=[Length(max=200)])
     new_tag = StringField(_l("Tag"), validators=[Length(max=64)])
@@ -159,8 +160,8 @@ class ExclusionsForm(FlaskForm):
 
 class MemberForm(FlaskForm):
     user_id = SelectField(_l("Person"), coerce=str, choices=[], validate_choice=False)
-    role = SelectField(_l("Role"), choices=[("agent", _l("Agent (calls)")),
-                                            ("owner", _l("Owner (edits, sees results)"))])
+    role = SelectField(_l("Role"), choices=options([("agent", _l("Agent (calls)")),
+                                            ("owner", _l("Owner (edits, sees results)"))]))
     prefer_tags = StringField(_l("Give first targets tagged"), validators=[Length(max=500)])
     avoid_tags = StringField(_l("Never give targets tagged"), validators=[Length(max=500)])
 
@@ -202,9 +203,10 @@ def _save_mode(form: ModeForm, op: Operation, org: Organization, posted: MultiDi
 def source_choices(form: SourceForm, org: Organization) -> None:
     lists = db.session.scalars(db.select(SavedList).where(
         SavedList.organization_id == org.id).order_by(SavedList.name))
-    form.list_id.choices = [("", _l("(choose a list)"))] + [(str(s.id), s.name) for s in lists]
-    form.field_key.choices = [("", str(_l("(no field condition)")))] + [
-        (f.key, f.label) for f in available_fields(db.session, org.id)]
+    form.list_id.choices = options([("", _l("(choose a list)"))]
+                                   + [(str(s.id), s.name) for s in lists])
+    form.field_key.choices = options([("", str(_l("(no field condition)")))] + [
+        (f.key, f.label) for f in available_fields(db.session, org.id)])
 
 
 def _fill_source(form: SourceForm, op: Operation, org: Organization) -> None:
@@ -393,10 +395,10 @@ def prepare(step: str, form: FlaskForm, op: Operation, org: Organization) -> Non
     if step == "source":
         source_choices(form, org)
     elif step == "exclusions":
-        form.new_field.choices = [("", str(_l("(choose a field)")))] + [
-            (f.key, f.label) for f in available_fields(db.session, org.id)]
-        form.new_question.choices = question_choices(op, str(_l("(choose a question)")))
-        form.done_question.choices = question_choices(op, str(_l("(no done-condition)")))
+        form.new_field.choices = options([("", str(_l("(choose a field)")))] + [
+            (f.key, f.label) for f in available_fields(db.session, org.id)])
+        form.new_question.choices = options(question_choices(op, str(_l("(choose a question)"))))
+        form.done_question.choices = options(question_choices(op, str(_l("(no done-condition)"))))
 
 
 def question_from_form(form: QuestionForm, question_id: str, posted: MultiDict) -> dict:

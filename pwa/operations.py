@@ -29,6 +29,7 @@ from flask_login import current_user, login_required
 
 from pwa import operation_forms as forms
 from pwa.charts import bar_chart
+from pwa.choices import options
 from pwa.context import current_org, current_role, org_role_required
 from pwa.nav import add_console_nav
 from ringround import operations as ops
@@ -173,7 +174,7 @@ def _people_context(op: Operation, context: dict) -> None:
 
 def _question_form(op: Operation, question: dict | None = None) -> forms.QuestionForm:
     form = forms.QuestionForm(formdata=None, prefix=question["id"] if question else "new")
-    form.next_id.choices = forms.next_choices(op, question["id"] if question else None)
+    form.next_id.choices = options(forms.next_choices(op, question["id"] if question else None))
     if question:
         forms.fill_question(form, question)
     return form
@@ -189,9 +190,9 @@ def render_step(op: Operation, org: Organization, step: str, form=None, status: 
     context = _step_context(op, org, step, form)
     context.update({key: value for key, value in extra.items() if value is not None})
     if step == "people":
-        context["add_form"].user_id.choices = [("", str(_l("(choose someone)")))] + [
+        context["add_form"].user_id.choices = options([("", str(_l("(choose someone)")))] + [
             (str(u.id), u.display_name + (f" <{u.email}>" if u.email else ""))
-            for u in ops.candidate_members(db.session, op)]
+            for u in ops.candidate_members(db.session, op)])
     body = _fragment_or_page("operations/_wizard.html", "operations/wizard.html", **context)
     response = make_response(body, status)
     if htmx:
@@ -281,7 +282,7 @@ def save_question(op: Operation, org: Organization, question_id: str):
     if not is_new and qn.question_by_id(op.questionnaire, question_id) is None:
         abort(404)
     form = forms.QuestionForm(prefix=question_id)
-    form.next_id.choices = forms.next_choices(op, None if is_new else question_id)
+    form.next_id.choices = options(forms.next_choices(op, None if is_new else question_id))
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             abort(400)

@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from pwa.choices import options
 from ringround.signup import FIELD_KEYS
 
 LANGUAGES = [
@@ -43,11 +44,11 @@ class ActionForm(FlaskForm):
 
 
 class JoinLinkForm(FlaskForm):
-    role = SelectField(_l("They join as"), choices=[
+    role = SelectField(_l("They join as"), choices=options([
         ("agent", _l("Caller (agent)")), ("owner", _l("Owner (can edit and see results)")),
-    ], default="agent")
+    ]), default="agent")
     label = StringField(_l("Name of the link (for you)"), validators=[Optional(), Length(max=120)])
-    expires = SelectField(_l("Stops working"), choices=EXPIRY_CHOICES, default="")
+    expires = SelectField(_l("Stops working"), choices=options(EXPIRY_CHOICES), default="")
     expires_on = DateField(_l("…or at the end of this day"), validators=[Optional()])
     max_uses = IntegerField(_l("Most people who can join with it"),
                             validators=[Optional(), NumberRange(min=1, max=100000)])
@@ -59,7 +60,7 @@ class JoinDetailsForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
     phone = TelField(_l("Your mobile number"), validators=[DataRequired(), Length(max=40)])
     email = EmailField(_l("Email (optional)"), validators=[Optional(), Email(), Length(max=320)])
-    language = SelectField(_l("Language (optional)"), choices=LANGUAGES, default="",
+    language = SelectField(_l("Language (optional)"), choices=options(LANGUAGES), default="",
                            validate_choice=True)
 
 
@@ -84,14 +85,16 @@ class SearchForm(FlaskForm):
                     validators=[Optional(), Length(max=100)])
 
 
+MEMBER_ROLES = [("agent", _l("Agent")), ("owner", _l("Owner"))]
+
+
 class InviteForm(FlaskForm):
     user_id = HiddenField(validators=[DataRequired()])
-    role = SelectField(_l("Role"), choices=[("agent", _l("Agent")), ("owner", _l("Owner"))],
-                       default="agent")
+    role = SelectField(_l("Role"), choices=options(MEMBER_ROLES), default="agent")
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[("agent", _l("Agent")), ("owner", _l("Owner"))])
+    role = SelectField(_l("Role"), choices=options(MEMBER_ROLES))
 
 
 class SignupFormEditor(FlaskForm):
@@ -104,7 +107,7 @@ class SignupFormEditor(FlaskForm):
     tags = StringField(_l("Tags to apply (comma-separated)"), validators=[Optional()])
     thank_you = TextAreaField(_l("Thank-you message"), validators=[Optional()])
     operation_id = SelectField(_l("Add sign-ups to this operation"), coerce=int, default=0)
-    language = SelectField(_l("Language of the form"), choices=LANGUAGES[1:], default="en")
+    language = SelectField(_l("Language of the form"), choices=options(LANGUAGES[1:]), default="en")
     sms_keyword = StringField(_l("SMS keyword (texting it starts this sign-up)"),
                               validators=[Optional(), Length(max=32)])
     kiosk = BooleanField(_l("Kiosk mode (a shared tablet: clears itself after each sign-up)"))
@@ -113,7 +116,7 @@ class SignupFormEditor(FlaskForm):
 
 for _key in FIELD_KEYS:
     setattr(SignupFormEditor, f"field_{_key}",
-            SelectField(FIELD_LABELS[_key], choices=FIELD_MODE_CHOICES, default="off"))
+            SelectField(FIELD_LABELS[_key], choices=options(FIELD_MODE_CHOICES), default="off"))
 
 
 def public_signup_form_class(fields: dict[str, str]) -> type[FlaskForm]:
@@ -133,7 +136,7 @@ def public_signup_form_class(fields: dict[str, str]) -> type[FlaskForm]:
         elif key == "email":
             field = EmailField(label)
         elif key == "language":
-            field = SelectField(label, choices=LANGUAGES, default="")
+            field = SelectField(label, choices=options(LANGUAGES), default="")
         else:
             field = StringField(label)
         setattr(PublicSignupForm, key, field)

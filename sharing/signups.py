@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from pwa.choices import options
 from pwa.context import org_role_required
 from ringround.extensions import db, limiter
 from ringround.links import public_url
@@ -43,7 +44,8 @@ def _editor(org: Organization, form: SignupForm | None) -> SignupFormEditor:
     editor = SignupFormEditor(obj=form) if form else SignupFormEditor()
     operations = db.session.scalars(db.select(Operation).where(
         Operation.organization_id == org.id).order_by(Operation.name)).all()
-    editor.operation_id.choices = [(0, _("None"))] + [(op.id, op.name) for op in operations]
+    editor.operation_id.choices = options([(0, _("None"))]
+                                          + [(op.id, op.name) for op in operations])
     if request.method == "GET":
         fields = form.fields if form else {"first_name": "required", "phone": "required",
                                            "email": "optional"}

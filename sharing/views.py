@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from pwa.choices import options
 from pwa.context import org_role_required
 from ringround import operations as ops
 from ringround.enrollment import (
@@ -194,7 +195,7 @@ def remove_person(operation_id: int, member_id: int):
 @org_role_required(OrgRole.ADMIN, OrgRole.ORGANIZER)
 def organization_join_links(org: Organization):
     form = JoinLinkForm()
-    form.role.choices = [("organizer", _("Organizer"))]
+    form.role.choices = options([("organizer", _("Organizer"))])
     form.role.data = "organizer"
     if request.method == "POST":
         if form.validate_on_submit():
