@@ -485,8 +485,7 @@ def upgrade():
     )
     with op.batch_alter_table('targets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_targets_contact_id'), ['contact_id'], unique=False)
-        batch_op.create_index('ix_targets_lease', ['state', 'lease_expires_at'], unique=False)
-        batch_op.create_index('ix_targets_leased_to', ['leased_to_id', 'state'], unique=False)
+        batch_op.create_index('ix_targets_leased', ['operation_id', 'leased_to_id', 'lease_expires_at'], unique=False, sqlite_where=sa.text("state = 'leased'"), postgresql_where=sa.text("state = 'leased'"))
         batch_op.create_index('ix_targets_queue', ['operation_id', 'state', 'reason', 'time_zone', 'next_eligible_at'], unique=False)
         batch_op.create_index('ix_targets_ready', ['operation_id', 'time_zone', 'attempts', 'last_attempt_at', 'id', 'next_eligible_at'], unique=False, sqlite_where=sa.text("state = 'waiting'"), postgresql_where=sa.text("state = 'waiting'"))
 
@@ -519,16 +518,15 @@ def upgrade():
     sa.ForeignKeyConstraint(['phone_id'], ['contact_phones.id'], name=op.f('fk_attempts_phone_id_contact_phones'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['target_id'], ['targets.id'], name=op.f('fk_attempts_target_id_targets'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attempts')),
-    sa.UniqueConstraint('client_id', name=op.f('uq_attempts_client_id')),
-    sa.UniqueConstraint('provider_sid', name=op.f('uq_attempts_provider_sid'))
+    sa.UniqueConstraint('client_id', name=op.f('uq_attempts_client_id'))
     )
     with op.batch_alter_table('attempts', schema=None) as batch_op:
         batch_op.create_index('ix_attempts_agent_day', ['operation_id', 'agent_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_attempts_agent_id'), ['agent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attempts_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attempts_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_attempts_operation_id'), ['operation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attempts_target_id'), ['target_id'], unique=False)
+        batch_op.create_index('uq_attempts_provider_sid', ['provider_sid'], unique=True, sqlite_where=sa.text('provider_sid IS NOT NULL'), postgresql_where=sa.text('provider_sid IS NOT NULL'))
 
     op.create_table('join_link_uses',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -632,8 +630,8 @@ def downgrade():
 
     op.drop_table('join_link_uses')
     with op.batch_alter_table('attempts', schema=None) as batch_op:
+        batch_op.drop_index('uq_attempts_provider_sid', sqlite_where=sa.text('provider_sid IS NOT NULL'), postgresql_where=sa.text('provider_sid IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_attempts_target_id'))
-        batch_op.drop_index(batch_op.f('ix_attempts_operation_id'))
         batch_op.drop_index(batch_op.f('ix_attempts_created_at'))
         batch_op.drop_index(batch_op.f('ix_attempts_contact_id'))
         batch_op.drop_index(batch_op.f('ix_attempts_agent_id'))
@@ -643,8 +641,7 @@ def downgrade():
     with op.batch_alter_table('targets', schema=None) as batch_op:
         batch_op.drop_index('ix_targets_ready', sqlite_where=sa.text("state = 'waiting'"), postgresql_where=sa.text("state = 'waiting'"))
         batch_op.drop_index('ix_targets_queue')
-        batch_op.drop_index('ix_targets_leased_to')
-        batch_op.drop_index('ix_targets_lease')
+        batch_op.drop_index('ix_targets_leased', sqlite_where=sa.text("state = 'leased'"), postgresql_where=sa.text("state = 'leased'"))
         batch_op.drop_index(batch_op.f('ix_targets_contact_id'))
 
     op.drop_table('targets')

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ringround.models.base import Base, StrEnumType, utcnow
@@ -30,14 +30,17 @@ class Attempt(Base):
     __tablename__ = "attempts"
     __table_args__ = (
         # The caller app's "calls today" and the dashboard's per-agent counts.
+        # (It also serves look-ups by operation alone.)
         Index("ix_attempts_agent_day", "operation_id", "agent_id", "created_at"),
+        # Bridged calls only: own-phone calls (most) have no provider id and stay out of it.
+        Index("uq_attempts_provider_sid", "provider_sid", unique=True,
+              sqlite_where=text("provider_sid IS NOT NULL"),
+              postgresql_where=text("provider_sid IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
-    operation_id: Mapped[int] = mapped_column(
-        ForeignKey("operations.id", ondelete="CASCADE"), index=True
-    )
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operations.id", ondelete="CASCADE"))
     target_id: Mapped[int | None] = mapped_column(
         ForeignKey("targets.id", ondelete="SET NULL"), index=True
     )
@@ -53,7 +56,7 @@ class Attempt(Base):
     )
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
-    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
     provider_status: Mapped[str | None] = mapped_column(String(32))
     disposition: Mapped[str | None] = mapped_column(String(64))
     disposition_group: Mapped[DispositionGroup | None] = mapped_column(

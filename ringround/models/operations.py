@@ -131,8 +131,12 @@ class Target(Base):
             "id", "next_eligible_at",
             sqlite_where=text("state = 'waiting'"), postgresql_where=text("state = 'waiting'"),
         ),
-        Index("ix_targets_lease", "state", "lease_expires_at"),
-        Index("ix_targets_leased_to", "leased_to_id", "state"),
+        # Leases: an agent's held leases, and the sweep of expired ones. Partial, so a target
+        # enters it when leased and leaves it with its result (no index change otherwise).
+        Index(
+            "ix_targets_leased", "operation_id", "leased_to_id", "lease_expires_at",
+            sqlite_where=text("state = 'leased'"), postgresql_where=text("state = 'leased'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -70,7 +70,9 @@ PREFER_WINDOW = 300
 # Expired leases of an operation are swept by lease calls at most this often.
 EXPIRE_EVERY = timedelta(seconds=30)
 
-WAITING_SQL = text("targets.state = 'waiting'")  # a literal, so the partial index applies
+# Literals, so the partial indexes apply (ix_targets_ready, ix_targets_leased).
+WAITING_SQL = text("targets.state = 'waiting'")
+LEASED_SQL = text("targets.state = 'leased'")
 
 
 @dataclass(frozen=True)
@@ -484,7 +486,7 @@ def return_batch(session: Session, operation: Operation, agent: User,
     begin_write(session)
     stmt = update(Target).where(
         Target.operation_id == _id_of(operation), Target.leased_to_id == _id_of(agent),
-        Target.state == TargetState.LEASED)
+        LEASED_SQL)
     if target_ids is not None:
         stmt = stmt.where(Target.id.in_(target_ids))
     result = session.execute(stmt.values(
@@ -501,7 +503,7 @@ def renew_leases(session: Session, operation: Operation, agent: User,
     begin_write(session)
     stmt = update(Target).where(
         Target.operation_id == _id_of(operation), Target.leased_to_id == _id_of(agent),
-        Target.state == TargetState.LEASED, Target.lease_expires_at > now)
+        LEASED_SQL, Target.lease_expires_at > now)
     if target_ids is not None:
         stmt = stmt.where(Target.id.in_(target_ids))
     result = session.execute(stmt.values(
@@ -516,8 +518,7 @@ def expire_leases(session: Session, now: datetime | None = None,
     reselect time came. Returns how many targets changed. Safe to run from a timer."""
     now = _now(now)
     begin_write(session)
-    expired = update(Target).where(
-        Target.state == TargetState.LEASED, Target.lease_expires_at <= now)
+    expired = update(Target).where(LEASED_SQL, Target.lease_expires_at <= now)
     reselect = update(Target).where(
         Target.state == TargetState.DONE, Target.reselect_at.is_not(None),
         Target.reselect_at <= now)
