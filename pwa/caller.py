@@ -292,6 +292,36 @@ def _record(operation: Operation, payload: dict) -> tuple[str, object]:
     return "accepted", outcome
 
 
+def _edit(operation: Operation, payload: dict) -> tuple[str, object]:
+    """Change a result recorded earlier (an edit made on the phone after it was sent);
+    returns ("accepted", outcome or None) or ("rejected", message). A resend changes
+    nothing."""
+    result_id = str(payload.get("result_client_id") or "")
+    attempt = db.session.scalar(select(Attempt).where(Attempt.client_id == result_id))
+    if (attempt is None or attempt.operation_id != operation.id
+            or attempt.agent_id != current_user.id or attempt.target_id is None):
+        return "rejected", _("There is no such result of yours to change.")
+    target = db.session.get(Target, attempt.target_id)
+    try:
+        values = clean_result(operation, {**payload, "client_id": result_id,
+                                          "target_id": attempt.target_id}, set(),
+                              time_zone=target.time_zone if target else None)
+    except ResultError as error:
+        return "rejected", str(error)
+    if (attempt.disposition, attempt.answers or {}, attempt.notes) == (
+            values["disposition"], values["answers"], values["notes"]):
+        return "accepted", None
+    try:
+        outcome = queue.edit_result(db.session, result_id, current_user.id,
+                                    values["disposition"], answers=values["answers"],
+                                    notes=values["notes"], callback_at=values["callback_at"])
+    except queue.QueueError as error:
+        db.session.rollback()
+        return "rejected", str(error)
+    db.session.commit()
+    return "accepted", outcome
+
+
 @bp.post("/call/<int:operation_id>/result")
 @member_required()
 def record(operation: Operation):
@@ -459,7 +489,8 @@ def api_batch(operation: Operation):
 @bp.post("/api/call/<int:operation_id>/sync")
 @member_required(api=True)
 def api_sync(operation: Operation):
-    """The outbox: results and skips, each once by its client id, however often it is sent."""
+    """The outbox: results, skips and edits, each once by its client id, however often it is
+    sent."""
     entries = (request.get_json(silent=True) or {}).get("entries") or []
     if not isinstance(entries, list) or len(entries) > SYNC_MAX:
         return jsonify(error=_("Send at most %(n)d entries at a time.", n=SYNC_MAX)), 400
@@ -477,7 +508,8 @@ def api_sync(operation: Operation):
             _skip(operation, target_id, reason)
             accepted.append(client_id)
             continue
-        status, detail = _record(operation, entry)
+        change = _edit if entry.get("kind") == "edit" else _record
+        status, detail = change(operation, entry)
         if status == "accepted":
             accepted.append(client_id)
         else:

@@ -329,3 +329,43 @@ def test_a_volunteer_joins_by_link_and_lands_on_the_first_person(phone_page, liv
     expect(page.get_by_role("link", name=re.compile("^Call"))).to_have_attribute(
         "href", re.compile(r"^tel:\+1617555\d{4}$"))
     assert page.console_errors == []
+
+
+def test_a_result_still_on_the_phone_can_be_changed_offline(phone_page, live_server):
+    op, agent, _ = calling_operation(n=4)
+    page = phone_page
+    _sign_in(page, live_server, agent)
+    page.goto(f"/call/{op.id}")
+    page.get_by_label("People to take for offline calling").fill("3")
+    page.get_by_role("button", name="Take them").click()
+    expect(page.locator("#batch-bar")).to_be_visible()
+    page.context.set_offline(True)
+    page.context.route("**/*", lambda route: route.abort())
+    first = _card_target(page)
+    _record(page, "No contact", "No answer")
+    expect(page.locator("#pending")).to_have_text("1 result waiting to be sent")
+    expect(page.locator("#call form.result-form")).not_to_have_attribute(
+        "data-target", str(first))
+    second = _card_target(page)
+
+    # A wrong tap: the person did answer. The last card comes back with what was chosen.
+    page.get_by_role("button", name="Change my last result").click()
+    expect(page.locator("#call form.result-form")).to_have_attribute("data-target", str(first))
+    expect(page.get_by_label("No answer", exact=True)).to_be_checked()
+    _record(page, "Talked to the right person", None,
+            [("Will you come to the meeting?", "Yes"), ("How sure are you?", "5")])
+    expect(page.locator("#caller-status")).to_have_text("Your last result is changed.")
+    expect(page.locator("#call form.result-form")).to_have_attribute("data-target", str(second))
+    expect(page.locator("#pending")).to_have_text("1 result waiting to be sent")
+    outbox = page.evaluate(DUMP_INDEXEDDB)["outbox"]
+    assert [(e["target_id"], e["disposition"]) for e in outbox] == [(first, "talked")]
+
+    page.context.unroute("**/*")
+    page.context.set_offline(False)
+    expect(page.locator("#pending")).to_have_text("All results sent", timeout=20000)
+    expect(page.get_by_role("button", name="Change my last result")).to_be_hidden()
+    rows = _fresh(Attempt)
+    assert [(a.target_id, a.disposition, a.answers) for a in rows] == [
+        (first, "talked", {"q1": "yes", "q2": "5"})]
+    # Only the requests made while offline failed; no script error.
+    assert [e for e in page.console_errors if "net::ERR_FAILED" not in e] == []

@@ -424,3 +424,43 @@ def test_an_agent_sees_no_way_to_manage(client, calling):
     sign_in(client, agent)
     assert "/console/operations/" not in _home(client, op)
     assert client.get(f"/console/operations/{op.id}").status_code == 403
+
+
+def test_an_edit_sent_from_the_outbox_changes_the_result_once(client, calling, db, factories):
+    op, agent, _ = calling
+    sign_in(client, agent)
+    html = _home(client, op)
+    target_id = _target_id(html)
+    first = _result(target_id, disposition="no_answer")
+    first["group"] = "no_contact"
+    sync = f"/api/call/{op.id}/sync"
+    assert _post_json(client, sync, {"entries": [first]}, html).get_json()["accepted"]
+    change = {"kind": "edit", "client_id": str(uuid.uuid4()),
+              "result_client_id": first["client_id"], "disposition": "talked",
+              "group": "contacted", "answers": {"q1": "yes", "nope": "dropped"},
+              "notes": "Picked up after all"}
+    for _ in range(2):  # a resend of the same edit is accepted and changes nothing more
+        body = _post_json(client, sync, {"entries": [change]}, html).get_json()
+        assert body == {"accepted": [change["client_id"]], "rejected": []}
+    attempts = db.session.scalars(select(Attempt)).all()
+    assert len(attempts) == 1
+    assert (attempts[0].disposition, attempts[0].answers, attempts[0].notes) == (
+        "talked", {"q1": "yes"}, "Picked up after all")
+    assert db.session.get(Target, target_id).state == TargetState.DONE
+
+    # Nobody else's result, and not after ten minutes.
+    other = factories.phone_user("Other caller")
+    stranger = dict(change, client_id=str(uuid.uuid4()), result_client_id="no-such-result")
+    body = _post_json(client, sync, {"entries": [stranger]}, html).get_json()
+    assert body["rejected"][0]["error"] == "There is no such result of yours to change."
+    attempts[0].agent_id = other.id
+    db.session.commit()
+    late = dict(change, client_id=str(uuid.uuid4()), disposition="refused", group="remove")
+    body = _post_json(client, sync, {"entries": [late]}, html).get_json()
+    assert body["rejected"][0]["error"] == "There is no such result of yours to change."
+    attempts[0].agent_id = agent.id
+    attempts[0].recorded_at = utcnow() - timedelta(minutes=11)
+    db.session.commit()
+    body = _post_json(client, sync, {"entries": [late]}, html).get_json()
+    assert "10 minutes" in body["rejected"][0]["error"]
+    assert db.session.get(Attempt, attempts[0].id).disposition == "talked"

@@ -40,6 +40,7 @@
     });
   }
   function all(name) { return tx(name, 'readonly', function (s) { return s.getAll(); }); }
+  function get(name, key) { return tx(name, 'readonly', function (s) { return s.get(key); }); }
   function put(name, value) { return tx(name, 'readwrite', function (s) { return s.put(value); }); }
   function del(name, key) { return tx(name, 'readwrite', function (s) { return s.delete(key); }); }
   function getMeta(key) {
@@ -177,6 +178,7 @@
       retryDelay = 5000;
       showRejected();
       if (batchMode) refreshProgress();
+      showEditLast();
       return showPending();
     }, function (err) {
       showPending().then(function (n) { if (n) retryLater(); });
@@ -320,6 +322,7 @@
 
   function afterQueued(targetId) {
     showPending();
+    showEditLast();
     requestBackgroundSync();
     if (batchMode) {
       return del('batch', targetId).then(function () {
@@ -338,6 +341,85 @@
     });
   }
 
+  /* ----- changing the last result, offline too */
+  function rememberLast(entry, cardHtml) {
+    return setMeta('last-' + op, { client_id: entry.client_id, entry: entry, card_html: cardHtml });
+  }
+
+  // The button shows while the last result still waits on this phone; once sent, the
+  // server's own "Change my last result" page (in the progress box) takes over.
+  function showEditLast() {
+    var button = $('#edit-last');
+    if (!button) return Promise.resolve();
+    return getMeta('last-' + op).then(function (last) {
+      if (!last || !last.card_html) return false;
+      return get('outbox', last.client_id).then(function (row) { return !!row; });
+    }).then(function (waiting) { button.hidden = !waiting; });
+  }
+
+  function setChoice(form, name, value) {
+    var input = value == null ? null : $$('input[name="' + name + '"]', form).filter(function (i) {
+      return i.value === String(value);
+    })[0];
+    if (input) input.checked = true;
+  }
+
+  function editLast() {
+    return getMeta('last-' + op).then(function (last) {
+      if (!last || !last.card_html) return;
+      var entry = last.entry;
+      $('#call').innerHTML = last.card_html;
+      if (self.htmx) self.htmx.process($('#call'));
+      var form = currentForm();
+      prepareCard();
+      form.dataset.clientId = entry.client_id;
+      form.dataset.editing = '1';
+      setChoice(form, 'group', entry.group);
+      setChoice(form, 'disposition', entry.disposition);
+      Object.keys(entry.answers || {}).forEach(function (q) {
+        var text = $('textarea[name="q.' + q + '"]', form);
+        if (text) text.value = entry.answers[q]; else setChoice(form, 'q.' + q, entry.answers[q]);
+      });
+      Object.keys(entry.field_updates || {}).forEach(function (key) {
+        var input = $('[data-field="' + key + '"]', form);
+        if (input) input.value = entry.field_updates[key];
+      });
+      var notes = $('[name="notes"]', form);
+      if (notes) notes.value = entry.notes || '';
+      var callback = $('[name="callback_local"]', form);
+      if (callback && entry.callback_local) callback.value = entry.callback_local;
+      guide(form);
+      $('#edit-last').hidden = true;
+      say(t('Editing'), 'info');
+      focusCard();
+    });
+  }
+
+  // Saving a changed result: if it still waits in the outbox it is replaced there; if it
+  // was sent meanwhile, an edit goes out instead (the server allows ten minutes).
+  function saveEdit(entry, cardHtml) {
+    return get('outbox', entry.client_id).then(function (waiting) {
+      if (waiting) {
+        entry.queued_at = waiting.queued_at;
+        entry.started_at = waiting.started_at;
+        entry.ended_at = waiting.ended_at;
+        return put('outbox', entry);
+      }
+      return put('outbox', {
+        kind: 'edit', client_id: self.crypto.randomUUID(), result_client_id: entry.client_id,
+        operation_id: entry.operation_id, disposition: entry.disposition, group: entry.group,
+        answers: entry.answers, notes: entry.notes, callback_local: entry.callback_local,
+        queued_at: new Date().toISOString()
+      });
+    }).then(function () { return rememberLast(entry, cardHtml); }).then(function () {
+      say(t('Changed'), 'ok');
+      showPending();
+      requestBackgroundSync();
+      sync().catch(function () {});
+      return loadNextCard();
+    });
+  }
+
   function onSubmit(event) {
     var form = event.target;
     if (form.matches('.result-form')) {
@@ -345,8 +427,10 @@
       var entry = collect(form);
       if (!entry.disposition) { say(t('ChooseOutcome'), 'error'); return; }
       say('');
+      var cardHtml = $('#call').innerHTML;
+      if (form.dataset.editing) { saveEdit(entry, cardHtml); return; }
       put('outbox', entry).then(function () {
-        return setMeta('last-' + op, { client_id: entry.client_id, at: entry.ended_at });
+        return rememberLast(entry, cardHtml);
       }).then(function () { return afterQueued(entry.target_id); });
     } else if (form.matches('.skip-form')) {
       event.preventDefault();
@@ -431,6 +515,7 @@
   }
 
   function onClick(event) {
+    if (event.target.closest('#edit-last')) { editLast(); return; }
     var call = event.target.closest('a.call-button');
     if (call) {
       var form = currentForm();
