@@ -369,3 +369,42 @@ def test_a_result_still_on_the_phone_can_be_changed_offline(phone_page, live_ser
         (first, "talked", {"q1": "yes", "q2": "5"})]
     # Only the requests made while offline failed; no script error.
     assert [e for e in page.console_errors if "net::ERR_FAILED" not in e] == []
+
+
+def test_background_sync_sends_the_outbox_with_no_page_open(phone_page, live_server):
+    """The service worker's `sync` event (fired here through the DevTools protocol, as the
+    browser fires it when the network returns) sends what the closed page left behind."""
+    op, agent, _ = calling_operation(n=3)
+    page = phone_page
+    _sign_in(page, live_server, agent)
+    cdp = page.context.new_cdp_session(page)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated",
+           lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    page.goto(f"/call/{op.id}")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.get_by_label("People to take for offline calling").fill("2")
+    page.get_by_role("button", name="Take them").click()
+    expect(page.locator("#batch-bar")).to_be_visible()
+    page.context.set_offline(True)
+    page.context.route("**/*", lambda route: route.abort())
+    target_id = _card_target(page)
+    _record(page, "No contact", "Busy")
+    expect(page.locator("#pending")).to_have_text("1 result waiting to be sent")
+
+    # The volunteer leaves the app; later the network comes back.
+    page.goto("about:blank")
+    assert _fresh(Attempt) == []
+    page.context.unroute("**/*")
+    page.context.set_offline(False)
+    registration = next(r for r in registrations if r["scopeURL"] == live_server.url + "/")
+    cdp.send("ServiceWorker.dispatchSyncEvent", {
+        "origin": live_server.url, "registrationId": registration["registrationId"],
+        "tag": "outbox", "lastChance": False})
+    for _ in range(100):
+        rows = _fresh(Attempt)
+        if rows:
+            break
+        page.wait_for_timeout(100)
+    assert [(a.target_id, a.disposition) for a in rows] == [(target_id, "busy")]
