@@ -30,10 +30,11 @@ from ringround.models import (
     utcnow,
 )
 from ringround.telephony_rules import may_contact, quiet_hours
-from sms.calls import TERMINAL, legs_of, new_leg
+from sms.calls import TERMINAL, legs_of, new_leg, release_job
+from sms.jobs import defer
 from sms.links import hook_url
 from sms.provider import ProviderError, get_provider
-from sms.provider.steps import CallRequest, Dial, Hangup, Say, VoiceStep
+from sms.provider.steps import CallRequest, Dial, Gather, Hangup, Redirect, Say, VoiceStep
 from sms.telephony_numbers import default_number
 
 RING_SECONDS = 25
@@ -120,17 +121,51 @@ def machine_detection(operation: Operation) -> str:
         else "Enable"
 
 
-def bridge_answer(session: Session, agent_leg: CallLeg) -> list[VoiceStep]:
-    """The volunteer picked up: whisper who is next, then dial them from the campaign line."""
+CONFIRM_SECONDS = 10
+
+
+def _still_needed(session: Session, agent_leg: CallLeg):
+    """The open attempt, contact and number of a bridged call, or None if it is no longer
+    needed (a result came in, the person was erased or opted out)."""
     attempt = session.get(Attempt, agent_leg.attempt_id) if agent_leg.attempt_id else None
     contact = session.get(Contact, agent_leg.contact_id) if agent_leg.contact_id else None
     phone = session.get(ContactPhone, attempt.phone_id) if attempt and attempt.phone_id else None
+    if (attempt is None or attempt.recorded_at is not None or contact is None or phone is None
+            or not may_contact(session, agent_leg.organization_id, phone.e164)):
+        return None
+    return attempt, contact, phone
+
+
+def bridge_answer(session: Session, agent_leg: CallLeg) -> list[VoiceStep]:
+    """The volunteer's phone picked up: ask for a key press before anyone is dialled, so that
+    the volunteer's own voicemail never calls the contact (it presses nothing)."""
+    agent_leg.status = "in-progress"
+    needed = _still_needed(session, agent_leg)
+    if needed is None:
+        return [Say(_("This call is no longer needed. Goodbye.")), Hangup()]
+    name = needed[1].first_name or _("the next person")
+    confirm = hook_url("telephony_hooks.bridge_confirm", token=agent_leg.token)
+    return [
+        Gather(action=confirm, num_digits=1, timeout=CONFIRM_SECONDS, prompt=(
+            Say(_("Ringround. Press 1 to call %(name)s.", name=name)),)),
+        # No key pressed (a voicemail, or nobody there): the same hook, without digits.
+        Redirect(confirm),
+    ]
+
+
+def bridge_confirm(session: Session, agent_leg: CallLeg, digits: str) -> list[VoiceStep]:
+    """The volunteer's key press: 1 dials the contact from the campaign line; anything else
+    (or nothing) calls nobody and puts the person back in line."""
+    needed = _still_needed(session, agent_leg)
+    if needed is None:
+        return [Say(_("This call is no longer needed. Goodbye.")), Hangup()]
+    attempt, contact, phone = needed
+    if digits != "1":
+        attempt.provider_status = "agent_unconfirmed"
+        defer(release_job, attempt.target_id, agent_leg.agent_id)
+        return [Say(_("Nobody was called. Goodbye.")), Hangup()]
     operation = session.get(Operation, agent_leg.operation_id)
     org = session.get(Organization, agent_leg.organization_id)
-    agent_leg.status = "in-progress"
-    if (attempt is None or attempt.recorded_at is not None or contact is None or phone is None
-            or not may_contact(session, org.id, phone.e164)):
-        return [Say(_("This call is no longer needed. Goodbye.")), Hangup()]
     contact_leg = next(leg for leg in legs_of(session, agent_leg)
                        if leg.kind == LegKind.BRIDGE_CONTACT)
     name = contact.first_name or _("the next person")

@@ -87,7 +87,7 @@ class SimulatedNetwork:
     def _run(self, call: SimCall, xml: str, screen: bool = False) -> None:
         # Our own app's TwiML, not untrusted input.
         root = ET.fromstring(xml) if xml.strip() else ET.Element("Response")  # noqa: S314
-        for node in root:
+        for index, node in enumerate(root):
             if node.tag == "Say":
                 self._say(call, f"Say: {(node.text or '').strip()}")
             elif node.tag == "Play":
@@ -97,8 +97,13 @@ class SimulatedNetwork:
                     if part.tag == "Say":
                         self._say(call, f"Say: {(part.text or '').strip()}")
                 call.phase = "gather"
+                # What follows the Gather runs if no key is pressed (see `no_key`).
+                rest = ET.Element("Response")
+                rest.extend(list(root)[index + 1:])
                 self._set(call, gather={"action": node.get("action"),
-                                        "num_digits": int(node.get("numDigits") or 0)})
+                                        "num_digits": int(node.get("numDigits") or 0),
+                                        "rest": ET.tostring(rest, encoding="unicode"),
+                                        "screen": screen})
                 return
             elif node.tag == "Dial":
                 self._dial(call, node)
@@ -214,6 +219,17 @@ class SimulatedNetwork:
                 self._end(child, "completed")
         else:
             raise SimulatorError("This call is not waiting for keys.")
+
+    def no_key(self, sid: str) -> None:
+        """Nobody presses anything until the Gather times out (a voicemail, say): the TwiML
+        after the Gather runs, as on Twilio."""
+        call = self.call(sid)
+        if call.phase != "gather":
+            raise SimulatorError("This call is not waiting for keys.")
+        gather = call.params["gather"]
+        call.phase = "talking"
+        self._say(call, "No key pressed")
+        self._run(call, gather["rest"], gather.get("screen", False))
 
     def hang_up(self, sid: str) -> None:
         """The phone hangs up."""

@@ -20,7 +20,7 @@ from sms.simulator import SimulatedNetwork, SimulatorError
 from sms.telephony_numbers import default_number, organization_numbers
 
 sim = Blueprint("telephony_sim", __name__, url_prefix="/telephony/simulator")
-CALL_ACTIONS = {"answer", "voicemail", "busy", "no-answer", "failed", "hangup"}
+CALL_ACTIONS = {"answer", "voicemail", "busy", "no-answer", "failed", "hangup", "timeout"}
 
 
 class TextInForm(FlaskForm):
@@ -97,6 +97,8 @@ def call_action(sid: str, action: str, org: Organization):
             net.answer(sid, by="machine" if action == "voicemail" else "human")
         elif action == "hangup":
             net.hang_up(sid)
+        elif action == "timeout":
+            net.no_key(sid)
         else:
             net.ring_out(sid, action)
         db.session.commit()

@@ -144,6 +144,16 @@ def bridge_answer(token: str):
     return voice(bridge.bridge_answer(db.session, leg_or_404(token)))
 
 
+@hooks.post("/voice/bridge/<token>/confirm")
+@signed_webhook
+def bridge_confirm(token: str):
+    """The volunteer pressed a key (or none) before the contact is dialled."""
+    from sms import bridge
+
+    return voice(bridge.bridge_confirm(db.session, leg_or_404(token),
+                                       request.form.get("Digits", "")))
+
+
 @hooks.post("/voice/bridge/<token>/screen")
 @signed_webhook
 def bridge_screen(token: str):

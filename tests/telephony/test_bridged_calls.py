@@ -40,8 +40,12 @@ def connect(bank: PhoneBank) -> SimCall:
     agent_call = bank.ringing(bank.agent.phone_e164)
     assert agent_call.from_number == CAMPAIGN  # the volunteer sees the campaign number
     bank.net.answer(agent_call.sid)
+    # Nobody is dialled before the volunteer presses 1 (their voicemail never would).
+    assert bank.net.call(agent_call.sid).transcript[-1] == "Say: Ringround. Press 1 to call Maria."
+    assert bank.ringing(bank.people[0].phones[0].e164) is None
+    bank.net.press(agent_call.sid, "1")
     agent_call = bank.net.call(agent_call.sid)
-    assert agent_call.transcript[1] == "Say: Connecting you to Maria."
+    assert agent_call.transcript[-1] == "Say: Connecting you to Maria."
     contact_call = bank.ringing(bank.people[0].phones[0].e164)
     assert contact_call.from_number == CAMPAIGN  # the contact sees the campaign number too
     return contact_call
@@ -132,6 +136,26 @@ def test_replayed_callbacks_change_nothing(bank, client):
             target.retry_counts) == before
     assert db.session.scalar(select(func.count(ProviderEvent.id))) == events
     assert len(bank.attempts()) == 1
+
+
+@pytest.mark.parametrize("key", [None, "2"])
+def test_without_a_1_from_the_volunteer_nobody_is_called(bank, key):
+    """The volunteer's voicemail picks up (no key), or they press another key."""
+    leg = start(bank)
+    agent_call = bank.ringing(bank.agent.phone_e164)
+    bank.net.answer(agent_call.sid, by="machine" if key is None else "human")
+    if key is None:
+        bank.net.no_key(agent_call.sid)  # the prompt times out; the Redirect after it runs
+    else:
+        bank.net.press(agent_call.sid, key)
+    agent_call = bank.net.call(leg.sid)
+    assert agent_call.transcript[-1] == "Say: Nobody was called. Goodbye."
+    assert agent_call.phase == "ended"
+    assert [c.to_number for c in bank.calls()] == [bank.agent.phone_e164]
+    [attempt] = bank.attempts()
+    assert attempt.provider_status == "agent_unconfirmed" and attempt.recorded_at is None
+    target = bank.target(bank.people[0])
+    assert target.state is TargetState.WAITING and target.attempts == 0
 
 
 def test_volunteer_not_picking_up_puts_the_person_back_in_line(bank):
@@ -244,6 +268,14 @@ def test_twilio_gets_the_exact_call_request_and_the_answer_twiml(app, client, fa
     response = post_signed(client, f"/telephony/hooks/voice/bridge/{leg.token}/answer", {
         "CallSid": leg.sid, "CallStatus": "in-progress", "From": CAMPAIGN,
         "To": bank.agent.phone_e164})
+    root = ET.fromstring(response.get_data(as_text=True))
+    assert [node.tag for node in root] == ["Gather", "Redirect"]
+    confirm = f"{PUBLIC}/telephony/hooks/voice/bridge/{leg.token}/confirm"
+    assert root[0].get("action") == confirm and root[0].get("numDigits") == "1"
+    assert root[0].find("Say").text == "Ringround. Press 1 to call Maria."
+    assert root[1].text == confirm
+    response = post_signed(client, f"/telephony/hooks/voice/bridge/{leg.token}/confirm", {
+        "CallSid": leg.sid, "CallStatus": "in-progress", "Digits": "1"})
     root = ET.fromstring(response.get_data(as_text=True))
     assert [node.tag for node in root] == ["Say", "Dial"]
     dial = root[1]

@@ -173,3 +173,17 @@ def test_an_organizer_sees_and_drives_only_their_own_organizations_phones(app, c
                                                 "text-body": "STOP"}, page=SIM)
     assert refused.status_code == 302
     assert not is_opted_out(db.session, other_org.id, "+16175550991")
+
+
+def test_pressing_nothing_plays_what_follows_the_prompt(client, organizer):
+    from ringround.models import SimCall
+
+    post_form(client, SIM + "dial", {"dial-phone": "+16175550996", "dial-number": CAMPAIGN},
+              page=SIM)
+    call = db.session.scalar(select(SimCall))
+    assert "Press nothing" in client.get(SIM).get_data(as_text=True)
+    post_form(client, f"{SIM}calls/{call.sid}/timeout", {}, page=SIM)
+    db.session.expire_all()
+    call = db.session.scalar(select(SimCall))
+    assert call.transcript[-2:] == ["No key pressed", "Say: We did not get a code. Goodbye."]
+    assert call.phase == "ended"
