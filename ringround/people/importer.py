@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import json
 import multiprocessing
 import os
 import time
@@ -122,11 +123,6 @@ class ImportReport:
             self.handle.close()
 
 
-def _batched(values: list, size: int = 5000) -> Iterator[list]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
 _EMAIL = CONTACT_FIELDS.index("email")
 _BIRTH = CONTACT_FIELDS.index("date_of_birth")
 
@@ -214,20 +210,24 @@ class _MergeState:
                 coerced_fields[key] = coerced
         return coerced_fields
 
-    def _lookup(self, sql: str, values: list) -> list[tuple]:
-        """Rows of `sql` (one `IN ({marks})` list) for `values`, in batches, through the
-        driver: a chunk's lookups are too many to compile each through SQLAlchemy. Only
-        placeholders and the integer organization id are formatted into `sql`."""
-        found: list[tuple] = []
+    def _lookup(self, sql: str, values: list[str]) -> list[tuple]:
+        """Rows of `sql` for `values`, passed as one parameter (`{values}`: a JSON array on
+        SQLite, an array on PostgreSQL). One statement text whatever the count: the driver's
+        statement cache would otherwise keep a big prepared statement per distinct count.
+        Only the integer organization id is formatted into `sql`."""
+        if not values:
+            return []
+        if self.mark == "?":
+            sql, param = sql.replace("{values}", "(SELECT value FROM json_each(?))"), \
+                json.dumps(values)
+        else:
+            sql, param = sql.replace(" IN {values}", " = ANY(%s)"), values
         cursor = self.session.connection().connection.cursor()
         try:
-            for batch in _batched(values):
-                cursor.execute(sql.format(org=int(self.org_id),
-                                          marks=", ".join([self.mark] * len(batch))), batch)
-                found.extend(cursor.fetchall())
+            cursor.execute(sql.format(org=int(self.org_id)), (param,))
+            return cursor.fetchall()
         finally:
             cursor.close()
-        return found
 
     def _load_indexes(self, rows: list[CleanRow | RejectedRow]) -> None:
         clean = [row for row in rows if len(row) > 2]
@@ -236,15 +236,15 @@ class _MergeState:
         keys = list({row[5] for row in clean if row[5]})
         self.phone_index = dict(self._lookup(
             "SELECT e164, contact_id FROM contact_phones "
-            "WHERE organization_id = {org} AND e164 IN ({marks})", numbers))
+            "WHERE organization_id = {org} AND e164 IN {values}", numbers))
         # The oldest contact wins. (No ORDER BY id here: SQLite would walk the whole
         # organization's contacts in id order instead of seeking the emails' index.)
         self.email_index = dict(sorted(self._lookup(
             "SELECT email, id FROM contacts WHERE organization_id = {org} "
-            "AND email IN ({marks})", emails), key=lambda found: -found[1]))
+            "AND email IN {values}", emails), key=lambda found: -found[1]))
         self.households = dict(self._lookup(
             "SELECT key, id FROM households WHERE organization_id = {org} "
-            "AND key IN ({marks})", keys))
+            "AND key IN {values}", keys))
 
     def apply(self, raw: list[tuple[int, list[str]]],
               results: list[CleanRow | RejectedRow]) -> None:
