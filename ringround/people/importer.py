@@ -66,7 +66,7 @@ POOL_THRESHOLD = 20_000  # below this many rows, starting worker processes costs
 # seconds instead of every chunk halves the import's SQLite time. Other writers wait at
 # most this long (plus a chunk) for the lock; readers never wait (WAL).
 COMMIT_SECONDS = 3.0
-SQLITE_CACHE_KIB = 96 * 1024  # the import's page cache: most of its unique indexes at ~1M rows
+SQLITE_CACHE_KIB = 128 * 1024  # the import's page cache: its unique indexes at ~1M rows
 Progress = Callable[[int, int], None]
 
 _contacts = Contact.__table__
