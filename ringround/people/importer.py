@@ -332,7 +332,7 @@ class _MergeState:
     def _reserve_ids(self, table, count: int) -> list[int]:
         """Ids for `count` new rows of `table`, safe against concurrent writers: a sequence
         on PostgreSQL; on SQLite, the write lock is taken first (one writer at a time), so
-        max(id) cannot move until this chunk commits."""
+        max(id) cannot move until the import commits."""
         connection = self.session.connection()
         name = table.name
         if connection.dialect.name == "postgresql":

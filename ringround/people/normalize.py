@@ -123,7 +123,8 @@ class NormalizeConfig:
 
 
 # What `normalize_row` makes of a row, as plain tuples: the importing process unpickles a
-# million of them, and tuples load ten times faster than dataclass instances.
+# million of them (tuples load four times faster than dataclass instances), and a new
+# contact's insert row is its `values` behind its ids, without copying.
 #   clean:    (row, values, phones, tags, custom, household_key, warnings), where `values`
 #             holds CONTACT_FIELDS in order and each phone is
 #             (e164, extension, label, is_mobile, country);
