@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
@@ -164,13 +165,32 @@ def _special_pattern(metadata) -> re.Pattern | None:
     return _special_patterns[key]
 
 
+_desc_tests: dict[int, tuple[frozenset[int] | None, Any]] = {}
+
+
+def _matches(national: str, desc) -> bool:
+    """`phonenumbers`' `_is_number_matching_desc`, with the description's lengths and
+    pattern prepared once (it looks the compiled pattern up again on every call)."""
+    if desc is None:
+        return False
+    test = _desc_tests.get(id(desc))
+    if test is None:
+        lengths, pattern = desc.possible_length, desc.national_number_pattern
+        test = _desc_tests[id(desc)] = (frozenset(lengths) if len(lengths) > 0 else None,
+                                        re.compile(pattern).fullmatch if pattern else None)
+    lengths, fullmatch = test
+    if lengths is not None and len(national) not in lengths:
+        return False
+    return fullmatch is not None and fullmatch(national) is not None
+
+
 def _number_type(national: str, metadata) -> int:
     """`phonenumbers`' type test, in the same order, with the eight special types tried at
     once (most numbers are fixed or mobile: 3 regexes instead of 11)."""
     special = _special_pattern(metadata)
     if special is not None and special.fullmatch(national):
         return pn_util._number_type_helper(national, metadata)
-    matches = pn_util._is_number_matching_desc
+    matches = _matches
     if not matches(national, metadata.general_desc):
         return PhoneNumberType.UNKNOWN
     if matches(national, metadata.fixed_line):

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import csv
 import gc
+import json
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,7 @@ from ringround.people.normalize import (
     CONTACT_FIELDS,
     CleanRow,
     NormalizeConfig,
+    Phone,
     RejectedRow,
     init_worker,
     normalize_chunk,
@@ -56,6 +61,12 @@ from ringround.people.reader import DEFAULT_MAX_BYTES, TableError, TableSource, 
 CHUNK_ROWS = 2000
 BIG_CHUNK_ROWS = 5000
 POOL_THRESHOLD = 20_000  # below this many rows, starting worker processes costs more
+# A commit writes every page the transaction dirtied, and rows with random keys (numbers,
+# emails, household hashes) dirty pages all over the unique indexes: committing every few
+# seconds instead of every chunk halves the import's SQLite time. Other writers wait at
+# most this long (plus a chunk) for the lock; readers never wait (WAL).
+COMMIT_SECONDS = 3.0
+SQLITE_CACHE_KIB = 128 * 1024  # the import's page cache: its unique indexes at ~1M rows
 Progress = Callable[[int, int], None]
 
 _contacts = Contact.__table__
@@ -112,24 +123,37 @@ class ImportReport:
             self.handle.close()
 
 
-def _batched(values: list, size: int = 5000) -> Iterator[list]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
+_EMAIL = CONTACT_FIELDS.index("email")
+_BIRTH = CONTACT_FIELDS.index("date_of_birth")
 
 
 class _Pending:
-    """A contact to create in this chunk."""
+    """A contact to create in this chunk (the worker's tuples, copied only if merged into)."""
 
-    __slots__ = ("fields", "phones", "tags", "custom", "household", "dnc", "row")
+    __slots__ = ("row", "values", "phones", "tags", "custom", "household", "dnc")
 
-    def __init__(self, row: CleanRow, dnc: bool):
-        self.fields = dict(row.fields)
-        self.phones = list(row.phones)
-        self.tags = list(row.tags)
-        self.custom = dict(row.custom)
-        self.household = row.household_key
-        self.dnc = dnc
-        self.row = row.row
+    def __init__(self, row: int, values: tuple, phones: tuple[Phone, ...],
+                 tags: tuple[str, ...], custom: dict | None, household: str | None, dnc: bool):
+        self.row, self.values, self.phones, self.tags = row, values, phones, tags
+        self.custom, self.household, self.dnc = custom, household, dnc
+
+
+class _Incoming:
+    """A row to merge into a contact already in the database."""
+
+    __slots__ = ("row", "fields", "phones", "tags", "custom", "household", "warnings", "dnc")
+
+    def __init__(self, row: int, values: tuple, phones: tuple[Phone, ...],
+                 tags: tuple[str, ...], custom: dict | None, household: str | None,
+                 warnings: list[str], dnc: bool):
+        self.row, self.phones, self.tags, self.custom = row, phones, tags, custom or {}
+        self.fields = _fields(values)
+        self.household, self.warnings, self.dnc = household, warnings, dnc
+
+
+def _fields(values) -> dict[str, Any]:
+    return {name: value for name, value in zip(CONTACT_FIELDS, values, strict=True)
+            if value not in (None, "")}
 
 
 class _MergeState:
@@ -140,7 +164,7 @@ class _MergeState:
         self.session, self.org_id, self.source = session, org_id, source[:120]
         self.report, self.summary = report, summary
         self.custom_types = custom_types
-        self.extra_tags = extra_tags
+        self.extra_tags = tuple(extra_tags)
         # Per chunk: the chunk's numbers, emails and households already in the database
         # (`_load_indexes`), then what the chunk itself adds. Memory stays flat however big
         # the organization or the file; the unique indexes do the lookups.
@@ -149,18 +173,22 @@ class _MergeState:
         self.households: dict[str, int] = {}
         self.tag_ids: dict[str, int] = dict(session.execute(
             select(Tag.name, Tag.id).where(Tag.organization_id == org_id)).all())
+        self._tag_rows: dict[tuple[str, ...], tuple[int, ...]] = {}
         self.optouts: set[str] = set(session.scalars(
             select(OptOut.phone_hmac).where(OptOut.organization_id == org_id)))
         self.optout_key = optout_key() if self.optouts else b""
+        connection = session.connection()
+        self.mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        self.dialect = connection.dialect
 
     # -- matching -----------------------------------------------------------------------
 
-    def _is_suppressed(self, row: CleanRow) -> bool:
-        return bool(self.optouts) and any(
-            phone_hmac(phone[0], self.optout_key) in self.optouts for phone in row.phones)
+    def _is_suppressed(self, phones: tuple[Phone, ...]) -> bool:
+        return any(phone_hmac(phone[0], self.optout_key) in self.optouts for phone in phones)
 
-    def _coerce_custom(self, row: CleanRow) -> None:
-        for key, value in list(row.custom.items()):
+    def _coerce_custom(self, custom: dict[str, str], warnings: list[str]) -> dict[str, Any]:
+        coerced_fields: dict[str, Any] = {}
+        for key, value in custom.items():
             kind = self.custom_types.get(key, "text")
             coerced: Any = value
             if kind == CustomFieldType.NUMBER:
@@ -177,111 +205,126 @@ class _MergeState:
                 born = parse_birth_date(value)
                 coerced = born.isoformat() if born else None
             if coerced is None:
-                row.custom.pop(key)
-                row.warnings.append(f"{key}: {value!r} is not a valid {kind}, ignored")
+                warnings.append(f"{key}: {value!r} is not a valid {kind}, ignored")
             else:
-                row.custom[key] = coerced
+                coerced_fields[key] = coerced
+        return coerced_fields
 
-    def _lookup(self, sql: str, values: list) -> list[tuple]:
-        """Rows of `sql` (one `IN ({marks})` list) for `values`, in batches, through the
-        driver: a chunk's lookups are too many to compile each through SQLAlchemy. Only
-        placeholders and the integer organization id are formatted into `sql`."""
-        connection = self.session.connection()
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        found: list[tuple] = []
-        cursor = connection.connection.cursor()
+    def _lookup(self, sql: str, values: list[str]) -> list[tuple]:
+        """Rows of `sql` for `values`, passed as one parameter (`{values}`: a JSON array on
+        SQLite, an array on PostgreSQL). One statement text whatever the count: the driver's
+        statement cache would otherwise keep a big prepared statement per distinct count.
+        Only the integer organization id is formatted into `sql`."""
+        if not values:
+            return []
+        if self.mark == "?":
+            sql, param = sql.replace("{values}", "(SELECT value FROM json_each(?))"), \
+                json.dumps(values)
+        else:
+            sql, param = sql.replace(" IN {values}", " = ANY(%s)"), values
+        cursor = self.session.connection().connection.cursor()
         try:
-            for batch in _batched(values):
-                cursor.execute(sql.format(org=int(self.org_id),
-                                          marks=", ".join([mark] * len(batch))), batch)
-                found.extend(cursor.fetchall())
+            cursor.execute(sql.format(org=int(self.org_id)), (param,))
+            return cursor.fetchall()
         finally:
             cursor.close()
-        return found
 
     def _load_indexes(self, rows: list[CleanRow | RejectedRow]) -> None:
-        clean = [row for row in rows if isinstance(row, CleanRow)]
-        numbers = list({phone[0] for row in clean for phone in row.phones})
-        emails = list({row.fields["email"] for row in clean if row.fields.get("email")})
-        keys = list({row.household_key for row in clean if row.household_key})
+        clean = [row for row in rows if len(row) > 2]
+        numbers = list({phone[0] for row in clean for phone in row[2]})
+        emails = list({row[1][_EMAIL] for row in clean if row[1][_EMAIL]})
+        keys = list({row[5] for row in clean if row[5]})
         self.phone_index = dict(self._lookup(
             "SELECT e164, contact_id FROM contact_phones "
-            "WHERE organization_id = {org} AND e164 IN ({marks})", numbers))
-        self.email_index = dict(self._lookup(  # the oldest contact wins
+            "WHERE organization_id = {org} AND e164 IN {values}", numbers))
+        # The oldest contact wins. (No ORDER BY id here: SQLite would walk the whole
+        # organization's contacts in id order instead of seeking the emails' index.)
+        self.email_index = dict(sorted(self._lookup(
             "SELECT email, id FROM contacts WHERE organization_id = {org} "
-            "AND email IN ({marks}) ORDER BY id DESC", emails))
+            "AND email IN {values}", emails), key=lambda found: -found[1]))
         self.households = dict(self._lookup(
             "SELECT key, id FROM households WHERE organization_id = {org} "
-            "AND key IN ({marks})", keys))
+            "AND key IN {values}", keys))
 
-    def apply(self, results: Iterable[CleanRow | RejectedRow]) -> None:
-        """Merge one chunk of cleaned rows and write it."""
-        results = list(results)
+    def apply(self, raw: list[tuple[int, list[str]]],
+              results: list[CleanRow | RejectedRow]) -> None:
+        """Merge one chunk of cleaned rows (`raw`: the same rows as read) and write it."""
         self._load_indexes(results)
         pending: list[_Pending] = []
-        db_merges: dict[int, list[CleanRow]] = {}
-        for row in results:
-            if isinstance(row, RejectedRow):
-                self.summary.rejected += 1
-                self.report.add(row.row, "rejected", row.reason, row.cells)
+        db_merges: dict[int, list[_Incoming]] = {}
+        phone_index, email_index = self.phone_index, self.email_index
+        summary, report, extra_tags = self.summary, self.report, self.extra_tags
+        for position, result in enumerate(results):
+            if len(result) == 2:
+                summary.rejected += 1
+                report.add(result[0], "rejected", result[1], raw[position][1])
                 continue
-            self.summary.rows += 1
-            if self.custom_types:
-                self._coerce_custom(row)
-            row.tags.extend(self.extra_tags)
-            dnc = self._is_suppressed(row)
-            keys = [phone[0] for phone in row.phones]
-            match = next((self.phone_index[k] for k in keys if k in self.phone_index), None)
-            email = row.fields.get("email")
-            email_key = email or None
-            if match is None and email_key is not None:
-                match = self.email_index.get(email_key)
-            if match is not None:
-                kept = []
-                for key, phone in zip(keys, row.phones, strict=True):
-                    owner = self.phone_index.get(key)
-                    if owner is None or owner == match:
-                        kept.append(phone)
-                    else:
-                        row.warnings.append(
-                            f"number {phone[0]} belongs to another contact, not added")
-                row.phones = kept
+            row, values, phones, tags, custom, household, found = result
+            warnings = list(found)
+            summary.rows += 1
+            if custom and self.custom_types:
+                custom = self._coerce_custom(custom, warnings)
+            if extra_tags:
+                tags = tuple(dict.fromkeys(tags + extra_tags))
+            dnc = bool(self.optouts) and self._is_suppressed(phones)
+            match = None
+            for phone in phones:
+                match = phone_index.get(phone[0])
+                if match is not None:
+                    break
+            email = values[_EMAIL]
+            if match is None and email:
+                match = email_index.get(email)
+            if match is not None and any(
+                    phone_index.get(phone[0], match) != match for phone in phones):
+                warnings.extend(f"number {phone[0]} belongs to another contact, not added"
+                                for phone in phones if phone_index.get(phone[0], match) != match)
+                kept = tuple(p for p in phones if phone_index.get(p[0], match) == match)
+                for phone in phones:
+                    phone_index.setdefault(phone[0], match)
+                phones = kept
             if dnc:
-                self.summary.suppressed += 1
+                summary.suppressed += 1
             if match is None:
                 match = -(len(pending) + 1)
-                pending.append(_Pending(row, dnc))
-                self.summary.created += 1
+                pending.append(_Pending(row, values, phones, tags, custom, household, dnc))
+                summary.created += 1
             else:
-                self.summary.merged += 1
+                summary.merged += 1
                 if match < 0:
-                    self._merge_pending(pending[-match - 1], row, dnc)
+                    self._merge_pending(pending[-match - 1], values, phones, tags, custom,
+                                        household, dnc, warnings)
                 else:
-                    row.fields["_dnc"] = dnc
-                    db_merges.setdefault(match, []).append(row)
-            for key in keys:
-                self.phone_index.setdefault(key, match)
-            if email_key is not None:
-                self.email_index.setdefault(email_key, match)
-            if row.warnings and not (match is not None and match > 0):
-                self.summary.warnings += 1
-                self.report.add(row.row, "warning", "; ".join(row.warnings))
+                    db_merges.setdefault(match, []).append(_Incoming(
+                        row, values, phones, tags, custom, household, warnings, dnc))
+            for phone in phones:
+                phone_index.setdefault(phone[0], match)
+            if email:
+                email_index.setdefault(email, match)
+            if warnings and match < 0:
+                summary.warnings += 1
+                report.add(row, "warning", "; ".join(warnings))
         self._write_new(pending)
         if db_merges:
             self._write_merges(db_merges)
         self.report.flush()
 
-    def _merge_pending(self, target: _Pending, row: CleanRow, dnc: bool) -> None:
-        updates, conflicts = merge_fields(target.fields, row.fields)
-        target.fields.update(updates)
-        for name in conflicts:
-            row.warnings.append(conflict_message(name, target.fields[name], row.fields[name]))
+    @staticmethod
+    def _merge_pending(target: _Pending, values: tuple, phones: tuple[Phone, ...],
+                       tags: tuple[str, ...], custom: dict | None, household: str | None,
+                       dnc: bool, warnings: list[str]) -> None:
+        current, incoming = _fields(target.values), _fields(values)
+        updates, conflicts = merge_fields(current, incoming)
+        current.update(updates)
+        target.values = tuple(current.get(name) for name in CONTACT_FIELDS)
+        warnings.extend(conflict_message(name, current[name], incoming[name])
+                        for name in conflicts)
         numbers = {phone[0] for phone in target.phones}
-        target.phones.extend(p for p in row.phones if p[0] not in numbers)
-        target.tags.extend(t for t in row.tags if t not in target.tags)
-        for key, value in row.custom.items():
-            target.custom.setdefault(key, value)
-        target.household = target.household or row.household_key
+        target.phones = (*target.phones, *(p for p in phones if p[0] not in numbers))
+        target.tags = tuple(dict.fromkeys(target.tags + tags))
+        if custom:
+            target.custom = {**custom, **(target.custom or {})}
+        target.household = target.household or household
         target.dnc = target.dnc or dnc
 
     # -- writing ------------------------------------------------------------------------
@@ -289,7 +332,7 @@ class _MergeState:
     def _reserve_ids(self, table, count: int) -> list[int]:
         """Ids for `count` new rows of `table`, safe against concurrent writers: a sequence
         on PostgreSQL; on SQLite, the write lock is taken first (one writer at a time), so
-        max(id) cannot move until this chunk commits."""
+        max(id) cannot move until the import commits."""
         connection = self.session.connection()
         name = table.name
         if connection.dialect.name == "postgresql":
@@ -301,47 +344,29 @@ class _MergeState:
             f"SELECT coalesce(max(id), 0) FROM {name}").scalar()  # noqa: S608
         return list(range(start + 1, start + 1 + count))
 
-    def _processor(self, table, name: str):
-        dialect = self.session.connection().dialect
-        return table.c[name].type._cached_bind_processor(dialect)
-
     def _bind(self, table, name: str, value):
         """`value` as the driver wants it for `table.name` (for values shared by many rows:
         processed once instead of once per row)."""
-        processor = self._processor(table, name)
+        processor = table.c[name].type._cached_bind_processor(self.dialect)
         return processor(value) if processor else value
 
-    def _bulk_insert(self, table, columns: list[str], rows: list[tuple],
-                     ready: tuple[str, ...] = ()) -> None:
-        """executemany straight through the driver (the hot path: no SQLAlchemy per-row
-        work), with each column's own bind processing (JSON, dates, booleans) except for
-        the `ready` columns, whose values the caller already bound."""
+    def _bulk_insert(self, table, columns: list[str], rows: list[tuple]) -> None:
+        """executemany straight through the driver, of rows already bound (the hot path: no
+        SQLAlchemy work per row; booleans and strings need none on either driver)."""
         if not rows:
             return
-        connection = self.session.connection()
-        dialect = connection.dialect
-        processors = [(index, processor) for index, processor in (
-            (i, self._processor(table, name)) for i, name in enumerate(columns)
-            if name not in ready) if processor is not None]
-        if processors:
-            processed = []
-            for row in rows:
-                values = list(row)
-                for index, processor in processors:
-                    values[index] = processor(values[index])
-                processed.append(values)
-            rows = processed
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
         sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
-               f"VALUES ({', '.join([mark] * len(columns))})")
-        cursor = connection.connection.cursor()
+               f"VALUES ({', '.join([self.mark] * len(columns))})")
+        cursor = self.session.connection().connection.cursor()
         try:
             cursor.executemany(sql, rows)
         finally:
             cursor.close()
 
     def _household_ids(self, keys: Iterable[str | None]) -> None:
-        missing = list(dict.fromkeys(k for k in keys if k and k not in self.households))
+        """Households for the keys not known yet, inserted in key order (their unique index
+        takes them in one pass instead of at random)."""
+        missing = sorted({k for k in keys if k and k not in self.households})
         if not missing:
             return
         ids = self._reserve_ids(_households, len(missing))
@@ -360,6 +385,14 @@ class _MergeState:
         for name, (tag_id,) in zip(missing, result.all(), strict=True):
             self.tag_ids[name] = tag_id
 
+    def _tag_row_ids(self, tags: tuple[str, ...]) -> tuple[int, ...]:
+        """The tag ids of a row's tags (rows share a handful of tag combinations)."""
+        ids = self._tag_rows.get(tags)
+        if ids is None:
+            self._tag_ids(tags)
+            ids = self._tag_rows[tags] = tuple(self.tag_ids[name] for name in tags)
+        return ids
+
     _CONTACT_COLUMNS = ["id", "organization_id", "source", "custom", "do_not_contact",
                         "created_at", "updated_at", "household_id", *CONTACT_FIELDS]
     _PHONE_COLUMNS = ["organization_id", "contact_id", "e164", "extension", "label",
@@ -369,38 +402,42 @@ class _MergeState:
         if not pending:
             return
         self._household_ids(p.household for p in pending)
-        self._tag_ids(t for item in pending for t in item.tags)
         now = self._bind(_contacts, "created_at", utcnow())
         empty = self._bind(_contacts, "custom", {})
-        to_json = self._processor(_contacts, "custom") or (lambda value: value)
+        to_json = _contacts.c.custom.type._cached_bind_processor(self.dialect) or (lambda v: v)
+        to_date = _contacts.c.date_of_birth.type._cached_bind_processor(self.dialect)
         labels = {label: self._bind(_phones, "label", label)
                   for label in ("mobile", "landline", "other")}
         status_ok = self._bind(_phones, "status", "ok")
         ids = self._reserve_ids(_contacts, len(pending))
         org_id, source, households = self.org_id, self.source, self.households
         contact_rows, phone_rows, tag_rows = [], [], []
-        phone_index, email_index, tag_ids = self.phone_index, self.email_index, self.tag_ids
+        phone_index, email_index, tag_row_ids = self.phone_index, self.email_index, \
+            self._tag_row_ids
         for contact_id, item in zip(ids, pending, strict=True):
-            fields = item.fields
+            values = item.values
+            if to_date and values[_BIRTH] is not None:
+                values = (*values[:_BIRTH], to_date(values[_BIRTH]), *values[_BIRTH + 1:])
             contact_rows.append((
                 contact_id, org_id, source, to_json(item.custom) if item.custom else empty,
                 item.dnc, now, now, households[item.household] if item.household else None,
-                *[fields.get(name) for name in CONTACT_FIELDS]))
+                *values))
             for position, (e164, extension, label, is_mobile, country) in enumerate(item.phones):
                 phone_rows.append((org_id, contact_id, e164, extension, labels[label],
                                    is_mobile, country, position, status_ok))
                 phone_index[e164] = contact_id
-            email = fields.get("email")
+            email = values[_EMAIL]
             if email and email_index.get(email, 0) < 0:
                 email_index[email] = contact_id
-            tag_rows.extend((contact_id, tag_ids[t]) for t in item.tags)
-        self._bulk_insert(_contacts, self._CONTACT_COLUMNS, contact_rows,
-                          ready=("custom", "created_at", "updated_at"))
-        self._bulk_insert(_phones, self._PHONE_COLUMNS, phone_rows, ready=("label", "status"))
+            if item.tags:
+                tag_rows.extend([(contact_id, tag_id) for tag_id in tag_row_ids(item.tags)])
+        phone_rows.sort(key=itemgetter(2))  # in number order, for their unique index
+        self._bulk_insert(_contacts, self._CONTACT_COLUMNS, contact_rows)
+        self._bulk_insert(_phones, self._PHONE_COLUMNS, phone_rows)
         self._bulk_insert(contact_tags, ["contact_id", "tag_id"], tag_rows)
         self.summary.phones += len(phone_rows)
 
-    def _write_merges(self, merges: dict[int, list[CleanRow]]) -> None:
+    def _write_merges(self, merges: dict[int, list[_Incoming]]) -> None:
         ids = list(merges)
         columns = [_contacts.c[name] for name in CONTACT_FIELDS]
         current = {row.id: row._asdict() for row in self.session.execute(
@@ -413,7 +450,7 @@ class _MergeState:
             select(contact_tags.c.contact_id, contact_tags.c.tag_id)
             .where(contact_tags.c.contact_id.in_(ids))).all())
         self._household_ids(
-            next((r.household_key for r in rows if r.household_key), None)
+            next((r.household for r in rows if r.household), None)
             for contact_id, rows in merges.items()
             if contact_id in current and current[contact_id]["household_id"] is None)
         self._tag_ids(t for rows in merges.values() for r in rows for t in r.tags)
@@ -426,7 +463,6 @@ class _MergeState:
                 continue
             state["custom"] = dict(state["custom"] or {})
             for row in rows:
-                dnc = bool(row.fields.pop("_dnc", False))
                 fill, conflicts = merge_fields(state, row.fields)
                 state.update(fill)
                 row.warnings.extend(conflict_message(name, state[name], row.fields[name])
@@ -436,9 +472,9 @@ class _MergeState:
                     self.report.add(row.row, "warning", "; ".join(row.warnings))
                 for key, value in row.custom.items():
                     state["custom"].setdefault(key, value)
-                if state["household_id"] is None and row.household_key in self.households:
-                    state["household_id"] = self.households[row.household_key]
-                state["do_not_contact"] = state["do_not_contact"] or dnc
+                if state["household_id"] is None and row.household in self.households:
+                    state["household_id"] = self.households[row.household]
+                state["do_not_contact"] = state["do_not_contact"] or row.dnc
                 for e164, extension, label, is_mobile, country in row.phones:
                     if self.phone_index.get(e164) == contact_id \
                             and e164 not in added:
@@ -547,6 +583,27 @@ def default_workers(estimated_rows: int) -> int:
     return max(os.cpu_count() or 1, 1)
 
 
+@contextmanager
+def _writing_session(session: Session) -> Iterator[Session]:
+    """A session on one connection held for the whole import. A pooled session may get
+    another connection after each commit; this way the SQLite tuning applies to the
+    connection that writes, and that connection goes back to the pool as it was."""
+    with session.get_bind(Contact.__mapper__).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+            connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+            connection.commit()
+        writer = Session(bind=connection)
+        try:
+            yield writer
+        finally:
+            writer.close()
+            if sqlite:
+                connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
+                connection.commit()
+
+
 def import_contacts(
     session: Session, org_id: int, path: str | Path, *, mapping: list[str] | None = None,
     default_region: str | None = None, tags: list[str] | tuple[str, ...] = (),
@@ -555,10 +612,12 @@ def import_contacts(
     max_bytes: int = DEFAULT_MAX_BYTES, chunk_rows: int = CHUNK_ROWS,
     table: TableSource | None = None,
 ) -> tuple[ImportSummary, ImportReport]:
-    """Import a CSV or XLSX file into an organization, committing chunk by chunk.
+    """Import a CSV or XLSX file into an organization, committing every few seconds.
 
     Raises `TableError` (before writing anything) when the file is not a usable table.
-    `progress(done_rows, estimated_rows)` is called after every chunk.
+    `session` is committed first; the import writes through its own connection.
+    `progress(done_rows, estimated_rows)` is called after every commit (so it may commit
+    `session` itself without waiting for the import's write lock).
     """
     table = table or open_table(path, max_bytes=max_bytes)
     mapping = prepare_mapping(table, mapping)
@@ -567,20 +626,13 @@ def import_contacts(
         raise TableError("No such organization.")
     region = (default_region or org.default_region or "").upper() or None
     config = NormalizeConfig(tuple(mapping), region, household_secret())
-    custom_types = _ensure_custom_fields(session, org_id, mapping, table.headers)
+    session.commit()
     summary = ImportSummary()
     report = ImportReport(Path(report_path) if report_path else None, table.headers)
     clean_tags = [t.strip()[:64] for t in tags if t and t.strip()]
-    state = _MergeState(session, org_id, source or f"import:{Path(path).name}", clean_tags,
-                        report, summary, custom_types)
     workers = workers if workers is not None else default_workers(table.estimated_rows)
     if chunk_rows == CHUNK_ROWS and table.estimated_rows >= POOL_THRESHOLD:
-        chunk_rows = BIG_CHUNK_ROWS  # fewer commits and round trips on big files
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        # A bigger page cache for this connection: the unique indexes of a big organization
-        # no longer fit SQLite's default 2 MB and every insert would re-read pages.
-        connection.exec_driver_sql("PRAGMA cache_size = -32768")
+        chunk_rows = BIG_CHUNK_ROWS  # fewer round trips on big files
     done = 0
     # The indexes hold up to millions of objects: a full garbage collection after every few
     # thousand allocations would walk them all again and again. Chunks free themselves by
@@ -588,24 +640,27 @@ def import_contacts(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for number, (raw, cleaned) in enumerate(
-                _cleaned_chunks(table, config, workers, chunk_rows)):
-            if number % 16 == 15:
-                gc.collect(1)
-            cells = {row_no: row for row_no, row in raw}
-            for item in cleaned:
-                if isinstance(item, RejectedRow):
-                    item.cells = cells.get(item.row)
-            state.apply(cleaned)
-            session.commit()
-            done += len(raw)
-            if progress:
-                progress(done, max(table.estimated_rows, done))
+        with _writing_session(session) as writer:
+            custom_types = _ensure_custom_fields(writer, org_id, mapping, table.headers)
+            state = _MergeState(writer, org_id, source or f"import:{Path(path).name}",
+                                clean_tags, report, summary, custom_types)
+            began = time.monotonic()
+            for number, (raw, cleaned) in enumerate(
+                    _cleaned_chunks(table, config, workers, chunk_rows)):
+                if number % 16 == 15:
+                    gc.collect(1)
+                state.apply(raw, cleaned)
+                done += len(raw)
+                if time.monotonic() - began >= COMMIT_SECONDS:
+                    writer.commit()
+                    began = time.monotonic()
+                    if progress:
+                        progress(done, max(table.estimated_rows, done))
+            writer.commit()
+        if progress:
+            progress(done, max(table.estimated_rows, done))
     finally:
         report.close()
         if gc_was_enabled:
             gc.enable()
-        if connection.dialect.name == "sqlite":
-            session.connection().exec_driver_sql("PRAGMA cache_size = -2000")  # the default
     return summary, report
-

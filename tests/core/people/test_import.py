@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 
 import pytest
@@ -157,3 +158,73 @@ def test_worker_pool_gives_the_same_result(org, run_import):
                                  chunk_rows=2)
     assert (summary.created, summary.merged, summary.rejected) == (4, 2, 1)
     assert [(r["row"], r["status"]) for r in report] == [("6", "warning"), ("7", "rejected")]
+
+
+def _write_people(path, rows):
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("First name;Last name;Phone;Mobile;Email;Address;City;Tags\n")
+        handle.writelines(";".join(row) + "\n" for row in rows)
+
+
+def _fr(n: int) -> str:
+    return f"+3361{n:07d}"
+
+
+def test_big_file_merges_into_existing_contacts(org, tmp_path):
+    """A few thousand rows into an organization that already has contacts, across many
+    chunks: duplicates by number (written another way) and by email join the existing
+    contact, new ones are created, and every remark names its row."""
+    opt_out_number(db.session, org.id, _fr(2500), "sms_stop")
+    db.session.commit()
+    first = tmp_path / "first.csv"  # contacts 0..1999, a household per pair, every 3rd mailed
+    _write_people(first, [
+        ["Ann", f"N{n}", _fr(n), "", f"p{n}@example.org" if n % 3 == 0 else "",
+         f"{n // 2} Rue Haute", "Lyon", "member"] for n in range(2000)])
+    summary, _ = import_contacts(db.session, org.id, first, chunk_rows=300, default_region="FR")
+    assert (summary.created, summary.merged, summary.households) == (2000, 0, 1000)
+
+    rows = []
+    for n in range(1000, 3000):  # 1000..1999 exist, 2000..2999 are new
+        digits = f"061{n:07d}"
+        national = " ".join(digits[i:i + 2] for i in range(0, 10, 2))  # as written in France
+        rows.append(["Ann" if n % 7 else "Bob", f"N{n}", national, "",
+                     f"P{n}@Example.org" if n % 3 == 0 else "", f"{n // 2} rue  haute",
+                     "Lyon", "donor"])
+    rows.append(["Eve", "", "+33 7 81 23 45 67", "", "p999@example.org", "", "", ""])  # email
+    rows.append(["", "", _fr(2999), _fr(5), "", "", "", ""])  # 2999 again; 5 is someone else's
+    rows.append(["", "", "n/a", "", "", "", "", ""])
+    second = tmp_path / "second.csv"
+    _write_people(second, rows)
+    report_path = tmp_path / "second.report.csv"
+    summary, _ = import_contacts(db.session, org.id, second, chunk_rows=250, workers=2,
+                                 default_region="FR",
+                                 report_path=report_path)
+    assert (summary.created, summary.merged, summary.rejected) == (1000, 1002, 1)
+    assert summary.suppressed == 1
+    assert count(Contact, org) == 3000
+    assert count(ContactPhone, org) == 3001  # Eve's number joined contact 999
+
+    existing = contact_by_phone(org, _fr(1001))
+    assert existing.first_name == "Ann" and sorted(t.name for t in existing.tags) == [
+        "donor", "member"]
+    assert existing.household_id == contact_by_phone(org, _fr(1000)).household_id
+    kept = contact_by_phone(org, _fr(1008))  # row said Bob: kept Ann, reported
+    assert kept.first_name == "Ann"
+    by_email = contact_by_phone(org, "+33781234567")
+    assert by_email.id == contact_by_phone(org, _fr(999)).id
+    assert [p.e164 for p in by_email.phones] == [_fr(999), "+33781234567"]
+    assert by_email.email == "p999@example.org" and by_email.first_name == "Ann"
+    new = contact_by_phone(org, _fr(2999))
+    assert new.last_name == "N2999" and [t.name for t in new.tags] == ["donor"]
+    assert new.household_id == contact_by_phone(org, _fr(2998)).household_id
+    assert contact_by_phone(org, _fr(2500)).do_not_contact is True
+    assert contact_by_phone(org, _fr(5)).last_name == "N5"  # not moved
+
+    with report_path.open(encoding="utf-8", newline="") as handle:
+        report = {int(r["row"]): (r["status"], r["reason"]) for r in csv.DictReader(handle)}
+    assert report[1008 - 1000 + 2] == ("warning", "first_name: kept Ann (file had Bob)")
+    assert report[2001 + 2] == ("warning", f"number {_fr(5)} belongs to another contact, "
+                                           "not added")
+    assert report[2002 + 2][0] == "rejected"
+    assert db.session.scalar(select(func.count()).select_from(Household)
+                             .where(Household.organization_id == org.id)) == 1500
