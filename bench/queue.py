@@ -4,8 +4,15 @@
 
 PostgreSQL uses $PG_URL when set (a fresh schema is created in it), else a throwaway server
 in a temporary directory. Prints ONE JSON line: backend, targets, workers, lease_p50_ms,
-lease_p99_ms, record_p50_ms, record_p99_ms, ops_per_s, double_leases, baseline_update_ms
-(and a few extras: fill_s, ops, load_avg).
+lease_p99_ms, record_p50_ms, record_p99_ms, ops_per_s, double_leases, baseline_update_ms,
+pair_over_baseline (and a few extras: fill_s, ops, load_avg).
+
+The baseline is a bare one-row UPDATE and its commit, through the same Session, measured by
+the callers themselves between their leases and results (so it sees the same load, caches and
+contention). It changes a real value: SQLite skips writing a row whose new content equals the
+old one, so `SET attempts = attempts` writes no page at all and would not be a write. It
+updates targets set aside for it (removed, so the queue never offers them), in an unindexed
+way: the least an UPDATE of that table can cost.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text  # noqa: E402
 
 ZONES = ("America/New_York", "America/Chicago", "America/Los_Angeles")
+BASELINE_ROWS = 300
+BASELINE_EVERY = 4  # a caller times one baseline UPDATE every this many lease/result pairs
+BASELINE_SQL = text("UPDATE targets SET attempts = attempts + 1 WHERE id = :id")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -112,6 +122,12 @@ def fill(app, n: int):
         session.commit()
         materialize_targets(session, op)  # every contact of the organization
         session.commit()
+        # The baseline's own rows (see the module doc): removed, so never leased.
+        session.execute(text(
+            "UPDATE targets SET state = 'removed', reason = 'bench_baseline' WHERE id IN "
+            "(SELECT id FROM targets WHERE operation_id = :op ORDER BY id DESC LIMIT :k)"),
+            {"op": op.id, "k": BASELINE_ROWS})
+        session.commit()
         session.execute(text("ANALYZE"))
         session.commit()
         agents = []
@@ -128,27 +144,37 @@ def fill(app, n: int):
         return op.id, [u.id for u in agents]
 
 
-def baseline_update_ms(app, target_ids: list[int], rounds: int = 300) -> float:
-    """A bare one-row UPDATE and its commit, on the same database and driver."""
+def baseline_rows(app, op_id: int) -> list[int]:
     from ringround.extensions import db
 
-    times = []
     with app.app_context():
-        for k in range(rounds):
-            started = time.perf_counter()
-            db.session.execute(text("UPDATE targets SET attempts = attempts WHERE id = :id"),
-                               {"id": target_ids[k % len(target_ids)]})
-            db.session.commit()
-            times.append((time.perf_counter() - started) * 1000)
-    return percentile(times, 50)
+        ids = [r[0] for r in db.session.execute(text(
+            "SELECT id FROM targets WHERE operation_id = :op AND reason = 'bench_baseline'"),
+            {"op": op_id})]
+        db.session.commit()
+    return ids
 
 
-def worker(app, op_id: int, agent_id: int, deadline: float, out: dict, index: int):
+def timed_baseline_update(session, target_id: int) -> float:
+    """A bare one-row UPDATE (a real change, no index touched) and its commit, in ms. On
+    SQLite it takes the write lock first, as every writer of the app does (begin_write):
+    otherwise, with several callers, it would wait in SQLite's busy handler's sleeps."""
+    from ringround.queue._tx import begin_write
+
+    started = time.perf_counter()
+    begin_write(session)
+    session.execute(BASELINE_SQL, {"id": target_id})
+    session.commit()
+    return (time.perf_counter() - started) * 1000
+
+
+def worker(app, op_id: int, agent_id: int, deadline: float, out: dict, index: int,
+           baseline_ids: list[int]):
     from ringround.extensions import db
     from ringround.models import Operation, User
     from ringround.queue import ResultIn, lease_next, record_result
 
-    leases, records, log, cpu_leases, cpu_records = [], [], [], [], []
+    leases, records, log, cpu_leases, cpu_records, baselines = [], [], [], [], [], []
     with app.app_context():
         session = db.session
         op = session.get(Operation, op_id)
@@ -172,8 +198,11 @@ def worker(app, op_id: int, agent_id: int, deadline: float, out: dict, index: in
             leases.append((leased - started) * 1000)
             records.append((done - leased) * 1000)
             log.append((lease.target_id, started, done))
+            if k % BASELINE_EVERY == 0:
+                row = baseline_ids[(index * 7919 + k) % len(baseline_ids)]
+                baselines.append(timed_baseline_update(session, row))
         session.remove()
-    out[index] = (leases, records, log, cpu_leases, cpu_records)
+    out[index] = (leases, records, log, cpu_leases, cpu_records, baselines)
 
 
 def double_leases(logs: list[list[tuple[int, float, float]]]) -> int:
@@ -198,19 +227,14 @@ def run(url: str, backend: str, n: int, workers: int, seconds: float) -> dict:
     fill_started = time.perf_counter()
     op_id, agent_ids = fill(app, n)
     fill_s = time.perf_counter() - fill_started
-    from ringround.extensions import db
-
-    with app.app_context():
-        ids = [r[0] for r in db.session.execute(text(
-            "SELECT id FROM targets WHERE operation_id = :op ORDER BY id DESC LIMIT 300"),
-            {"op": op_id})]
-    baseline = baseline_update_ms(app, ids)
+    ids = baseline_rows(app, op_id)
     # Warm up (plans, caches) with a short single-caller run, not counted.
     warm: dict = {}
-    worker(app, op_id, agent_ids[-1], time.perf_counter() + 1.0, warm, 0)
+    worker(app, op_id, agent_ids[-1], time.perf_counter() + 1.0, warm, 0, ids)
     out: dict = {}
     deadline = time.perf_counter() + seconds
-    threads = [threading.Thread(target=worker, args=(app, op_id, agent_ids[i], deadline, out, i))
+    threads = [threading.Thread(target=worker,
+                                args=(app, op_id, agent_ids[i], deadline, out, i, ids))
                for i in range(workers)]
     started = time.perf_counter()
     for thread in threads:
@@ -221,15 +245,18 @@ def run(url: str, backend: str, n: int, workers: int, seconds: float) -> dict:
     leases = [v for r in out.values() for v in r[0]]
     records = [v for r in out.values() for v in r[1]]
     logs = [r[2] for r in out.values()] + [warm[0][2]]
+    baseline = percentile([v for r in out.values() for v in r[5]], 50)
+    lease_p50, record_p50 = percentile(leases, 50), percentile(records, 50)
     return {
         "backend": backend, "targets": n, "workers": workers,
-        "lease_p50_ms": round(percentile(leases, 50), 3),
+        "lease_p50_ms": round(lease_p50, 3),
         "lease_p99_ms": round(percentile(leases, 99), 3),
-        "record_p50_ms": round(percentile(records, 50), 3),
+        "record_p50_ms": round(record_p50, 3),
         "record_p99_ms": round(percentile(records, 99), 3),
         "ops_per_s": round(len(leases) / elapsed, 1) if elapsed else 0.0,
         "double_leases": double_leases(logs),
         "baseline_update_ms": round(baseline, 3),
+        "pair_over_baseline": round((lease_p50 + record_p50) / baseline, 2) if baseline else None,
         "ops": len(leases), "fill_s": round(fill_s, 1),
         # CPU time of the calling thread (this process's share, load-independent-ish).
         "lease_cpu_p50_ms": round(percentile([v for r in out.values() for v in r[3]], 50), 3),

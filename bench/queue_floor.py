@@ -4,10 +4,13 @@
 
 Fills the same data as bench/queue.py, then times, on the driver's own connection (no
 SQLAlchemy, no rules), each in its own transaction:
-- a bare one-row UPDATE (the baseline of bench/queue.py, minus the app's layers);
+- a bare one-row UPDATE (the baseline of bench/queue.py, minus the app's layers): a real
+  change of an unindexed value of a target set aside for it (SQLite does not write a row
+  whose content did not change, so `SET attempts = attempts` would write nothing);
 - the least a lease can be: one UPDATE that picks the best waiting target of one zone and
   leases it (FOR UPDATE SKIP LOCKED on PostgreSQL), RETURNING it;
-- the least a result can be: INSERT the attempt, UPDATE the target.
+- the least a result can be: INSERT the attempt, UPDATE the target (one statement on
+  PostgreSQL, a data-modifying WITH, as the app does).
 Prints ONE JSON line: backend, targets, update_ms, lease_ms, record_ms (medians) and
 pair_over_update, the floor of bench/queue.py's "lease+record over a bare UPDATE" ratio.
 """
@@ -54,7 +57,7 @@ def measure(driver, pg: bool, op_id: int, agent_id: int, ids: list[int], rounds:
         started = time.perf_counter()
         if not pg:
             cursor.execute(begin)
-        cursor.execute(f"UPDATE targets SET attempts = attempts WHERE id = {mark}",
+        cursor.execute(f"UPDATE targets SET attempts = attempts + 1 WHERE id = {mark}",
                        (ids[k % len(ids)],))
         driver.commit()
         update_t.append(time.perf_counter() - started)
@@ -76,18 +79,21 @@ def measure(driver, pg: bool, op_id: int, agent_id: int, ids: list[int], rounds:
         lease_t.append(time.perf_counter() - started)
 
         started = time.perf_counter()
-        if not pg:
+        attempt = (uuid.uuid4().hex, op_id, target_id, contact_id, agent_id, "own_phone", "{}",
+                   "{}", stamp(now), '{"result": {}}', "talked", "contacted", stamp(now))
+        insert = ("INSERT INTO attempts (client_id, operation_id, target_id, contact_id, "
+                  "agent_id, method, answers, field_updates, created_at, outcome, disposition, "
+                  f"disposition_group, recorded_at) VALUES ({', '.join([mark] * 13)})")
+        finish = ("UPDATE targets SET state = 'done', reason = 'talked', "
+                  f"attempts = attempts + 1, last_attempt_at = {mark}, leased_to_id = NULL, "
+                  f"leased_at = NULL, lease_expires_at = NULL WHERE id = {mark}")
+        if pg:
+            cursor.execute(f"WITH new_attempt AS ({insert} RETURNING id) {finish}",
+                           (*attempt, stamp(now), target_id))
+        else:
             cursor.execute(begin)
-        cursor.execute(
-            "INSERT INTO attempts (client_id, operation_id, target_id, contact_id, agent_id, "
-            "method, answers, field_updates, created_at, outcome, disposition, "
-            f"disposition_group, recorded_at) VALUES ({', '.join([mark] * 13)})",
-            (uuid.uuid4().hex, op_id, target_id, contact_id, agent_id, "own_phone", "{}", "{}",
-             stamp(now), '{"result": {}}', "talked", "contacted", stamp(now)))
-        cursor.execute(
-            f"UPDATE targets SET state = 'done', reason = 'talked', attempts = attempts + 1, "
-            f"last_attempt_at = {mark}, leased_to_id = NULL, leased_at = NULL, "
-            f"lease_expires_at = NULL WHERE id = {mark}", (stamp(now), target_id))
+            cursor.execute(insert, attempt)
+            cursor.execute(finish, (stamp(now), target_id))
         driver.commit()
         record_t.append(time.perf_counter() - started)
     update, lease, record = _median_ms(update_t), _median_ms(lease_t), _median_ms(record_t)

@@ -11,13 +11,14 @@ on its connection: the caller commits as usual.
 
 from __future__ import annotations
 
+import json
 from collections import namedtuple
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import Text, TypeDecorator, cast
 from sqlalchemy.engine import Connection, Dialect
 
 from ringround.models.base import UTCDateTime
@@ -25,7 +26,7 @@ from ringround.models.base import UTCDateTime
 
 class _Compiled:
     __slots__ = ("sql", "names", "keys", "positional", "defaults", "bind_procs", "row_type",
-                 "result_procs")
+                 "result_procs", "_bind_plan", "_result_plan")
 
     def __init__(self, stmt, dialect: Dialect, shared: frozenset[str]):
         compiled = stmt.compile(dialect=dialect)
@@ -43,26 +44,36 @@ class _Compiled:
         self.defaults = [by_name[name].effective_value for name in self.names]
         self.bind_procs = [_bind_processor(by_name[name].type, dialect)
                            for name in self.names]
+        # Per parameter: its key (None: the built-in value) and its processor, if any. A
+        # statement runs thousands of times a second: the loop below is all it costs.
+        self._bind_plan = tuple(zip(self.keys, self.defaults, self.bind_procs, strict=True))
         columns = _returned_columns(stmt)
         if columns:
             self.row_type = namedtuple("Row", [c.key for c in columns], rename=True)
-            self.result_procs = [_result_processor(c.type, dialect, c.key in shared)
+            self.result_procs = [_result_processor(c, dialect, c.key in shared)
                                  for c in columns]
         else:
             self.row_type = None
             self.result_procs = []
+        # Only the columns that need converting are visited for each row.
+        self._result_plan = tuple((i, proc) for i, proc in enumerate(self.result_procs)
+                                  if proc is not None)
 
     def parameters(self, params: dict[str, Any]):
         values = []
-        for key, default, proc in zip(self.keys, self.defaults, self.bind_procs, strict=True):
-            value = params[key] if key is not None and key in params else default
-            values.append(value if proc is None or value is None else proc(value))
+        append = values.append
+        for key, default, proc in self._bind_plan:
+            value = params.get(key, default) if key is not None else default
+            append(value if proc is None or value is None else proc(value))
         return values if self.positional else dict(zip(self.names, values, strict=True))
 
     def row(self, raw) -> Any:
-        return self.row_type._make(
-            value if proc is None or value is None else proc(value)
-            for proc, value in zip(self.result_procs, raw, strict=True))
+        values = list(raw)
+        for i, proc in self._result_plan:
+            value = values[i]
+            if value is not None:
+                values[i] = proc(value)
+        return self.row_type._make(values)
 
 
 def _bind_processor(type_, dialect: Dialect):
@@ -71,18 +82,34 @@ def _bind_processor(type_, dialect: Dialect):
     return type_._cached_bind_processor(dialect)
 
 
-def _result_processor(type_, dialect: Dialect, shared: bool):
+def _result_processor(column, dialect: Dialect, shared: bool):
+    type_ = column.type
+    if isinstance(type_, JSONText):
+        return _shared_json(json.loads) if shared else json.loads
     if dialect.name == "sqlite" and isinstance(type_, UTCDateTime):
         return _sqlite_datetime_out
-    proc = type_._cached_result_processor(dialect, None)
-    if shared and proc is not None and isinstance(type_, JSON):
-        return _shared_json(proc)
-    return proc
+    return type_._cached_result_processor(dialect, None)
+
+
+class JSONText(TypeDecorator):
+    """A JSON value read as its text (see `as_text`); a DriverStatement decodes it."""
+
+    impl = Text
+    cache_ok = True
+
+
+def as_text(column, label: str):
+    """A JSON column selected as its text. Listed as `shared` in a DriverStatement, each
+    distinct text is decoded once, where psycopg would decode it into a new object at every
+    read."""
+    return cast(column, JSONText()).label(label)
 
 
 # SQLAlchemy's SQLite DATETIME format ("2026-11-23 18:44:18.000000", UTC here), written and
 # read with the C isoformat functions rather than its %-format and regular expression.
 def _sqlite_datetime_in(value: datetime) -> str:
+    if value.tzinfo is UTC:  # the usual case: the queue works in UTC
+        return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -95,7 +122,8 @@ def _sqlite_datetime_out(value: str) -> datetime:
 
 def _shared_json(proc):
     """Decode a read-only JSON column once per distinct text (an operation's rules are read
-    at every lease and result, and change rarely). Callers must not modify the value."""
+    at every lease and result, and change rarely). Callers must not modify the value: the
+    same object is returned for the same text, so caches may key on its identity."""
     memo: dict[str, Any] = {}
 
     def decode(value):
@@ -125,7 +153,8 @@ class DriverStatement:
     __slots__ = ("_build", "_stmt", "_compiled", "_shared")
 
     def __init__(self, build: Callable[[], Any], shared: frozenset[str] = frozenset()):
-        """`shared`: JSON columns that are only read, decoded once per distinct value."""
+        """`shared`: JSON columns that are only read, selected `as_text` and decoded once per
+        distinct value."""
         self._build = build
         self._stmt = None
         self._compiled: dict[str, _Compiled] = {}

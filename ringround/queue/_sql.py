@@ -10,12 +10,14 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import JSON, bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
 
 from ringround.dispositions import Disposition, disposition_map
 from ringround.models import Operation, OptOut, Organization, Target
 from ringround.operation_rules import OperationRules, rules_for
+from ringround.queue._raw import as_text
 
 _STATEMENTS: dict[Any, Any] = {}
 
@@ -38,11 +40,15 @@ OPERATION_FIELDS = (
 )
 
 
-def operation_columns(prefix: str = ""):
-    """The operation's columns the queue reads, and its organization's call gap."""
+def operation_columns(prefix: str = "", rules_as_text: bool = False):
+    """The operation's columns the queue reads, and its organization's call gap. With
+    `rules_as_text`, the JSON rule columns come as text, for a DriverStatement that lists
+    them as `shared` (decoded once per distinct value)."""
     o = Operation.__table__
     org = Organization.__table__
-    return [o.c[name].label(prefix + name) for name in OPERATION_FIELDS] + [
+    return [as_text(o.c[name], prefix + name)
+            if rules_as_text and isinstance(o.c[name].type, JSON)
+            else o.c[name].label(prefix + name) for name in OPERATION_FIELDS] + [
         org.c.call_gap_minutes.label(prefix + "call_gap_minutes")]
 
 
@@ -85,9 +91,7 @@ def _id_of(instance) -> int:
     """The primary key of a model instance (without refreshing an expired one), or an id."""
     if isinstance(instance, int):
         return instance
-    from sqlalchemy import inspect
-
-    identity = inspect(instance).identity
+    identity = instance_state(instance).identity
     return identity[0] if identity else instance.id
 
 
@@ -97,7 +101,29 @@ def _cached_rules(_key, row) -> tuple[OperationRules, dict[str, Disposition]]:
 
 
 def rules_of(row) -> tuple[OperationRules, dict[str, Disposition]]:
-    """The typed rules and dispositions of an operation row, cached by their content."""
+    """The typed rules and dispositions of an operation row, cached by their content (and,
+    for an OperationView read by a DriverStatement, by the identity of its shared JSON)."""
+    if isinstance(row, OperationView):
+        sources = (row.dispositions, row.retry_rules, row.exclusions)
+        key = (row.id, id(sources[0]), id(sources[1]), id(sources[2]), row.window_start,
+               row.window_end, row.weekdays, row.cooldown_minutes, row.max_calls_per_person)
+        hit = _by_identity.get(key)
+        # The entry keeps its sources alive, so their ids cannot be reused meanwhile.
+        if hit is not None and all(a is b for a, b in zip(hit[0], sources, strict=True)):
+            return hit[1]
+        found = _rules_by_content(row)
+        if len(_by_identity) > 256:
+            _by_identity.clear()
+        _by_identity[key] = (sources, found)
+        return found
+    return _rules_by_content(row)
+
+
+# Shared JSON (ringround.queue._raw) is never modified, so its identity stands for its content.
+_by_identity: dict[tuple, tuple[tuple, tuple[OperationRules, dict[str, Disposition]]]] = {}
+
+
+def _rules_by_content(row) -> tuple[OperationRules, dict[str, Disposition]]:
     key = (row.id, repr(row.dispositions), repr(row.retry_rules), repr(row.exclusions),
            row.window_start, row.window_end, row.weekdays, row.cooldown_minutes,
            row.max_calls_per_person)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from ringround.models import (
     TargetState,
     contact_tags,
 )
-from ringround.operation_rules import ExclusionRule, OperationRules
+from ringround.operation_rules import ExclusionRule, Exclusions, OperationRules
 from ringround.queue._sql import opted_out_statement
 
 # How long a target without a usable number (or opted out) waits before it is looked at
@@ -143,6 +144,13 @@ def static_exclusion(session: Session, contact: Contact, rules: OperationRules
     return None
 
 
+@lru_cache(maxsize=256)
+def _exclusion_kinds(exclusions: Exclusions) -> tuple[str | None, bool]:
+    """The opted-out exclusion's label, and whether any field or tag exclusion applies."""
+    label = next((r.label for r in exclusions.rules if r.kind == "opted_out"), None)
+    return label, any(r.kind in ("field_equals", "tag") for r in exclusions.rules)
+
+
 def opted_out_label(rules: OperationRules) -> str | None:
     for rule in rules.exclusions.rules:
         if rule.kind == "opted_out":
@@ -160,13 +168,13 @@ def check_candidate(session: Session, row, rules: OperationRules, org_id: int,
     `defer_optout`, the first number's opt-out is not looked up here: the verdict carries its
     keyed hash for the lease UPDATE to check (one round trip fewer).
     """
-    opt_label = opted_out_label(rules)
+    opt_label, static = _exclusion_kinds(rules.exclusions)
     if row.do_not_contact:
         if opt_label:
             return Verdict(False, state=TargetState.REMOVED, reason=opt_label)
         return Verdict(False, reason="opted_out", until=now + RECHECK_AFTER)
     contact = None
-    if any(r.kind in ("field_equals", "tag") for r in rules.exclusions.rules):
+    if static:
         contact = session.get(Contact, row.contact_id)
         rule = static_exclusion(session, contact, rules)
         if rule is not None:

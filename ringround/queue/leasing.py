@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     bindparam,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from ringround.models import (
@@ -38,7 +39,7 @@ from ringround.models import (
     contact_tags,
     utcnow,
 )
-from ringround.queue._raw import DriverStatement
+from ringround.queue._raw import DriverStatement, as_text
 from ringround.queue._sql import (
     RULE_COLUMNS,
     OperationView,
@@ -275,8 +276,9 @@ def _agent_statement():
     o = Operation.__table__
     # One round trip: the operation (with its organization's gap) and the agent in it.
     return select(
-        *operation_columns("op_"), u.c.id.label("agent_id"), u.c.phone_e164,
-        m.c.prefer_tags, m.c.avoid_tags, held.label("held"), own.label("own_contact_id"),
+        *operation_columns("op_", rules_as_text=True), u.c.id.label("agent_id"), u.c.phone_e164,
+        as_text(m.c.prefer_tags, "prefer_tags"), as_text(m.c.avoid_tags, "avoid_tags"),
+        held.label("held"), own.label("own_contact_id"),
     ).select_from(operation_join().outerjoin(u, u.c.id == bindparam("agent_id")).outerjoin(
         m, (m.c.user_id == u.c.id) & (m.c.operation_id == o.c.id)),
     ).where(o.c.id == bindparam("operation_id"))
@@ -291,15 +293,19 @@ def _operation_and_agent(connection: Connection, operation_id: int, agent_id: in
         connection, {"operation_id": operation_id, "agent_id": agent_id, "now": now})
 
 
-_last_sweep: dict[tuple[str, int], datetime] = {}
+# When each operation was last swept, per database (engine).
+_last_sweep: WeakKeyDictionary[Engine, dict[int, datetime]] = WeakKeyDictionary()
 
 
-def _sweep_expired(session: Session, operation_id: int, now: datetime) -> None:
-    key = (str(session.get_bind().url), operation_id)
-    last = _last_sweep.get(key)
+def _sweep_expired(session: Session, connection: Connection, operation_id: int,
+                   now: datetime) -> None:
+    swept = _last_sweep.get(connection.engine)
+    if swept is None:
+        swept = _last_sweep.setdefault(connection.engine, {})
+    last = swept.get(operation_id)
     if last is not None and last <= now < last + EXPIRE_EVERY:
         return
-    _last_sweep[key] = now
+    swept[operation_id] = now
     expire_leases(session, now, operation_id=operation_id)
 
 
@@ -322,7 +328,7 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
     if not zones:
         return []
     begin_write(session, connection)
-    _sweep_expired(session, op.id, now)
+    _sweep_expired(session, connection, op.id, now)
     if max_open is not None and who.held >= max_open:
         held = held_leases(session, op.id, agent_id, now)
         if held:

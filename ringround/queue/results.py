@@ -193,7 +193,7 @@ def _result_statement(lock: bool):
     known = select(a.c.id).where(a.c.client_id == bindparam("client_id")).scalar_subquery()
     stmt = select(
         *[t.c[name] for name in _TARGET_FIELDS], sibling_count(t).label("siblings"),
-        *operation_columns("op_"), known.label("known_attempt_id"),
+        *operation_columns("op_", rules_as_text=True), known.label("known_attempt_id"),
     ).select_from(operation_join(t.join(Operation.__table__,
                                         Operation.__table__.c.id == t.c.operation_id)))
     stmt = stmt.where(t.c.id == bindparam("target_id"))
