@@ -8,7 +8,7 @@ someone else (offline batches): it is kept and counted once, and never takes a t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -258,10 +258,9 @@ def _insert_statement():
 
 def _insert_attempt(connection: Connection, values: dict[str, Any]) -> int | None:
     """The new attempt's id, or None if one with this client id exists already."""
-    params = {name: values.get(name) for name in _INSERT_COLUMNS}
-    params["client_id_again"] = values["client_id"]
+    # Columns missing from `values` are NULL (the statement's default for each parameter).
     row = prebuilt("insert_attempt", lambda: DriverStatement(_insert_statement)).first(
-        connection, params)
+        connection, {**values, "client_id_again": values["client_id"]})
     return row[0] if row else None
 
 
@@ -279,8 +278,7 @@ def _insert_and_save(connection: Connection, values: dict[str, Any], target: _Ta
                      ) -> int | None:
     """Insert the attempt and save the decided target; None (and nothing saved) if an
     attempt with this client id exists already."""
-    params = {name: values.get(name) for name in _INSERT_COLUMNS}
-    params["client_id_again"] = values["client_id"]
+    params = {**values, "client_id_again": values["client_id"]}
     params.update({f"new_{name}": getattr(target, name) for name in _SNAPSHOT})
     row = prebuilt("insert_and_save", lambda: DriverStatement(_insert_and_save_statement)
                    ).first(connection, params)
@@ -440,7 +438,7 @@ def _commit_decision(session: Session, operation, target: _TargetRow, data: _Att
         table = Attempt.__table__
         session.execute(update(table).where(table.c.id == data.id).values(outcome={
             "result": decision.outcome.to_json(), "before": decision.before, **undo}))
-    return RecordOutcome.from_json(decision.outcome.to_json(), attempt_id=data.id)
+    return replace(decision.outcome, attempt_id=data.id)
 
 
 def _decide(target: _TargetRow, rules: OperationRules, code: str, group: DispositionGroup,

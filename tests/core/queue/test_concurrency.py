@@ -53,8 +53,10 @@ def run_processes(url, tmp_path, op_id, agent_ids, processes, batch):
     chunks = [agent_ids[i::processes] for i in range(processes)]
     with ctx.Manager() as manager, ctx.Pool(processes) as pool:
         barrier = manager.Barrier(processes)
+        first_leases = manager.Barrier(len(agent_ids), timeout=120)
         parts = pool.starmap(process_main, [
-            (url, str(tmp_path / f"instance{i}"), TEST_SECRET, op_id, chunk, batch, barrier)
+            (url, str(tmp_path / f"instance{i}"), TEST_SECRET, op_id, chunk, batch, barrier,
+             first_leases)
             for i, chunk in enumerate(chunks)])
     assert all(parts), "every process got some targets: they really ran side by side"
     return [lease for part in parts for lease in part]
