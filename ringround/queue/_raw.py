@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -169,20 +168,25 @@ class DriverStatement:
                                                                 self._shared)
         return compiled
 
-    @contextmanager
-    def _executed(self, connection: Connection, params: dict[str, Any]):
+    def _cursor(self, connection: Connection, params: dict[str, Any]):
+        """The driver's cursor, having run the statement: the caller closes it."""
         compiled = self._for(connection.dialect)
         cursor = connection.connection.driver_connection.cursor()
         try:
             cursor.execute(compiled.sql, compiled.parameters(params))
-            yield compiled, cursor
-        finally:
+        except BaseException:
             cursor.close()
+            raise
+        return compiled, cursor
 
     def rows(self, connection: Connection, params: dict[str, Any]) -> list:
         """Run it and return every row (as named tuples, values converted)."""
-        with self._executed(connection, params) as (compiled, cursor):
-            return [compiled.row(raw) for raw in cursor.fetchall()]
+        compiled, cursor = self._cursor(connection, params)
+        try:
+            row = compiled.row
+            return [row(raw) for raw in cursor.fetchall()]
+        finally:
+            cursor.close()
 
     def first(self, connection: Connection, params: dict[str, Any]):
         """Run it and return the first row, or None."""
@@ -191,5 +195,8 @@ class DriverStatement:
 
     def run(self, connection: Connection, params: dict[str, Any]) -> int:
         """Run a statement that returns no rows; the number of rows it changed."""
-        with self._executed(connection, params) as (_compiled, cursor):
+        _compiled, cursor = self._cursor(connection, params)
+        try:
             return cursor.rowcount
+        finally:
+            cursor.close()
