@@ -51,11 +51,24 @@ LANGUAGE_NAMES = {
 }
 
 
+class _CombiningMarks(dict):
+    """A `str.translate` table that deletes combining marks, filled in as characters come
+    (one C-level look-up per character instead of a Python call)."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        self[code] = kept
+        return kept
+
+
+_COMBINING_MARKS = _CombiningMarks()
+
+
 def _fold(text: str) -> str:
+    """Lower case without accents: `Liège` → `liege`."""
     if text.isascii():
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    return unicodedata.normalize("NFKD", text).translate(_COMBINING_MARKS).lower()
 
 
 def normalize_country(value: str) -> str | None:
@@ -172,7 +185,7 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
             continue
         if target in PHONE_FIELDS:
             parts = [part for part in _SPLIT_NUMBERS.split(cell) if part]
-            if any(sum(ch.isdigit() for ch in part) < 6 for part in parts):
+            if any(sum(map(str.isdigit, part)) < 6 for part in parts):
                 parts = [cell]  # not a list of numbers ("n/a", "06 12 / 34")
             phone_cells.extend((target, part) for part in parts)
         elif target == "tags":
@@ -221,7 +234,9 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
         values["first_name"], values["last_name"] = first.strip(), last.strip()
     for name in ("first_name", "last_name", "street", "postcode", "city"):
         if values.get(name):
-            fields[name] = _SPACES.sub(" ", values[name])[: _MAX_LEN[name]]
+            # = _SPACES.sub(" ", …) on a stripped cell (split() and \\s agree on what a
+            # space is), at a third of the cost
+            fields[name] = " ".join(values[name].split())[: _MAX_LEN[name]]
     if "email" in values:
         email = values["email"].lower()
         if _EMAIL.match(email) and len(email) <= 320:
@@ -247,7 +262,7 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
     key = household_key(config.household_secret, values.get("household", ""),
                         values.get("street", ""), values.get("postcode", ""),
                         values.get("city", ""))
-    return (row_no, tuple(fields.get(name) for name in CONTACT_FIELDS), tuple(phones),
+    return (row_no, tuple(map(fields.get, CONTACT_FIELDS)), tuple(phones),
             tuple(dict.fromkeys(tags)), custom or None, key, tuple(warnings))
 
 
