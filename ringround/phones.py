@@ -111,8 +111,9 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
     region = (region or "").upper() or None
     fast = _fast_parse(text, region) if plain else None
     if fast is not None:
-        number, country, number_type = fast
-        return _parsed(number, extension, country, number_type)
+        code, national, country, number_type = fast
+        # E.164 of a number without leading zeros, as `format_number` writes it
+        return _parsed(f"+{code}{national}", code, extension, country, number_type)
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as error:
@@ -132,16 +133,16 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
         return PhoneError("invalid", raw)
     if number.extension and not extension:
         extension = number.extension
-    return _parsed(number, extension, country, number_type)
+    return _parsed(phonenumbers.format_number(number, PhoneNumberFormat.E164),
+                   number.country_code, extension, country, number_type)
 
 
-def _parsed(number: phonenumbers.PhoneNumber, extension: str | None, country: str | None,
+def _parsed(e164: str, country_code: int, extension: str | None, country: str | None,
             number_type: int) -> ParsedPhone:
-    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-    if pn_util.is_number_type_geographical(number_type, number.country_code):
+    if pn_util.is_number_type_geographical(number_type, country_code):
         zones = _zones_by_prefix(e164[1:], 0)  # = time_zones_for_geographical_number
     else:  # = _country_level_time_zones_for_number (which tries prefixes one digit longer)
-        zones = _zones_by_prefix(str(number.country_code), 1)
+        zones = _zones_by_prefix(str(country_code), 1)
     return ParsedPhone(
         e164=e164,
         extension=extension,
@@ -230,11 +231,14 @@ def _classify(number: phonenumbers.PhoneNumber) -> tuple[str | None, int]:
     `time_zones_for_number` would each redo it: this is the import's hot path). Same rules as
     `region_code_for_number`: the first region of the calling code whose leading digits match,
     or else whose patterns accept the number."""
-    country_code = number.country_code
+    return _classify_national(number.country_code, pn_util.national_significant_number(number))
+
+
+def _classify_national(country_code: int, national: str) -> tuple[str | None, int]:
+    """`_classify` of the number with this calling code and national significant number."""
     regions = pn_util.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
     if not regions:
         return None, PhoneNumberType.UNKNOWN
-    national = pn_util.national_significant_number(number)
     if len(regions) == 1:
         metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, regions[0])
         if metadata is None:
@@ -261,10 +265,10 @@ _NOT_DIGIT = re.compile(r"\D")
 _NANP = 1
 
 
-def _fast_parse(text: str, region: str | None):
-    """(number, region, type) for the common cases, or None to let `phonenumbers.parse` (and
-    its exact error messages) handle the rest. Only returns valid numbers, so anything it
-    gets wrong falls back rather than slipping through."""
+def _fast_parse(text: str, region: str | None) -> tuple[int, str, str | None, int] | None:
+    """(calling code, national number, region, type) for the common cases, or None to let
+    `phonenumbers.parse` (and its exact error messages) handle the rest. Only returns valid
+    numbers, so anything it gets wrong falls back rather than slipping through."""
     digits = _NOT_DIGIT.sub("", text)
     international = text.startswith("+")
     if not international and region is not None and text.startswith("00"):
@@ -302,11 +306,10 @@ def _fast_parse(text: str, region: str | None):
         national = digits
     if not (4 <= len(national) <= 14) or national[0] == "0":
         return None  # Italian-style leading zeros and the like: the slow path
-    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-    country, number_type = _classify(number)
+    country, number_type = _classify_national(code, national)
     if number_type == PhoneNumberType.UNKNOWN:
         return None
-    return number, country, number_type
+    return code, national, country, number_type
 
 
 # --- time zones -------------------------------------------------------------------------

@@ -125,6 +125,19 @@ def normalize_address_part(value: str) -> str:
     return _PUNCTUATION.sub(" ", _fold(value)).replace(" |", "|").replace("| ", "|").strip()
 
 
+_PARTS: dict[str, str] = {}
+
+
+def _normalized_part(value: str) -> str:
+    """`normalize_address_part` of a value that repeats (a postcode, a city), remembered."""
+    part = _PARTS.get(value)
+    if part is None:
+        if len(_PARTS) >= 50_000:
+            _PARTS.clear()  # a file of unique values: memory stays bounded
+        part = _PARTS[value] = normalize_address_part(value)
+    return part
+
+
 @dataclass(frozen=True)
 class NormalizeConfig:
     """What a worker needs to clean rows: the column mapping, default region, keys."""
@@ -155,7 +168,10 @@ def household_key(secret: bytes, household: str, street: str, postcode: str,
     if household.strip():
         plain = "h:" + normalize_address_part(household)
     elif street.strip():
-        plain = "a:" + normalize_address_part(f"{street}|{postcode}|{city}")
+        # = normalize_address_part(f"{street}|{postcode}|{city}"): each step works within
+        # the `|`-separated parts, and postcodes and cities repeat from row to row.
+        plain = (f"a:{normalize_address_part(street)}|{_normalized_part(postcode)}"
+                 f"|{_normalized_part(city)}")
     else:
         return None
     # Keyed BLAKE2b: a MAC like HMAC-SHA256, at a third of the cost (one per imported row).
@@ -177,11 +193,11 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
     phone_cells: list[tuple[str, str]] = []
     tags: list[str] = []
     custom: dict[str, str] = {}
-    for index, target in enumerate(config.mapping):
-        if index >= len(cells):
-            break
-        cell = cells[index].strip()
-        if not cell or target == "ignore":
+    for target, cell in zip(config.mapping, cells, strict=False):  # a short row: its cells
+        if target == "ignore":
+            continue
+        cell = cell.strip()
+        if not cell:
             continue
         if target in PHONE_FIELDS:
             parts = [part for part in _SPLIT_NUMBERS.split(cell) if part]
