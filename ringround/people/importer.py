@@ -11,8 +11,11 @@ from __future__ import annotations
 import csv
 import gc
 import json
+import logging
 import multiprocessing
 import os
+import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -68,6 +71,7 @@ POOL_THRESHOLD = 20_000  # below this many rows, starting worker processes costs
 COMMIT_SECONDS = 3.0
 SQLITE_CACHE_KIB = 128 * 1024  # the import's page cache: its unique indexes at ~1M rows
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 _contacts = Contact.__table__
 _phones = ContactPhone.__table__
@@ -583,8 +587,105 @@ def default_workers(estimated_rows: int) -> int:
     return max(os.cpu_count() or 1, 1)
 
 
+class _Checkpointer(threading.Thread):
+    """Checkpoints an SQLite WAL from its own connection and thread, once after each commit
+    of the import (whose connection has automatic checkpoints off meanwhile).
+
+    An automatic checkpoint runs inside the commit that crosses its threshold: every commit
+    of an import did, copying the pages it wrote into the database file and waiting for two
+    fsyncs (12 s of 85 in 1M rows, 7 s of them waiting) while the workers stood idle. Here
+    the import goes on writing while its previous commit is copied: a PASSIVE checkpoint
+    never blocks the writer, nor the writer it. Durability is the same (the WAL is synced
+    before each checkpoint, the database after). A failed checkpoint loses nothing, the
+    frames stay in the WAL: it is logged, and the next checkpoint (or SQLite's automatic
+    ones, back after the import) copies them.
+    """
+
+    def __init__(self, path: str):
+        super().__init__(name="import-checkpointer", daemon=True)
+        self.path = path
+        self.wanted = threading.Event()
+        self.stopping = False
+        self.checkpoints = 0
+        self.error: BaseException | None = None
+
+    def request(self) -> None:
+        """Checkpoint what has been committed so far (soon, in the thread)."""
+        self.wanted.set()
+
+    def stop(self) -> None:
+        """A last checkpoint of everything committed, then the thread ends."""
+        self.stopping = True
+        self.wanted.set()
+        self.join()
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=15)
+
+    def run(self) -> None:
+        connection = self._connect()
+        try:
+            while True:
+                self.wanted.wait()
+                self.wanted.clear()
+                stopping = self.stopping
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                except sqlite3.Error as error:
+                    self.error = error
+                    log.warning("import: WAL checkpoint failed (frames kept in the WAL): %s",
+                                error)
+                if stopping:
+                    return
+        finally:
+            connection.close()
+
+
+def _wal_path(connection) -> str | None:
+    """The database file of an SQLite connection in WAL mode, else None (memory, PostgreSQL)."""
+    if connection.dialect.name != "sqlite":
+        return None
+    if connection.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
+        return None
+    return next((row[2] for row in connection.exec_driver_sql("PRAGMA database_list")
+                 if row[1] == "main" and row[2]), None)
+
+
 @contextmanager
-def _writing_session(session: Session) -> Iterator[Session]:
+def _checkpoints_aside(connection) -> Iterator[_Checkpointer | None]:
+    """`connection`'s WAL checkpoints done by a `_Checkpointer` for the duration (SQLite in
+    WAL mode; None otherwise), its automatic checkpoints as they were afterwards."""
+    path = _wal_path(connection)
+    if path is None:
+        yield None
+        return
+    previous = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    connection.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
+    checkpointer = _Checkpointer(path)
+    checkpointer.start()
+    try:
+        yield checkpointer
+    finally:
+        checkpointer.stop()
+        connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {int(previous)}")
+
+
+class _Writer:
+    """The import's session, and how it commits."""
+
+    def __init__(self, session: Session, checkpointer: _Checkpointer | None):
+        self.session, self.checkpointer = session, checkpointer
+
+    def commit(self) -> None:
+        """Commit, then have the WAL checkpointed aside (SQLite)."""
+        self.session.commit()
+        if self.checkpointer is not None:
+            self.checkpointer.request()
+
+
+@contextmanager
+def _writing_session(session: Session) -> Iterator[_Writer]:
     """A session on one connection held for the whole import. A pooled session may get
     another connection after each commit; this way the SQLite tuning applies to the
     connection that writes, and that connection goes back to the pool as it was."""
@@ -594,11 +695,15 @@ def _writing_session(session: Session) -> Iterator[Session]:
             previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
             connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
             connection.commit()
-        writer = Session(bind=connection)
         try:
-            yield writer
+            with _checkpoints_aside(connection) as checkpointer:
+                connection.commit()
+                writer = Session(bind=connection)
+                try:
+                    yield _Writer(writer, checkpointer)
+                finally:
+                    writer.close()
         finally:
-            writer.close()
             if sqlite:
                 connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
                 connection.commit()
@@ -641,8 +746,9 @@ def import_contacts(
     gc.disable()
     try:
         with _writing_session(session) as writer:
-            custom_types = _ensure_custom_fields(writer, org_id, mapping, table.headers)
-            state = _MergeState(writer, org_id, source or f"import:{Path(path).name}",
+            custom_types = _ensure_custom_fields(writer.session, org_id, mapping,
+                                                 table.headers)
+            state = _MergeState(writer.session, org_id, source or f"import:{Path(path).name}",
                                 clean_tags, report, summary, custom_types)
             began = time.monotonic()
             for number, (raw, cleaned) in enumerate(

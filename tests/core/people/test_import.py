@@ -228,3 +228,63 @@ def test_big_file_merges_into_existing_contacts(org, tmp_path):
     assert report[2002 + 2][0] == "rejected"
     assert db.session.scalar(select(func.count()).select_from(Household)
                              .where(Household.organization_id == org.id)) == 1500
+
+
+def _sqlite_pragma(name: str):
+    return db.session.connection().exec_driver_sql(f"PRAGMA {name}").scalar()
+
+
+def test_sqlite_wal_is_checkpointed_aside_during_an_import(app, factories, tmp_path,
+                                                           monkeypatch):
+    """On SQLite the import's commits are checkpointed by a thread of their own; afterwards
+    automatic checkpoints are back as they were and nothing is left in the WAL."""
+    from ringround.people import importer
+
+    organization, _admin = factories.org_with_admin()
+    before = _sqlite_pragma("wal_autocheckpoint")
+    checkpoints = []
+    stop = importer._Checkpointer.stop
+
+    def counting_stop(self):
+        stop(self)
+        checkpoints.append(self.checkpoints)
+
+    monkeypatch.setattr(importer._Checkpointer, "stop", counting_stop)
+    monkeypatch.setattr(importer, "COMMIT_SECONDS", 0)  # a commit after every chunk
+    path = tmp_path / "people.csv"
+    _write_people(path, [["Ann", f"N{n}", _fr(n), "", "", "", "", ""] for n in range(600)])
+    summary, _ = import_contacts(db.session, organization.id, path, chunk_rows=100,
+                                 default_region="FR")
+    assert summary.created == 600 and count(Contact, organization) == 600
+    assert checkpoints and checkpoints[0] >= 2  # after commits, and a last one
+    assert _sqlite_pragma("wal_autocheckpoint") == before
+    db.session.commit()
+    busy, frames, copied = db.session.connection().exec_driver_sql(
+        "PRAGMA wal_checkpoint(PASSIVE)").one()
+    assert busy == 0 and frames == copied
+
+
+def test_a_failing_checkpoint_is_logged_and_loses_nothing(app, factories, tmp_path,
+                                                          monkeypatch, caplog):
+    """A checkpoint that fails leaves its frames in the WAL: the import completes, every row
+    is there, and the failure is in the log."""
+    import sqlite3
+
+    from ringround.people import importer
+
+    class Broken:
+        def execute(self, _sql):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(importer._Checkpointer, "_connect", lambda self: Broken())
+    organization, _admin = factories.org_with_admin()
+    path = tmp_path / "people.csv"
+    _write_people(path, [["Ann", f"N{n}", _fr(n), "", "", "", "", ""] for n in range(300)])
+    with caplog.at_level("WARNING", logger="ringround.people.importer"):
+        summary, _ = import_contacts(db.session, organization.id, path, chunk_rows=100,
+                                     default_region="FR")
+    assert summary.created == 300 and count(Contact, organization) == 300
+    assert "WAL checkpoint failed" in caplog.text and "disk I/O error" in caplog.text
