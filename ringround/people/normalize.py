@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import multiprocessing
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]{2,}$")
 _SPLIT_NUMBERS = re.compile(r"\s*[/|\n]\s*|\s+(?:or|ou|eller|of)\s+", re.IGNORECASE)
 _SPLIT_TAGS = re.compile(r"\s*[,;|]\s*")
 _SPACES = re.compile(r"\s+")
+WORKER_NICENESS = 5  # how much lower a worker's priority is than the importer's
 MONTH_FIRST_REGIONS = {"US", "PH", "FM", "MH", "PW"}
 
 COUNTRY_NAMES = {
@@ -291,6 +293,10 @@ def init_worker(config: NormalizeConfig) -> None:
     _CONFIG = config
     if multiprocessing.parent_process() is not None:
         gc.disable()  # a worker's objects die with each chunk (see importer.py)
+        # The importing process (merge and writes) is the critical path: with a core per
+        # worker plus the importer, the workers yield to it and take the time it leaves
+        # (they run ahead of it, with chunks in flight). Web requests come first, too.
+        os.nice(WORKER_NICENESS)
 
 
 def normalize_chunk(chunk: list[tuple[int, list[str]]]) -> list[CleanRow | RejectedRow]:
