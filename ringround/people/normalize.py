@@ -11,11 +11,14 @@ import hashlib
 import multiprocessing
 import os
 import re
+import traceback
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 from ringround.people.headers import CUSTOM_PREFIX, PHONE_FIELDS
+from ringround.people.reader import TableSource
 from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
 
 CONTACT_FIELDS = ("first_name", "last_name", "email", "street", "postcode", "city", "country",
@@ -303,3 +306,38 @@ def normalize_chunk(chunk: list[tuple[int, list[str]]]) -> list[CleanRow | Rejec
     """Clean a chunk of (row number, cells) in a worker process."""
     assert _CONFIG is not None
     return [normalize_row(row_no, cells, _CONFIG) for row_no, cells in chunk]
+
+
+def chunks(rows: Iterator[tuple[int, list[str]]], size: int
+           ) -> Iterator[list[tuple[int, list[str]]]]:
+    """Rows in lists of `size`."""
+    chunk: list[tuple[int, list[str]]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+WORKER_DONE = "done"
+WORKER_FAILED = "failed"
+
+
+def read_and_clean(table: TableSource, config: NormalizeConfig, chunk_rows: int,
+                   worker: int, workers: int, out) -> None:
+    """A worker process's part of a CSV import: it reads the whole file (the same rows and
+    row numbers as the importer would) and cleans every `workers`-th chunk from the
+    `worker`-th, putting (rejected rows' cells, cleaned chunk) on `out`, then
+    `WORKER_DONE`; or `(WORKER_FAILED, traceback)`."""
+    try:
+        init_worker(config)
+        for index, chunk in enumerate(chunks(table.rows(), chunk_rows)):
+            if index % workers == worker:
+                results = normalize_chunk(chunk)
+                out.put(([item if len(result) == 2 else None
+                          for item, result in zip(chunk, results, strict=True)], results))
+        out.put(WORKER_DONE)
+    except BaseException:  # noqa: BLE001 - anything, as text: the importer raises it
+        out.put((WORKER_FAILED, traceback.format_exc()))

@@ -288,3 +288,28 @@ def test_a_failing_checkpoint_is_logged_and_loses_nothing(app, factories, tmp_pa
                                      default_region="FR")
     assert summary.created == 300 and count(Contact, organization) == 300
     assert "WAL checkpoint failed" in caplog.text and "disk I/O error" in caplog.text
+
+
+def test_workers_reading_the_file_give_the_same_report(org, run_import, any_app, factories):
+    """Workers that read the CSV themselves: same counts, and the same report, rejected
+    rows' original cells included, as one process reading it."""
+    alone, alone_report = run_import(org, "fr_semicolons_cp1252.csv", default_region="FR",
+                                     workers=1)
+    other, _admin = factories.org_with_admin()
+    pooled, pooled_report = run_import(other, "fr_semicolons_cp1252.csv",
+                                       default_region="FR", workers=3, chunk_rows=2)
+    assert pooled.as_dict() == alone.as_dict()
+    assert pooled_report == alone_report
+
+
+def test_a_failing_worker_fails_the_import_with_its_traceback(tmp_path):
+    """A worker's exception reaches the importer (with the worker's traceback) instead of
+    the import hanging or quietly skipping that worker's chunks."""
+    from ringround.people.importer import ImportWorkerError, _csv_read_by_workers
+    from ringround.people.normalize import NormalizeConfig
+    from ringround.people.reader import TableSource
+
+    missing = TableSource(tmp_path / "gone.csv", "csv", ["Phone"], 10, "utf-8", ",")
+    config = NormalizeConfig(("phone",), "FR", b"k" * 32)
+    with pytest.raises(ImportWorkerError, match="FileNotFoundError"):
+        list(_csv_read_by_workers(missing, config, 2, 5))
