@@ -52,7 +52,6 @@ _EXTENSION = re.compile(
 _SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?[eE]\+?\d+$")
 _FLOAT = re.compile(r"^(\d{6,15})\.0+$")
 _UNKNOWN_ZONE = "Etc/Unknown"
-_DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -82,8 +81,10 @@ class PhoneError:
 def _clean(raw: str) -> tuple[str, str | None]:
     text = raw.strip().lstrip("'’").strip()
     extension = None
-    match = _EXTENSION.search(text)
-    if match and len(re.sub(r"\D", "", text[: match.start()])) >= 6:
+    # Every extension marker (`,;#`, letters) is outside `_PLAIN`: most numbers skip the
+    # search (a regex search tries every position of the text).
+    match = None if _PLAIN.fullmatch(text) else _EXTENSION.search(text)
+    if match and len(_NOT_DIGIT.sub("", text[: match.start()])) >= 6:
         extension = match.group(1)
         text = text[: match.start()]
     float_match = _FLOAT.match(text)
@@ -98,18 +99,21 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
     text, extension = _clean(raw)
     if not text:
         return PhoneError("empty", raw)
-    if _SCIENTIFIC.match(text):
+    plain = _PLAIN.fullmatch(text) is not None
+    # A plain text has no letter, so it cannot be in scientific notation nor have letters.
+    if not plain and _SCIENTIFIC.match(text):
         return PhoneError("scientific", raw)
-    digits = len(_DIGIT.findall(text))
-    if digits == 0 or len(_LETTER.findall(text)) > 2:
+    digits = len(_NOT_DIGIT.sub("", text))
+    if digits == 0 or (not plain and len(_LETTER.findall(text)) > 2):
         return PhoneError("not_a_number", raw)
     if text.startswith("00") and not region:
         text = "+" + text[2:]
     region = (region or "").upper() or None
-    fast = _fast_parse(text, region) if _PLAIN.fullmatch(text) else None
+    fast = _fast_parse(text, region) if plain else None
     if fast is not None:
-        number, country, number_type = fast
-        return _parsed(number, extension, country, number_type)
+        code, national, country, number_type = fast
+        # E.164 of a number without leading zeros, as `format_number` writes it
+        return _parsed(f"+{code}{national}", code, extension, country, number_type)
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as error:
@@ -129,22 +133,42 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
         return PhoneError("invalid", raw)
     if number.extension and not extension:
         extension = number.extension
-    return _parsed(number, extension, country, number_type)
+    return _parsed(phonenumbers.format_number(number, PhoneNumberFormat.E164),
+                   number.country_code, extension, country, number_type)
 
 
-def _parsed(number: phonenumbers.PhoneNumber, extension: str | None, country: str | None,
+def _parsed(e164: str, country_code: int, extension: str | None, country: str | None,
             number_type: int) -> ParsedPhone:
-    if pn_util.is_number_type_geographical(number_type, number.country_code):
-        zones = pn_timezone.time_zones_for_geographical_number(number)
-    else:
-        zones = pn_timezone._country_level_time_zones_for_number(number)
+    if pn_util.is_number_type_geographical(number_type, country_code):
+        zones = _zones_by_prefix(e164[1:], 0)  # = time_zones_for_geographical_number
+    else:  # = _country_level_time_zones_for_number (which tries prefixes one digit longer)
+        zones = _zones_by_prefix(str(country_code), 1)
     return ParsedPhone(
-        e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        e164=e164,
         extension=extension,
         is_mobile=number_type in _MOBILE_TYPES,
         country=country,
-        time_zones=tuple(z for z in zones if z != _UNKNOWN_ZONE),
+        time_zones=zones,
     )
+
+
+_zone_tuples: dict[int, tuple[str, ...]] = {}
+
+
+def _zones_by_prefix(digits: str, extra: int) -> tuple[str, ...]:
+    """The zones of the longest prefix of `digits` in `phonenumbers`' time zone data, as
+    its `timezone` functions find them (without formatting the number again), known zones
+    only; the tuple is built once per data entry."""
+    found = pn_timezone._UNKNOWN_TIME_ZONE_LIST
+    for prefix_len in range(pn_timezone.TIMEZONE_LONGEST_PREFIX, 0, -1):
+        zones = pn_timezone.TIMEZONE_DATA.get(digits[:prefix_len + extra])
+        if zones is not None:
+            found = zones
+            break
+    result = _zone_tuples.get(id(found))
+    if result is None:
+        result = _zone_tuples[id(found)] = tuple(z for z in found if z != _UNKNOWN_ZONE)
+    return result
 
 
 _SPECIAL_DESCS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
@@ -207,11 +231,14 @@ def _classify(number: phonenumbers.PhoneNumber) -> tuple[str | None, int]:
     `time_zones_for_number` would each redo it: this is the import's hot path). Same rules as
     `region_code_for_number`: the first region of the calling code whose leading digits match,
     or else whose patterns accept the number."""
-    country_code = number.country_code
+    return _classify_national(number.country_code, pn_util.national_significant_number(number))
+
+
+def _classify_national(country_code: int, national: str) -> tuple[str | None, int]:
+    """`_classify` of the number with this calling code and national significant number."""
     regions = pn_util.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
     if not regions:
         return None, PhoneNumberType.UNKNOWN
-    national = pn_util.national_significant_number(number)
     if len(regions) == 1:
         metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, regions[0])
         if metadata is None:
@@ -238,12 +265,19 @@ _NOT_DIGIT = re.compile(r"\D")
 _NANP = 1
 
 
-def _fast_parse(text: str, region: str | None):
-    """(number, region, type) for the common cases, or None to let `phonenumbers.parse` (and
-    its exact error messages) handle the rest. Only returns valid numbers, so anything it
-    gets wrong falls back rather than slipping through."""
+def _fast_parse(text: str, region: str | None) -> tuple[int, str, str | None, int] | None:
+    """(calling code, national number, region, type) for the common cases, or None to let
+    `phonenumbers.parse` (and its exact error messages) handle the rest. Only returns valid
+    numbers, so anything it gets wrong falls back rather than slipping through."""
     digits = _NOT_DIGIT.sub("", text)
-    if text.startswith("+"):
+    international = text.startswith("+")
+    if not international and region is not None and text.startswith("00"):
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        if metadata is not None and metadata.international_prefix == "00":
+            # International, written the European way (`0033 6…`): as `+33 6…`, the way
+            # `phonenumbers` reads it once it has stripped the prefix.
+            international, digits = True, digits[2:]
+    if international:
         for size in (1, 2, 3):
             code = int(digits[:size] or 0)
             if code in pn_util.COUNTRY_CODE_TO_REGION_CODE:
@@ -260,7 +294,7 @@ def _fast_parse(text: str, region: str | None):
         code = metadata.country_code
         prefix = metadata.national_prefix_for_parsing
         if digits.startswith("00") and metadata.international_prefix == "00":
-            return None  # international, written the European way: the slow path knows
+            return None  # `(00)…` and the like: the slow path knows
         if code == _NANP:
             if len(digits) == 11 and digits[0] == "1":
                 digits = digits[1:]
@@ -272,11 +306,10 @@ def _fast_parse(text: str, region: str | None):
         national = digits
     if not (4 <= len(national) <= 14) or national[0] == "0":
         return None  # Italian-style leading zeros and the like: the slow path
-    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-    country, number_type = _classify(number)
+    country, number_type = _classify_national(code, national)
     if number_type == PhoneNumberType.UNKNOWN:
         return None
-    return number, country, number_type
+    return code, national, country, number_type
 
 
 # --- time zones -------------------------------------------------------------------------

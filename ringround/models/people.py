@@ -28,11 +28,14 @@ class PhoneStatus(enum.StrEnum):
     DISCONNECTED = "disconnected"
 
 
+# WITHOUT ROWID on SQLite: the rows live in their primary key's B-tree, instead of a rowid
+# table plus that key's index (one B-tree less to write per tagged contact).
 contact_tags = Table(
     "contact_tags",
     Base.metadata,
     Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+    sqlite_with_rowid=False,
 )
 
 
@@ -62,11 +65,12 @@ class Contact(TimestampMixin, Base):
     """A person to be called."""
 
     __tablename__ = "contacts"
+    # Also the index of organization_id alone (its prefix), for look-ups and cascades.
     __table_args__ = (Index("ix_contacts_org_email", "organization_id", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+        ForeignKey("organizations.id", ondelete="CASCADE")
     )
     first_name: Mapped[str | None] = mapped_column(String(120))
     last_name: Mapped[str | None] = mapped_column(String(120))

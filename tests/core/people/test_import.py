@@ -228,3 +228,88 @@ def test_big_file_merges_into_existing_contacts(org, tmp_path):
     assert report[2002 + 2][0] == "rejected"
     assert db.session.scalar(select(func.count()).select_from(Household)
                              .where(Household.organization_id == org.id)) == 1500
+
+
+def _sqlite_pragma(name: str):
+    return db.session.connection().exec_driver_sql(f"PRAGMA {name}").scalar()
+
+
+def test_sqlite_wal_is_checkpointed_aside_during_an_import(app, factories, tmp_path,
+                                                           monkeypatch):
+    """On SQLite the import's commits are checkpointed by a thread of their own; afterwards
+    automatic checkpoints are back as they were and nothing is left in the WAL."""
+    from ringround.people import importer
+
+    organization, _admin = factories.org_with_admin()
+    before = _sqlite_pragma("wal_autocheckpoint")
+    checkpoints = []
+    stop = importer._Checkpointer.stop
+
+    def counting_stop(self):
+        stop(self)
+        checkpoints.append(self.checkpoints)
+
+    monkeypatch.setattr(importer._Checkpointer, "stop", counting_stop)
+    monkeypatch.setattr(importer, "COMMIT_SECONDS", 0)  # a commit after every chunk
+    path = tmp_path / "people.csv"
+    _write_people(path, [["Ann", f"N{n}", _fr(n), "", "", "", "", ""] for n in range(600)])
+    summary, _ = import_contacts(db.session, organization.id, path, chunk_rows=100,
+                                 default_region="FR")
+    assert summary.created == 600 and count(Contact, organization) == 600
+    assert checkpoints and checkpoints[0] >= 2  # after commits, and a last one
+    assert _sqlite_pragma("wal_autocheckpoint") == before
+    db.session.commit()
+    busy, frames, copied = db.session.connection().exec_driver_sql(
+        "PRAGMA wal_checkpoint(PASSIVE)").one()
+    assert busy == 0 and frames == copied
+
+
+def test_a_failing_checkpoint_is_logged_and_loses_nothing(app, factories, tmp_path,
+                                                          monkeypatch, caplog):
+    """A checkpoint that fails leaves its frames in the WAL: the import completes, every row
+    is there, and the failure is in the log."""
+    import sqlite3
+
+    from ringround.people import importer
+
+    class Broken:
+        def execute(self, _sql):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(importer._Checkpointer, "_connect", lambda self: Broken())
+    organization, _admin = factories.org_with_admin()
+    path = tmp_path / "people.csv"
+    _write_people(path, [["Ann", f"N{n}", _fr(n), "", "", "", "", ""] for n in range(300)])
+    with caplog.at_level("WARNING", logger="ringround.people.importer"):
+        summary, _ = import_contacts(db.session, organization.id, path, chunk_rows=100,
+                                     default_region="FR")
+    assert summary.created == 300 and count(Contact, organization) == 300
+    assert "WAL checkpoint failed" in caplog.text and "disk I/O error" in caplog.text
+
+
+def test_workers_reading_the_file_give_the_same_report(org, run_import, any_app, factories):
+    """Workers that read the CSV themselves: same counts, and the same report, rejected
+    rows' original cells included, as one process reading it."""
+    alone, alone_report = run_import(org, "fr_semicolons_cp1252.csv", default_region="FR",
+                                     workers=1)
+    other, _admin = factories.org_with_admin()
+    pooled, pooled_report = run_import(other, "fr_semicolons_cp1252.csv",
+                                       default_region="FR", workers=3, chunk_rows=2)
+    assert pooled.as_dict() == alone.as_dict()
+    assert pooled_report == alone_report
+
+
+def test_a_failing_worker_fails_the_import_with_its_traceback(tmp_path):
+    """A worker's exception reaches the importer (with the worker's traceback) instead of
+    the import hanging or quietly skipping that worker's chunks."""
+    from ringround.people.importer import ImportWorkerError, _csv_read_by_workers
+    from ringround.people.normalize import NormalizeConfig
+    from ringround.people.reader import TableSource
+
+    missing = TableSource(tmp_path / "gone.csv", "csv", ["Phone"], 10, "utf-8", ",")
+    config = NormalizeConfig(("phone",), "FR", b"k" * 32)
+    with pytest.raises(ImportWorkerError, match="FileNotFoundError"):
+        list(_csv_read_by_workers(missing, config, 2, 5))

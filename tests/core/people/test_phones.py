@@ -70,12 +70,19 @@ def test_fast_paths_agree_with_phonenumbers_everywhere():
                     country_code=example.country_code, national_number=int(national),
                     italian_leading_zero=example.italian_leading_zero,
                     number_of_leading_zeros=example.number_of_leading_zeros)
+                e164 = pn.format_number(number, pn.PhoneNumberFormat.E164)
                 for style in (pn.PhoneNumberFormat.NATIONAL,
-                              pn.PhoneNumberFormat.INTERNATIONAL, pn.PhoneNumberFormat.E164):
-                    text = pn.format_number(number, style)
-                    reference = pn.parse(text, region)
+                              pn.PhoneNumberFormat.INTERNATIONAL, pn.PhoneNumberFormat.E164,
+                              "00"):
+                    # "00": international, written with the European prefix (`0033 6…`)
+                    text = "00" + e164[1:] if style == "00" else pn.format_number(number, style)
                     ours = parse_phone(text, region)
                     checked += 1
+                    try:
+                        reference = pn.parse(text, region)
+                    except pn.NumberParseException:  # "00" is not everywhere the prefix
+                        assert isinstance(ours, PhoneError), (region, text)
+                        continue
                     if not pn.is_valid_number(reference):
                         assert isinstance(ours, PhoneError), (region, text)
                         continue
