@@ -16,6 +16,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -111,6 +112,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the file, database, report")
     args = parser.parse_args()
 
     from ringround import create_app
@@ -154,6 +156,8 @@ def main() -> None:
     finally:
         if server:
             server.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)  # a 1M-row run leaves ~1 GB
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_seconds = sum(u.ru_utime + u.ru_stime for u in (usage, children)) - cpu_before
