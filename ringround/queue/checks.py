@@ -152,10 +152,8 @@ def _exclusion_kinds(exclusions: Exclusions) -> tuple[str | None, bool]:
 
 
 def opted_out_label(rules: OperationRules) -> str | None:
-    for rule in rules.exclusions.rules:
-        if rule.kind == "opted_out":
-            return rule.label
-    return None
+    """The label of the operation's opted-out exclusion, if it has one."""
+    return _exclusion_kinds(rules.exclusions)[0]
 
 
 def check_candidate(session: Session, row, rules: OperationRules, org_id: int,

@@ -227,8 +227,7 @@ class _Picker:
                           prefer=self.prefer_tag_ids)
             stmt = _candidates_statement(len(self.zones), prefer, self.lock)
             rows = session.execute(stmt, params).all()
-        if len(rows) > 1:
-            rows.sort(key=_sort_key)
+        rows.sort(key=_sort_key)
         return rows
 
 
