@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
@@ -55,9 +55,10 @@ _UNKNOWN_ZONE = "Etc/Unknown"
 _LETTER = re.compile(r"[^\W\d_]")
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedPhone:
-    """A valid number: E.164, extension, mobile or not, country, candidate time zones."""
+class ParsedPhone(NamedTuple):
+    """A valid number: E.164, extension, mobile or not, country, candidate time zones.
+
+    A named tuple: an import makes one per number, at a third of a frozen dataclass's cost."""
 
     e164: str
     extension: str | None
@@ -87,29 +88,43 @@ def _clean(raw: str) -> tuple[str, str | None]:
     if match and len(_NOT_DIGIT.sub("", text[: match.start()])) >= 6:
         extension = match.group(1)
         text = text[: match.start()]
-    float_match = _FLOAT.match(text)
-    if float_match:
-        text = float_match.group(1)
+    if "." in text:
+        float_match = _FLOAT.match(text)
+        if float_match:
+            text = float_match.group(1)
     return text, extension
 
 
 def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError:
     """Parse one number as written by people (see the module docstring)."""
     raw = raw or ""
-    text, extension = _clean(raw)
-    if not text:
-        return PhoneError("empty", raw)
-    plain = _PLAIN.fullmatch(text) is not None
+    text = raw.strip()
+    if _PLAIN.fullmatch(text):  # most numbers: no apostrophe, extension nor letter
+        extension = None
+        if "." in text:
+            float_match = _FLOAT.match(text)
+            if float_match:
+                text = float_match.group(1)
+        plain = True
+    else:
+        text, extension = _clean(raw)
+        if not text:
+            return PhoneError("empty", raw)
+        plain = _PLAIN.fullmatch(text) is not None
     # A plain text has no letter, so it cannot be in scientific notation nor have letters.
     if not plain and _SCIENTIFIC.match(text):
         return PhoneError("scientific", raw)
-    digits = len(_NOT_DIGIT.sub("", text))
-    if digits == 0 or (not plain and len(_LETTER.findall(text)) > 2):
+    digits = _NOT_DIGIT.sub("", text)
+    count = len(digits)
+    if not count or (not plain and len(_LETTER.findall(text)) > 2):
         return PhoneError("not_a_number", raw)
-    if text.startswith("00") and not region:
-        text = "+" + text[2:]
-    region = (region or "").upper() or None
-    fast = _fast_parse(text, region) if plain else None
+    if not region:
+        region = None
+        if text.startswith("00"):
+            text, digits = "+" + text[2:], digits[2:]
+    elif not region.isupper():
+        region = region.upper()
+    fast = _fast_parse(text, digits, region) if plain else None
     if fast is not None:
         code, national, country, number_type = fast
         # E.164 of a number without leading zeros, as `format_number` writes it
@@ -126,9 +141,9 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
         return PhoneError(code, raw)
     country, number_type = _classify(number)
     if number_type == PhoneNumberType.UNKNOWN:
-        if digits < 6:
+        if count < 6:
             return PhoneError("too_short", raw)
-        if digits > 15:
+        if count > 15:
             return PhoneError("too_long", raw)
         return PhoneError("invalid", raw)
     if number.extension and not extension:
@@ -140,18 +155,24 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
 def _parsed(e164: str, country_code: int, extension: str | None, country: str | None,
             number_type: int) -> ParsedPhone:
     if pn_util.is_number_type_geographical(number_type, country_code):
-        zones = _zones_by_prefix(e164[1:], 0)  # = time_zones_for_geographical_number
+        # = time_zones_for_geographical_number, which reads at most the first
+        # TIMEZONE_LONGEST_PREFIX digits: numbers share them, so they are remembered
+        prefix = e164[1:_ZONE_PREFIX_END]
+        zones = _geographic_zones.get(prefix)
+        if zones is None:
+            if len(_geographic_zones) >= 50_000:
+                _geographic_zones.clear()  # bounded memory, whatever the file
+            zones = _geographic_zones[prefix] = _zones_by_prefix(prefix, 0)
     else:  # = _country_level_time_zones_for_number (which tries prefixes one digit longer)
-        zones = _zones_by_prefix(str(country_code), 1)
-    return ParsedPhone(
-        e164=e164,
-        extension=extension,
-        is_mobile=number_type in _MOBILE_TYPES,
-        country=country,
-        time_zones=zones,
-    )
+        zones = _country_zones.get(country_code)
+        if zones is None:
+            zones = _country_zones[country_code] = _zones_by_prefix(str(country_code), 1)
+    return ParsedPhone(e164, extension, number_type in _MOBILE_TYPES, country, zones)
 
 
+_ZONE_PREFIX_END = 1 + pn_timezone.TIMEZONE_LONGEST_PREFIX
+_geographic_zones: dict[str, tuple[str, ...]] = {}
+_country_zones: dict[int, tuple[str, ...]] = {}
 _zone_tuples: dict[int, tuple[str, ...]] = {}
 
 
@@ -189,39 +210,57 @@ def _special_pattern(metadata) -> re.Pattern | None:
     return _special_patterns[key]
 
 
-_desc_tests: dict[int, tuple[frozenset[int] | None, Any]] = {}
+_DescTest = tuple[frozenset[int] | None, Any] | None
 
 
-def _matches(national: str, desc) -> bool:
-    """`phonenumbers`' `_is_number_matching_desc`, with the description's lengths and
-    pattern prepared once (it looks the compiled pattern up again on every call)."""
+def _desc_test(desc) -> _DescTest:
+    """A number description's possible lengths and compiled pattern, prepared once
+    (`phonenumbers` looks the compiled pattern up again on every call)."""
     if desc is None:
-        return False
-    test = _desc_tests.get(id(desc))
+        return None
+    lengths, pattern = desc.possible_length, desc.national_number_pattern
+    return (frozenset(lengths) if len(lengths) > 0 else None,
+            re.compile(pattern).fullmatch if pattern else None)
+
+
+def _matches(national: str, test: _DescTest) -> bool:
+    """`phonenumbers`' `_is_number_matching_desc`, with a `_desc_test`."""
     if test is None:
-        lengths, pattern = desc.possible_length, desc.national_number_pattern
-        test = _desc_tests[id(desc)] = (frozenset(lengths) if len(lengths) > 0 else None,
-                                        re.compile(pattern).fullmatch if pattern else None)
+        return False
     lengths, fullmatch = test
     if lengths is not None and len(national) not in lengths:
         return False
     return fullmatch is not None and fullmatch(national) is not None
 
 
+_type_tests: dict[int, tuple] = {}
+
+
+def _type_test(metadata) -> tuple:
+    """What `_number_type` needs of a region's metadata, prepared once per region."""
+    test = _type_tests.get(id(metadata))
+    if test is None:
+        special = _special_pattern(metadata)
+        test = _type_tests[id(metadata)] = (
+            special.fullmatch if special is not None else None,
+            _desc_test(metadata.general_desc), _desc_test(metadata.fixed_line),
+            _desc_test(metadata.mobile), bool(metadata.same_mobile_and_fixed_line_pattern))
+    return test
+
+
 def _number_type(national: str, metadata) -> int:
     """`phonenumbers`' type test, in the same order, with the eight special types tried at
     once (most numbers are fixed or mobile: 3 regexes instead of 11)."""
-    special = _special_pattern(metadata)
-    if special is not None and special.fullmatch(national):
+    special, general, fixed, mobile, same = _type_test(metadata)
+    if special is not None and special(national):
         return pn_util._number_type_helper(national, metadata)
-    matches = _matches
-    if not matches(national, metadata.general_desc):
+    if not _matches(national, general):
         return PhoneNumberType.UNKNOWN
-    if matches(national, metadata.fixed_line):
-        if metadata.same_mobile_and_fixed_line_pattern or matches(national, metadata.mobile):
+    if _matches(national, fixed):
+        if same or _matches(national, mobile):
             return PhoneNumberType.FIXED_LINE_OR_MOBILE
         return PhoneNumberType.FIXED_LINE
-    if not metadata.same_mobile_and_fixed_line_pattern and matches(national, metadata.mobile):
+    if not same and _matches(national, mobile):
         return PhoneNumberType.MOBILE
     return PhoneNumberType.UNKNOWN
 
@@ -265,18 +304,47 @@ _NOT_DIGIT = re.compile(r"\D")
 _NANP = 1
 
 
-def _fast_parse(text: str, region: str | None) -> tuple[int, str, str | None, int] | None:
+_NANP_RULE, _ZERO, _ZERO_FIRST, _NO_PREFIX = "nanp", "zero", "zero first", "none"
+_regions: dict[str, tuple[int, bool, str | None] | None] = {}
+
+
+def _region_rules(region: str) -> tuple[int, bool, str | None] | None:
+    """A region's calling code, whether `00` is its international prefix, and how the fast
+    path strips its national prefix (None: it leaves that to `phonenumbers`); once per
+    region."""
+    if region in _regions:
+        return _regions[region]
+    metadata = PhoneMetadata.metadata_for_region(region, None)
+    rules = None
+    if metadata is not None:
+        prefix = metadata.national_prefix_for_parsing
+        if metadata.country_code == _NANP:
+            rule = _NANP_RULE
+        elif prefix == "0":
+            rule = _ZERO
+        elif prefix is not None and prefix.startswith("0|"):
+            rule = _ZERO_FIRST  # `0|180020` (GB): a leading 0 is the first alternative
+        elif prefix is None and metadata.national_prefix is None:
+            rule = _NO_PREFIX
+        else:
+            rule = None
+        rules = (metadata.country_code, metadata.international_prefix == "00", rule)
+    _regions[region] = rules
+    return rules
+
+
+def _fast_parse(text: str, digits: str, region: str | None
+                ) -> tuple[int, str, str | None, int] | None:
     """(calling code, national number, region, type) for the common cases, or None to let
     `phonenumbers.parse` (and its exact error messages) handle the rest. Only returns valid
-    numbers, so anything it gets wrong falls back rather than slipping through."""
-    digits = _NOT_DIGIT.sub("", text)
+    numbers, so anything it gets wrong falls back rather than slipping through. `digits`
+    are the digits of `text`."""
     international = text.startswith("+")
-    if not international and region is not None and text.startswith("00"):
-        metadata = PhoneMetadata.metadata_for_region(region, None)
-        if metadata is not None and metadata.international_prefix == "00":
-            # International, written the European way (`0033 6…`): as `+33 6…`, the way
-            # `phonenumbers` reads it once it has stripped the prefix.
-            international, digits = True, digits[2:]
+    rules = _region_rules(region) if region is not None else None
+    if not international and rules is not None and rules[1] and text.startswith("00"):
+        # International, written the European way (`0033 6…`): as `+33 6…`, the way
+        # `phonenumbers` reads it once it has stripped the prefix.
+        international, digits = True, digits[2:]
     if international:
         for size in (1, 2, 3):
             code = int(digits[:size] or 0)
@@ -286,22 +354,22 @@ def _fast_parse(text: str, region: str | None) -> tuple[int, str, str | None, in
         else:
             return None
     else:
-        if region is None:
+        if rules is None:
             return None
-        metadata = PhoneMetadata.metadata_for_region(region, None)
-        if metadata is None:
-            return None
-        code = metadata.country_code
-        prefix = metadata.national_prefix_for_parsing
-        if digits.startswith("00") and metadata.international_prefix == "00":
+        code, zero_zero, rule = rules
+        if zero_zero and digits.startswith("00"):
             return None  # `(00)…` and the like: the slow path knows
-        if code == _NANP:
+        if rule is _NANP_RULE:
             if len(digits) == 11 and digits[0] == "1":
                 digits = digits[1:]
-        elif prefix == "0":
-            if digits.startswith("0"):
+        elif rule is _ZERO:
+            if digits[0] == "0":
                 digits = digits[1:]
-        elif prefix is not None or metadata.national_prefix is not None:
+        elif rule is _ZERO_FIRST:
+            if digits[0] != "0":
+                return None  # another alternative may match: the slow path
+            digits = digits[1:]
+        elif rule is not _NO_PREFIX:
             return None
         national = digits
     if not (4 <= len(national) <= 14) or national[0] == "0":

@@ -170,17 +170,23 @@ def household_key(secret: bytes, household: str, street: str, postcode: str,
                   city: str) -> str | None:
     """A keyed hash of a household id or a normalized address (the address is not kept
     in the clear in the key, so an erased person's address does not linger there)."""
-    if household.strip():
-        plain = "h:" + normalize_address_part(household)
-    elif street.strip():
-        # = normalize_address_part(f"{street}|{postcode}|{city}"): each step works within
-        # the `|`-separated parts, and postcodes and cities repeat from row to row.
-        plain = (f"a:{normalize_address_part(street)}|{_normalized_part(postcode)}"
-                 f"|{_normalized_part(city)}")
-    else:
+    plain = _household_plain(household, street, postcode, city)
+    if plain is None:
         return None
     # Keyed BLAKE2b: a MAC like HMAC-SHA256, at a third of the cost (one per imported row).
     return "k:" + hashlib.blake2b(plain.encode(), key=secret[:64], digest_size=20).hexdigest()
+
+
+def _household_plain(household: str, street: str, postcode: str, city: str) -> str | None:
+    """What `household_key` hashes: the household id, else the address, normalized."""
+    if household.strip():
+        return "h:" + normalize_address_part(household)
+    if street.strip():
+        # = normalize_address_part(f"{street}|{postcode}|{city}"): each step works within
+        # the `|`-separated parts, and postcodes and cities repeat from row to row.
+        return (f"a:{normalize_address_part(street)}|{_normalized_part(postcode)}"
+                f"|{_normalized_part(city)}")
+    return None
 
 
 def _label(column: str, parsed: ParsedPhone) -> str:
@@ -191,30 +197,80 @@ def _label(column: str, parsed: ParsedPhone) -> str:
     return "mobile" if parsed.is_mobile else "landline"
 
 
+class _Plan:
+    """A column mapping sorted out once per import instead of once per cell: which columns
+    hold contact fields, numbers, tags and custom fields; and the household key's hasher."""
+
+    __slots__ = ("config", "fields", "phones", "tags", "custom", "hasher")
+
+    def __init__(self, config: NormalizeConfig):
+        self.config = config
+        self.fields: list[tuple[int, str]] = []
+        self.phones: list[tuple[int, str]] = []
+        self.tags: list[int] = []
+        self.custom: list[tuple[int, str]] = []
+        for index, target in enumerate(config.mapping):
+            if target == "ignore":
+                continue
+            if target in PHONE_FIELDS:
+                self.phones.append((index, target))
+            elif target == "tags":
+                self.tags.append(index)
+            elif target.startswith(CUSTOM_PREFIX):
+                self.custom.append((index, target[len(CUSTOM_PREFIX):]))
+            else:
+                self.fields.append((index, target))
+        # `household_key`'s keyed BLAKE2b, its key block hashed once: each row copies it.
+        self.hasher = hashlib.blake2b(key=config.household_secret[:64], digest_size=20)
+
+
+_plan: _Plan | None = None
+
+
+def _plan_for(config: NormalizeConfig) -> _Plan:
+    global _plan
+    if _plan is None or _plan.config is not config:
+        _plan = _Plan(config)
+    return _plan
+
+
+# A cell holding one number, surely: no separator (`/`, `|`, a line break, " or ") can be in it.
+_ONE_NUMBER = re.compile(r"\+?[\d \-.()\u00a0]+")
+
+
 def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
                   ) -> CleanRow | RejectedRow:
     """Clean one row, or say why it cannot be imported."""
+    plan = _plan_for(config)
+    count = len(cells)  # a short row: its cells; a long one: the mapped ones
     values: dict[str, str] = {}
+    for index, target in plan.fields:
+        if index < count and target not in values:
+            cell = cells[index].strip()
+            if cell:
+                values[target] = cell
     phone_cells: list[tuple[str, str]] = []
-    tags: list[str] = []
-    custom: dict[str, str] = {}
-    for target, cell in zip(config.mapping, cells, strict=False):  # a short row: its cells
-        if target == "ignore":
+    for index, target in plan.phones:
+        if index >= count:
             continue
-        cell = cell.strip()
+        cell = cells[index].strip()
         if not cell:
             continue
-        if target in PHONE_FIELDS:
-            parts = [part for part in _SPLIT_NUMBERS.split(cell) if part]
-            if any(sum(map(str.isdigit, part)) < 6 for part in parts):
-                parts = [cell]  # not a list of numbers ("n/a", "06 12 / 34")
-            phone_cells.extend((target, part) for part in parts)
-        elif target == "tags":
+        if _ONE_NUMBER.fullmatch(cell):
+            phone_cells.append((target, cell))
+            continue
+        parts = [part for part in _SPLIT_NUMBERS.split(cell) if part]
+        if any(sum(map(str.isdigit, part)) < 6 for part in parts):
+            parts = [cell]  # not a list of numbers ("n/a", "06 12 / 34")
+        phone_cells.extend((target, part) for part in parts)
+    tags: list[str] = []
+    for index in plan.tags:
+        if index < count and (cell := cells[index].strip()):
             tags.extend(tag[:64] for tag in _SPLIT_TAGS.split(cell) if tag)
-        elif target.startswith(CUSTOM_PREFIX):
-            custom[target[len(CUSTOM_PREFIX):]] = cell
-        elif target not in values:
-            values[target] = cell
+    custom: dict[str, str] = {}
+    for index, key in plan.custom:
+        if index < count and (cell := cells[index].strip()):
+            custom[key] = cell
 
     warnings: list[str] = []
     fields: dict[str, object] = {}
@@ -230,21 +286,21 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
     phones: list[Phone] = []
     first_parsed: ParsedPhone | None = None
     errors: list[str] = []
-    seen: set[str] = set()
     for column, raw in phone_cells:
         parsed = parse_phone(raw, region)
         if isinstance(parsed, PhoneError):
             errors.append(f"{parsed.message} ({raw})")
             continue
-        if parsed.e164 in seen:
+        if first_parsed is None:
+            first_parsed = parsed
+        elif any(phone[0] == parsed.e164 for phone in phones):
             continue
-        seen.add(parsed.e164)
-        first_parsed = first_parsed or parsed
         phones.append((parsed.e164, parsed.extension, _label(column, parsed), parsed.is_mobile,
                        parsed.country))
     if not phones:
         return row_no, "; ".join(errors) if errors else "no phone number"
-    warnings.extend(f"number skipped: {error}" for error in errors)
+    if errors:
+        warnings.extend(f"number skipped: {error}" for error in errors)
 
     if "full_name" in values and not ("first_name" in values or "last_name" in values):
         full = values["full_name"]
@@ -280,9 +336,13 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
     zone = time_zone_for(first_parsed, country, values.get("postcode"))
     if zone:
         fields["time_zone"] = zone
-    key = household_key(config.household_secret, values.get("household", ""),
-                        values.get("street", ""), values.get("postcode", ""),
-                        values.get("city", ""))
+    plain = _household_plain(values.get("household", ""), values.get("street", ""),
+                             values.get("postcode", ""), values.get("city", ""))
+    key = None
+    if plain is not None:
+        hasher = plan.hasher.copy()
+        hasher.update(plain.encode())
+        key = "k:" + hasher.hexdigest()
     return (row_no, tuple(map(fields.get, CONTACT_FIELDS)), tuple(phones),
             tuple(dict.fromkeys(tags)), custom or None, key, tuple(warnings))
 

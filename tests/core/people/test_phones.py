@@ -1,6 +1,7 @@
 """Parsing numbers as people write them."""
 
 import pytest
+from phonenumbers import timezone as pn_timezone
 
 from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
 
@@ -90,4 +91,7 @@ def test_fast_paths_agree_with_phonenumbers_everywhere():
                     assert ours.e164 == pn.format_number(reference, pn.PhoneNumberFormat.E164)
                     assert ours.country == pn.region_code_for_number(reference)
                     assert ours.is_mobile == (pn.number_type(reference) in mobile_types)
+                    zones = pn_timezone.time_zones_for_number(reference)
+                    assert ours.time_zones == tuple(z for z in zones if z != "Etc/Unknown"), \
+                        (region, text)
     assert checked > 5000
