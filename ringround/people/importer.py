@@ -220,16 +220,17 @@ class _MergeState:
                 coerced_fields[key] = coerced
         return coerced_fields
 
-    def _lookup(self, sql: str, values: list[str]) -> list[tuple]:
+    def _lookup(self, sql: str, values: list[str], plain: bool = False) -> list[tuple]:
         """Rows of `sql` for `values`, passed as one parameter (`{values}`: a JSON array on
         SQLite, an array on PostgreSQL). One statement text whatever the count: the driver's
         statement cache would otherwise keep a big prepared statement per distinct count.
-        Only the integer organization id is formatted into `sql`."""
+        Only the integer organization id is formatted into `sql`. `plain` values (numbers,
+        hex keys) need no JSON escaping."""
         if not values:
             return []
         if self.mark == "?":
-            sql, param = sql.replace("{values}", "(SELECT value FROM json_each(?))"), \
-                json.dumps(values)
+            sql = sql.replace("{values}", "(SELECT value FROM json_each(?))")
+            param = '["' + '","'.join(values) + '"]' if plain else json.dumps(values)
         else:
             sql, param = sql.replace(" IN {values}", " = ANY(%s)"), values
         cursor = self.session.connection().connection.cursor()
@@ -240,21 +241,20 @@ class _MergeState:
             cursor.close()
 
     def _load_indexes(self, rows: list[CleanRow | RejectedRow]) -> None:
+        """The chunk's numbers and emails already in the database. (Its households are
+        looked up only if some are, when they are written: `_household_ids`.)"""
         clean = [row for row in rows if len(row) > 2]
         numbers = list({phone[0] for row in clean for phone in row[2]})
         emails = list({row[1][_EMAIL] for row in clean if row[1][_EMAIL]})
-        keys = list({row[5] for row in clean if row[5]})
         self.phone_index = dict(self._lookup(
             "SELECT e164, contact_id FROM contact_phones "
-            "WHERE organization_id = {org} AND e164 IN {values}", numbers))
+            "WHERE organization_id = {org} AND e164 IN {values}", numbers, plain=True))
         # The oldest contact wins. (No ORDER BY id here: SQLite would walk the whole
         # organization's contacts in id order instead of seeking the emails' index.)
         self.email_index = dict(sorted(self._lookup(
             "SELECT email, id FROM contacts WHERE organization_id = {org} "
             "AND email IN {values}", emails), key=lambda found: -found[1]))
-        self.households = dict(self._lookup(
-            "SELECT key, id FROM households WHERE organization_id = {org} "
-            "AND key IN {values}", keys))
+        self.households = {}
 
     def apply(self, raw: list[tuple[int, list[str]]],
               results: list[CleanRow | RejectedRow]) -> None:
@@ -264,19 +264,20 @@ class _MergeState:
         db_merges: dict[int, list[_Incoming]] = {}
         phone_index, email_index = self.phone_index, self.email_index
         summary, report, extra_tags = self.summary, self.report, self.extra_tags
+        optouts, custom_types = self.optouts, self.custom_types
+        rejected = 0
         for position, result in enumerate(results):
             if len(result) == 2:
-                summary.rejected += 1
+                rejected += 1
                 report.add(result[0], "rejected", result[1], raw[position][1])
                 continue
             row, values, phones, tags, custom, household, found = result
             warnings = list(found)
-            summary.rows += 1
-            if custom and self.custom_types:
+            if custom and custom_types:
                 custom = self._coerce_custom(custom, warnings)
             if extra_tags:
                 tags = tuple(dict.fromkeys(tags + extra_tags))
-            dnc = bool(self.optouts) and self._is_suppressed(phones)
+            dnc = bool(optouts) and self._is_suppressed(phones)
             match = None
             for phone in phones:
                 match = phone_index.get(phone[0])
@@ -314,6 +315,8 @@ class _MergeState:
             if warnings and match < 0:
                 summary.warnings += 1
                 report.add(row, "warning", "; ".join(warnings))
+        summary.rejected += rejected
+        summary.rows += len(results) - rejected
         self._write_new(pending)
         if db_merges:
             self._write_merges(db_merges)
@@ -360,30 +363,50 @@ class _MergeState:
         processor = table.c[name].type._cached_bind_processor(self.dialect)
         return processor(value) if processor else value
 
-    def _bulk_insert(self, table, columns: list[str], rows: list[tuple]) -> None:
+    def _bulk_insert(self, table, columns: list[str], rows: list[tuple], *,
+                     on_conflict: str = "") -> int:
         """executemany straight through the driver, of rows already bound (the hot path: no
-        SQLAlchemy work per row; booleans and strings need none on either driver)."""
+        SQLAlchemy work per row; booleans and strings need none on either driver); returns
+        how many rows it inserted."""
         if not rows:
-            return
+            return 0
         sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
-               f"VALUES ({', '.join([self.mark] * len(columns))})")
+               f"VALUES ({', '.join([self.mark] * len(columns))}) {on_conflict}")
         cursor = self.session.connection().connection.cursor()
         try:
             cursor.executemany(sql, rows)
+            return cursor.rowcount
         finally:
             cursor.close()
 
     def _household_ids(self, keys: Iterable[str | None]) -> None:
-        """Households for the keys not known yet, inserted in key order (their unique index
-        takes them in one pass instead of at random)."""
+        """The ids of these households, new ones inserted, in key order (their unique index
+        takes them in one pass instead of at random). Most keys of a big file are new: each
+        is inserted unless it exists, and only when some existed are the keys looked up
+        (one seek of the unique index per key instead of two)."""
         missing = sorted({k for k in keys if k and k not in self.households})
         if not missing:
             return
         ids = self._reserve_ids(_households, len(missing))
-        self._bulk_insert(_households, ["id", "organization_id", "key"],
-                          [(i, self.org_id, key) for i, key in zip(ids, missing, strict=True)])
-        self.households.update(zip(missing, ids, strict=True))
-        self.summary.households += len(missing)
+        inserted = self._bulk_insert(
+            _households, ["id", "organization_id", "key"],
+            [(i, self.org_id, key) for i, key in zip(ids, missing, strict=True)],
+            on_conflict="ON CONFLICT (organization_id, key) DO NOTHING")
+        if inserted == len(missing):
+            self.households.update(zip(missing, ids, strict=True))
+        else:  # some were there already: which (a seek by id is cheaper than by key)
+            kept = {found for (found,) in self._lookup(
+                "SELECT id FROM households WHERE id IN {values}", ids)}
+            existing = []
+            for household_id, key in zip(ids, missing, strict=True):
+                if household_id in kept:
+                    self.households[key] = household_id
+                else:
+                    existing.append(key)
+            self.households.update(self._lookup(
+                "SELECT key, id FROM households WHERE organization_id = {org} "
+                "AND key IN {values}", existing, plain=True))
+        self.summary.households += inserted
 
     def _tag_ids(self, names: Iterable[str]) -> None:
         missing = list(dict.fromkeys(n for n in names if n not in self.tag_ids))
@@ -422,8 +445,9 @@ class _MergeState:
         ids = self._reserve_ids(_contacts, len(pending))
         org_id, source, households = self.org_id, self.source, self.households
         contact_rows, phone_rows, tag_rows = [], [], []
-        phone_index, email_index, tag_row_ids = self.phone_index, self.email_index, \
-            self._tag_row_ids
+        tag_rows_of, tag_row_ids = self._tag_rows, self._tag_row_ids
+        # (The chunk's number and email indexes keep the pending placeholders: nothing reads
+        # them for new contacts after this, and the next chunk looks its own up.)
         for contact_id, item in zip(ids, pending, strict=True):
             values = item.values
             if to_date and values[_BIRTH] is not None:
@@ -432,15 +456,19 @@ class _MergeState:
                 contact_id, org_id, source, to_json(item.custom) if item.custom else empty,
                 item.dnc, now, now, households[item.household] if item.household else None,
                 *values))
-            for position, (e164, extension, label, is_mobile, country) in enumerate(item.phones):
+            phones = item.phones
+            if len(phones) == 1:
+                e164, extension, label, is_mobile, country = phones[0]
                 phone_rows.append((org_id, contact_id, e164, extension, labels[label],
-                                   is_mobile, country, position, status_ok))
-                phone_index[e164] = contact_id
-            email = values[_EMAIL]
-            if email and email_index.get(email, 0) < 0:
-                email_index[email] = contact_id
-            if item.tags:
-                tag_rows.extend([(contact_id, tag_id) for tag_id in tag_row_ids(item.tags)])
+                                   is_mobile, country, 0, status_ok))
+            else:
+                for position, (e164, extension, label, is_mobile, country) in enumerate(phones):
+                    phone_rows.append((org_id, contact_id, e164, extension, labels[label],
+                                       is_mobile, country, position, status_ok))
+            tags = item.tags
+            if tags:
+                tag_ids = tag_rows_of.get(tags) or tag_row_ids(tags)
+                tag_rows.extend([(contact_id, tag_id) for tag_id in tag_ids])
         phone_rows.sort(key=itemgetter(2))  # in number order, for their unique index
         self._bulk_insert(_contacts, self._CONTACT_COLUMNS, contact_rows)
         self._bulk_insert(_phones, self._PHONE_COLUMNS, phone_rows)
@@ -692,9 +720,26 @@ class _Checkpointer(threading.Thread):
                     log.warning("import: WAL checkpoint failed (frames kept in the WAL): %s",
                                 error)
                 if stopping:
+                    self._truncate(connection)
                     return
         finally:
             connection.close()
+
+
+    def _truncate(self, connection) -> None:
+        """Empty the WAL file once the import is done. During the import the WAL never
+        starts over (the importer's next transaction begins before the checkpoint of its
+        last one is over), so a big import leaves it large: ~1.4 GB for 1M rows. A
+        TRUNCATE checkpoint waits for readers; this one gives up after a second (and
+        leaves the file for SQLite to reuse) rather than hold up writers."""
+        try:
+            connection.execute("PRAGMA busy_timeout = 1000")
+            busy, _frames, _copied = connection.execute(
+                "PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                log.info("import: WAL not truncated (readers were busy)")
+        except sqlite3.Error as error:
+            log.warning("import: WAL truncation failed (nothing lost): %s", error)
 
 
 def _wal_path(connection) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -193,16 +194,18 @@ def test_big_file_merges_into_existing_contacts(org, tmp_path):
     rows.append(["Eve", "", "+33 7 81 23 45 67", "", "p999@example.org", "", "", ""])  # email
     rows.append(["", "", _fr(2999), _fr(5), "", "", "", ""])  # 2999 again; 5 is someone else's
     rows.append(["", "", "n/a", "", "", "", "", ""])
+    rows.append(["Zed", "New", _fr(7000), "", "", "10, rue Haute", "Lyon", ""])  # joins 20, 21
     second = tmp_path / "second.csv"
     _write_people(second, rows)
     report_path = tmp_path / "second.report.csv"
     summary, _ = import_contacts(db.session, org.id, second, chunk_rows=250, workers=2,
                                  default_region="FR",
                                  report_path=report_path)
-    assert (summary.created, summary.merged, summary.rejected) == (1000, 1002, 1)
+    assert (summary.created, summary.merged, summary.rejected) == (1001, 1002, 1)
     assert summary.suppressed == 1
-    assert count(Contact, org) == 3000
-    assert count(ContactPhone, org) == 3001  # Eve's number joined contact 999
+    assert summary.households == 500  # Zed's address is already a household
+    assert count(Contact, org) == 3001
+    assert count(ContactPhone, org) == 3002  # Eve's number joined contact 999
 
     existing = contact_by_phone(org, _fr(1001))
     assert existing.first_name == "Ann" and sorted(t.name for t in existing.tags) == [
@@ -219,6 +222,8 @@ def test_big_file_merges_into_existing_contacts(org, tmp_path):
     assert new.household_id == contact_by_phone(org, _fr(2998)).household_id
     assert contact_by_phone(org, _fr(2500)).do_not_contact is True
     assert contact_by_phone(org, _fr(5)).last_name == "N5"  # not moved
+    assert contact_by_phone(org, _fr(7000)).household_id == \
+        contact_by_phone(org, _fr(20)).household_id is not None
 
     with report_path.open(encoding="utf-8", newline="") as handle:
         report = {int(r["row"]): (r["status"], r["reason"]) for r in csv.DictReader(handle)}
@@ -237,7 +242,7 @@ def _sqlite_pragma(name: str):
 def test_sqlite_wal_is_checkpointed_aside_during_an_import(app, factories, tmp_path,
                                                            monkeypatch):
     """On SQLite the import's commits are checkpointed by a thread of their own; afterwards
-    automatic checkpoints are back as they were and nothing is left in the WAL."""
+    automatic checkpoints are back as they were and the WAL file is empty."""
     from ringround.people import importer
 
     organization, _admin = factories.org_with_admin()
@@ -258,6 +263,9 @@ def test_sqlite_wal_is_checkpointed_aside_during_an_import(app, factories, tmp_p
     assert summary.created == 600 and count(Contact, organization) == 600
     assert checkpoints and checkpoints[0] >= 2  # after commits, and a last one
     assert _sqlite_pragma("wal_autocheckpoint") == before
+    database = next(row[2] for row in db.session.connection().exec_driver_sql(
+        "PRAGMA database_list") if row[1] == "main")
+    assert Path(database + "-wal").stat().st_size == 0  # truncated at the end
     db.session.commit()
     busy, frames, copied = db.session.connection().exec_driver_sql(
         "PRAGMA wal_checkpoint(PASSIVE)").one()
