@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ringround.people.headers import CUSTOM_PREFIX, PHONE_FIELDS
-from ringround.people.reader import TableSource
+from ringround.people.reader import TableSource, share_of_chunks
 from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
 
 CONTACT_FIELDS = ("first_name", "last_name", "email", "street", "postcode", "city", "country",
@@ -393,11 +393,10 @@ def read_and_clean(table: TableSource, config: NormalizeConfig, chunk_rows: int,
     `WORKER_DONE`; or `(WORKER_FAILED, traceback)`."""
     try:
         init_worker(config)
-        for index, chunk in enumerate(chunks(table.rows(), chunk_rows)):
-            if index % workers == worker:
-                results = normalize_chunk(chunk)
-                out.put(([item if len(result) == 2 else None
-                          for item, result in zip(chunk, results, strict=True)], results))
+        for _number, chunk in share_of_chunks(table, chunk_rows, worker, workers):
+            results = normalize_chunk(chunk)
+            out.put(([item if len(result) == 2 else None
+                      for item, result in zip(chunk, results, strict=True)], results))
         out.put(WORKER_DONE)
     except BaseException:  # noqa: BLE001 - anything, as text: the importer raises it
         out.put((WORKER_FAILED, traceback.format_exc()))

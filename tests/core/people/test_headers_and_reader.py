@@ -57,3 +57,33 @@ def test_a_broken_xlsx_is_not_a_table(tmp_path):
     path.write_bytes(b"PK\x03\x04" + b"garbage" * 20)
     with pytest.raises(TableError, match="not a table"):
         open_table(path)
+
+
+@pytest.mark.parametrize("shares", [1, 2, 3])
+def test_a_workers_share_of_the_chunks_is_the_rows_as_read(tmp_path, shares):
+    """A worker reading the CSV itself gets exactly its chunks of `rows()`, row numbers
+    included, through quoted line breaks, blank and whitespace-only rows, short rows, CRLF
+    and a BOM."""
+    from ringround.people.normalize import chunks
+    from ringround.people.reader import share_of_chunks
+
+    lines = ["\ufeffName;Phone;Notes", "", "  ;  ;  "]
+    for n in range(47):
+        if n % 5 == 1:
+            lines.append(f'Ann {n};06 12 34 56 {n:02d};"two\r\nlines; and ""quotes"""')
+        elif n % 7 == 0:
+            lines.append(f"Bob {n}")  # a short row
+        elif n % 9 == 0:
+            lines.append(";;")  # blank: skipped, not counted
+        else:
+            lines.append(f" ;06 12 34 56 {n:02d};")
+    path = tmp_path / "people.csv"
+    path.write_bytes("\r\n".join(lines).encode("utf-8"))
+    table = open_table(path)
+    expected = list(enumerate(chunks(table.rows(), 4)))
+    got = sorted(item for share in range(shares)
+                 for item in share_of_chunks(table, 4, share, shares))
+    assert got == expected
+    assert expected[0][1][0][0] == 4  # the first data row is on line 4
+    assert any("\r\n" in cells[2] for _number, chunk in expected for _row, cells in chunk
+               if len(cells) > 2)
