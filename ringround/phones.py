@@ -275,26 +275,44 @@ def _classify(number: phonenumbers.PhoneNumber) -> tuple[str | None, int]:
 
 def _classify_national(country_code: int, national: str) -> tuple[str | None, int]:
     """`_classify` of the number with this calling code and national significant number."""
-    regions = pn_util.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
-    if not regions:
-        return None, PhoneNumberType.UNKNOWN
-    if len(regions) == 1:
-        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, regions[0])
+    candidates = _candidates.get(country_code)
+    if candidates is None:
+        candidates = _candidates[country_code] = _regions_of(country_code)
+    if len(candidates) == 1:
+        region, metadata, _leading = candidates[0]
         if metadata is None:
-            return regions[0], PhoneNumberType.UNKNOWN
-        return regions[0], _number_type(national, metadata)
-    for region in regions:
-        metadata = PhoneMetadata.metadata_for_region(region, None)
+            return region, PhoneNumberType.UNKNOWN
+        return region, _number_type(national, metadata)
+    for region, metadata, leading in candidates:
         if metadata is None:
             continue
-        if metadata.leading_digits is not None:
-            if re.match(metadata.leading_digits, national):
+        if leading is not None:
+            if leading(national):
                 return region, _number_type(national, metadata)
             continue
         number_type = _number_type(national, metadata)
         if number_type != PhoneNumberType.UNKNOWN:
             return region, number_type
     return None, PhoneNumberType.UNKNOWN
+
+
+_candidates: dict[int, tuple[tuple[str, Any, Any], ...]] = {}
+
+
+def _regions_of(country_code: int) -> tuple[tuple[str, Any, Any], ...]:
+    """(region, metadata, leading digits' match) of each region of a calling code, in
+    `phonenumbers`' order: looked up once per calling code instead of once per number."""
+    regions = pn_util.COUNTRY_CODE_TO_REGION_CODE.get(country_code) or ()
+    if len(regions) == 1:
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, regions[0])
+        return ((regions[0], metadata, None),)
+    candidates = []
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        leading = metadata.leading_digits if metadata is not None else None
+        candidates.append((region, metadata,
+                           re.compile(leading).match if leading is not None else None))
+    return tuple(candidates)
 
 
 # A number written with digits, spaces and the usual punctuation only (no letters, no

@@ -28,7 +28,6 @@ _MAX_LEN = {"first_name": 120, "last_name": 120, "email": 320, "street": 255, "p
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]{2,}$")
 _SPLIT_NUMBERS = re.compile(r"\s*[/|\n]\s*|\s+(?:or|ou|eller|of)\s+", re.IGNORECASE)
 _SPLIT_TAGS = re.compile(r"\s*[,;|]\s*")
-_SPACES = re.compile(r"\s+")
 WORKER_NICENESS = 5  # how much lower a worker's priority is than the importer's
 MONTH_FIRST_REGIONS = {"US", "PH", "FM", "MH", "PW"}
 
@@ -130,17 +129,26 @@ def normalize_address_part(value: str) -> str:
     return _PUNCTUATION.sub(" ", _fold(value)).replace(" |", "|").replace("| ", "|").strip()
 
 
-_PARTS: dict[str, str] = {}
+class _Memo(dict):
+    """What a function made of values that repeat from row to row (postcodes, cities,
+    names, countries, tag lists), remembered, at most 50,000 of them (a file of unique
+    values keeps memory bounded). Besides the time, a value remembered is the same object
+    in every row: pickling a chunk for the importer writes it once."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def __missing__(self, value):
+        if len(self) >= 50_000:
+            self.clear()
+        result = self[value] = self.function(value)
+        return result
 
 
-def _normalized_part(value: str) -> str:
-    """`normalize_address_part` of a value that repeats (a postcode, a city), remembered."""
-    part = _PARTS.get(value)
-    if part is None:
-        if len(_PARTS) >= 50_000:
-            _PARTS.clear()  # a file of unique values: memory stays bounded
-        part = _PARTS[value] = normalize_address_part(value)
-    return part
+_normalized_part = _Memo(lambda value: normalize_address_part(value)).__getitem__
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,19 @@ def _label(column: str, parsed: ParsedPhone) -> str:
     if column == "landline":
         return "landline"
     return "mobile" if parsed.is_mobile else "landline"
+
+
+def _clean_text(value: str, limit: int) -> str:
+    """Single spaces, at most `limit` characters (= re.sub(r"\\s+", " ", …) on a stripped cell:
+    split() and \\s agree on what a space is, at a third of the cost)."""
+    return " ".join(value.split())[:limit]
+
+
+_CLEAN_TEXT = {name: _Memo(lambda value, limit=_MAX_LEN[name]: _clean_text(value, limit))
+               .__getitem__ for name in ("first_name", "last_name", "postcode", "city")}
+_country_of = _Memo(normalize_country).__getitem__
+_tags_of = _Memo(lambda cell: tuple(dict.fromkeys(
+    tag[:64] for tag in _SPLIT_TAGS.split(cell) if tag))).__getitem__
 
 
 class _Plan:
@@ -263,10 +284,12 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
         if any(sum(map(str.isdigit, part)) < 6 for part in parts):
             parts = [cell]  # not a list of numbers ("n/a", "06 12 / 34")
         phone_cells.extend((target, part) for part in parts)
-    tags: list[str] = []
+    tags: tuple[str, ...] = ()
+    several = False  # tags from several columns: their union may repeat one
     for index in plan.tags:
         if index < count and (cell := cells[index].strip()):
-            tags.extend(tag[:64] for tag in _SPLIT_TAGS.split(cell) if tag)
+            several = bool(tags)
+            tags = (*tags, *_tags_of(cell)) if tags else _tags_of(cell)
     custom: dict[str, str] = {}
     for index, key in plan.custom:
         if index < count and (cell := cells[index].strip()):
@@ -276,7 +299,7 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
     fields: dict[str, object] = {}
     country = None
     if "country" in values:
-        country = normalize_country(values["country"])
+        country = _country_of(values["country"])
         if country:
             fields["country"] = country
         else:
@@ -309,11 +332,11 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
         else:
             first, _, last = full.partition(" ")
         values["first_name"], values["last_name"] = first.strip(), last.strip()
-    for name in ("first_name", "last_name", "street", "postcode", "city"):
+    for name in ("first_name", "last_name", "postcode", "city"):
         if values.get(name):
-            # = _SPACES.sub(" ", …) on a stripped cell (split() and \\s agree on what a
-            # space is), at a third of the cost
-            fields[name] = " ".join(values[name].split())[: _MAX_LEN[name]]
+            fields[name] = _CLEAN_TEXT[name](values[name])
+    if values.get("street"):
+        fields["street"] = _clean_text(values["street"], _MAX_LEN["street"])
     if "email" in values:
         email = values["email"].lower()
         if _EMAIL.match(email) and len(email) <= 320:
@@ -343,8 +366,10 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
         hasher = plan.hasher.copy()
         hasher.update(plain.encode())
         key = "k:" + hasher.hexdigest()
-    return (row_no, tuple(map(fields.get, CONTACT_FIELDS)), tuple(phones),
-            tuple(dict.fromkeys(tags)), custom or None, key, tuple(warnings))
+    if several:
+        tags = tuple(dict.fromkeys(tags))
+    return (row_no, tuple(map(fields.get, CONTACT_FIELDS)), tuple(phones), tags,
+            custom or None, key, tuple(warnings))
 
 
 _CONFIG: NormalizeConfig | None = None
