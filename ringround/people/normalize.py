@@ -249,10 +249,13 @@ _plan: _Plan | None = None
 
 
 def _plan_for(config: NormalizeConfig) -> _Plan:
+    """The plan of `config`, kept for the next row (imports in web threads may interleave:
+    each gets the plan of its own config)."""
     global _plan
-    if _plan is None or _plan.config is not config:
-        _plan = _Plan(config)
-    return _plan
+    plan = _plan
+    if plan is None or plan.config is not config:
+        plan = _plan = _Plan(config)
+    return plan
 
 
 # A cell holding one number, surely: no separator (`/`, `|`, a line break, " or ") can be in it.

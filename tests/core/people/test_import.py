@@ -321,3 +321,19 @@ def test_a_failing_worker_fails_the_import_with_its_traceback(tmp_path):
     config = NormalizeConfig(("phone",), "FR", b"k" * 32)
     with pytest.raises(ImportWorkerError, match="FileNotFoundError"):
         list(_csv_read_by_workers(missing, config, 2, 5))
+
+
+def test_rows_of_two_imports_interleaved_each_follow_their_own_mapping():
+    """Imports in web threads may clean rows in turn: each row follows its own column
+    mapping and default region (the plan kept between rows is per mapping)."""
+    from ringround.people.normalize import NormalizeConfig, normalize_row
+
+    by_name = NormalizeConfig(("first_name", "phone", "ignore"), "FR", b"k" * 32)
+    by_city = NormalizeConfig(("city", "ignore", "mobile"), "SE", b"k" * 32)
+    for _ in range(2):
+        french = normalize_row(2, ["Élodie", "06 12 34 56 78", "070-123 45 67"], by_name)
+        swedish = normalize_row(2, ["Göteborg", "06 12 34 56 78", "070-123 45 67"], by_city)
+        assert french[1][0] == "Élodie" and french[1][5] is None
+        assert [p[0] for p in french[2]] == ["+33612345678"]
+        assert swedish[1][0] is None and swedish[1][5] == "Göteborg"
+        assert [(p[0], p[2]) for p in swedish[2]] == [("+46701234567", "mobile")]
