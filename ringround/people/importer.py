@@ -450,7 +450,7 @@ class _MergeState:
         ids = self._reserve_ids(_contacts, len(pending))
         org_id, source, households = self.org_id, self.source, self.households
         contact_rows, phone_rows, tag_rows = [], [], []
-        tag_rows_of, tag_row_ids = self._tag_rows, self._tag_row_ids
+        tag_row_ids = self._tag_row_ids
         # (The chunk's number and email indexes keep the pending placeholders: nothing reads
         # them for new contacts after this, and the next chunk looks its own up.)
         for contact_id, item in zip(ids, pending, strict=True):
@@ -461,19 +461,11 @@ class _MergeState:
                 contact_id, org_id, source, to_json(item.custom) if item.custom else empty,
                 item.dnc, now, now, households[item.household] if item.household else None,
                 *values))
-            phones = item.phones
-            if len(phones) == 1:
-                e164, extension, label, is_mobile, country = phones[0]
+            for position, (e164, extension, label, is_mobile, country) in enumerate(item.phones):
                 phone_rows.append((org_id, contact_id, e164, extension, labels[label],
-                                   is_mobile, country, 0, status_ok))
-            else:
-                for position, (e164, extension, label, is_mobile, country) in enumerate(phones):
-                    phone_rows.append((org_id, contact_id, e164, extension, labels[label],
-                                       is_mobile, country, position, status_ok))
-            tags = item.tags
-            if tags:
-                tag_ids = tag_rows_of.get(tags) or tag_row_ids(tags)
-                tag_rows.extend([(contact_id, tag_id) for tag_id in tag_ids])
+                                   is_mobile, country, position, status_ok))
+            if item.tags:
+                tag_rows.extend([(contact_id, tag_id) for tag_id in tag_row_ids(item.tags)])
         phone_rows.sort(key=itemgetter(2))  # in number order, for their unique index
         self._bulk_insert(_contacts, self._CONTACT_COLUMNS, contact_rows)
         self._bulk_insert(_phones, self._PHONE_COLUMNS, phone_rows)

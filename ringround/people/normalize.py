@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ringround.people.headers import CUSTOM_PREFIX, PHONE_FIELDS
-from ringround.people.reader import TableSource, share_of_chunks
+from ringround.people.reader import TableSource
 from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
 
 CONTACT_FIELDS = ("first_name", "last_name", "email", "street", "postcode", "city", "country",
@@ -148,7 +148,7 @@ class _Memo(dict):
         return result
 
 
-_normalized_part = _Memo(lambda value: normalize_address_part(value)).__getitem__
+_normalized_part = _Memo(normalize_address_part).__getitem__
 
 
 @dataclass(frozen=True)
@@ -178,11 +178,22 @@ def household_key(secret: bytes, household: str, street: str, postcode: str,
                   city: str) -> str | None:
     """A keyed hash of a household id or a normalized address (the address is not kept
     in the clear in the key, so an erased person's address does not linger there)."""
+    return _keyed(_household_hasher(secret), household, street, postcode, city)
+
+
+def _household_hasher(secret: bytes):
+    """Keyed BLAKE2b: a MAC like HMAC-SHA256, at a third of the cost (one per imported row).
+    `_keyed` copies it, so an import hashes the key block once."""
+    return hashlib.blake2b(key=secret[:64], digest_size=20)
+
+
+def _keyed(hasher, household: str, street: str, postcode: str, city: str) -> str | None:
     plain = _household_plain(household, street, postcode, city)
     if plain is None:
         return None
-    # Keyed BLAKE2b: a MAC like HMAC-SHA256, at a third of the cost (one per imported row).
-    return "k:" + hashlib.blake2b(plain.encode(), key=secret[:64], digest_size=20).hexdigest()
+    hasher = hasher.copy()
+    hasher.update(plain.encode())
+    return "k:" + hasher.hexdigest()
 
 
 def _household_plain(household: str, street: str, postcode: str, city: str) -> str | None:
@@ -241,8 +252,7 @@ class _Plan:
                 self.custom.append((index, target[len(CUSTOM_PREFIX):]))
             else:
                 self.fields.append((index, target))
-        # `household_key`'s keyed BLAKE2b, its key block hashed once: each row copies it.
-        self.hasher = hashlib.blake2b(key=config.household_secret[:64], digest_size=20)
+        self.hasher = _household_hasher(config.household_secret)
 
 
 _plan: _Plan | None = None
@@ -362,13 +372,8 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
     zone = time_zone_for(first_parsed, country, values.get("postcode"))
     if zone:
         fields["time_zone"] = zone
-    plain = _household_plain(values.get("household", ""), values.get("street", ""),
-                             values.get("postcode", ""), values.get("city", ""))
-    key = None
-    if plain is not None:
-        hasher = plan.hasher.copy()
-        hasher.update(plain.encode())
-        key = "k:" + hasher.hexdigest()
+    key = _keyed(plan.hasher, values.get("household", ""), values.get("street", ""),
+                 values.get("postcode", ""), values.get("city", ""))
     if several:
         tags = tuple(dict.fromkeys(tags))
     return (row_no, tuple(map(fields.get, CONTACT_FIELDS)), tuple(phones), tags,
@@ -409,6 +414,29 @@ def chunks(rows: Iterator[tuple[int, list[str]]], size: int
         yield chunk
 
 
+def share_of_chunks(rows: Iterator[tuple[int, list[str]]], size: int, share: int, shares: int
+                    ) -> Iterator[tuple[int, list[tuple[int, list[str]]]]]:
+    """(number, chunk) of the chunks numbered `share`, `share + shares`, … of
+    `chunks(rows, size)`, for a worker process that reads a CSV file itself: every row must
+    be parsed to know where rows end (a quoted cell may hold line breaks), but the other
+    shares' rows are only counted, not kept."""
+    number, count, chunk = 0, 0, []
+    mine = share == 0
+    for item in rows:
+        if mine:
+            chunk.append(item)
+        count += 1
+        if count == size:
+            if mine:
+                yield number, chunk
+                chunk = []
+            number += 1
+            count = 0
+            mine = number % shares == share
+    if mine and chunk:
+        yield number, chunk
+
+
 WORKER_DONE = "done"
 WORKER_FAILED = "failed"
 
@@ -421,7 +449,7 @@ def read_and_clean(table: TableSource, config: NormalizeConfig, chunk_rows: int,
     `WORKER_DONE`; or `(WORKER_FAILED, traceback)`."""
     try:
         init_worker(config)
-        for _number, chunk in share_of_chunks(table, chunk_rows, worker, workers):
+        for _number, chunk in share_of_chunks(table.rows(), chunk_rows, worker, workers):
             results = normalize_chunk(chunk)
             out.put(([item if len(result) == 2 else None
                       for item, result in zip(chunk, results, strict=True)], results))

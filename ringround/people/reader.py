@@ -85,37 +85,6 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, 
                 yield reader.line_num, row
 
 
-def share_of_chunks(table: TableSource, size: int, share: int, shares: int
-                    ) -> Iterator[tuple[int, list[tuple[int, list[str]]]]]:
-    """(number, chunk) of the chunks numbered `share`, `share + shares`, … of the data rows
-    in chunks of `size` (as `rows()` gives them, header skipped), for a worker process that
-    reads a CSV file itself: every row must be parsed to know where rows end (a quoted cell
-    may hold line breaks), but the other shares' rows are only counted, not kept."""
-    with table.path.open(encoding=table.encoding or "utf-8", newline="",
-                         errors="replace") as handle:
-        reader = csv.reader(handle, delimiter=table.delimiter or ",")
-        for row in reader:
-            if _has_content(row):
-                break  # the header
-        number, count, chunk = 0, 0, []
-        mine = shares == 1 or share == 0
-        for row in reader:
-            if not _has_content(row):
-                continue
-            if mine:
-                chunk.append((reader.line_num, row))
-            count += 1
-            if count == size:
-                if mine:
-                    yield number, chunk
-                    chunk = []
-                number += 1
-                count = 0
-                mine = number % shares == share
-        if mine and chunk:
-            yield number, chunk
-
-
 def _cell(value) -> str:
     if value is None:
         return ""

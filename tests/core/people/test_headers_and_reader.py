@@ -64,8 +64,7 @@ def test_a_workers_share_of_the_chunks_is_the_rows_as_read(tmp_path, shares):
     """A worker reading the CSV itself gets exactly its chunks of `rows()`, row numbers
     included, through quoted line breaks, blank and whitespace-only rows, short rows, CRLF
     and a BOM."""
-    from ringround.people.normalize import chunks
-    from ringround.people.reader import share_of_chunks
+    from ringround.people.normalize import chunks, share_of_chunks
 
     lines = ["\ufeffName;Phone;Notes", "", "  ;  ;  "]
     for n in range(47):
@@ -82,7 +81,7 @@ def test_a_workers_share_of_the_chunks_is_the_rows_as_read(tmp_path, shares):
     table = open_table(path)
     expected = list(enumerate(chunks(table.rows(), 4)))
     got = sorted(item for share in range(shares)
-                 for item in share_of_chunks(table, 4, share, shares))
+                 for item in share_of_chunks(table.rows(), 4, share, shares))
     assert got == expected
     assert expected[0][1][0][0] == 4  # the first data row is on line 4
     assert any("\r\n" in cells[2] for _number, chunk in expected for _row, cells in chunk
