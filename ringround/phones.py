@@ -88,11 +88,16 @@ def _clean(raw: str) -> tuple[str, str | None]:
     if match and len(_NOT_DIGIT.sub("", text[: match.start()])) >= 6:
         extension = match.group(1)
         text = text[: match.start()]
+    return _unfloat(text), extension
+
+
+def _unfloat(text: str) -> str:
+    """`33612345678` from the float Excel made of it (`33612345678.0`)."""
     if "." in text:
         float_match = _FLOAT.match(text)
         if float_match:
-            text = float_match.group(1)
-    return text, extension
+            return float_match.group(1)
+    return text
 
 
 def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError:
@@ -100,12 +105,7 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
     raw = raw or ""
     text = raw.strip()
     if _PLAIN.fullmatch(text):  # most numbers: no apostrophe, extension nor letter
-        extension = None
-        if "." in text:
-            float_match = _FLOAT.match(text)
-            if float_match:
-                text = float_match.group(1)
-        plain = True
+        text, extension, plain = _unfloat(text), None, True
     else:
         text, extension = _clean(raw)
         if not text:
