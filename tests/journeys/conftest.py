@@ -79,16 +79,29 @@ def _fresh_axe_summary():
         SUMMARY.unlink()
 
 
-@pytest.fixture
-def desktop_page(browser, live_server):
-    page = open_page(browser, live_server, **DESKTOP)
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.journey_failed = report.failed
+    return report
+
+
+def _page(request, browser, live_server, **context_args):
+    page = open_page(browser, live_server, **context_args)
     yield page
+    if getattr(request.node, "journey_failed", False):  # what the person saw last
+        SUMMARY.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SUMMARY.parent / f"{request.node.name}.png"), full_page=True)
     page.context.close()
 
 
 @pytest.fixture
-def phone_touch_page(browser, live_server):
+def desktop_page(request, browser, live_server):
+    yield from _page(request, browser, live_server, **DESKTOP)
+
+
+@pytest.fixture
+def phone_touch_page(request, browser, live_server):
     """A 390x844 phone with touch, collecting console and CSP errors."""
-    page = open_page(browser, live_server, **PHONE_TOUCH)
-    yield page
-    page.context.close()
+    yield from _page(request, browser, live_server, **PHONE_TOUCH)

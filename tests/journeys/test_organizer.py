@@ -9,4 +9,6 @@ def test_organizer_sets_up_imports_builds_shares_and_exports(desktop_page, tmp_p
     page = desktop_page
     walk.set_up_organization(page)
     walk.import_messy_csv(page, tmp_path)
+    walk.build_operation(page)
+    page.screenshot(path="/tmp/journeys-shots/dash.png", full_page=True)
     assert page.console_errors == []

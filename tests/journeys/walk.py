@@ -73,3 +73,66 @@ def import_messy_csv(page, tmp_path) -> None:
     expect(summary.locator('[data-key="merged"]')).to_have_text("1")
     expect(summary.locator('[data-key="rejected"]')).to_have_text("2")
     assert_accessible(page, "import: report")
+
+
+def next_step(page, title: str) -> None:
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.locator("#step-title")).to_contain_text(title)
+    assert_accessible(page, f"wizard: {title}")
+
+
+OPERATION = "Printemps des locataires"
+SCRIPT = "Hi {first_name}, this is {caller_name} from the tenants' society."
+CUSTOM_CODE = "Signed the petition"
+
+
+def build_operation(page) -> str:
+    """Every wizard step, through the pages; returns the operation's dashboard URL."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Operations").click()
+    assert_accessible(page, "operations")
+    page.get_by_role("button", name="New operation").click()
+    expect(page.locator("#step-title")).to_contain_text("1. Mode")
+    assert_accessible(page, "wizard: 1. Mode")
+    page.get_by_label("Guided: one question at a time").check()
+    next_step(page, "2. Who to call")
+    page.get_by_label("A filter over your contacts").check()
+    page.get_by_label("Country (two letters)").fill("US")
+    next_step(page, "3. Basics")
+    page.get_by_label("Name").fill(OPERATION)
+    page.get_by_label("Starts").fill("2026-01-01T00:00")
+    page.get_by_label("Ends").fill("2036-01-01T00:00")
+    page.get_by_label("Call from").fill("00:00")
+    page.get_by_label("Call until").fill("23:59")
+    next_step(page, "4. Call method")
+    next_step(page, "5. Script and questions")
+    page.get_by_role("link", name="Preview Mobilize").click()
+    expect(page.get_by_text("Preview: Mobilize")).to_be_visible()
+    assert_accessible(page, "wizard: template preview")
+    page.get_by_role("button", name="Use this template").click()
+    expect(page.locator("#question-q1")).to_be_visible()
+    page.get_by_label("Script", exact=True).fill(SCRIPT)
+    next_step(page, "6. Results and retries")
+    # A custom result code, one retry unticked and one ticked.
+    page.get_by_label("New disposition").fill(CUSTOM_CODE)
+    page.get_by_label("In the group").select_option("contacted")
+    page.get_by_label("Try again after Busy", exact=True).uncheck()
+    page.get_by_label("Try again after No answer", exact=True).check()
+    page.get_by_label("More attempts for No answer", exact=True).fill("2")
+    page.get_by_label("Minutes between attempts for No answer", exact=True).fill("60")
+    next_step(page, "7. Exclusions and goals")
+    page.get_by_label("Remove targets who").select_option("field_equals")
+    page.get_by_label("Field", exact=True).select_option(label="Voted")
+    page.get_by_label("Value", exact=True).fill("yes")
+    page.locator(".new-rule").get_by_label("Reason shown").fill("Already voted")
+    next_step(page, "8. Fields")
+    page.locator("#vis_city").select_option("visible")
+    page.get_by_label("Highlight City").check()
+    page.locator("#vis_email").select_option("hidden")
+    next_step(page, "9. People")
+    page.get_by_role("link", name="Continue").click()
+    expect(page.locator("#step-title")).to_contain_text("10. Review")
+    assert_accessible(page, "wizard: 10. Review")
+    page.get_by_role("button", name="Activate").click()
+    expect(page.get_by_text("The operation is live")).to_be_visible()
+    assert_accessible(page, "operation dashboard")
+    return page.url
