@@ -1,6 +1,8 @@
-"""Journey fixtures: the real app served on loopback (`live_server` from tests/browser_fixtures,
-a werkzeug server thread over a fresh SQLite file and instance folder), desktop and phone
-pages, and `assert_accessible`, which runs axe-core on the page a person is looking at.
+"""Journey fixtures: the real app served on loopback (a werkzeug server thread over a fresh
+SQLite file and instance folder, as `live_server` in tests/browser_fixtures, but one per test
+module so that a module's journeys share the world its organizer built through the pages),
+desktop and phone pages, and `assert_accessible`, which runs axe-core on the page a person is
+looking at.
 
 axe is injected with `page.evaluate` of `node_modules/axe-core/axe.min.js`: Playwright evaluates
 through the DevTools protocol, which the page's Content-Security-Policy does not govern, so the
@@ -13,11 +15,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
-from tests.browser_fixtures import PHONE, open_page
+from tests.browser_fixtures import PHONE, LiveServer, open_page
+from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -79,6 +84,20 @@ def _fresh_axe_summary():
         SUMMARY.unlink()
 
 
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """The app on a fresh SQLite file and instance folder, served for one test module."""
+    folder = tmp_path_factory.mktemp("journey")
+    app = make_app(f"sqlite:///{folder / 'live.sqlite'}", folder / "instance", TESTING=False)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with app.app_context():
+        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    thread.join(timeout=5)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
@@ -105,3 +124,31 @@ def desktop_page(request, browser, live_server):
 def phone_touch_page(request, browser, live_server):
     """A 390x844 phone with touch, collecting console and CSP errors."""
     yield from _page(request, browser, live_server, **PHONE_TOUCH)
+
+
+@pytest.fixture(scope="module")
+def world(browser, live_server, tmp_path_factory):
+    """What an organizer builds through the pages on a desktop, once per module: the
+    organization, the messy import, a live operation, an agent link and an owner link.
+    `organizer` is the signed-in browser state, to open more organizer pages with."""
+    from tests.journeys import walk
+
+    page = open_page(browser, live_server, **DESKTOP)
+    walk.set_up_organization(page)
+    walk.import_messy_csv(page, tmp_path_factory.mktemp("files"))
+    dashboard = walk.build_operation(page)
+    agent_url = walk.make_link(page, "Caller (agent)", "Callers at the tenants' meeting")
+    walk.back_to_dashboard(page, dashboard)
+    owner_url = walk.make_link(page, "Owner (can edit and see results)", "For Bea, co-lead")
+    assert page.console_errors == []
+    built = {"dashboard": dashboard, "agent_url": agent_url, "owner_url": owner_url,
+             "operation_id": int(dashboard.rstrip("/").split("/")[-1]),
+             "organizer": page.context.storage_state()}
+    page.context.close()
+    return built
+
+
+@pytest.fixture
+def organizer_page(request, browser, live_server, world):
+    """The organizer of `world`, signed in, on a desktop."""
+    yield from _page(request, browser, live_server, storage_state=world["organizer"], **DESKTOP)

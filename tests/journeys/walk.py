@@ -23,7 +23,10 @@ MESSY_CSV = "\ufeff" + "\r\n".join([
     "Nobody;Here;not a number;nobody@example.org;Boston;no",
     "Empty;Phone;;empty@example.org;Boston;no",
     "李;伟;617 555 0103;li@example.org;Cambridge;no",
+    *[f"Ana{n};Lima;617 555 01{n:02d};;Somerville;no" for n in range(10, 22)],
 ]) + "\r\n"
+CREATED, MERGED, REJECTED = 16, 1, 2
+READY = CREATED - 1  # José has voted: the exclusion removes him
 
 
 def decode_qr(png: bytes) -> list[str]:
@@ -66,12 +69,13 @@ def import_messy_csv(page, tmp_path) -> None:
     expect(page.get_by_role("heading", name="Check the columns")).to_be_visible()
     assert_accessible(page, "import: columns")
     page.get_by_label("Country of national numbers").fill("US")
+    page.get_by_label("Tags for every imported contact").fill("spring-2026")
     page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_text("Import finished")).to_be_visible(timeout=20_000)
     summary = page.locator(".import-summary")
-    expect(summary.locator('[data-key="created"]')).to_have_text("4")
-    expect(summary.locator('[data-key="merged"]')).to_have_text("1")
-    expect(summary.locator('[data-key="rejected"]')).to_have_text("2")
+    expect(summary.locator('[data-key="created"]')).to_have_text(str(CREATED))
+    expect(summary.locator('[data-key="merged"]')).to_have_text(str(MERGED))
+    expect(summary.locator('[data-key="rejected"]')).to_have_text(str(REJECTED))
     assert_accessible(page, "import: report")
 
 
@@ -96,7 +100,7 @@ def build_operation(page) -> str:
     page.get_by_label("Guided: one question at a time").check()
     next_step(page, "2. Who to call")
     page.get_by_label("A filter over your contacts").check()
-    page.get_by_label("Country (two letters)").fill("US")
+    page.get_by_label("With any of these tags").fill("spring-2026")
     next_step(page, "3. Basics")
     page.get_by_label("Name").fill(OPERATION)
     page.get_by_label("Starts").fill("2026-01-01T00:00")
@@ -131,8 +135,32 @@ def build_operation(page) -> str:
     next_step(page, "9. People")
     page.get_by_role("link", name="Continue").click()
     expect(page.locator("#step-title")).to_contain_text("10. Review")
+    expect(page.locator(".review")).to_contain_text(f"{CREATED} contacts match now")
     assert_accessible(page, "wizard: 10. Review")
     page.get_by_role("button", name="Activate").click()
     expect(page.get_by_text("The operation is live")).to_be_visible()
     assert_accessible(page, "operation dashboard")
     return page.url
+
+
+def make_link(page, role_label: str, name: str) -> str:
+    """From the operation's dashboard: make a join link, check its QR code; its URL."""
+    page.get_by_role("link", name="Join links and QR").click()
+    expect(page.get_by_role("heading", name="People and sharing")).to_be_visible()
+    assert_accessible(page, "operation people and sharing")
+    page.get_by_label("They join as").select_option(label=role_label)
+    page.get_by_text("Options: expiry, limit, name").click()
+    page.get_by_label("Name of the link (for you)").fill(name)
+    page.get_by_role("button", name="Make a join link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    assert_accessible(page, "join link")
+    url = page.get_by_label("The link").input_value()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/j/[\w-]{20,}", url)
+    page.wait_for_function("document.querySelector('img.qr').complete")
+    assert decode_qr(page.locator("img.qr").screenshot()) == [url]
+    return url
+
+
+def back_to_dashboard(page, dashboard_url: str) -> None:
+    page.goto(dashboard_url)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(OPERATION)
