@@ -164,3 +164,33 @@ def make_link(page, role_label: str, name: str) -> str:
 def back_to_dashboard(page, dashboard_url: str) -> None:
     page.goto(dashboard_url)
     expect(page.get_by_role("heading", level=1)).to_contain_text(OPERATION)
+
+
+def join(page, url: str, name: str, number: str) -> None:
+    """A volunteer opens a join link, gives name and number, types the texted code."""
+    page.goto(url)
+    assert_accessible(page, "join")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Your mobile number").fill(number)
+    page.get_by_role("button", name="Text me a code").tap()
+    code = page.locator(".sim-code")  # the telephony simulator shows the texted code
+    expect(code).to_be_visible()
+    assert_accessible(page, "join: code")
+    page.get_by_label("Code from the text message").fill(code.inner_text())
+    page.get_by_role("button", name="Continue").tap()
+
+
+def card_target(page) -> str:
+    return page.locator("#call form.result-form").get_attribute("data-target")
+
+
+def record(page, outcome: str, detail: str | None = None, answers=()) -> None:
+    """Tap an outcome (and its detail, and answers), save, and wait for the next card."""
+    before = card_target(page)
+    page.get_by_text(outcome, exact=True).tap()
+    if detail:
+        page.get_by_label(detail, exact=True).check()
+    for question, answer in answers:
+        page.get_by_role("group", name=question).get_by_label(answer, exact=True).check()
+    page.get_by_role("button", name="Save and call the next person").tap()
+    expect(page.locator("#call form.result-form")).not_to_have_attribute("data-target", before)

@@ -1,0 +1,116 @@
+"""The people an organizer brings in: a volunteer on a phone, a returning volunteer, and an
+owner who came through an owner link. They share the world the organizer built (`world`)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from ringround.extensions import db
+from ringround.models import Attempt
+from tests.journeys import walk
+from tests.journeys.conftest import assert_accessible
+
+DUMP_INDEXEDDB = """async () => {
+  const db = await new Promise((ok, ko) => {
+    const req = indexedDB.open('ringround-caller');
+    req.onsuccess = () => ok(req.result); req.onerror = () => ko(req.error);
+  });
+  const out = {};
+  for (const name of db.objectStoreNames) {
+    out[name] = await new Promise((ok) => {
+      const req = db.transaction(name).objectStore(name).getAll();
+      req.onsuccess = () => ok(req.result);
+    });
+  }
+  db.close();
+  return out;
+}"""
+JOIN_US = "Can we count on you to join us?"
+
+
+def _attempts() -> list[Attempt]:
+    db.session.rollback()  # see what the server's threads committed
+    return list(db.session.scalars(select(Attempt)))
+
+
+def _no_hidden_field(page) -> None:
+    """E-mail addresses are hidden from callers: none reaches the page."""
+    assert "@example.org" not in page.content()
+
+
+def test_volunteer_on_a_phone_calls_online_and_offline(phone_touch_page, organizer_page,
+                                                        world):
+    page = phone_touch_page
+    walk.join(page, world["agent_url"], "Sam Caller", "617 555 0199")
+    expect(page).to_have_url(re.compile(rf"/call/{world['operation_id']}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(walk.OPERATION)
+    assert_accessible(page, "caller app: card")
+    _no_hidden_field(page)
+    expect(page.get_by_role("link", name=re.compile("^Call"))).to_have_attribute(
+        "href", re.compile(r"^tel:\+1\d{10}([,;].*)?$"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    calls = 0
+
+    # Each group of results; the guided questions follow the answers.
+    page.get_by_text("Talked to the right person", exact=True).tap()
+    expect(page.get_by_role("group", name=JOIN_US)).to_be_visible()
+    assert_accessible(page, "caller app: talked, questions")
+    walk.record(page, "Talked to the right person", None,
+                [(JOIN_US, "Yes"), ("Can you bring a friend or neighbour along?", "No")])
+    page.get_by_text("No contact", exact=True).tap()
+    assert_accessible(page, "caller app: no contact")
+    walk.record(page, "No contact", "Busy")
+    walk.record(page, "Remove number", "Wrong number")
+    calls += 3
+    _no_hidden_field(page)
+
+    # Skip one person.
+    skipped = walk.card_target(page)
+    page.get_by_text("Skip this person").tap()
+    page.get_by_role("button", name="Skip and show the next person").tap()
+    expect(page.locator("#call form.result-form")).not_to_have_attribute("data-target", skipped)
+
+    # A wrong tap: the last result is changed.
+    page.get_by_role("link", name="Change my last result").tap()
+    expect(page.get_by_label("Wrong number", exact=True)).to_be_checked()
+    assert_accessible(page, "caller app: change last result")
+    page.get_by_text("No contact", exact=True).tap()
+    page.get_by_label("No answer", exact=True).check()
+    page.get_by_role("button", name="Save the change").tap()
+    expect(page.get_by_text("Your last result is changed.")).to_be_visible()
+    page.goto(f"/call/{world['operation_id']}")
+
+    # Take people for offline calling; the network goes; reload; record; it comes back.
+    page.get_by_label("People to take for offline calling").fill("3")
+    page.get_by_role("button", name="Take them").tap()
+    expect(page.locator("#batch-bar")).to_be_visible()
+    assert_accessible(page, "caller app: offline batch")
+    page.context.set_offline(True)
+    page.context.route("**/*", lambda route: route.abort())
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text(walk.OPERATION)
+    walk.record(page, "No contact", "Voicemail")
+    walk.record(page, "Talked to the right person", None,
+                [(JOIN_US, "No"), ("Is there another way you could help?", "Share the news")])
+    calls += 2
+    expect(page.locator("#pending")).to_have_text("2 results waiting to be sent")
+    assert len(_attempts()) == 3
+    _no_hidden_field(page)
+    page.context.unroute("**/*")
+    page.context.set_offline(False)
+    expect(page.locator("#pending")).to_have_text("All results sent", timeout=20_000)
+
+    # The server and the dashboard count each result exactly once.
+    rows = _attempts()
+    assert len(rows) == calls
+    assert db.session.scalar(select(func.count(func.distinct(Attempt.client_id)))) == calls
+    assert sorted(a.disposition for a in rows) == sorted(
+        ["talked", "talked", "busy", "no_answer", "voicemail"])
+    dashboard = organizer_page
+    dashboard.goto(world["dashboard"])
+    expect(dashboard.locator("#figures")).to_contain_text(f"{calls} calls in total")
+    expect(dashboard.locator("#figures")).to_contain_text("Sam Caller")
+    assert [e for e in page.console_errors if "net::ERR" not in e] == []
