@@ -58,6 +58,7 @@ def _record(name: str, counts: dict[str, int]) -> None:
 def assert_accessible(page, name: str, record: bool = True) -> dict[str, int]:
     """Run axe-core (WCAG 2.x A and AA rules) on the page as it is now; record the violations
     by impact under `name`; fail on any serious or critical one, naming rule and elements."""
+    page.wait_for_load_state()
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(_axe_source())
     result = page.evaluate("""() => axe.run(document, {

@@ -114,3 +114,51 @@ def test_volunteer_on_a_phone_calls_online_and_offline(phone_touch_page, organiz
     expect(dashboard.locator("#figures")).to_contain_text(f"{calls} calls in total")
     expect(dashboard.locator("#figures")).to_contain_text("Sam Caller")
     assert [e for e in page.console_errors if "net::ERR" not in e] == []
+
+
+def test_returning_volunteer_signs_in_with_the_phone_and_carries_on(browser, live_server,
+                                                                     world):
+    from tests.journeys.conftest import PHONE_TOUCH
+
+    first = browser.new_context(base_url=live_server.url, **PHONE_TOUCH)
+    page = first.new_page()
+    walk.join(page, world["agent_url"], "Rosa Returning", "617 555 0177")
+    expect(page).to_have_url(re.compile(rf"/call/{world['operation_id']}$"))
+    first.close()
+
+    # Days later, on a fresh browser: the login page leads volunteers to a phone sign-in.
+    context = browser.new_context(base_url=live_server.url, **PHONE_TOUCH)
+    page = context.new_page()
+    page.goto("/")
+    page.get_by_role("link", name="Volunteers who joined before: sign in with your phone").tap()
+    expect(page).to_have_url(re.compile(r"/signin/phone$"))
+    assert_accessible(page, "phone sign-in")
+    page.get_by_label("Your mobile number").fill("(617) 555-0177")
+    page.get_by_role("button", name=re.compile("code", re.I)).tap()
+    code = page.locator(".sim-code")
+    expect(code).to_be_visible()
+    page.get_by_label("Code from the text message").fill(code.inner_text())
+    page.get_by_role("button", name="Continue").tap()
+    expect(page.get_by_role("heading", level=1)).to_have_text(walk.OPERATION)
+    if not page.url.endswith(f"/call/{world['operation_id']}"):
+        page.get_by_role("link", name=walk.OPERATION).tap()
+    expect(page.locator("#call form.result-form")).to_be_visible()
+    walk.record(page, "No contact", "Not home")
+    context.close()
+
+
+def test_owner_via_owner_link_sees_the_dashboard_not_the_contacts(browser, live_server,
+                                                                   world):
+    from tests.journeys.conftest import DESKTOP
+
+    context = browser.new_context(base_url=live_server.url, **DESKTOP)
+    page = context.new_page()
+    walk.join(page, world["owner_url"], "Bea Owner", "617 555 0188")
+    page.goto(world["dashboard"])
+    expect(page.get_by_role("heading", level=1)).to_contain_text(walk.OPERATION)
+    expect(page.locator("#figures")).to_contain_text(f"{walk.CREATED} targets")
+    assert_accessible(page, "operation dashboard (owner)")
+    response = page.goto("/console/contacts/")
+    assert response.status in (403, 404) or "/login" in page.url
+    assert "Müller" not in page.content() and "Ødegaard" not in page.content()
+    context.close()
