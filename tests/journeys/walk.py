@@ -86,7 +86,7 @@ def next_step(page, title: str) -> None:
 
 
 OPERATION = "Printemps des locataires"
-SCRIPT = "Hi {first_name}, this is {caller_name} from the tenants' society."
+SCRIPT = "Hi {first_name}, this is the tenants' society calling."
 CUSTOM_CODE = "Signed the petition"
 
 
