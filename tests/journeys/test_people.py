@@ -3,8 +3,10 @@ owner who came through an owner link. They share the world the organizer built (
 
 from __future__ import annotations
 
+import csv
 import re
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -162,3 +164,97 @@ def test_owner_via_owner_link_sees_the_dashboard_not_the_contacts(browser, live_
     assert response.status in (403, 404) or "/login" in page.url
     assert "Müller" not in page.content() and "Ødegaard" not in page.content()
     context.close()
+
+
+def _tab_to(page, selector: str, limit: int = 80) -> None:
+    """Press Tab until the element matching `selector` has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_the_caller_app_works_with_the_keyboard_alone(browser, live_server, world):
+    from tests.journeys.conftest import DESKTOP
+
+    context = browser.new_context(base_url=live_server.url, **DESKTOP)
+    page = context.new_page()
+    walk.join(page, world["agent_url"], "Kim Keyboard", "617 555 0166")
+    expect(page.locator("#call form.result-form")).to_be_visible()
+    before = walk.card_target(page)
+    _tab_to(page, "a.call-button")
+    _tab_to(page, "input[name=group]")
+    page.keyboard.press("ArrowDown")  # Talked -> No contact
+    expect(page.locator("input[name=group][value=no_contact]")).to_be_checked()
+    expect(page.get_by_label("Busy", exact=True)).to_be_visible()
+    _tab_to(page, "input[name=disposition]")
+    page.keyboard.press("ArrowDown")  # Not home -> Busy
+    expect(page.get_by_label("Busy", exact=True)).to_be_checked()
+    _tab_to(page, "form.result-form button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#call form.result-form")).not_to_have_attribute("data-target", before)
+    expect(page.locator("#pending")).to_have_text("All results sent")
+    assert [a.disposition for a in _attempts() if str(a.target_id) == before] == ["busy"]
+    context.close()
+
+
+@pytest.mark.xfail(reason="#13 item 4: waiting for the fix", strict=True)
+def test_the_script_greets_the_person_by_first_name(phone_touch_page, world):
+    page = phone_touch_page
+    walk.join(page, world["agent_url"], "Pat Placeholder", "617 555 0155")
+    name = page.locator("#person-name").inner_text()
+    script = page.locator(".script-text")
+    expect(script).to_contain_text(f"Hi {name.split()[0]},")
+    assert "{first_name}" not in script.inner_text()
+
+
+@pytest.mark.xfail(reason="#13 item 5: waiting for the fix", strict=True)
+def test_a_result_code_added_by_the_organizer_reaches_the_caller(phone_touch_page, world):
+    page = phone_touch_page
+    walk.join(page, world["agent_url"], "Cleo Custom", "617 555 0144")
+    target = walk.card_target(page)
+    page.get_by_text("Talked to the right person", exact=True).tap()
+    custom = page.get_by_label(walk.CUSTOM_CODE, exact=True)
+    expect(custom).to_be_visible()
+    walk.record(page, "Talked to the right person", walk.CUSTOM_CODE,
+                [(JOIN_US, "Yes"), ("Can you bring a friend or neighbour along?", "Yes")])
+    expect(page.locator("#pending")).to_have_text("All results sent")
+    codes = [a.disposition for a in _attempts() if str(a.target_id) == target]
+    assert len(codes) == 1 and codes[0] not in ("talked", "", None)
+
+
+@pytest.mark.xfail(reason="#13 item 1: waiting for the fix", strict=True)
+def test_results_export_reads_back_every_call(phone_touch_page, organizer_page, world):
+    page = phone_touch_page
+    walk.join(page, world["agent_url"], "Eve Export", "617 555 0133")
+    walk.record(page, "No contact", "Not home")
+    expect(page.locator("#pending")).to_have_text("All results sent")
+    organizer = organizer_page
+    organizer.goto(world["dashboard"])
+    with organizer.expect_download() as info:
+        organizer.get_by_role("link", name="Export results (CSV)").click()
+    assert info.value.failure() is None
+    with open(info.value.path(), encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(_attempts())
+    assert any("Eve Export" in row.values() for row in rows)
+
+
+@pytest.mark.xfail(reason="#13 item 3: waiting for the fix", strict=True)
+def test_signing_out_ends_every_way_back_in(phone_touch_page, world):
+    page = phone_touch_page
+    walk.join(page, world["agent_url"], "Oscar Out", "617 555 0122")
+    expect(page.locator("#call form.result-form")).to_be_visible()
+    cookies = page.context.cookies()
+    page.get_by_role("button", name="Sign out").tap()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    stored = page.evaluate(DUMP_INDEXEDDB)
+    assert all(rows == [] for rows in stored.values())
+    page.goto(f"/call/{world['operation_id']}")
+    expect(page.locator("#call form.result-form")).to_have_count(0)
+    # Not even with the cookies the phone had before signing out.
+    page.context.clear_cookies()
+    page.context.add_cookies(cookies)
+    page.goto(f"/call/{world['operation_id']}")
+    expect(page.locator("#call form.result-form")).to_have_count(0)

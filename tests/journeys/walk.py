@@ -23,9 +23,9 @@ MESSY_CSV = "\ufeff" + "\r\n".join([
     "Nobody;Here;not a number;nobody@example.org;Boston;no",
     "Empty;Phone;;empty@example.org;Boston;no",
     "李;伟;617 555 0103;li@example.org;Cambridge;no",
-    *[f"Ana{n};Lima;617 555 01{n:02d};;Somerville;no" for n in range(10, 22)],
+    *[f"Ana{n};Lima;617 555 01{n:02d};;Somerville;no" for n in range(10, 40)],
 ]) + "\r\n"
-CREATED, MERGED, REJECTED = 16, 1, 2
+CREATED, MERGED, REJECTED = 34, 1, 2
 READY = CREATED - 1  # José has voted: the exclusion removes him
 
 
