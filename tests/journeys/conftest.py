@@ -37,6 +37,8 @@ def pytest_collection_modifyitems(items):
         if "tests/journeys/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.journey)
+            # A module's tests share one world: keep them on one xdist worker (--dist loadgroup).
+            item.add_marker(pytest.mark.xdist_group(f"journeys-{item.module.__name__}"))
 
 
 def _axe_source() -> str:

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.journeys import walk
-from tests.journeys.conftest import assert_accessible
+from tests.journeys.conftest import SUMMARY, assert_accessible
 
 
 def _download(page, locator) -> str:
@@ -28,6 +28,7 @@ def test_organizer_shares_the_operation_and_exports_the_contacts(organizer_page,
     expect(page.locator(".status, .badge").first).to_contain_text("Active")
     expect(page.locator("#figures")).to_contain_text(f"{walk.CREATED} targets")
     assert_accessible(page, "operation dashboard")
+    page.screenshot(path=str(SUMMARY.parent / "journey-dashboard-1280.png"), full_page=True)
 
     # The poster of the agent link: one A4 page whose QR code is the link.
     page.get_by_role("link", name="Join links and QR").click()

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ringround.extensions import db
 from ringround.models import Attempt
 from tests.journeys import walk
-from tests.journeys.conftest import assert_accessible
+from tests.journeys.conftest import SUMMARY, assert_accessible
 
 DUMP_INDEXEDDB = """async () => {
   const db = await new Promise((ok, ko) => {
@@ -31,6 +31,7 @@ DUMP_INDEXEDDB = """async () => {
   return out;
 }"""
 JOIN_US = "Can we count on you to join us?"
+ARTIFACTS = SUMMARY.parent
 
 
 def _attempts() -> list[Attempt]:
@@ -81,6 +82,7 @@ def test_volunteer_on_a_phone_calls_online_and_offline(phone_touch_page, organiz
     assert_accessible(page, "caller app: change last result")
     page.get_by_text("No contact", exact=True).tap()
     page.get_by_label("No answer", exact=True).check()
+    page.screenshot(path=str(ARTIFACTS / "journey-change-last-390.png"), full_page=True)
     page.get_by_role("button", name="Save the change").tap()
     expect(page.get_by_text("Your last result is changed.")).to_be_visible()
     page.goto(f"/call/{world['operation_id']}")
