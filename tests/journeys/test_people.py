@@ -260,3 +260,28 @@ def test_signing_out_ends_every_way_back_in(phone_touch_page, world):
     page.context.add_cookies(cookies)
     page.goto(f"/call/{world['operation_id']}")
     expect(page.locator("#call form.result-form")).to_have_count(0)
+
+
+@pytest.mark.xfail(reason="#13 item 11: waiting for the fix", strict=True)
+def test_saving_with_nothing_chosen_says_what_is_missing(phone_touch_page, world):
+    page = phone_touch_page
+    walk.join(page, world["agent_url"], "Nell Nothing", "617 555 0111")
+    target = walk.card_target(page)
+    assert not re.search(r"choose|pick", page.locator("fieldset.outcome").inner_text(), re.I)
+    page.get_by_role("button", name="Save and call the next person").tap()
+    expect(page.locator("fieldset.outcome")).to_contain_text(re.compile(r"choose|pick", re.I))
+    assert walk.card_target(page) == target
+
+
+@pytest.mark.xfail(reason="#13 item 11: waiting for the fix", strict=True)
+def test_taking_five_people_for_offline_calling_takes_five(phone_touch_page, world):
+    page = phone_touch_page
+    walk.join(page, world["agent_url"], "Faye Five", "617 555 0100")
+    page.get_by_label("People to take for offline calling").fill("5")
+    with page.expect_response(re.compile(r"/api/call/\d+/batch$")) as batch:
+        page.get_by_role("button", name="Take them").tap()
+    expect(page.locator("#batch-bar")).to_be_visible()
+    stored = page.evaluate(DUMP_INDEXEDDB)["batch"]
+    on_screen = {walk.card_target(page)}
+    taken = {str(item.get("target_id")) for item in stored} | on_screen
+    assert len(taken) == 5, (batch.value.status, len(stored))
