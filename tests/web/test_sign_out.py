@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ringround.enrollment import create_join_link
-from ringround.extensions import db
-from ringround.models import Organization
-from tests.caller_fixtures import calling_operation
+from tests.caller_fixtures import calling_join_link
 from tests.conftest import csrf_token_from, post_form
 from tests.factories import PASSWORD
 
@@ -26,14 +23,6 @@ def _join(client, token: str, phone: str = "+1 202 555 0142") -> str:
     return done.location
 
 
-def _calling_link():
-    op, _agent, _ = calling_operation(n=3)
-    org = db.session.get(Organization, op.organization_id)
-    _link, token = create_join_link(db.session, org=org, actor=None, operation=op)
-    db.session.commit()
-    return op, token
-
-
 def _sign_out(client, page: str):
     html = client.get(page).get_data(as_text=True)
     return client.post("/logout", data={"csrf_token": csrf_token_from(html)})
@@ -50,47 +39,47 @@ def _caller_page_is_closed(client, op_id: int) -> bool:
 
 
 def test_signing_out_after_joining_deletes_the_remember_cookie(app, client):
-    op, token = _calling_link()
+    token, op_id = calling_join_link()
     landing = _join(client, token)
-    assert landing == f"/call/{op.id}" and _cookie(client, REMEMBER)
+    assert landing == f"/call/{op_id}" and _cookie(client, REMEMBER)
     response = _sign_out(client, landing)
     assert response.status_code == 302
     assert _cookie(client, REMEMBER) is None
-    assert _caller_page_is_closed(client, op.id)
+    assert _caller_page_is_closed(client, op_id)
     # The sign-in page does not bounce a signed-out volunteer back to the caller app.
     assert client.get(response.location).status_code == 200
 
 
 def test_an_old_session_cookie_is_refused_after_signing_out(app, client):
-    op, token = _calling_link()
+    token, op_id = calling_join_link()
     _join(client, token)
     old_session = _cookie(client, "session")
-    _sign_out(client, f"/call/{op.id}")
+    _sign_out(client, f"/call/{op_id}")
     replay = app.test_client()
     replay.set_cookie("session", old_session)
-    assert _caller_page_is_closed(replay, op.id)
+    assert _caller_page_is_closed(replay, op_id)
 
 
 def test_an_old_remember_cookie_is_refused_after_signing_out(app, client):
-    op, token = _calling_link()
+    token, op_id = calling_join_link()
     _join(client, token)
     old_remember = _cookie(client, REMEMBER)
-    _sign_out(client, f"/call/{op.id}")
+    _sign_out(client, f"/call/{op_id}")
     replay = app.test_client()
     replay.set_cookie(REMEMBER, old_remember)
-    assert _caller_page_is_closed(replay, op.id)
+    assert _caller_page_is_closed(replay, op_id)
 
 
 def test_signing_out_signs_out_the_same_persons_other_devices_only(app, client):
-    op, token = _calling_link()
+    token, op_id = calling_join_link()
     _join(client, token)
     tablet = app.test_client()
     _join(tablet, token)  # the same volunteer on a second device
     stranger = app.test_client()
     _join(stranger, token, phone="+1 202 555 0199")
-    _sign_out(client, f"/call/{op.id}")
-    assert _caller_page_is_closed(tablet, op.id)
-    assert stranger.get(f"/call/{op.id}").status_code == 200
+    _sign_out(client, f"/call/{op_id}")
+    assert _caller_page_is_closed(tablet, op_id)
+    assert stranger.get(f"/call/{op_id}").status_code == 200
 
 
 def test_signing_in_again_after_signing_out_works(app, client, factories):
