@@ -539,18 +539,6 @@ def api_progress(operation: Operation):
 # ---------------------------------------------------------------- service worker
 
 
-@bp.after_app_request
-def wipe_on_sign_out(response: Response) -> Response:
-    """Signing out wipes what this browser keeps for the site (offline batch, caches).
-
-    The caller page first sends any waiting results and refuses to sign out while some are
-    unsent, so nothing is lost.
-    """
-    if request.endpoint == "auth.logout" and request.method == "POST":
-        response.headers["Clear-Site-Data"] = '"cache", "storage"'
-    return response
-
-
 @cache
 def _assets_version(root: str) -> str:
     digest = hashlib.sha256()

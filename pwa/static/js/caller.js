@@ -9,9 +9,11 @@
   'use strict';
   var DB_NAME = 'ringround-caller';
   var SHELL_CACHE = 'ringround-shell';
-  var dbPromise = null;
+  var dbPromise = null, wiped = false;
 
   function openDb() {
+    // After sign-out nothing may bring the database back before the page goes.
+    if (wiped) return Promise.reject(new Error('signed out'));
     if (!dbPromise) {
       dbPromise = new Promise(function (resolve, reject) {
         var req = self.indexedDB.open(DB_NAME, 1);
@@ -21,7 +23,12 @@
           db.createObjectStore('batch', { keyPath: 'target_id' });
           db.createObjectStore('meta', { keyPath: 'key' });
         };
-        req.onsuccess = function () { resolve(req.result); };
+        req.onsuccess = function () {
+          var db = req.result;
+          // Another tab or the service worker deletes the database: let it.
+          db.onversionchange = function () { db.close(); dbPromise = null; };
+          resolve(db);
+        };
         req.onerror = function () { dbPromise = null; reject(req.error); };
       });
     }
@@ -106,12 +113,35 @@
     }).then(function () { return sendChunks(op, entries.slice(25)); });
   }
 
-  // Forget everything this phone holds about people: batch, outbox is kept only if unsent.
-  function wipe(keepOutbox) {
-    var stores = keepOutbox ? ['batch', 'meta'] : ['batch', 'meta', 'outbox'];
-    return Promise.all(stores.map(function (name) {
-      return tx(name, 'readwrite', function (s) { return s.clear(); });
-    })).then(function () { return self.caches ? self.caches.delete(SHELL_CACHE) : null; });
+  // Forget everything this browser holds for the caller app: the IndexedDB database (outbox,
+  // batch, meta), the service worker's caches and registration, local storage. The sign-out
+  // answer's Clear-Site-Data header does the same; this does not depend on the browser
+  // honouring it.
+  function wipe() {
+    var open = dbPromise;
+    wiped = true;
+    dbPromise = null;
+    return (open ? open.then(function (db) { db.close(); }, function () {}) : Promise.resolve())
+      .then(function () {
+        return new Promise(function (resolve) {
+          var req = self.indexedDB.deleteDatabase(DB_NAME);
+          req.onsuccess = req.onerror = function () { resolve(); };
+          // A tab running an older script may hold it open: do not hang the sign-out.
+          self.setTimeout(resolve, 3000);
+        });
+      }).then(function () {
+        return self.caches ? self.caches.keys().then(function (keys) {
+          return Promise.all(keys.filter(function (key) { return key.indexOf('ringround-') === 0; })
+            .map(function (key) { return self.caches.delete(key); }));
+        }) : null;
+      }).then(function () {
+        try { if (self.localStorage) self.localStorage.clear(); } catch (e) { /* blocked */ }
+        try { if (self.sessionStorage) self.sessionStorage.clear(); } catch (e) { /* blocked */ }
+        var sw = self.navigator && self.navigator.serviceWorker;
+        return sw && sw.getRegistrations ? sw.getRegistrations().then(function (regs) {
+          return Promise.all(regs.map(function (reg) { return reg.unregister(); }));
+        }) : null;
+      }).catch(function () {});
   }
 
   self.RingroundCaller = { openDb: openDb, syncOutbox: syncOutbox, wipe: wipe };
@@ -448,9 +478,6 @@
     } else if (form.matches('.return-batch')) {
       event.preventDefault();
       returnBatch();
-    } else if (form.matches('[data-wipe]') && !form.dataset.wiped) {
-      event.preventDefault();
-      signOut(form);
     }
   }
 
@@ -496,17 +523,52 @@
     }).catch(function () { say(t('NeedNetwork'), 'error'); });
   }
 
-  function signOut(form) {
-    sync().catch(function () {}).then(function () { return all('outbox'); }).then(function (left) {
-      if (left.length) { say(t('UnsentSignOut').replace('{n}', left.length), 'error'); return; }
-      return all('batch').then(function (rows) {
-        var ids = rows.map(function (r) { return r.target_id; });
-        return ids.length ? postJson(op, '/return', { target_ids: ids }).catch(function () {}) : null;
-      }).then(function () { return wipe(false); }).then(function () {
-        form.dataset.wiped = '1';
-        form.submit();
-      });
+  // Give back the people taken for offline calling (per operation), if the network allows.
+  function returnBatches() {
+    return all('batch').then(function (rows) {
+      var byOp = {};
+      rows.forEach(function (r) { (byOp[r.operation_id] = byOp[r.operation_id] || []).push(r.target_id); });
+      return Promise.all(Object.keys(byOp).map(function (id) {
+        return postJson(id, '/return', { target_ids: byOp[id] }).catch(function () {});
+      }));
     });
+  }
+
+  // Signing out: send what waits first. Offline it cannot be done (the server must end the
+  // session), so nothing is wiped and the volunteer is told to come back online. Results the
+  // server cannot take are lost only after the volunteer says so. Then the batch goes back,
+  // this browser forgets everything, and the form posts.
+  function signOut(form) {
+    var button = $('button', form), failed = null;
+    if (button) button.disabled = true;
+    var stay = function (text) {
+      if (button) button.disabled = false;
+      if (root) showPending();
+      if (!text) return;
+      if ($('#caller-status')) say(text, 'error'); else self.alert(text);
+    };
+    var leave = function () { form.dataset.wiped = '1'; form.submit(); };
+    syncOutbox().catch(function (err) { failed = err; }).then(function () {
+      return all('outbox');
+    }).then(function (left) {
+      if (!navigator.onLine || (left.length && failed && !failed.status)) {
+        stay(form.dataset.offline);
+        return;
+      }
+      var text = (left.length === 1 ? form.dataset.unsentOne : form.dataset.unsent) || '';
+      if (left.length && !self.confirm(text.replace('{n}', left.length))) {
+        stay();
+        return;
+      }
+      return returnBatches().catch(function () {}).then(wipe).then(leave);
+    }, function () { wipe().then(leave); });
+  }
+
+  function onSignOut(event) {
+    var form = event.target;
+    if (!form.matches('[data-wipe]') || form.dataset.wiped) return;
+    event.preventDefault();
+    signOut(form);
   }
 
   function onChange(event) {
@@ -531,6 +593,8 @@
   }
 
   function start() {
+    // Every caller page has the sign-out form, with or without the calling machinery.
+    document.addEventListener('submit', onSignOut);
     root = $('#caller');
     if (!root) return;
     op = root.dataset.op;
