@@ -303,6 +303,11 @@ def _save_recycling(
 ) -> None:
     labels, rules, custom = {}, {}, []
     for row in disposition_rows(op):
+        if row.automatic and not op.allow_campaign_line:  # not on the page: kept as stored
+            if row.retries:
+                rules[row.code] = {"retries": row.retries,
+                                   "interval_minutes": row.interval_minutes}
+            continue
         label = (posted.get(f"label_{row.code}") or "").strip()
         if row.custom:
             if not posted.get(f"delete_{row.code}"):
