@@ -24,7 +24,7 @@ NAME_KEYS = ("first_name", "last_name")
 BUILTIN: tuple[tuple[str, Any], ...] = (
     ("first_name", _l("The person's first name")),
     ("last_name", _l("The person's last name")),
-    ("caller_name", _l("Your caller's name")),
+    ("caller_name", _l("The caller's name (whoever makes the call)")),
     ("organization", _l("Your organization's name")),
 )
 
