@@ -322,10 +322,35 @@
     }
   }
 
+  // The code chosen: the group's only code, or the one ticked under the group. The form
+  // carries what to say when something is missing (the server's rule, calling.py).
+  function chosenCode(form) {
+    var group = $('input[name="group"]:checked', form);
+    if (!group) return { missing: $('.outcome', form).dataset.missing, focus: $('input[name="group"]', form) };
+    if (group.dataset.only) return { code: group.dataset.only };
+    var details = $('.details-' + group.value, form);
+    var picked = details && $('input[name="disposition"]:checked', details);
+    if (picked) return { code: picked.value };
+    return { missing: details ? details.dataset.missing : $('.outcome', form).dataset.missing,
+             focus: details ? $('input[name="disposition"]', details) : group };
+  }
+
+  function showMissing(form, missing) {
+    var box = $('.outcome-error', form), outcome = $('.outcome', form);
+    if (!box) return;
+    box.textContent = missing ? missing.missing : '';
+    box.hidden = !missing;
+    outcome.classList.toggle('has-error', !!missing);
+    if (missing && missing.focus) {
+      missing.focus.focus({ preventScroll: true });
+      outcome.scrollIntoView({ block: 'center' });
+    }
+  }
+
   function collect(form) {
     var data = new FormData(form);
     var group = data.get('group');
-    var disposition = group === 'contacted' ? 'talked' : data.get('disposition');
+    var disposition = chosenCode(form).code || null;
     var answers = {}, fields = {};
     if (group === 'contacted') {
       $$('fieldset[data-q]', form).forEach(function (fs) {
@@ -455,7 +480,8 @@
     if (form.matches('.result-form')) {
       event.preventDefault();
       var entry = collect(form);
-      if (!entry.disposition) { say(t('ChooseOutcome'), 'error'); return; }
+      if (!entry.disposition) { showMissing(form, chosenCode(form)); return; }
+      showMissing(form, null);
       say('');
       var cardHtml = $('#call').innerHTML;
       if (form.dataset.editing) { saveEdit(entry, cardHtml); return; }
@@ -573,7 +599,14 @@
 
   function onChange(event) {
     var form = event.target.form;
-    if (form && form.matches('.result-form')) guide(form);
+    if (form && form.matches('.result-form')) {
+      guide(form);
+      // A choice made after "what is missing" was shown: say it again only if still missing.
+      if ($('.outcome', form).classList.contains('has-error') && event.target.matches('input[type="radio"]')) {
+        var missing = chosenCode(form);
+        showMissing(form, missing.code ? null : { missing: missing.missing });
+      }
+    }
   }
 
   function onClick(event) {
