@@ -17,7 +17,13 @@ from flask_login import current_user, login_user, logout_user
 
 from pwa.context import ORG_SESSION_KEY, home_url
 from pwa.forms import LoginForm, SetupForm
-from ringround.accounts import AccountError, authenticate, is_fresh_instance, set_up_instance
+from ringround.accounts import (
+    AccountError,
+    authenticate,
+    end_all_sessions,
+    is_fresh_instance,
+    set_up_instance,
+)
 from ringround.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
@@ -75,7 +81,18 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    """Sign out everywhere and tell this browser to wipe what it keeps for the site.
+
+    The caller page first sends waiting results (or has the volunteer confirm losing them).
+    """
+    if current_user.is_authenticated:
+        end_all_sessions(db.session, current_user)
+        db.session.commit()
+    # Clear first: logout_user() leaves a note in the session that makes Flask-Login delete
+    # the remember cookie on this response.
     session.clear()
+    logout_user()
     flash(_("You are signed out."), "success")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response

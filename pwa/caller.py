@@ -39,6 +39,8 @@ from ringround.calling import (
     ResultError,
     build_card,
     caller_dispositions,
+    card_script,
+    chosen_disposition,
     clean_result,
     lease_proof,
     lease_proof_ok,
@@ -46,7 +48,6 @@ from ringround.calling import (
     milestone_reached,
     needs_wrap_up,
     questions_of,
-    render_script,
 )
 from ringround.extensions import db, htmx, limiter
 from ringround.models import (
@@ -55,6 +56,7 @@ from ringround.models import (
     Operation,
     OperationMember,
     OperationState,
+    Organization,
     Target,
     TargetState,
     utcnow,
@@ -116,13 +118,25 @@ def _card_for_lease(operation: Operation, lease) -> Card | None:
     contact = db.session.get(Contact, lease.contact_id)
     if contact is None:
         return None
-    card = build_card(operation, contact, lease.target_id, lease.phone_e164, lease.expires_at)
+    card = build_card(operation, contact, lease.target_id, lease.phone_e164, lease.expires_at,
+                      caller_name=current_user.display_name,
+                      organization_name=_organization_name(operation))
     # The same lease shows the same id after a reload (e.g. the redirect after a bridged
     # call), so a result sent without JavaScript joins the call's attempt.
     seed = f"{current_user.id}:{lease.target_id}:{lease.expires_at.isoformat()}"
     card.client_id = str(uuid.uuid5(CARD_ID_NAMESPACE, seed))
     card.lease_proof = lease_proof(_proof_key(), current_user.id, operation.id, lease.target_id)
     return card
+
+
+def _organization_name(operation: Operation) -> str:
+    org = db.session.get(Organization, operation.organization_id)
+    return org.name if org else ""
+
+
+def _shell_script(operation: Operation) -> str:
+    """The script on a page without a person: the person's placeholders stay empty."""
+    return card_script(operation, [], current_user.display_name, _organization_name(operation))
 
 
 def _proof_key() -> bytes:
@@ -186,7 +200,7 @@ def _progress(operation: Operation) -> dict:
 def _render_call(operation: Operation, card: Card | None, oob: bool = False) -> str:
     return render_template(
         "caller/_call.html", operation=operation, card=card, oob=oob,
-        script_html=render_script(operation.script), questions=questions_of(operation),
+        questions=questions_of(operation),
         groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
         empty=None if card else _empty_state(operation), progress=_progress(operation),
     )
@@ -208,15 +222,17 @@ def _manage_url(operation: Operation) -> str | None:
     return None
 
 
-def _page(operation: Operation, without_person: bool):
+def _page(operation: Operation, without_person: bool, status: int = 200, **kept):
     card = None if without_person else _current_card(operation)
-    return _no_store(Response(render_template(
+    return _no_store(Response(status=status, response=render_template(
         "caller/page.html", operation=operation, shell=without_person, card=card,
         manage_url=_manage_url(operation),
-        script_html=render_script(operation.script), questions=questions_of(operation),
+        script_html=_shell_script(operation) if without_person else "",
+        questions=questions_of(operation),
         groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
         empty=None if card or without_person else _empty_state(operation),
         progress=_progress(operation), batch_default=BATCH_DEFAULT, batch_max=BATCH_MAX,
+        **kept,
     )))
 
 
@@ -325,11 +341,12 @@ def _edit(operation: Operation, payload: dict) -> tuple[str, object]:
 @bp.post("/call/<int:operation_id>/result")
 @member_required()
 def record(operation: Operation):
-    """The result form without JavaScript (the phone's script uses the sync API instead)."""
+    """The result form without JavaScript (the phone's script uses the sync API instead).
+    A result missing its choice comes back on the same card, with what was typed and the
+    reason next to the choice."""
     form = request.form
     payload = {
         "client_id": form.get("client_id"), "target_id": form.get("target_id", type=int),
-        "disposition": "talked" if form.get("group") == "contacted" else form.get("disposition"),
         "answers": {key[2:]: value for key, value in form.items() if key.startswith("q.")},
         "field_updates": {key[6:]: value for key, value in form.items()
                           if key.startswith("field.")},
@@ -337,6 +354,13 @@ def record(operation: Operation):
         "lease_proof": form.get("lease_proof"),
         "ended_at": utcnow().isoformat(),
     }
+    try:
+        payload["disposition"] = chosen_disposition(operation, form.get("group"),
+                                                    form.get("disposition"))
+    except ResultError as error:
+        kept = {**payload, "group": form.get("group"), "disposition": form.get("disposition")}
+        return _page(operation, without_person=False, result_error=str(error), kept=kept,
+                     status=422)
     status, detail = _record(operation, payload)
     if status == "rejected":
         flash(detail, "error")
@@ -376,28 +400,36 @@ def edit_last(operation: Operation):
     if attempt is None:
         flash(_("There is no result from the last ten minutes to change."), "error")
         return redirect(url_for("caller.home", operation_id=operation.id))
+    values = {"disposition": attempt.disposition, "answers": attempt.answers or {},
+              "notes": attempt.notes or "",
+              "group": attempt.disposition_group.value if attempt.disposition_group else None}
+    error = None
     if request.method == "POST":
         form = request.form
-        disposition = "talked" if form.get("group") == "contacted" else form.get("disposition")
+        values = {"group": form.get("group"), "disposition": form.get("disposition"),
+                  "answers": {k[2:]: v for k, v in form.items() if k.startswith("q.") and v},
+                  "notes": (form.get("notes") or "").strip()}
         try:
             queue.edit_result(
-                db.session, attempt.client_id, current_user.id, disposition=disposition or "",
-                answers={k[2:]: v for k, v in form.items() if k.startswith("q.") and v},
-                notes=(form.get("notes") or "").strip() or None,
+                db.session, attempt.client_id, current_user.id,
+                disposition=chosen_disposition(operation, values["group"],
+                                               values["disposition"]),
+                answers=values["answers"], notes=values["notes"] or None,
             )
-        except (queue.QueueError, ValueError) as error:
+        except (queue.QueueError, ValueError) as problem:
             db.session.rollback()
-            flash(str(error), "error")
+            error = str(problem)
         else:
             db.session.commit()
             flash(_("Your last result is changed."), "success")
-            return redirect(url_for("caller.home", operation_id=operation.id))
+            # Back to calling, with the address bar showing the calling page.
+            return redirect(url_for("caller.home", operation_id=operation.id), 303)
     return render_template(
-        "caller/last.html", operation=operation, attempt=attempt,
+        "caller/last.html", operation=operation, attempt=attempt, values=values, error=error,
         questions=questions_of(operation), groups=caller_dispositions(operation),
         minutes_left=max(1, int((attempt.recorded_at + EDIT_WINDOW - utcnow())
                                 .total_seconds() // 60)),
-    )
+    ), 422 if error else 200
 
 
 @bp.post("/call/<int:operation_id>/bridge/<int:target_id>")
@@ -446,7 +478,7 @@ def _lease_json(operation: Operation, lease, position: int) -> dict | None:
         "expires_at": card.expires_at.isoformat() if card.expires_at else None,
         "card_html": render_template(
             "caller/_card.html", operation=operation, card=card,
-            script_html=render_script(operation.script), questions=questions_of(operation),
+            questions=questions_of(operation),
             groups=caller_dispositions(operation), skip_reasons=_skip_reasons()),
     }
 
@@ -473,8 +505,9 @@ def api_batch(operation: Operation):
         n = max(1, min(BATCH_MAX, int(body.get("n", BATCH_DEFAULT))))
     except (TypeError, ValueError):
         n = BATCH_DEFAULT
-    # Never more than BATCH_MAX people on one phone, however often it asks.
-    n = min(n, BATCH_MAX - len(queue.held_leases(db.session, operation, current_user)))
+    # The batch is every lease the agent holds (the open card counts as one of the n), so
+    # "take 5" puts exactly 5 people on the phone; never more than BATCH_MAX however often.
+    n -= len(queue.held_leases(db.session, operation, current_user))
     if n > 0:
         queue.lease_batch(db.session, operation, current_user, n)
         db.session.commit()
@@ -537,18 +570,6 @@ def api_progress(operation: Operation):
 
 
 # ---------------------------------------------------------------- service worker
-
-
-@bp.after_app_request
-def wipe_on_sign_out(response: Response) -> Response:
-    """Signing out wipes what this browser keeps for the site (offline batch, caches).
-
-    The caller page first sends any waiting results and refuses to sign out while some are
-    unsent, so nothing is lost.
-    """
-    if request.endpoint == "auth.logout" and request.method == "POST":
-        response.headers["Clear-Site-Data"] = '"cache", "storage"'
-    return response
 
 
 @cache

@@ -275,7 +275,12 @@ def _fill_script(form: ScriptForm, op: Operation, org: Organization) -> None:
 
 
 def _save_script(form: ScriptForm, op: Operation, org: Organization, posted: MultiDict) -> None:
-    ops.update_script(db.session, op, form.script.data or "")
+    try:
+        ops.update_script(db.session, op, form.script.data or "")
+    except ops.OperationError as error:
+        if error.field == "script":  # shown next to the script, which keeps what was typed
+            form.script.errors = [*form.script.errors, str(error)]
+        raise
     # Moving on checks the questions too (a dangling branch or a circle stops here).
     ops.update_questionnaire(db.session, op, op.questionnaire or qn.blank())
 
@@ -298,6 +303,11 @@ def _save_recycling(
 ) -> None:
     labels, rules, custom = {}, {}, []
     for row in disposition_rows(op):
+        if row.automatic and not op.allow_campaign_line:  # not on the page: kept as stored
+            if row.retries:
+                rules[row.code] = {"retries": row.retries,
+                                   "interval_minutes": row.interval_minutes}
+            continue
         label = (posted.get(f"label_{row.code}") or "").strip()
         if row.custom:
             if not posted.get(f"delete_{row.code}"):

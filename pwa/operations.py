@@ -45,6 +45,7 @@ from ringround.operation_stats import (
     organization_progress,
     results_rows,
 )
+from ringround.script_placeholders import placeholders
 
 bp = Blueprint("operations", __name__, url_prefix="/console/operations")
 
@@ -116,7 +117,8 @@ def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
                "step_names": list(STEP_LABELS), "editable": op.state.value != "ended"}
     if step == "questionnaire":
         context.update(questions=qn.questions_of(op.questionnaire), templates=qn.TEMPLATE_NAMES,
-                       problems=qn.validate(op.questionnaire), new_question=_question_form(op))
+                       problems=qn.validate(op.questionnaire), new_question=_question_form(op),
+                       placeholders=placeholders(db.session, op))
         preview = request.args.get("preview")
         if preview in qn.TEMPLATES:
             context["preview"] = (preview, qn.template(preview)["questions"])
@@ -214,7 +216,10 @@ def step(op: Operation, org: Organization, step: str):
     if step not in STEP_LABELS:
         abort(404)
     if request.method == "GET":
-        return render_step(op, org, step)
+        # A template preview or trial run (htmx) brings the script being typed along: keep it.
+        typed = (forms.ScriptForm(formdata=request.args)
+                 if step == "questionnaire" and "script" in request.args else None)
+        return render_step(op, org, step, typed)
     spec = forms.STEP_FORMS[step]
     form = spec.form()
     forms.prepare(step, form, op, org)
@@ -244,13 +249,30 @@ def _questionnaire_change(op: Operation, org: Organization, change: Callable[[],
     return None
 
 
+def _draft_script(op: Operation) -> forms.ScriptForm | None:
+    """The script typed beside the questions, which every question action carries (htmx
+    includes it): saved first, so that no action drops it. When it cannot be saved, the form
+    that keeps it, with the reason next to it."""
+    if "script" not in request.form:
+        return None
+    try:
+        ops.update_script(db.session, op, request.form["script"])
+    except ops.OperationError as error:
+        form = forms.ScriptForm()
+        form.script.errors = [str(error)]
+        return form
+    db.session.commit()
+    return None
+
+
 def _questionnaire_response(op: Operation, org: Organization, error: str | None, form=None,
-                            editing: str | None = None):
+                            editing: str | None = None,
+                            script_form: forms.ScriptForm | None = None):
     if error is None:
         flash(_("Questionnaire saved."), "success")
-        if not htmx:
+        if not htmx and script_form is None:
             return redirect(url_for("operations.step", op_id=op.id, step="questionnaire"))
-        return render_step(op, org, "questionnaire")
+        return render_step(op, org, "questionnaire", script_form)
     # Keep what was typed: the editor shows the refused version again, with the message.
     extra: dict = {"error": error, "editing": editing}
     if form is not None and editing == "new":
@@ -259,7 +281,7 @@ def _questionnaire_response(op: Operation, org: Organization, error: str | None,
         extra["question_forms"] = {q["id"]: _question_form(op, q)
                                    for q in qn.questions_of(op.questionnaire)}
         extra["question_forms"][editing] = form
-    return render_step(op, org, "questionnaire", **extra)
+    return render_step(op, org, "questionnaire", script_form, **extra)
 
 
 @bp.post("/<int:op_id>/questionnaire/template")
@@ -270,9 +292,10 @@ def apply_template(op: Operation, org: Organization):
     name = request.form.get("template") or None
     if name is not None and name not in qn.TEMPLATES:
         abort(400)
+    script_form = _draft_script(op)
     error = _questionnaire_change(
         op, org, lambda: qn.template(name) if name else qn.blank())
-    return _questionnaire_response(op, org, error)
+    return _questionnaire_response(op, org, error, script_form=script_form)
 
 
 @bp.post("/<int:op_id>/questions/<question_id>")
@@ -287,14 +310,15 @@ def save_question(op: Operation, org: Organization, question_id: str):
         if form.csrf_token.errors:
             abort(400)
         return _questionnaire_response(op, org, _("The question needs text."), form,
-                                       question_id)
+                                       question_id, _draft_script(op))
+    script_form = _draft_script(op)
     qid = qn.new_question_id(op.questionnaire) if is_new else question_id
     posted = {k[len(question_id) + 1:]: v for k, v in request.form.items()
               if k.startswith(question_id + "-")}
     question = forms.question_from_form(form, qid, posted)
     error = _questionnaire_change(op, org, lambda: qn.replace_question(op.questionnaire,
                                                                        question))
-    return _questionnaire_response(op, org, error, form, question_id)
+    return _questionnaire_response(op, org, error, form, question_id, script_form)
 
 
 @bp.post("/<int:op_id>/questions/<question_id>/<action>")
@@ -309,7 +333,9 @@ def change_question(op: Operation, org: Organization, question_id: str, action: 
                "down": lambda: qn.move_question(op.questionnaire, question_id, 1)}
     if action not in changes:
         abort(404)
-    return _questionnaire_response(op, org, _questionnaire_change(op, org, changes[action]))
+    script_form = _draft_script(op)
+    return _questionnaire_response(op, org, _questionnaire_change(op, org, changes[action]),
+                                   script_form=script_form)
 
 
 # --- people --------------------------------------------------------------------------------

@@ -118,6 +118,15 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
 
 
+def end_all_sessions(session: Session, user: User) -> None:
+    """Sign `user` out on every device: sessions and remember cookies carry the old version.
+
+    Incremented in SQL, so two sign-outs at once both count.
+    """
+    user.session_version = User.session_version + 1
+    session.flush()
+
+
 def role_in(session: Session, user: User, org_id: int) -> OrgRole | None:
     """The user's role in an organization, or None when not a member."""
     return session.scalar(

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html import escape, unescape
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import nh3
+from flask_babel import gettext as _
 from markdown_it import MarkdownIt
+from sqlalchemy.orm import object_session
 
 from ringround.dispositions import Disposition, dispositions_for
 from ringround.models import CallMethod, Contact, DispositionGroup, Operation
 from ringround.operation_fields import exposed_fields
+from ringround.script_placeholders import PLACEHOLDER_RE, placeholders, script_values
 
 NAME_KEYS = ("first_name", "last_name")
 SKIP_REASONS = ("language", "knows_person", "uncomfortable", "other")
@@ -28,6 +35,7 @@ WRAP_UP_AFTER = timedelta(hours=2)
 MAX_NOTES = 4000
 MAX_ANSWER = 2000
 MAX_FIELD = 500
+_LINK_ATTRIBUTE = re.compile(r'\b(href|src)="([^"]*)"')
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
@@ -47,6 +55,7 @@ class Card:
     editable: list[dict[str, Any]] = field(default_factory=list)
     client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     lease_proof: str = ""
+    script_html: str = ""  # the operation's script with this person's placeholders filled
 
 
 def lease_proof(key: bytes, agent_id: int, operation_id: int, target_id: int) -> str:
@@ -68,8 +77,10 @@ def lease_proof_ok(key: bytes, agent_id: int, operation_id: int, target_id: int,
 
 
 def build_card(operation: Operation, contact: Contact, target_id: int, phone: str,
-               expires_at: datetime | None) -> Card:
-    """The card for one lease. The name comes from exposed name fields only."""
+               expires_at: datetime | None, caller_name: str = "",
+               organization_name: str = "") -> Card:
+    """The card for one lease. The name, and the script's placeholders, come from exposed
+    fields only."""
     shown = exposed_fields(operation, contact)
     names = {f["key"]: f["value"] for f in shown if f["key"] in NAME_KEYS and f["value"]}
     name = " ".join(names[key] for key in NAME_KEYS if key in names)
@@ -78,12 +89,51 @@ def build_card(operation: Operation, contact: Contact, target_id: int, phone: st
         fields=[f for f in shown if f["key"] not in NAME_KEYS and not f["editable"]
                 and f["value"] not in (None, "")],
         editable=[f for f in shown if f["editable"]],
+        script_html=card_script(operation, shown, caller_name, organization_name),
     )
 
 
-def render_script(markdown: str) -> str:
-    """An organizer's Markdown script as safe HTML (no raw HTML, sanitized again by nh3)."""
-    return nh3.clean(_markdown.render(markdown or ""))
+def card_script(operation: Operation, shown: list[dict[str, Any]], caller_name: str,
+                organization_name: str) -> str:
+    """The operation's script for one card (`shown`: its exposed fields; none for a page
+    without a person, where the person's placeholders stay empty)."""
+    session = object_session(operation)
+    offered = placeholders(session, operation) if session is not None else []
+    values = script_values(offered, shown, caller_name, organization_name)
+    return render_script(operation.script, values)
+
+
+def render_script(markdown: str, values: dict[str, str] | None = None) -> str:
+    """An organizer's Markdown script as safe HTML (no raw HTML, sanitized again by nh3).
+
+    Placeholders named in `values` are filled with those values as plain text: each becomes
+    an inert random token before the Markdown is rendered, then the escaped value, then nh3
+    cleans the whole again, so a contact's name can add neither HTML nor Markdown (nor a
+    `javascript:` link). Other `{words}` stay as typed.
+    """
+    values = values or {}
+    nonce = secrets.token_hex(6)
+    filled: dict[str, str] = {}
+
+    def hold(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            return match.group(0)
+        token = f"rrph{nonce}n{len(filled)}x"
+        filled[token] = escape(values[match.group(1)])
+        return token
+
+    html = _markdown.render(PLACEHOLDER_RE.sub(hold, markdown or ""))
+
+    def in_link(match: re.Match[str]) -> str:  # inside a link, a value is part of the URL
+        url = match.group(2)
+        for token, value in filled.items():
+            url = url.replace(token, escape(quote(unescape(value), safe="")))
+        return f'{match.group(1)}="{url}"'
+
+    html = _LINK_ATTRIBUTE.sub(in_link, html)
+    for token, value in filled.items():
+        html = html.replace(token, value)
+    return nh3.clean(html)
 
 
 def caller_dispositions(operation: Operation) -> dict[DispositionGroup, list[Disposition]]:
@@ -93,6 +143,28 @@ def caller_dispositions(operation: Operation) -> dict[DispositionGroup, list[Dis
         if not disposition.automatic:
             grouped[disposition.group].append(disposition)
     return grouped
+
+
+def chosen_disposition(operation: Operation, group: str | None, code: str | None) -> str:
+    """The code a result form names: the code chosen within the chosen group, or the group's
+    only code when it has one. ResultError says what is still to choose."""
+    try:
+        chosen = DispositionGroup(group)
+    except ValueError as error:
+        raise ResultError(_("Choose how the call went.")) from error
+    codes = caller_dispositions(operation)[chosen]
+    if code in {d.code for d in codes}:
+        return str(code)
+    if len(codes) == 1:
+        return codes[0].code
+    raise ResultError(missing_detail(chosen))
+
+
+def missing_detail(group: DispositionGroup) -> str:
+    """What to say when a group is chosen but not which of its codes."""
+    return {DispositionGroup.CONTACTED: _("Choose how the conversation went."),
+            DispositionGroup.NO_CONTACT: _("Choose what happened."),
+            DispositionGroup.REMOVE: _("Choose why the number should be removed.")}[group]
 
 
 def questions_of(operation: Operation) -> list[dict[str, Any]]:

@@ -42,6 +42,7 @@ from ringround.operation_fields import (
     check_field_settings,
 )
 from ringround.operation_rules import validate_exclusions
+from ringround.script_placeholders import ScriptError, check_script
 
 STEPS = ("mode", "source", "basics", "method", "questionnaire", "recycling", "exclusions",
          "fields", "people", "review")
@@ -203,6 +204,10 @@ def update_script(session: Session, operation: Operation, script: str) -> Operat
     _editable(operation)
     if len(script or "") > 20_000:
         raise OperationError("The script is limited to 20,000 characters.", "script")
+    try:
+        check_script(session, operation, script or "")
+    except ScriptError as error:
+        raise OperationError(str(error), "script") from error
     operation.script = (script or "").strip()
     return operation
 

@@ -17,7 +17,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from ringround.accounts import organizations_of, role_in
 from ringround.enrollment import (
@@ -48,6 +50,7 @@ bp.context_processor(template_helpers)
 JOIN_KEY = "join_pending"
 SIGNIN_KEY = "signin_pending"
 SIMULATED_CODE_KEY = "simulated_code"
+TYPED_KEY = "typed_form"
 
 
 def _limit(setting: str, default: str):
@@ -74,6 +77,31 @@ def send_code(phone: str, code: str) -> bool:
         session[SIMULATED_CODE_KEY] = code
     else:
         session.pop(SIMULATED_CODE_KEY, None)
+    return True
+
+
+def _again(form: FlaskForm):
+    """Answer a refused form by redirecting to its own page (redirect after POST).
+
+    What was typed and the messages wait in the session for that page, so the address bar
+    names the page on screen, a reload shows it again and never re-sends the form.
+    """
+    typed = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    errors = {field.name: list(field.errors) for field in form
+              if field.errors and field.name != "csrf_token"}
+    session[TYPED_KEY] = {"path": request.path, "typed": typed, "errors": errors}
+    return redirect(request.full_path.rstrip("?"))
+
+
+def _restore(form: FlaskForm) -> bool:
+    """Fill a page's form with what was typed on it and refused (see `_again`)."""
+    kept = session.get(TYPED_KEY)
+    if request.method != "GET" or not kept or kept["path"] != request.path:
+        return False
+    form.process(formdata=MultiDict(kept["typed"]))
+    for name, errors in kept["errors"].items():
+        if name in form:
+            form[name].errors = errors
     return True
 
 
@@ -114,7 +142,7 @@ def open_link(token: str):
     if current_user.is_authenticated:
         return _one_tap(link)
     form = JoinDetailsForm()
-    if request.method == "GET":
+    if request.method == "GET" and not _restore(form):
         codes = [code for code, _label in LANGUAGES if code]
         form.language.data = request.accept_languages.best_match(codes) or ""
     if form.validate_on_submit():
@@ -132,9 +160,12 @@ def open_link(token: str):
                     "name": form.name.data.strip(), "email": form.email.data or None,
                     "language": form.language.data or None,
                 }
+                session.pop(TYPED_KEY, None)
                 return redirect(url_for("join.verify"))
             db.session.rollback()
             form.phone.errors = [_("We could not text this number. Please check it.")]
+    if request.method == "POST":
+        return _again(form)
     return render_no_store("sharing/join.html", link=link, form=form)
 
 
@@ -162,12 +193,15 @@ def verify():
         flash(_("Please open your join link again."), "error")
         return redirect(url_for("join.signin_phone"))
     form = CodeForm()
+    _restore(form)
     if form.validate_on_submit():
         if check_phone_code(db.session, pending["code_id"], pending["phone"], "join",
                             form.code.data):
             return _finish_join(link, pending)
         db.session.commit()  # the failed attempt counts
         form.code.errors = [_code_error(pending["code_id"])]
+    if request.method == "POST":
+        return _again(form)
     return render_no_store(
         "sharing/join_verify.html", link=link, form=form, phone=masked(pending["phone"]),
         simulated_code=session.get(SIMULATED_CODE_KEY), resend_form=OneTapForm(),
@@ -198,8 +232,8 @@ def _finish_join(link: JoinLink, pending: dict):
         return _closed(link, error.status)
     user.last_login_at = utcnow()
     db.session.commit()
-    session.pop(JOIN_KEY, None)
-    session.pop(SIMULATED_CODE_KEY, None)
+    for key in (JOIN_KEY, SIMULATED_CODE_KEY, TYPED_KEY):
+        session.pop(key, None)
     login_user(user, remember=True)
     return redirect(_after_join(result))
 
@@ -219,6 +253,7 @@ def resend():
     if send_code(pending["phone"], code):
         db.session.commit()
         session[JOIN_KEY] = {**pending, "code_id": row.id}
+        session.pop(TYPED_KEY, None)
         flash(_("We sent a new code."), "success")
     else:
         db.session.rollback()
@@ -241,6 +276,7 @@ def _safe_next(target: str | None) -> str | None:
 @limiter.limit(send_limit, methods=["POST"])
 def signin_phone():
     form = PhoneSigninForm()
+    _restore(form)
     if form.validate_on_submit():
         try:
             phone = parse_phone(form.phone.data, _default_region())
@@ -248,6 +284,8 @@ def signin_phone():
             form.phone.errors = [str(error)]
         else:
             return _start_signin(phone, form)
+    if request.method == "POST":
+        return _again(form)
     return render_no_store("sharing/signin_phone.html", form=form)
 
 
@@ -262,15 +300,16 @@ def _start_signin(phone: str, form: PhoneSigninForm):
         except EnrollmentError as error:
             db.session.rollback()
             form.phone.errors = [str(error)]
-            return render_no_store("sharing/signin_phone.html", form=form)
+            return _again(form)
         if not send_code(phone, code):
             db.session.rollback()
             form.phone.errors = [_("We could not text this number. Please check it.")]
-            return render_no_store("sharing/signin_phone.html", form=form)
+            return _again(form)
         db.session.commit()
         code_id = row.id
     session[SIGNIN_KEY] = {"phone": phone, "code_id": code_id,
                            "next": _safe_next(request.args.get("next"))}
+    session.pop(TYPED_KEY, None)
     return redirect(url_for("join.signin_code"))
 
 
@@ -281,6 +320,7 @@ def signin_code():
     if not pending:
         return redirect(url_for("join.signin_phone"))
     form = CodeForm()
+    _restore(form)
     if form.validate_on_submit():
         code_id = pending.get("code_id")
         if code_id and check_phone_code(db.session, code_id, pending["phone"], "signin",
@@ -288,13 +328,15 @@ def signin_code():
             user = user_by_phone(db.session, pending["phone"])
             user.last_login_at = utcnow()
             db.session.commit()
-            session.pop(SIGNIN_KEY, None)
-            session.pop(SIMULATED_CODE_KEY, None)
+            for key in (SIGNIN_KEY, SIMULATED_CODE_KEY, TYPED_KEY):
+                session.pop(key, None)
             login_user(user, remember=True)
             return redirect(pending.get("next") or _landing(user))
         db.session.commit()
         form.code.errors = [_code_error(code_id) if code_id else
                             _("That code is not right.")]
+    if request.method == "POST":
+        return _again(form)
     return render_no_store(
         "sharing/join_verify.html", link=None, form=form, phone=masked(pending["phone"]),
         simulated_code=session.get(SIMULATED_CODE_KEY), resend_form=None, resend_url=None,

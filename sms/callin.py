@@ -1,8 +1,10 @@
 """Call-in mode: a volunteer dials the campaign number, keys in a code and stays on the line;
 the system dials eligible people one after another and the keypad records each result.
 
-Keys: 1 talked to the right person, 2 no contact, 3 remove the number; then one key per
-choice question; `#` next call, `*` ends the shift (and `*` during a call leaves it).
+Keys: 1 talked to the right person, 2 no contact, 3 remove the number; then, when the
+operation has several codes in that group (e.g. "Not home", "Busy"... or a code organizers
+added), one key for the code; then one key per choice question; `#` next call, `*` ends the
+shift (and `*` during a call leaves it).
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from ringround.calling import caller_dispositions
+from ringround.dispositions import Disposition
 from ringround.models import (
     Attempt,
     CallLeg,
     CallMethod,
     Contact,
+    DispositionGroup,
     LegKind,
     Operation,
     OperationMember,
@@ -30,7 +35,8 @@ from sms.links import hook_url
 from sms.provider.steps import Dial, Gather, Hangup, Redirect, Say, VoiceStep
 from sms.telephony_numbers import default_number
 
-KEY_RESULTS = {"1": "talked", "2": "not_home", "3": "wrong_number"}
+KEY_GROUPS = {"1": DispositionGroup.CONTACTED, "2": DispositionGroup.NO_CONTACT,
+              "3": DispositionGroup.REMOVE}
 MAX_CODE_TRIES = 3
 KEYPAD_TYPES = ("choice", "yes_no", "scale")
 
@@ -180,12 +186,50 @@ def _next_question(operation: Operation, question: dict[str, Any] | None,
 
 
 def keyed_result(session: Session, shift: CallLeg, digit: str) -> list[VoiceStep]:
-    """1, 2 or 3: the result group; after 1, the questionnaire by keypad."""
-    if digit not in KEY_RESULTS:
+    """1, 2 or 3: the result group; then the code within it (when there are several), and
+    after talking to the person, the questionnaire by keypad."""
+    if digit not in KEY_GROUPS:
         return _result_prompt(shift)
     operation = session.get(Operation, shift.operation_id)
-    shift.state = {**shift.state, "disposition": KEY_RESULTS[digit], "answers": {}}
-    if digit == "1":
+    group = KEY_GROUPS[digit]
+    codes = caller_dispositions(operation)[group]
+    if len(codes) > 1:
+        shift.state = {**shift.state, "group": group.value}
+        return _ask_code(shift, codes)
+    return _with_code(session, shift, operation, codes[0])
+
+
+def _ask_code(shift: CallLeg, codes: list[Disposition]) -> list[VoiceStep]:
+    """One key per code of the group (two keys and pound past nine codes)."""
+    many = len(codes) > 9
+    options = " ".join(_("Press %(n)s for %(label)s.", n=i, label=str(code.label))
+                       for i, code in enumerate(codes, start=1))
+    if many:
+        options += " " + _("Then press pound.")
+    return [Gather(action=url("callin_code_choice", shift), num_digits=2 if many else 1,
+                   finish_on_key="#" if many else "", timeout=15, prompt=(Say(options),)),
+            Redirect(url("callin_code_choice", shift))]
+
+
+def keyed_code(session: Session, shift: CallLeg, digits: str) -> list[VoiceStep]:
+    """The key choosing a code within the group keyed before."""
+    operation = session.get(Operation, shift.operation_id)
+    try:
+        group = DispositionGroup((shift.state or {}).get("group"))
+    except ValueError:
+        return _result_prompt(shift)
+    codes = caller_dispositions(operation)[group]
+    digits = (digits or "").strip("#")
+    if not digits.isdigit() or not 1 <= int(digits) <= len(codes):
+        return _ask_code(shift, codes)
+    return _with_code(session, shift, operation, codes[int(digits) - 1])
+
+
+def _with_code(session: Session, shift: CallLeg, operation: Operation,
+               code: Disposition) -> list[VoiceStep]:
+    state = {key: value for key, value in (shift.state or {}).items() if key != "group"}
+    shift.state = {**state, "disposition": code.code, "answers": {}}
+    if code.group == DispositionGroup.CONTACTED:
         question = _next_question(operation, None, None)
         if question is not None:
             return _ask(shift, question)

@@ -229,6 +229,16 @@ def callin_result(token: str):
                                      request.form.get("Digits", "")))
 
 
+@hooks.post("/voice/call-in/<token>/code")
+@signed_webhook
+def callin_code_choice(token: str):
+    """The key choosing a result code within the group keyed before."""
+    from sms import callin
+
+    return voice(callin.keyed_code(db.session, leg_or_404(token),
+                                   request.form.get("Digits", "")))
+
+
 @hooks.post("/voice/call-in/<token>/answer")
 @signed_webhook
 def callin_answer(token: str):

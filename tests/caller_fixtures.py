@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time
 
 from flask import Flask
 
+from ringround.enrollment import create_join_link
 from ringround.extensions import db
 from ringround.models import (
     Operation,
@@ -17,6 +18,7 @@ from ringround.models import (
     OperationMode,
     OperationRole,
     OperationState,
+    Organization,
     User,
 )
 from ringround.queue import materialize_targets
@@ -88,3 +90,12 @@ def session_cookie(app: Flask, user: User) -> str:
     cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
     assert cookie is not None
     return cookie.value
+
+
+def calling_join_link(n: int = 3) -> tuple[str, int]:
+    """A caller join link (its token) to an operation ready to call, and the operation's id."""
+    op, _agent, _contacts = calling_operation(n=n)
+    org = db.session.get(Organization, op.organization_id)
+    _link, token = create_join_link(db.session, org=org, actor=None, operation=op)
+    db.session.commit()
+    return token, op.id

@@ -273,9 +273,9 @@ def test_signing_out_sends_results_first_then_wipes_the_phone(phone_page, live_s
     page.context.route("**/*", lambda route: route.abort())
     _record(page, "No contact", "Not home")
     expect(page.locator("#pending")).to_have_text("1 result waiting to be sent")
-    # Offline with a result not sent: signing out would lose it, so the app says so.
+    # Offline: signing out needs the server, so the app says so and keeps everything.
     page.get_by_role("button", name="Sign out").click()
-    expect(page.locator("#caller-status")).to_contain_text("not sent yet")
+    expect(page.locator("#caller-status")).to_contain_text("Signing out needs a connection")
     assert len(page.evaluate(DUMP_INDEXEDDB)["outbox"]) == 1
     page.context.unroute("**/*")
     page.context.set_offline(False)

@@ -65,15 +65,17 @@ def test_a_wrong_code_is_refused_with_the_tries_left(db, client, world):
     code = simulated_code(client.get("/j/verify").get_data(as_text=True))
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     response = form_post(client, "/j/verify", {"code": wrong})
-    assert response.status_code == 200
-    assert "That code is not right. 4 tries left." in response.get_data(as_text=True)
+    assert response.status_code == 302 and response.location == "/j/verify"  # PRG
+    again = client.get("/j/verify")
+    assert "That code is not right. 4 tries left." in again.get_data(as_text=True)
     assert db.session.scalar(select(User).where(User.phone_e164 == "+12025550142")) is None
 
 
 def test_a_bad_phone_number_gets_a_clear_message(client, world):
     response = _start(client, world.token, phone="555")
-    assert response.status_code == 200
-    assert "phone number" in response.get_data(as_text=True)
+    assert response.status_code == 302 and response.location == f"/j/{world.token}"  # PRG
+    html = client.get(f"/j/{world.token}").get_data(as_text=True)
+    assert "phone number" in html and 'value="Sam Caller"' in html  # nothing typed is lost
 
 
 def test_the_first_screen_asks_name_and_phone_with_the_rest_folded_away(client, world):
@@ -155,7 +157,8 @@ def test_sign_in_does_not_reveal_whether_a_number_has_an_account(client, world):
     assert len(get_provider().outbox) == before  # nothing texted to strangers
     page = client.get("/signin/phone/code").get_data(as_text=True)
     assert "We texted a 6-digit code" in page
-    refused = form_post(client, "/signin/phone/code", {"code": "123456"})
+    refused = form_post(client, "/signin/phone/code", {"code": "123456"},
+                        follow_redirects=True)
     assert "That code is not right." in refused.get_data(as_text=True)
 
 

@@ -61,6 +61,9 @@ def test_a_shift_of_three_people_recorded_by_keypad(bank):
     bank.net.answer(call.sid)
     bank.net.press(sid, "*")
     bank.net.press(sid, "3")
+    # Remove has several codes: the second key chooses one (1 = wrong number).
+    assert "Press 1 for Wrong number." in bank.net.call(sid).transcript[-1]
+    bank.net.press(sid, "1")
     bank.net.press(sid, "#")
     # Nobody left (the busy one waits for its retry): the shift ends.
     shift = bank.net.call(sid)
@@ -138,6 +141,7 @@ def test_after_a_shift_the_volunteer_takes_call_backs_again(bank):
     bank.net.answer(call.sid)
     bank.net.hang_up(call.sid)
     bank.net.press(sid, "2")
+    bank.net.press(sid, "1")  # no contact: not home
     bank.net.press(sid, "*")
     shift = db.session.scalar(select(CallLeg).where(CallLeg.kind == LegKind.CALL_IN))
     assert shift.status == "completed"  # the inbound call's status callback
@@ -146,3 +150,55 @@ def test_after_a_shift_the_volunteer_takes_call_backs_again(bank):
     ring = db.session.scalar(select(SimCall).where(
         SimCall.to_number == bank.agent.phone_e164, SimCall.phase == "ringing"))
     assert ring is not None and ring.from_number == CAMPAIGN
+
+
+def test_every_code_of_a_group_is_chosen_by_a_second_key(bank):
+    """Codes organizers add (here "Signed the petition" under talked, "Language barrier"
+    under no contact) are offered by keypad after the group's key."""
+    bank.op.dispositions = {"labels": {}, "custom": [
+        {"code": "custom_signed", "label": "Signed the petition", "group": "contacted"},
+        {"code": "custom_language", "label": "Language barrier", "group": "no_contact"}]}
+    db.session.commit()
+    sid = shift_call(bank)
+    first, call = ringing_contact(bank)
+    bank.net.answer(call.sid)
+    bank.net.hang_up(call.sid)
+    bank.net.press(sid, "1")
+    menu = bank.net.call(sid).transcript[-1]
+    assert "Press 1 for Talked to them." in menu
+    assert "Press 2 for Signed the petition." in menu
+    bank.net.press(sid, "2")
+    assert "Will you come to the rally?" in bank.net.call(sid).transcript[-1]
+    bank.net.press(sid, "1")
+    bank.net.press(sid, "#")
+    second, call = ringing_contact(bank)
+    bank.net.answer(call.sid)
+    bank.net.hang_up(call.sid)
+    bank.net.press(sid, "2")
+    menu = bank.net.call(sid).transcript[-1]
+    assert "Press 1 for Not home." in menu and "Press 7 for Language barrier." in menu
+    bank.net.press(sid, "9")  # no such code: the menu again
+    assert bank.net.call(sid).transcript[-1] == menu
+    bank.net.press(sid, "7")
+    assert "Saved." in bank.net.call(sid).transcript[-1]
+    by_contact = {a.contact_id: a for a in bank.attempts()}
+    assert by_contact[first.id].disposition == "custom_signed"
+    assert by_contact[first.id].answers == {"q1": "yes"}
+    assert by_contact[second.id].disposition == "custom_language"
+
+
+def test_a_group_of_more_than_nine_codes_takes_two_keys_and_pound(bank):
+    bank.op.dispositions = {"labels": {}, "custom": [
+        {"code": f"custom_gone_{i}", "label": f"Gone {i}", "group": "remove"}
+        for i in range(3)]}
+    db.session.commit()
+    sid = shift_call(bank)
+    person, call = ringing_contact(bank)
+    bank.net.answer(call.sid)
+    bank.net.hang_up(call.sid)
+    bank.net.press(sid, "3")
+    menu = bank.net.call(sid).transcript[-1]
+    assert "Press 10 for Gone 2." in menu and "Then press pound." in menu
+    bank.net.press(sid, "10#")
+    assert "Saved." in bank.net.call(sid).transcript[-1]
+    assert {a.contact_id: a for a in bank.attempts()}[person.id].disposition == "custom_gone_2"

@@ -50,6 +50,7 @@ def test_call_in_shift_on_postgresql(pg_app):
         bank.net.answer(call.sid)
         bank.net.hang_up(call.sid)
         bank.net.press(sid, "2")
+        bank.net.press(sid, "1")  # no contact: the first of its codes, not home
         bank.net.press(sid, "#")
     assert bank.net.call(sid).phase == "ended"
     assert sorted(a.disposition for a in bank.attempts()) == ["not_home", "not_home"]

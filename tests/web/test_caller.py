@@ -209,13 +209,28 @@ def test_offline_batch_holds_exposed_fields_only_and_can_be_returned(client, cal
     text = response.get_data(as_text=True)
     assert HIDDEN_EMAIL not in text and HIDDEN_CUSTOM not in text
     leases = response.get_json()["leases"]
-    # The card already open is part of the batch.
-    assert len(leases) == 4 and _target_id(html) in {row["target_id"] for row in leases}
+    # The card already open is part of the batch, and one of the 3 taken.
+    assert len(leases) == 3 and _target_id(html) in {row["target_id"] for row in leases}
     assert all("tel:+" in row["card_html"] and row["expires_at"] for row in leases)
     ids = [row["target_id"] for row in leases]
     body = _post_json(client, f"/api/call/{op.id}/return", {"target_ids": ids}, html).get_json()
-    assert body["returned"] == 4
+    assert body["returned"] == 3
     assert {db.session.get(Target, i).state for i in ids} == {TargetState.WAITING}
+
+
+def test_taking_5_for_offline_calling_puts_exactly_5_people_on_the_phone(client, app, db):
+    op, agent, _ = calling_operation(n=8)
+    sign_in(client, agent)
+    html = _home(client, op)  # the open card is one of them
+    leases = _post_json(client, f"/api/call/{op.id}/batch", {"n": 5}, html).get_json()["leases"]
+    assert len(leases) == 5
+    held = db.session.scalar(select(func.count()).select_from(Target).where(
+        Target.operation_id == op.id, Target.leased_to_id == agent.id,
+        Target.state == TargetState.LEASED))
+    assert held == 5
+    # Asking for 5 again (a double tap) leaves 5 on the phone.
+    again = _post_json(client, f"/api/call/{op.id}/batch", {"n": 5}, html).get_json()["leases"]
+    assert len(again) == 5
 
 
 def test_an_empty_queue_shows_calling_hours_not_a_blank_page(client, app, db):

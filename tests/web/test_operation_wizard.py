@@ -205,6 +205,8 @@ def test_questionnaire_step_saves_the_script(client, op, db):
 
 
 def test_recycling_step_renames_adds_and_sets_retries(client, op, db):
+    op.allow_campaign_line = True  # automatic statuses show only with the campaign line
+    db.session.commit()
     page = client.get(step_url(op, "recycling")).get_data(as_text=True)
     assert "Busy (automatic)" in page and 'name="retry_refused"' not in page
     response = post_step(client, op, "recycling", {

@@ -9,9 +9,11 @@
   'use strict';
   var DB_NAME = 'ringround-caller';
   var SHELL_CACHE = 'ringround-shell';
-  var dbPromise = null;
+  var dbPromise = null, wiped = false;
 
   function openDb() {
+    // After sign-out nothing may bring the database back before the page goes.
+    if (wiped) return Promise.reject(new Error('signed out'));
     if (!dbPromise) {
       dbPromise = new Promise(function (resolve, reject) {
         var req = self.indexedDB.open(DB_NAME, 1);
@@ -21,7 +23,12 @@
           db.createObjectStore('batch', { keyPath: 'target_id' });
           db.createObjectStore('meta', { keyPath: 'key' });
         };
-        req.onsuccess = function () { resolve(req.result); };
+        req.onsuccess = function () {
+          var db = req.result;
+          // Another tab or the service worker deletes the database: let it.
+          db.onversionchange = function () { db.close(); dbPromise = null; };
+          resolve(db);
+        };
         req.onerror = function () { dbPromise = null; reject(req.error); };
       });
     }
@@ -106,12 +113,35 @@
     }).then(function () { return sendChunks(op, entries.slice(25)); });
   }
 
-  // Forget everything this phone holds about people: batch, outbox is kept only if unsent.
-  function wipe(keepOutbox) {
-    var stores = keepOutbox ? ['batch', 'meta'] : ['batch', 'meta', 'outbox'];
-    return Promise.all(stores.map(function (name) {
-      return tx(name, 'readwrite', function (s) { return s.clear(); });
-    })).then(function () { return self.caches ? self.caches.delete(SHELL_CACHE) : null; });
+  // Forget everything this browser holds for the caller app: the IndexedDB database (outbox,
+  // batch, meta), the service worker's caches and registration, local storage. The sign-out
+  // answer's Clear-Site-Data header does the same; this does not depend on the browser
+  // honouring it.
+  function wipe() {
+    var open = dbPromise;
+    wiped = true;
+    dbPromise = null;
+    return (open ? open.then(function (db) { db.close(); }, function () {}) : Promise.resolve())
+      .then(function () {
+        return new Promise(function (resolve) {
+          var req = self.indexedDB.deleteDatabase(DB_NAME);
+          req.onsuccess = req.onerror = function () { resolve(); };
+          // A tab running an older script may hold it open: do not hang the sign-out.
+          self.setTimeout(resolve, 3000);
+        });
+      }).then(function () {
+        return self.caches ? self.caches.keys().then(function (keys) {
+          return Promise.all(keys.filter(function (key) { return key.indexOf('ringround-') === 0; })
+            .map(function (key) { return self.caches.delete(key); }));
+        }) : null;
+      }).then(function () {
+        try { if (self.localStorage) self.localStorage.clear(); } catch (e) { /* blocked */ }
+        try { if (self.sessionStorage) self.sessionStorage.clear(); } catch (e) { /* blocked */ }
+        var sw = self.navigator && self.navigator.serviceWorker;
+        return sw && sw.getRegistrations ? sw.getRegistrations().then(function (regs) {
+          return Promise.all(regs.map(function (reg) { return reg.unregister(); }));
+        }) : null;
+      }).catch(function () {});
   }
 
   self.RingroundCaller = { openDb: openDb, syncOutbox: syncOutbox, wipe: wipe };
@@ -292,10 +322,35 @@
     }
   }
 
+  // The code chosen: the group's only code, or the one ticked under the group. The form
+  // carries what to say when something is missing (the server's rule, calling.py).
+  function chosenCode(form) {
+    var group = $('input[name="group"]:checked', form);
+    if (!group) return { missing: $('.outcome', form).dataset.missing, focus: $('input[name="group"]', form) };
+    if (group.dataset.only) return { code: group.dataset.only };
+    var details = $('.details-' + group.value, form);
+    var picked = details && $('input[name="disposition"]:checked', details);
+    if (picked) return { code: picked.value };
+    return { missing: details ? details.dataset.missing : $('.outcome', form).dataset.missing,
+             focus: details ? $('input[name="disposition"]', details) : group };
+  }
+
+  function showMissing(form, missing) {
+    var box = $('.outcome-error', form), outcome = $('.outcome', form);
+    if (!box) return;
+    box.textContent = missing ? missing.missing : '';
+    box.hidden = !missing;
+    outcome.classList.toggle('has-error', !!missing);
+    if (missing && missing.focus) {
+      missing.focus.focus({ preventScroll: true });
+      outcome.scrollIntoView({ block: 'center' });
+    }
+  }
+
   function collect(form) {
     var data = new FormData(form);
     var group = data.get('group');
-    var disposition = group === 'contacted' ? 'talked' : data.get('disposition');
+    var disposition = chosenCode(form).code || null;
     var answers = {}, fields = {};
     if (group === 'contacted') {
       $$('fieldset[data-q]', form).forEach(function (fs) {
@@ -425,7 +480,8 @@
     if (form.matches('.result-form')) {
       event.preventDefault();
       var entry = collect(form);
-      if (!entry.disposition) { say(t('ChooseOutcome'), 'error'); return; }
+      if (!entry.disposition) { showMissing(form, chosenCode(form)); return; }
+      showMissing(form, null);
       say('');
       var cardHtml = $('#call').innerHTML;
       if (form.dataset.editing) { saveEdit(entry, cardHtml); return; }
@@ -448,9 +504,6 @@
     } else if (form.matches('.return-batch')) {
       event.preventDefault();
       returnBatch();
-    } else if (form.matches('[data-wipe]') && !form.dataset.wiped) {
-      event.preventDefault();
-      signOut(form);
     }
   }
 
@@ -496,22 +549,64 @@
     }).catch(function () { say(t('NeedNetwork'), 'error'); });
   }
 
-  function signOut(form) {
-    sync().catch(function () {}).then(function () { return all('outbox'); }).then(function (left) {
-      if (left.length) { say(t('UnsentSignOut').replace('{n}', left.length), 'error'); return; }
-      return all('batch').then(function (rows) {
-        var ids = rows.map(function (r) { return r.target_id; });
-        return ids.length ? postJson(op, '/return', { target_ids: ids }).catch(function () {}) : null;
-      }).then(function () { return wipe(false); }).then(function () {
-        form.dataset.wiped = '1';
-        form.submit();
-      });
+  // Give back the people taken for offline calling (per operation), if the network allows.
+  function returnBatches() {
+    return all('batch').then(function (rows) {
+      var byOp = {};
+      rows.forEach(function (r) { (byOp[r.operation_id] = byOp[r.operation_id] || []).push(r.target_id); });
+      return Promise.all(Object.keys(byOp).map(function (id) {
+        return postJson(id, '/return', { target_ids: byOp[id] }).catch(function () {});
+      }));
     });
+  }
+
+  // Signing out: send what waits first. Offline it cannot be done (the server must end the
+  // session), so nothing is wiped and the volunteer is told to come back online. Results the
+  // server cannot take are lost only after the volunteer says so. Then the batch goes back,
+  // this browser forgets everything, and the form posts.
+  function signOut(form) {
+    var button = $('button', form), failed = null;
+    if (button) button.disabled = true;
+    var stay = function (text) {
+      if (button) button.disabled = false;
+      if (root) showPending();
+      if (!text) return;
+      if ($('#caller-status')) say(text, 'error'); else self.alert(text);
+    };
+    var leave = function () { form.dataset.wiped = '1'; form.submit(); };
+    syncOutbox().catch(function (err) { failed = err; }).then(function () {
+      return all('outbox');
+    }).then(function (left) {
+      if (!navigator.onLine || (left.length && failed && !failed.status)) {
+        stay(form.dataset.offline);
+        return;
+      }
+      var text = (left.length === 1 ? form.dataset.unsentOne : form.dataset.unsent) || '';
+      if (left.length && !self.confirm(text.replace('{n}', left.length))) {
+        stay();
+        return;
+      }
+      return returnBatches().catch(function () {}).then(wipe).then(leave);
+    }, function () { wipe().then(leave); });
+  }
+
+  function onSignOut(event) {
+    var form = event.target;
+    if (!form.matches('[data-wipe]') || form.dataset.wiped) return;
+    event.preventDefault();
+    signOut(form);
   }
 
   function onChange(event) {
     var form = event.target.form;
-    if (form && form.matches('.result-form')) guide(form);
+    if (form && form.matches('.result-form')) {
+      guide(form);
+      // A choice made after "what is missing" was shown: say it again only if still missing.
+      if ($('.outcome', form).classList.contains('has-error') && event.target.matches('input[type="radio"]')) {
+        var missing = chosenCode(form);
+        showMissing(form, missing.code ? null : { missing: missing.missing });
+      }
+    }
   }
 
   function onClick(event) {
@@ -531,6 +626,8 @@
   }
 
   function start() {
+    // Every caller page has the sign-out form, with or without the calling machinery.
+    document.addEventListener('submit', onSignOut);
     root = $('#caller');
     if (!root) return;
     op = root.dataset.op;
