@@ -280,6 +280,11 @@ class _MergeState:
             self.email_index.setdefault(email, []).append(contact_id)
         self.people = {contact_id: (first, household)
                        for _email, contact_id, first, household in found}
+        # Contacts matched by number may then be matched by a later row's email.
+        by_number = list(set(self.phone_index.values()) - self.people.keys())
+        self.people.update((contact_id, (first, household)) for contact_id, first, household
+                           in self._lookup("contacts", ("id", "first_name", "household_id"),
+                                           "id", by_number))
         self.households = {}
 
     def _same_person_among(self, candidates: list[int], first_name: str | None,

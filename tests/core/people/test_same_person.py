@@ -107,3 +107,22 @@ def test_sign_up_with_a_family_email_keeps_both_people(org):
         "first_name": "marie", "email": "FAMILLE@example.org"}, ["+33611111111"], [], "sms:J")
     assert not created and again.id == marie.id
     assert [p.e164 for p in marie.phones] == ["+33698765432", "+33611111111"]
+
+
+def test_an_email_first_seen_on_a_row_matched_by_number_is_checked_against_its_contact(
+        org, tmp_path):
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    _write(first, [["Jean", "Dupont", "+33 6 12 34 56 78", "", "", ""]])
+    import_contacts(db.session, org.id, first)
+    _write(second, [
+        ["Jean", "Dupont", "+33 6 12 34 56 78", "famille@example.org", "", ""],  # by number
+        ["Marie", "Dupont", "+33 6 98 76 54 32", "famille@example.org", "", ""],
+        ["J.", "Dupont", "+33 6 33 33 33 33", "famille@example.org", "", ""],  # Jean
+    ])
+    summary, _ = import_contacts(db.session, org.id, second)
+    assert (summary.created, summary.merged, summary.kept_apart) == (1, 2, 1)
+    db.session.expire_all()
+    jean, marie = _by_phone(org, "+33612345678"), _by_phone(org, "+33698765432")
+    assert [p.e164 for p in jean.phones] == ["+33612345678", "+33633333333"]
+    assert marie.id != jean.id and jean.email == marie.email == "famille@example.org"
+    assert jean.household_id == marie.household_id is not None
