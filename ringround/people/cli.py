@@ -22,7 +22,8 @@ EXIT_NOTHING_IMPORTED = 1  # every row rejected, or the file refused (click's ow
 EXIT_SOME_REJECTED = 3  # imported, but some rows were rejected (2 is click's usage error)
 
 
-def _org(slug: str) -> Organization:
+def organization_by_slug(slug: str) -> Organization:
+    """The organization of `--org SLUG`, or a clear error."""
     org = db.session.scalar(select(Organization).where(Organization.slug == slug))
     if org is None:
         raise click.ClickException(f"No organization with slug {slug!r}.")
@@ -52,7 +53,7 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
     from ringround.people.importer import import_contacts
     from ringround.people.reader import TableError, open_table
 
-    org = _org(slug)
+    org = organization_by_slug(slug)
     try:
         table = open_table(file)
     except TableError as error:
@@ -115,7 +116,7 @@ def export_command(slug: str, list_name: str | None) -> None:
     from ringround.people.export import export_csv
     from ringround.people.filters import list_by_name
 
-    org = _org(slug)
+    org = organization_by_slug(slug)
     filter_ = {}
     if list_name:
         saved = list_by_name(db.session, org.id, list_name)
@@ -138,7 +139,7 @@ def erase_command(slug: str, contact_id: int | None, phone: str | None, yes: boo
     from ringround.people.erasure import erase_contact
     from ringround.phones import PhoneError, parse_phone
 
-    org = _org(slug)
+    org = organization_by_slug(slug)
     if phone:
         parsed = parse_phone(phone, org.default_region)
         if isinstance(parsed, PhoneError):
