@@ -36,10 +36,11 @@ def create_admin(email: str, password: str, org_name: str, display_name: str | N
 @click.option("--email", default="demo@example.org", show_default=True)
 @click.option("--password", default="demo-password", show_default=True)
 @click.option("--contacts", "n_contacts", default=40, show_default=True)
-@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True,
-              help="Where the app is served, for the printed links.")
+@click.option("--base-url", default=None,
+              help="Where the app is served, for the printed links. Default: "
+                   "PUBLIC_BASE_URL, else http://127.0.0.1:5000 (flask run).")
 @with_appcontext
-def demo(email: str, password: str, n_contacts: int, base_url: str) -> None:
+def demo(email: str, password: str, n_contacts: int, base_url: str | None) -> None:
     """Fill a demo organization with contacts, an operation and a join link; print the
     sign-in details, the operation's id and the links to open."""
     from flask_migrate import upgrade
@@ -55,6 +56,7 @@ def demo(email: str, password: str, n_contacts: int, base_url: str) -> None:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
     db.session.commit()
+    base_url = base_url or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
     with current_app.test_request_context(base_url=base_url):
         sign_in = url_for("auth.login", _external=True)
         dashboard = url_for("operations.dashboard", op_id=summary.operation_id, _external=True)
