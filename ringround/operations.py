@@ -61,6 +61,11 @@ class OperationError(ValueError):
         self.field = field
 
 
+def _actor_id(actor: User | None) -> int | None:
+    """Who to record in the audit log (None: the command line, run by the server's owner)."""
+    return actor.id if actor is not None else None
+
+
 def _editable(operation: Operation) -> None:
     if operation.state not in EDITABLE_STATES:
         raise OperationError("This operation has ended. Duplicate it to run it again.")
@@ -501,7 +506,7 @@ def _materialize(session: Session, operation: Operation) -> int | None:
     return materialize_targets(session, operation)
 
 
-def activate(session: Session, operation: Operation, actor: User) -> int | None:
+def activate(session: Session, operation: Operation, actor: User | None) -> int | None:
     """Review passed: the operation goes live and its targets are materialized from the source.
     Returns how many targets the queue added (None when the queue is not installed)."""
     if operation.state is not OperationState.DRAFT:
@@ -511,22 +516,22 @@ def activate(session: Session, operation: Operation, actor: User) -> int | None:
         raise OperationError(" ".join(problems))
     operation.state = OperationState.ACTIVE
     added = _materialize(session, operation)
-    record_audit(session, operation.organization_id, actor.id, "operation.activated",
+    record_audit(session, operation.organization_id, _actor_id(actor), "operation.activated",
                  "operation", operation.id, {"targets_added": added})
     return added
 
 
-def pause(session: Session, operation: Operation, actor: User) -> Operation:
+def pause(session: Session, operation: Operation, actor: User | None) -> Operation:
     """Stop handing out targets for now (results still arrive)."""
     if operation.state is not OperationState.ACTIVE:
         raise OperationError("Only an active operation can be paused.")
     operation.state = OperationState.PAUSED
-    record_audit(session, operation.organization_id, actor.id, "operation.paused",
+    record_audit(session, operation.organization_id, _actor_id(actor), "operation.paused",
                  "operation", operation.id)
     return operation
 
 
-def resume(session: Session, operation: Operation, actor: User) -> Operation:
+def resume(session: Session, operation: Operation, actor: User | None) -> Operation:
     """Hand out targets again, picking up contacts that newly match the source."""
     if operation.state is not OperationState.PAUSED:
         raise OperationError("Only a paused operation can be resumed.")
@@ -535,18 +540,18 @@ def resume(session: Session, operation: Operation, actor: User) -> Operation:
         raise OperationError(" ".join(problems))
     operation.state = OperationState.ACTIVE
     _materialize(session, operation)
-    record_audit(session, operation.organization_id, actor.id, "operation.resumed",
+    record_audit(session, operation.organization_id, _actor_id(actor), "operation.resumed",
                  "operation", operation.id)
     return operation
 
 
-def end(session: Session, operation: Operation, actor: User) -> Operation:
+def end(session: Session, operation: Operation, actor: User | None) -> Operation:
     """Finish for good: no more calls; results stay."""
     if operation.state not in (OperationState.ACTIVE, OperationState.PAUSED,
                                OperationState.DRAFT):
         raise OperationError("This operation has already ended.")
     operation.state = OperationState.ENDED
-    record_audit(session, operation.organization_id, actor.id, "operation.ended",
+    record_audit(session, operation.organization_id, _actor_id(actor), "operation.ended",
                  "operation", operation.id)
     return operation
 
