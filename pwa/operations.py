@@ -181,13 +181,19 @@ def _question_form(op: Operation, question: dict | None = None) -> forms.Questio
 
 
 def render_step(op: Operation, org: Organization, step: str, form=None, status: int = 200,
-                **extra):
+                posted=None, **extra):
+    """A step as stored, or (with `form` and `posted`) a refused post shown again as typed.
+
+    Nothing else decides what a step shows: the templates read the typed values from
+    `posted` only, never from the request, so a step reached in any way after a save (htmx
+    or full page, back, reload) shows what is stored."""
     spec = forms.STEP_FORMS[step]
     if form is None:
         form = spec.form(formdata=None)
         spec.fill(form, op, org)
     forms.prepare(step, form, op, org)
     context = _step_context(op, org, step, form)
+    context["posted"] = posted if posted is not None else {}
     context.update({key: value for key, value in extra.items() if value is not None})
     if step == "people":
         context["add_form"].user_id.choices = options([("", str(_l("(choose someone)")))] + [
@@ -200,11 +206,11 @@ def render_step(op: Operation, org: Organization, step: str, form=None, status: 
     return response
 
 
-def _after_save(op: Operation, org: Organization, step: str, stay: bool = False):
+def _after_save(op: Operation, step: str, stay: bool = False):
+    """Redirect after a save, with or without htmx (whose request follows it and gets the
+    step's fragment and its URL to push): the address bar always names the step on screen."""
     names = list(STEP_LABELS)
     target = step if stay else names[min(names.index(step) + 1, len(names) - 1)]
-    if htmx:
-        return render_step(op, org, target)
     return redirect(url_for("operations.step", op_id=op.id, step=target))
 
 
@@ -218,19 +224,24 @@ def step(op: Operation, org: Organization, step: str):
     spec = forms.STEP_FORMS[step]
     form = spec.form()
     forms.prepare(step, form, op, org)
-    if form.validate_on_submit():
-        try:
-            spec.save(form, op, org, request.form)
-        except (ops.OperationError, forms.StepError) as error:
-            db.session.rollback()
-            return render_step(op, org, step, form, error=str(error))
-        db.session.commit()
-        stay = request.form.get("action") == "add"
-        flash(_("Saved."), "success")
-        return _after_save(op, org, step, stay=stay)
+    valid = form.validate_on_submit()
     if form.csrf_token.errors:
         abort(400)
-    return render_step(op, org, step, form, error=_("Please correct the fields marked below."))
+    error = None
+    try:
+        # The core checks what the form could read even when the form found problems, so
+        # every problem is shown at once; nothing is kept unless all is well.
+        spec.save(form, op, org, request.form)
+    except (ops.OperationError, forms.StepError) as error_:
+        error = error_
+    if valid and error is None:
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return _after_save(op, step, stay=request.form.get("action") == "add")
+    db.session.rollback()
+    return render_step(op, org, step, form, posted=request.form,
+                       step_problems=forms.step_problems(form, error),
+                       error=_("Please correct the fields marked below."))
 
 
 def _questionnaire_change(op: Operation, org: Organization, change: Callable[[], dict]):

@@ -18,6 +18,7 @@ from ringround.dispositions import BUILTIN_BY_CODE
 from ringround.models import Operation
 from ringround.operation_rules import (
     default_retry_rules_json,
+    parse_retry_rules,
     validate_dispositions,
     validate_retry_rules,
 )
@@ -56,10 +57,13 @@ class DispositionRow:
 
 
 def disposition_rows(operation: Operation) -> list[DispositionRow]:
-    """Every disposition of the operation (built-in, custom, automatic) with its retry rule."""
+    """Every disposition of the operation (built-in, custom, automatic) with its retry rule.
+
+    The rules are read as the queue reads them (`parse_retry_rules`), so a row shows a retry
+    exactly when the queue will retry that result."""
     settings = operation.dispositions or {}
     labels = settings.get("labels") or {}
-    rules = operation.retry_rules or {}
+    rules = parse_retry_rules(operation.retry_rules)
     entries = [(c, g, lbl, False, False) for c, g, lbl in BUILTIN]
     entries += [(c["code"], c["group"], c["label"], False, True)
                 for c in settings.get("custom") or []]
@@ -71,8 +75,8 @@ def disposition_rows(operation: Operation) -> list[DispositionRow]:
         rows.append(DispositionRow(
             code=code, group=group, label=labels.get(code) or default, default_label=default,
             automatic=automatic, custom=custom,
-            retries=rule["retries"] if rule else None,
-            interval_minutes=rule["interval_minutes"] if rule else None,
+            retries=rule.retries if rule else None,
+            interval_minutes=rule.interval_minutes if rule else None,
         ))
     rows.sort(key=lambda row: (row.automatic, order[row.group]))
     return rows

@@ -53,11 +53,22 @@ EDITABLE_STATES = (OperationState.DRAFT, OperationState.ACTIVE, OperationState.P
 
 
 class OperationError(ValueError):
-    """A change that cannot be made, with a message fit to show (and the field it is about)."""
+    """A change that cannot be made, with a message fit to show (and the field it is about).
 
-    def __init__(self, message: str, field: str | None = None):
+    `errors` holds every problem found, field -> message, so a form can show them all at once.
+    """
+
+    def __init__(self, message: str, field: str | None = None,
+                 errors: dict[str, str] | None = None):
         super().__init__(message)
         self.field = field
+        self.errors = errors or ({field: message} if field else {})
+
+    @classmethod
+    def from_problems(cls, problems: dict[str, str]) -> OperationError:
+        """One error carrying several problems (the first one is its message)."""
+        field, message = next(iter(problems.items()))
+        return cls(message, field, dict(problems))
 
 
 def _editable(operation: Operation) -> None:
@@ -164,22 +175,30 @@ def update_basics(
     and weekdays (applied in each contact's own time zone)."""
     _editable(operation)
     name = (name or "").strip()
+    problems: dict[str, str] = {}  # every problem at once, so the form can show them all
     if not name:
-        raise OperationError("The operation needs a name.", "name")
-    if len(name) > 200:
-        raise OperationError("Names are limited to 200 characters.", "name")
+        problems["name"] = "The operation needs a name."
+    elif len(name) > 200:
+        problems["name"] = "Names are limited to 200 characters."
     if starts_at is None or starts_at.tzinfo is None:
-        raise OperationError("Give the date and time calling starts.", "starts_at")
-    ends_at = ends_at or one_month_after(starts_at)
-    if ends_at.tzinfo is None:
-        raise OperationError("Give the date and time calling ends.", "ends_at")
-    if ends_at <= starts_at:
-        raise OperationError("The end must come after the start.", "ends_at")
-    if window_start is None or window_end is None or window_end <= window_start:
-        raise OperationError("The daily window must end after it starts.", "window_end")
+        problems["starts_at"] = "Give the date and time calling starts."
+    else:
+        ends_at = ends_at or one_month_after(starts_at)
+        if ends_at.tzinfo is None:
+            problems["ends_at"] = "Give the date and time calling ends."
+        elif ends_at <= starts_at:
+            problems["ends_at"] = "The end must come after the start."
+    if window_start is not None and window_end is not None and window_end <= window_start:
+        problems["window_end"] = "The daily window must end after it starts."
+    elif window_start is None:
+        problems["window_start"] = "Give the time calls may start."
+    elif window_end is None:
+        problems["window_end"] = "Give the time calls must stop."
     days = "".join(sorted(set(weekdays or "")))
     if not days or any(d not in "0123456" for d in days):
-        raise OperationError("Choose at least one weekday.", "weekdays")
+        problems["weekdays"] = "Choose at least one weekday."
+    if problems:
+        raise OperationError.from_problems(problems)
     operation.name, operation.description = name, (description or "").strip()
     operation.starts_at, operation.ends_at = starts_at, ends_at
     operation.window_start, operation.window_end, operation.weekdays = (
@@ -290,13 +309,22 @@ def update_exclusions(
     _editable(operation)
     question_ids = {q["id"] for q in questionnaires.questions_of(operation.questionnaire)}
     field_keys = {f.key for f in available_fields(session, operation.organization_id)}
-    clean_rules = [_check_exclusion(rule, question_ids, False, field_keys) for rule in rules]
-    clean_done = [_check_exclusion(rule, question_ids, done=True) for rule in done_conditions]
+    problems: dict[str, str] = {}  # every problem at once, so the form can show them all
+    try:
+        clean_rules = [_check_exclusion(rule, question_ids, False, field_keys) for rule in rules]
+    except OperationError as error:
+        problems["new_kind"] = str(error)
+    try:
+        clean_done = [_check_exclusion(rule, question_ids, done=True)
+                      for rule in done_conditions]
+    except OperationError as error:
+        problems["done_question"] = str(error)
     if not isinstance(cooldown_minutes, int) or not 0 <= cooldown_minutes <= 60 * 24 * 90:
-        raise OperationError("The cooldown must be from 0 minutes to 90 days.", "cooldown_minutes")
+        problems["cooldown_minutes"] = "The cooldown must be from 0 minutes to 90 days."
     if max_calls_per_person is not None and not 1 <= max_calls_per_person <= 100:
-        raise OperationError("The cap on calls per person must be from 1 to 100.",
-                             "max_calls_per_person")
+        problems["max_calls_per_person"] = "The cap on calls per person must be from 1 to 100."
+    if problems:
+        raise OperationError.from_problems(problems)
     exclusions = {"household_wide": bool(household_wide), "rules": clean_rules,
                   "done_conditions": clean_done}
     problems = validate_exclusions(exclusions)  # the queue's own reading must agree
