@@ -78,7 +78,10 @@ def managed_operation(view: Callable) -> Callable:
 
 
 def _fragment_or_page(fragment: str, page: str, **context) -> str:
-    return render_template(fragment if htmx else page, **context)
+    """The fragment for htmx swaps; the whole page otherwise, and for htmx's history restore
+    (it replaces the whole body when "back" finds no snapshot, as with hx-history=false)."""
+    partial = htmx and not htmx.history_restore_request
+    return render_template(fragment if partial else page, **context)
 
 
 # --- overview and creation -----------------------------------------------------------------
@@ -201,7 +204,8 @@ def render_step(op: Operation, org: Organization, step: str, form=None, status: 
             for u in ops.candidate_members(db.session, op)])
     body = _fragment_or_page("operations/_wizard.html", "operations/wizard.html", **context)
     response = make_response(body, status)
-    if htmx:
+    response.vary.add("HX-Request")  # a fragment or a page for the same URL
+    if htmx and not htmx.history_restore_request:
         response.headers["HX-Push-Url"] = url_for("operations.step", op_id=op.id, step=step)
     return response
 
