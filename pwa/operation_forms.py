@@ -227,12 +227,14 @@ def _fill_source(form: SourceForm, op: Operation, org: Organization) -> None:
         getattr(form, key).data = saved.get(key)
 
 
-def _save_source(form: SourceForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+def source_from_form(form: SourceForm, op: Operation, posted: MultiDict) -> dict[str, Any]:
+    """The source the form describes, as `list_id` or `contact_filter` keyword arguments of
+    the core's update_source and count_source."""
     if form.kind.data == "list":
         if not (form.list_id.data or "").isdigit():
-            raise StepError(_l("Choose one of your saved lists."))
-        ops.update_source(db.session, op, list_id=int(form.list_id.data))
-        return
+            raise StepError(_l("Choose one of your saved lists."), {
+                "list_id": _l("Choose one of your saved lists.")})
+        return {"list_id": int(form.list_id.data)}
     keys = ("tags_any", "tags_all", "tags_none", "city", "postcode_prefix", "language",
             "country", "has_mobile", "not_called_days")
     raw = {key: getattr(form, key).data for key in keys}
@@ -245,7 +247,11 @@ def _save_source(form: SourceForm, op: Operation, org: Organization, posted: Mul
                               "value": form.field_value.data or ""})
     if current.get("created_since"):  # set from the contacts page; kept as it is
         raw["created_since"] = current["created_since"]
-    ops.update_source(db.session, op, contact_filter=raw)
+    return {"contact_filter": raw}
+
+
+def _save_source(form: SourceForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+    ops.update_source(db.session, op, **source_from_form(form, op, posted))
 
 
 def _fill_basics(form: BasicsForm, op: Operation, org: Organization) -> None:

@@ -116,7 +116,8 @@ def new(org: Organization):
 
 def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
     context = {"op": op, "org": org, "step": step, "form": form, "steps": STEP_LABELS,
-               "step_names": list(STEP_LABELS), "editable": op.state.value != "ended"}
+               "step_names": list(STEP_LABELS), "editable": op.state.value != "ended",
+               "can_delete": ops.can_delete(db.session, op, current_user)}
     if step == "questionnaire":
         context.update(questions=qn.questions_of(op.questionnaire), templates=qn.TEMPLATE_NAMES,
                        problems=qn.validate(op.questionnaire), new_question=_question_form(op))
@@ -155,8 +156,9 @@ def _trial(op: Operation) -> dict:
                if key.startswith("a-") and value != ""}
     path = qn.answered_path(op.questionnaire, answers)
     answers = {qid: answers[qid] for qid in path}
-    return {"answers": answers, "asked": [qn.question_by_id(op.questionnaire, qid)
-                                          for qid in path],
+    asked = [qn.question_by_id(op.questionnaire, qid) for qid in path]
+    return {"answers": answers, "asked": asked,
+            "labels": {q["id"]: qn.answer_label(q, answers[q["id"]]) for q in asked},
             "current": qn.next_question(op.questionnaire, answers)}
 
 
@@ -246,6 +248,19 @@ def step(op: Operation, org: Organization, step: str):
     return render_step(op, org, step, form, posted=request.form,
                        step_problems=forms.step_problems(form, error),
                        error=_("Please correct the fields marked below."))
+
+
+@bp.get("/<int:op_id>/source/count")
+@managed_operation
+def source_count(op: Operation, org: Organization):
+    """The source step's live count: how many contacts the source on screen matches."""
+    form = forms.SourceForm(request.args, meta={"csrf": False})
+    forms.source_choices(form, org)
+    try:
+        total = ops.count_source(db.session, op, **forms.source_from_form(form, op, request.args))
+    except (ops.OperationError, forms.StepError) as error:
+        return render_template("contacts/_count.html", total=None, error=str(error))
+    return render_template("contacts/_count.html", total=total, error=None)
 
 
 def _questionnaire_change(op: Operation, org: Organization, change: Callable[[], dict]):
@@ -406,6 +421,23 @@ def lifecycle(op: Operation, org: Organization, action: str):
                 "resume": _("Resumed."), "end": _("The operation has ended.")}
     flash(messages[action], "success")
     return redirect(url_for("operations.dashboard", op_id=op.id))
+
+
+@bp.route("/<int:op_id>/delete", methods=["GET", "POST"])
+@managed_operation
+def delete(op: Operation, org: Organization):
+    """Delete a draft: a page that asks first (GET), then the deletion (POST)."""
+    if not ops.can_delete(db.session, op, current_user):
+        abort(403 if op.state.value == "draft" else 409)
+    form = forms.EmptyForm()
+    if request.method == "GET":
+        return render_template("operations/delete.html", op=op, org=org, form=form)
+    if not form.validate_on_submit():
+        abort(400)
+    ops.delete_draft(db.session, op, current_user)
+    db.session.commit()
+    flash(_("The draft was deleted."), "success")
+    return redirect(url_for("operations.overview"))
 
 
 # --- dashboard and export ------------------------------------------------------------------

@@ -166,6 +166,27 @@ def update_source(
     return operation
 
 
+def count_source(
+    session: Session, operation: Operation, *, list_id: int | None = None,
+    contact_filter: dict[str, Any] | None = None,
+) -> int:
+    """How many contacts a source (as update_source takes it) matches now, without saving it:
+    the source step's live count."""
+    from ringround.people.filters import FilterError, count_matching
+
+    if list_id is not None:
+        saved = session.get(SavedList, list_id)
+        if saved is None or saved.organization_id != operation.organization_id:
+            raise OperationError("Choose one of your saved lists.", "list_id")
+        chosen = saved.filter or {}
+    else:
+        chosen = normalize_filter(contact_filter or {})
+    try:
+        return count_matching(session, operation.organization_id, chosen)
+    except FilterError as error:
+        raise OperationError(str(error), "source_filter") from None
+
+
 def update_basics(
     session: Session, operation: Operation, *, name: str, description: str,
     starts_at: datetime, ends_at: datetime | None, window_start: time, window_end: time,
@@ -572,6 +593,27 @@ def end(session: Session, operation: Operation, actor: User) -> Operation:
     record_audit(session, operation.organization_id, actor.id, "operation.ended",
                  "operation", operation.id)
     return operation
+
+
+def can_delete(session: Session, operation: Operation, user: User) -> bool:
+    """Only a draft can be deleted, and only by its organization's admins and organizers."""
+    role = session.scalar(select(Membership.role).where(
+        Membership.user_id == user.id, Membership.organization_id == operation.organization_id))
+    return operation.state is OperationState.DRAFT and role in (OrgRole.ADMIN,
+                                                               OrgRole.ORGANIZER)
+
+
+def delete_draft(session: Session, operation: Operation, actor: User) -> None:
+    """Delete a draft for good (with its members and join links). Active, paused and ended
+    operations are never deleted: their results matter; they are paused or ended instead."""
+    if operation.state is not OperationState.DRAFT:
+        raise OperationError("Only a draft can be deleted: pause or end this operation instead.")
+    if not can_delete(session, operation, actor):
+        raise OperationError("Only the organization's admins and organizers delete drafts.")
+    record_audit(session, operation.organization_id, actor.id, "operation.deleted",
+                 "operation", operation.id, {"name": operation.name})
+    session.delete(operation)
+    session.flush()
 
 
 COPIED_COLUMNS = ("description", "mode", "source_list_id", "source_filter", "window_start",
