@@ -144,6 +144,9 @@ def test_recycling_step_shows_exactly_what_is_stored_and_the_queue_obeys_it(
         assert controls.values["interval_no_answer"] == "30"
         assert controls.values["interval_talked"] == "600"
         assert "retry_refused" not in controls.checked  # the remove group is never retried
+        # unticked rows offer their default rule, should the box be ticked again
+        assert (controls.values["retries_busy"], controls.values["interval_busy"]) == (
+            "3", "30")
 
     # What the queue does: an unticked result (busy, voicemail) is not tried again; a ticked
     # one (no answer) is, after its interval.
