@@ -19,6 +19,7 @@ from pwa.context import ORG_SESSION_KEY, home_url
 from pwa.forms import LoginForm, SetupForm
 from ringround.accounts import AccountError, authenticate, is_fresh_instance, set_up_instance
 from ringround.extensions import db, limiter
+from ringround.redirects import safe_next_path
 
 bp = Blueprint("auth", __name__)
 
@@ -28,9 +29,7 @@ def _login_limit() -> str:
 
 
 def _safe_next(default: str) -> str:
-    target = request.args.get("next", "")
-    # Only same-site paths: never an open redirect.
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return safe_next_path(request.args.get("next")) or default
 
 
 @bp.route("/setup", methods=["GET", "POST"])

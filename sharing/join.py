@@ -39,6 +39,7 @@ from ringround.enrollment import (
 )
 from ringround.extensions import db, limiter
 from ringround.models import JoinLink, Operation, OperationMember, Organization, User, utcnow
+from ringround.redirects import safe_next_path
 from sharing.access import caller_url, render_no_store, template_helpers
 from sharing.forms import LANGUAGES, CodeForm, JoinDetailsForm, OneTapForm, PhoneSigninForm
 
@@ -233,10 +234,6 @@ def _default_region() -> str:
     return first or "US"
 
 
-def _safe_next(target: str | None) -> str | None:
-    return target if target and target.startswith("/") and not target.startswith("//") else None
-
-
 @bp.route("/signin/phone", methods=["GET", "POST"])
 @limiter.limit(send_limit, methods=["POST"])
 def signin_phone():
@@ -270,7 +267,7 @@ def _start_signin(phone: str, form: PhoneSigninForm):
         db.session.commit()
         code_id = row.id
     session[SIGNIN_KEY] = {"phone": phone, "code_id": code_id,
-                           "next": _safe_next(request.args.get("next"))}
+                           "next": safe_next_path(request.args.get("next"))}
     return redirect(url_for("join.signin_code"))
 
 
@@ -291,7 +288,7 @@ def signin_code():
             session.pop(SIGNIN_KEY, None)
             session.pop(SIMULATED_CODE_KEY, None)
             login_user(user, remember=True)
-            return redirect(pending.get("next") or _landing(user))
+            return redirect(safe_next_path(pending.get("next")) or _landing(user))
         db.session.commit()
         form.code.errors = [_code_error(code_id) if code_id else
                             _("That code is not right.")]
