@@ -139,6 +139,7 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "ORGANIZATIONS_OPEN_TO_ALL": _flag(os.environ.get("ORGANIZATIONS_OPEN_TO_ALL")),
         "TELEPHONY": TelephonySettings.from_environ(),
         # "thread": webhooks hand slow work to a background thread; "sync" runs it at the end
         # of the request (tests, single-process debugging).
