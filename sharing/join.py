@@ -42,9 +42,17 @@ from ringround.models import JoinLink, Operation, OperationMember, Organization,
 from ringround.redirects import safe_next_path
 from sharing.access import caller_url, render_no_store, template_helpers
 from sharing.forms import LANGUAGES, CodeForm, JoinDetailsForm, OneTapForm, PhoneSigninForm
+from sharing.rate_keys import (
+    address_limit,
+    per_address,
+    per_device,
+    per_device_codes,
+    remember_device,
+)
 
 bp = Blueprint("join", __name__, template_folder="templates")
 bp.context_processor(template_helpers)
+bp.after_request(remember_device)
 
 JOIN_KEY = "join_pending"
 SIGNIN_KEY = "signin_pending"
@@ -103,8 +111,9 @@ def _is_member(link: JoinLink, user: User) -> bool:
 
 
 @bp.route("/j/<token>", methods=["GET", "POST"])
-@limiter.limit(join_limit)
-@limiter.limit(send_limit, methods=["POST"])
+@limiter.limit(join_limit, key_func=per_device)
+@limiter.limit(send_limit, key_func=per_device_codes, methods=["POST"])
+@limiter.limit(address_limit, key_func=per_address)
 def open_link(token: str):
     link = find_link(db.session, token)
     if link is None:
@@ -155,7 +164,8 @@ def _one_tap(link: JoinLink):
 
 
 @bp.route("/j/verify", methods=["GET", "POST"])
-@limiter.limit(check_limit, methods=["POST"])
+@limiter.limit(check_limit, key_func=per_device_codes, methods=["POST"])
+@limiter.limit(address_limit, key_func=per_address, methods=["POST"])
 def verify():
     pending = session.get(JOIN_KEY)
     link = db.session.get(JoinLink, pending["link_id"]) if pending else None
@@ -206,7 +216,8 @@ def _finish_join(link: JoinLink, pending: dict):
 
 
 @bp.post("/j/resend")
-@limiter.limit(send_limit)
+@limiter.limit(send_limit, key_func=per_device_codes)
+@limiter.limit(address_limit, key_func=per_address)
 def resend():
     pending = session.get(JOIN_KEY)
     if not pending or not OneTapForm().validate_on_submit():
@@ -235,7 +246,8 @@ def _default_region() -> str:
 
 
 @bp.route("/signin/phone", methods=["GET", "POST"])
-@limiter.limit(send_limit, methods=["POST"])
+@limiter.limit(send_limit, key_func=per_device_codes, methods=["POST"])
+@limiter.limit(address_limit, key_func=per_address, methods=["POST"])
 def signin_phone():
     form = PhoneSigninForm()
     if form.validate_on_submit():
@@ -272,7 +284,8 @@ def _start_signin(phone: str, form: PhoneSigninForm):
 
 
 @bp.route("/signin/phone/code", methods=["GET", "POST"])
-@limiter.limit(check_limit, methods=["POST"])
+@limiter.limit(check_limit, key_func=per_device_codes, methods=["POST"])
+@limiter.limit(address_limit, key_func=per_address, methods=["POST"])
 def signin_code():
     pending = session.get(SIGNIN_KEY)
     if not pending:
