@@ -25,6 +25,7 @@ from ringround.accounts import (
     set_up_instance,
 )
 from ringround.extensions import db, limiter
+from ringround.redirects import safe_next_path
 
 bp = Blueprint("auth", __name__)
 
@@ -34,9 +35,7 @@ def _login_limit() -> str:
 
 
 def _safe_next(default: str) -> str:
-    target = request.args.get("next", "")
-    # Only same-site paths: never an open redirect.
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return safe_next_path(request.args.get("next")) or default
 
 
 @bp.route("/setup", methods=["GET", "POST"])

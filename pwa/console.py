@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,6 +21,7 @@ from ringround.accounts import (
     AccountError,
     add_organizer,
     create_organization,
+    may_create_organizations,
     organizations_of,
     role_in,
 )
@@ -37,7 +47,13 @@ def organizations():
     return render_template(
         "console/organizations.html", memberships=organizations_of(db.session, current_user),
         switch_form=SwitchOrgForm(), new_form=OrganizationForm(),
+        may_create=_may_create_organizations(),
     )
+
+
+def _may_create_organizations() -> bool:
+    return may_create_organizations(
+        current_user, current_app.config.get("ORGANIZATIONS_OPEN_TO_ALL", False))
 
 
 @bp.post("/organizations/switch")
@@ -56,6 +72,8 @@ def switch_organization():
 @bp.post("/organizations")
 @login_required
 def new_organization():
+    if not _may_create_organizations():
+        abort(403)
     form = OrganizationForm()
     if form.validate_on_submit():
         try:

@@ -99,7 +99,14 @@ def set_up_instance(
     if not is_fresh_instance(session):
         raise AccountError(_("This Ringround is already set up. Please sign in."))
     user = create_password_user(session, email=email, password=password, display_name=display_name)
+    user.is_instance_admin = True
     return create_organization(session, name=org_name, admin=user), user
+
+
+def may_create_organizations(user: User, open_to_everyone: bool) -> bool:
+    """Instance administrators create organizations; everyone signed in may when the instance
+    opens it (ORGANIZATIONS_OPEN_TO_ALL)."""
+    return bool(user.is_authenticated and (user.is_instance_admin or open_to_everyone))
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:

@@ -19,11 +19,12 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 @click.option("--org", "org_name", required=True, help="Name of the organization to create.")
 @click.option("--name", "display_name", default=None, help="The admin's display name.")
 def create_admin(email: str, password: str, org_name: str, display_name: str | None) -> None:
-    """Create an organization and its admin account, without prompts."""
+    """Create an organization and its admin account (an instance administrator), no prompts."""
     try:
         user = create_password_user(
             db.session, email=email, password=password, display_name=display_name
         )
+        user.is_instance_admin = True
         org = create_organization(db.session, name=org_name, admin=user)
     except AccountError as error:
         db.session.rollback()

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ringround.models.base import Base, StrEnumType, TimestampMixin
@@ -32,7 +32,8 @@ class Organization(TimestampMixin, Base):
     help_text: Mapped[str | None] = mapped_column(String(320))
     # The organization's phone number on the telephony provider (E.164); an operation's own
     # `campaign_number` wins over it.
-    campaign_number: Mapped[str | None] = mapped_column(String(20), index=True)
+    # Unique across the instance, so an inbound text or call has exactly one organization.
+    campaign_number: Mapped[str | None] = mapped_column(String(20), index=True, unique=True)
     # No two calls to the same person within this gap, across all the organization's
     # operations (so overlapping lists never produce "you already called me").
     call_gap_minutes: Mapped[int] = mapped_column(default=24 * 60)
@@ -54,6 +55,8 @@ class User(UserMixin, TimestampMixin, Base):
     display_name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(12), default="en")
     active: Mapped[bool] = mapped_column(default=True)
+    # Instance administrators may create organizations (the first-run user is one).
+    is_instance_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_login_at: Mapped[datetime | None]
     # Changing it signs the user out everywhere (it is part of the session id).
     session_version: Mapped[int] = mapped_column(default=1)

@@ -72,6 +72,7 @@ from ringround.people.normalize import (
     read_and_clean,
 )
 from ringround.people.reader import DEFAULT_MAX_BYTES, TableError, TableSource, open_table
+from ringround.spreadsheet_safety import neutralize
 
 CHUNK_ROWS = 2000
 BIG_CHUNK_ROWS = 5000
@@ -117,7 +118,8 @@ class ImportReport:
         self.handle = path.open("w", newline="", encoding="utf-8") if path else None
         self.writer = csv.writer(self.handle) if self.handle else None
         if self.writer:
-            self.writer.writerow(["row", "status", "reason", *headers])
+            self.writer.writerow([neutralize(cell) for cell in
+                                  ["row", "status", "reason", *headers]])
         self.lines: list[tuple[int, str, str]] = []  # kept for tests and the CLI (capped)
 
         self._buffer: list[tuple[int, str, str, list[str]]] = []
@@ -130,7 +132,8 @@ class ImportReport:
         self._buffer.sort(key=lambda line: line[0])
         for row, status, reason, cells in self._buffer:
             if self.writer:
-                self.writer.writerow([row, status, reason, *cells])
+                # Raw uploaded cells, not validated: no column is exempt.
+                self.writer.writerow([neutralize(cell) for cell in [row, status, reason, *cells]])
             if len(self.lines) < 10_000:
                 self.lines.append((row, status, reason))
         self._buffer.clear()
