@@ -42,6 +42,7 @@ from ringround.operation_fields import (
     check_field_settings,
 )
 from ringround.operation_rules import validate_exclusions
+from ringround.queue.exclusions import apply_exclusions, field_and_tag_labels
 
 STEPS = ("mode", "source", "basics", "method", "questionnaire", "recycling", "exclusions",
          "fields", "people", "review")
@@ -302,9 +303,13 @@ def update_exclusions(
     problems = validate_exclusions(exclusions)  # the queue's own reading must agree
     if problems:
         raise OperationError(problems[0], "exclusions")
+    dropped = field_and_tag_labels(operation.exclusions)
     operation.exclusions = exclusions
     operation.cooldown_minutes, operation.max_calls_per_person = (
         cooldown_minutes, max_calls_per_person)
+    # Saved rules take effect on the targets at once (the dashboard counts them).
+    session.flush()
+    apply_exclusions(session, operation, dropped_labels=dropped)
     return operation
 
 

@@ -66,6 +66,7 @@ from ringround.people.normalize import (
     read_and_clean,
 )
 from ringround.people.reader import DEFAULT_MAX_BYTES, TableError, TableSource, open_table
+from ringround.queue.exclusions import contacts_changed
 
 CHUNK_ROWS = 2000
 BIG_CHUNK_ROWS = 5000
@@ -859,6 +860,8 @@ def import_contacts(
                     began = time.monotonic()
                     if progress:
                         progress(done, max(table.estimated_rows, done))
+            # Changed fields and tags may put people under (or out of) an exclusion.
+            contacts_changed(writer.session, org_id)
             writer.commit()
         if progress:
             progress(done, max(table.estimated_rows, done))

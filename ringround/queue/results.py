@@ -47,6 +47,7 @@ from ringround.queue._sql import (
 )
 from ringround.queue._tx import begin_write, is_postgresql
 from ringround.queue.checks import BUILTIN_FIELDS, answer_matches, usable_phone
+from ringround.queue.exclusions import contacts_changed
 from ringround.queue.leasing import QueueError, _now
 
 EDIT_WINDOW = timedelta(minutes=10)
@@ -520,6 +521,9 @@ def _side_effects(session: Session, operation, decision: _Decision, data: _Attem
             contact.do_not_contact = True
     if data.field_updates:
         _apply_field_updates(session, contact, data.field_updates)
+        session.flush()
+        # The edit may put this person under a field exclusion here and elsewhere.
+        contacts_changed(session, contact.organization_id, [contact.id])
     if household and contact.household_id is not None:
         undo["household"] = _remove_household(session, operation.id, target, contact)
     session.flush()
