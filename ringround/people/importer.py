@@ -43,6 +43,7 @@ from ringround.models import (
     utcnow,
 )
 from ringround.optouts import optout_key, phone_hmac
+from ringround.organizations import default_region as organization_region
 from ringround.people.headers import (
     CUSTOM_PREFIX,
     auto_map,
@@ -827,7 +828,7 @@ def import_contacts(
     org = session.get(Organization, org_id)
     if org is None:
         raise TableError("No such organization.")
-    region = (default_region or org.default_region or "").upper() or None
+    region = (default_region or organization_region(org)).upper()
     config = NormalizeConfig(tuple(mapping), region, household_secret())
     session.commit()
     summary = ImportSummary()

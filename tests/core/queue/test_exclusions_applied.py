@@ -62,7 +62,8 @@ def many_contacts(org_id: int, total: int, voted: int) -> None:
 
 
 @freeze_time(NOW)
-def test_saving_an_exclusion_takes_voters_out_of_ready_at_once(world):
+def test_saving_an_exclusion_takes_voters_out_of_ready_at_once(any_world):
+    world = any_world
     many_contacts(world.org.id, 845, 236)
     op = world.operation()
     materialize_targets(db.session, op, now=NOW)
