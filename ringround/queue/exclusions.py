@@ -79,36 +79,30 @@ def apply_exclusions(session: Session, operation: Operation,
               or_(t.c.state == TargetState.WAITING,
                   (t.c.state == TargetState.REMOVED) & t.c.reason.in_(sorted(labels)))]
     if contact_ids is not None:
-        ids = sorted(set(contact_ids))
+        ids = set(contact_ids)
+        if household_wide and ids:
+            homes = select(c.c.household_id).where(c.c.id.in_(sorted(ids)),
+                                                   c.c.household_id.is_not(None))
+            ids |= set(session.scalars(select(c.c.id).where(c.c.household_id.in_(homes))))
         if not ids:
             return 0, 0
-        if household_wide:
-            homes = select(c.c.household_id).where(c.c.id.in_(ids),
-                                                   c.c.household_id.is_not(None))
-            ids = sorted(set(ids) | set(session.scalars(
-                select(c.c.id).where(c.c.household_id.in_(homes)))))
-        wanted.append(t.c.contact_id.in_(ids))
+        wanted.append(t.c.contact_id.in_(sorted(ids)))
+    # One pass over the targets with the few contact columns the rules read.
+    values = _value_columns(static)
     rows = session.execute(
-        select(t.c.id, t.c.state, t.c.contact_id, c.c.household_id)
+        select(t.c.id, t.c.state, t.c.contact_id, c.c.household_id, *values)
         .join(c, c.c.id == t.c.contact_id).where(*wanted)).all()
     if not rows:
         return 0, 0
-    # The people whose values decide: the targets' contacts, and their households.
-    people = {row.contact_id for row in rows}
-    households = {row.household_id for row in rows if row.household_id is not None}
-    matched = _matching_rules(session, operation.organization_id, static, people,
-                              households if household_wide else set())
-    by_home: dict[int, int] = {}
-    if household_wide:
-        for home, first in matched.values():
-            if home is not None:
-                by_home[home] = min(first, by_home.get(home, first))
+    tagged = _tagged(session, operation.organization_id, static)
+    first = {row.contact_id: _first_rule(row, static, tagged) for row in rows}
+    by_home = _household_hits(session, static, tagged, values, rows, first) \
+        if household_wide else {}
     remove: dict[str, list[int]] = {}
     restore: list[int] = []
     for row in rows:
-        hits = [matched[row.contact_id][1]] if row.contact_id in matched else []
-        if household_wide and row.household_id in by_home:
-            hits.append(by_home[row.household_id])
+        hits = [i for i in (first[row.contact_id], by_home.get(row.household_id))
+                if i is not None]
         if hits and row.state == TargetState.WAITING:
             remove.setdefault(static[min(hits)].label, []).append(row.id)
         elif not hits and row.state == TargetState.REMOVED:
@@ -126,53 +120,64 @@ def apply_exclusions(session: Session, operation: Operation,
     return sum(len(v) for v in remove.values()), len(restore)
 
 
-def _matching_rules(session: Session, org_id: int, static: list[ExclusionRule],
-                    people: set[int], households: set[int]
-                    ) -> dict[int, tuple[int | None, int]]:
-    """contact id -> (household id, index of the first rule it matches), for the matching
-    ones among `people` and the members of `households`."""
+def _value_columns(static: list[ExclusionRule]) -> list:
+    """The contact columns field rules read, labelled `f_<name>` (`f_custom` for custom)."""
     c = Contact.__table__
-    builtin = sorted({r.field for r in static
-                      if r.kind == "field_equals" and r.field in BUILTIN_FIELDS})
-    custom = any(r.kind == "field_equals" and r.field not in BUILTIN_FIELDS for r in static)
-    columns = [c.c.id, c.c.household_id, *(c.c[name] for name in builtin)]
-    if custom:
-        columns.append(c.c.custom)
-    tags = {r.tag.casefold() for r in static if r.kind == "tag"}
-    found: dict[int, tuple[int | None, int]] = {}
-    person_ids = sorted(people)
-    home_ids = sorted(households)
-    for chunk_people, chunk_homes in _pairs(person_ids, home_ids):
-        where = or_(c.c.id.in_(chunk_people), c.c.household_id.in_(chunk_homes))
-        rows = session.execute(select(*columns).where(c.c.organization_id == org_id,
-                                                      where)).all()
-        tagged: dict[int, set[str]] = {}
-        if tags:
-            ids = [row.id for row in rows]
-            for sub in _chunks(ids):
-                for contact_id, name in session.execute(
-                        select(contact_tags.c.contact_id, func.lower(Tag.name))
-                        .join(Tag, Tag.id == contact_tags.c.tag_id)
-                        .where(contact_tags.c.contact_id.in_(sub))):
-                    tagged.setdefault(contact_id, set()).add(name.casefold())
-        for row in rows:
-            for index, rule in enumerate(static):
-                if rule.kind == "tag":
-                    hit = rule.tag.casefold() in tagged.get(row.id, ())
-                elif rule.field in BUILTIN_FIELDS:
-                    hit = values_match(getattr(row, rule.field), rule.value)
-                else:
-                    hit = values_match((row.custom or {}).get(rule.field), rule.value)
-                if hit:
-                    found[row.id] = (row.household_id, index)
-                    break
+    names = sorted({r.field for r in static
+                    if r.kind == "field_equals" and r.field in BUILTIN_FIELDS})
+    if any(r.kind == "field_equals" and r.field not in BUILTIN_FIELDS for r in static):
+        names.append("custom")
+    return [c.c[name].label(f"f_{name}") for name in names]
+
+
+def _tagged(session: Session, org_id: int, static: list[ExclusionRule]
+            ) -> dict[int, set[str]]:
+    """contact id -> the rules' tags it carries (casefolded), for the organization."""
+    wanted = {r.tag.casefold() for r in static if r.kind == "tag"}
+    if not wanted:
+        return {}
+    tags = {tag_id: name.casefold() for tag_id, name in session.execute(
+        select(Tag.id, Tag.name).where(Tag.organization_id == org_id))
+        if name.casefold() in wanted}
+    found: dict[int, set[str]] = {}
+    if tags:
+        for contact_id, tag_id in session.execute(
+                select(contact_tags.c.contact_id, contact_tags.c.tag_id)
+                .where(contact_tags.c.tag_id.in_(list(tags)))):
+            found.setdefault(contact_id, set()).add(tags[tag_id])
     return found
 
 
-def _pairs(people: list[int], homes: list[int]) -> Iterable[tuple[list[int], list[int]]]:
-    """Chunks of both lists side by side (either may run out first)."""
-    for start in range(0, max(len(people), len(homes)), _CHUNK):
-        yield people[start:start + _CHUNK], homes[start:start + _CHUNK]
+def _first_rule(row, static: list[ExclusionRule], tagged: dict[int, set[str]]) -> int | None:
+    """The index of the first rule a contact's row matches, else None."""
+    for index, rule in enumerate(static):
+        if rule.kind == "tag":
+            hit = rule.tag.casefold() in tagged.get(row.contact_id, ())
+        elif rule.field in BUILTIN_FIELDS:
+            hit = values_match(getattr(row, f"f_{rule.field}"), rule.value)
+        else:
+            hit = values_match((row.f_custom or {}).get(rule.field), rule.value)
+        if hit:
+            return index
+    return None
+
+
+def _household_hits(session: Session, static: list[ExclusionRule], tagged: dict[int, set[str]],
+                    values: list, rows, first: dict[int, int | None]) -> dict[int, int]:
+    """household id -> the first rule any member matches (members outside the operation
+    count too), for the households of `rows`."""
+    c = Contact.__table__
+    hits: dict[int, int] = {}
+    homes = sorted({row.household_id for row in rows if row.household_id is not None})
+    for chunk in _chunks(homes):
+        for member in session.execute(
+                select(c.c.id.label("contact_id"), c.c.household_id, *values)
+                .where(c.c.household_id.in_(chunk))):
+            index = first[member.contact_id] if member.contact_id in first else \
+                _first_rule(member, static, tagged)
+            if index is not None:
+                hits[member.household_id] = min(index, hits.get(member.household_id, index))
+    return hits
 
 
 def contacts_changed(session: Session, org_id: int, contact_ids: Iterable[int] | None = None,

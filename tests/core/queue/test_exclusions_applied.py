@@ -18,6 +18,7 @@ from ringround.models import (
     TargetState,
 )
 from ringround.operation_stats import operation_figures
+from ringround.people.contacts import set_do_not_contact
 from ringround.people.filters import bulk_tag
 from ringround.people.importer import import_contacts
 from ringround.queue import ResultIn, lease_next, materialize_targets, record_result
@@ -155,3 +156,30 @@ def test_tagging_people_applies_a_tag_exclusion_household_wide(world):
     bulk_tag(db.session, world.org.id, ANN, "staff", add=False)
     db.session.commit()
     assert ready(op) == 3
+
+
+@freeze_time(NOW)
+def test_do_not_contact_takes_the_person_out_of_ready_and_lifting_it_brings_them_back(world):
+    person, other = world.contact(), world.contact()
+    op = world.operation([person, other])
+    assert ready(op) == 2
+    set_do_not_contact(db.session, db.session.get(Contact, person.id), True, world.admin.id)
+    db.session.commit()
+    assert state_of(op, person) == TargetState.REMOVED and ready(op) == 1
+    set_do_not_contact(db.session, db.session.get(Contact, person.id), False, world.admin.id)
+    db.session.commit()
+    assert state_of(op, person) == TargetState.WAITING and ready(op) == 2
+
+
+@freeze_time(NOW)
+def test_a_do_not_call_result_takes_the_person_out_of_other_operations_at_once(world):
+    person = world.contact()
+    op = world.operation([person])
+    other_op = world.operation([person], name="Other")
+    agent = world.agent(operation=op)
+    lease = lease_next(db.session, op, agent, now=NOW, max_open=0)
+    record_result(db.session, ResultIn(f"x{next(_ids)}", op.id, lease.target_id, agent.id,
+                                       "do_not_call"), now=NOW)
+    db.session.commit()
+    assert state_of(other_op, person) == TargetState.REMOVED
+    assert ready(other_op) == 0
