@@ -42,8 +42,8 @@ def setup():
     if request.method == "GET":
         # A first guess from the browser's languages; static/js/zone.js refines it from the
         # browser's time zone (both stay select lists the person can change).
-        country = guess_country(None, [tag for tag, _q in request.accept_languages])
-        form.country.data, form.time_zone.data = country or "US", guess_zone(country)
+        country = guess_country(None, [tag for tag, _q in request.accept_languages]) or "US"
+        form.country.data, form.time_zone.data = country, guess_zone(country)
         form.country.render_kw = form.time_zone.render_kw = {"data-guess": "zone"}
     if form.validate_on_submit():
         try:

@@ -65,15 +65,22 @@ def guess_country(zone: str | None, accept_languages: list[str] = ()) -> str | N
     return None
 
 
+# The most populous zone of countries with several (CLDR lists them alphabetically).
+MAIN_ZONES = {
+    "AR": "America/Argentina/Buenos_Aires", "AU": "Australia/Sydney", "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto", "CD": "Africa/Kinshasa", "CL": "America/Santiago",
+    "CN": "Asia/Shanghai", "DE": "Europe/Berlin", "EC": "America/Guayaquil",
+    "ES": "Europe/Madrid", "ID": "Asia/Jakarta", "KZ": "Asia/Almaty",
+    "MX": "America/Mexico_City", "NZ": "Pacific/Auckland", "PT": "Europe/Lisbon",
+    "RU": "Europe/Moscow", "UA": "Europe/Kyiv", "US": "America/New_York",
+}
+
+
 def guess_zone(country: str | None) -> str:
-    """A zone of `country` (its main one), else UTC: the default when the browser says none."""
-    zones = [z for z, c in get_global("zone_territories").items()
-             if c == country and z in zone_names()]
-    preferred = get_global("territory_zones").get(country or "", [])
-    for zone in [*preferred, *sorted(zones)]:
-        if zone in zone_names():
-            return zone
-    return "UTC"
+    """The main zone of `country`, else UTC: the default when the browser says none."""
+    candidates = [MAIN_ZONES.get(country or ""),
+                  *get_global("territory_zones").get(country or "", [])]
+    return next((zone for zone in candidates if zone in zone_names()), "UTC")
 
 
 def default_region(org: Organization | None) -> str:
