@@ -24,6 +24,7 @@ from ringround.models import (
     OperationMode,
     OperationRole,
     OperationState,
+    Organization,
     OrgRole,
     SavedList,
     User,
@@ -42,6 +43,7 @@ from ringround.operation_fields import (
     check_field_settings,
 )
 from ringround.operation_rules import validate_exclusions
+from ringround.queue.exclusions import apply_exclusions, field_and_tag_labels
 from ringround.script_placeholders import ScriptError, check_script
 
 STEPS = ("mode", "source", "basics", "method", "questionnaire", "recycling", "exclusions",
@@ -92,13 +94,16 @@ def one_month_after(moment: datetime) -> datetime:
 # --- creating ------------------------------------------------------------------------------
 
 def create_draft(session: Session, org_id: int, actor: User, name: str = "") -> Operation:
-    """A new draft operation owned by `actor`, with the default window, dates and rules."""
+    """A new draft operation owned by `actor`, with the organization's default calling hours
+    and the default dates and rules."""
     now = utcnow().replace(second=0, microsecond=0)
+    org = session.get(Organization, org_id)
+    window = (org.default_window_start, org.default_window_end) if org else DEFAULT_WINDOW
     operation = Operation(
         organization_id=org_id, name=(name or "").strip()[:200] or "New call operation",
         state=OperationState.DRAFT, mode=OperationMode.SIMPLE, description="",
-        starts_at=now, ends_at=one_month_after(now), window_start=DEFAULT_WINDOW[0],
-        window_end=DEFAULT_WINDOW[1], weekdays="0123456", allow_own_phone=True,
+        starts_at=now, ends_at=one_month_after(now), window_start=window[0],
+        window_end=window[1], weekdays="0123456", allow_own_phone=True,
         allow_campaign_line=False, script="", questionnaire=questionnaires.blank(),
         dispositions={"labels": {}, "custom": []}, retry_rules=copy.deepcopy(DEFAULT_RETRY_RULES),
         exclusions={"household_wide": False, "rules": [], "done_conditions": []},
@@ -361,9 +366,13 @@ def update_exclusions(
     problems = validate_exclusions(exclusions)  # the queue's own reading must agree
     if problems:
         raise OperationError(problems[0], "exclusions")
+    dropped = field_and_tag_labels(operation.exclusions)
     operation.exclusions = exclusions
     operation.cooldown_minutes, operation.max_calls_per_person = (
         cooldown_minutes, max_calls_per_person)
+    # Saved rules take effect on the targets at once (the dashboard counts them).
+    session.flush()
+    apply_exclusions(session, operation, dropped_labels=dropped)
     return operation
 
 
