@@ -42,6 +42,7 @@ from ringround.models import (
     SavedList,
     Tag,
 )
+from ringround.organizations import default_region
 from ringround.people import jobs
 from ringround.people.contacts import (
     get_contact,
@@ -252,7 +253,7 @@ def _targets(headers: list[str]) -> list[tuple[str, str]]:
 def import_job(org: Organization, job_id: int):
     job = _job_or_404(org, job_id)
     jobs.refresh_stale(db.session, job)
-    form = MappingForm(default_region=job.default_region or org.default_region)
+    form = MappingForm(default_region=job.default_region or default_region(org))
     if job.status == ImportStatus.PREVIEW and form.validate_on_submit():
         mapping = [request.form.get(f"col_{i}", IGNORE) for i in range(len(job.headers))]
         job.mapping = [m if is_valid_target(m) else IGNORE for m in mapping]

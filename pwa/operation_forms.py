@@ -48,7 +48,12 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 class StepError(ValueError):
-    """Posted values that do not parse, with a message fit to show."""
+    """Posted values that do not parse, with a message fit to show; `errors` maps each input's
+    name to its problem, so the step shows them all at once, each next to its input."""
+
+    def __init__(self, message: Any, errors: dict[str, Any] | None = None):
+        super().__init__(str(message))
+        self.errors = {name: str(text) for name, text in (errors or {}).items()}
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -222,12 +227,14 @@ def _fill_source(form: SourceForm, op: Operation, org: Organization) -> None:
         getattr(form, key).data = saved.get(key)
 
 
-def _save_source(form: SourceForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+def source_from_form(form: SourceForm, op: Operation, posted: MultiDict) -> dict[str, Any]:
+    """The source the form describes, as `list_id` or `contact_filter` keyword arguments of
+    the core's update_source and count_source."""
     if form.kind.data == "list":
         if not (form.list_id.data or "").isdigit():
-            raise StepError(_l("Choose one of your saved lists."))
-        ops.update_source(db.session, op, list_id=int(form.list_id.data))
-        return
+            raise StepError(_l("Choose one of your saved lists."), {
+                "list_id": _l("Choose one of your saved lists.")})
+        return {"list_id": int(form.list_id.data)}
     keys = ("tags_any", "tags_all", "tags_none", "city", "postcode_prefix", "language",
             "country", "has_mobile", "not_called_days")
     raw = {key: getattr(form, key).data for key in keys}
@@ -240,7 +247,11 @@ def _save_source(form: SourceForm, op: Operation, org: Organization, posted: Mul
                               "value": form.field_value.data or ""})
     if current.get("created_since"):  # set from the contacts page; kept as it is
         raw["created_since"] = current["created_since"]
-    ops.update_source(db.session, op, contact_filter=raw)
+    return {"contact_filter": raw}
+
+
+def _save_source(form: SourceForm, op: Operation, org: Organization, posted: MultiDict) -> None:
+    ops.update_source(db.session, op, **source_from_form(form, op, posted))
 
 
 def _fill_basics(form: BasicsForm, op: Operation, org: Organization) -> None:
@@ -291,17 +302,22 @@ def _fill_recycling(form: RecyclingForm, op: Operation, org: Organization) -> No
         "message")
 
 
-def _int(posted: MultiDict, name: str, what: str) -> int:
+def _int(posted: MultiDict, name: str, what: str, problems: dict[str, Any]) -> int:
+    """A whole number posted as `name`; a problem is noted (0 returned) when it is not one."""
     value = (posted.get(name) or "").strip()
     if not value.isdigit():
-        raise StepError(_l("%(what)s must be a whole number.", what=what))
+        problems[name] = _l("%(what)s must be a whole number.", what=what)
+        return 0
     return int(value)
 
 
 def _save_recycling(
     form: RecyclingForm, op: Operation, org: Organization, posted: MultiDict
 ) -> None:
+    """Labels, added results and retries. Only a ticked "Try again" box makes a retry rule:
+    an unticked one means that result is never tried again (the queue reads the same rules)."""
     labels, rules, custom = {}, {}, []
+    problems: dict[str, Any] = {}
     for row in disposition_rows(op):
         if row.automatic and not op.allow_campaign_line:  # not on the page: kept as stored
             if row.retries:
@@ -318,11 +334,14 @@ def _save_recycling(
         if row.group != "remove" and posted.get(f"retry_{row.code}"):
             rules[row.code] = {
                 "retries": _int(posted, f"retries_{row.code}",
-                                _l("More attempts for “%(d)s”", d=label or row.label)),
+                                _l("More attempts for “%(d)s”", d=label or row.label),
+                                problems),
                 "interval_minutes": _int(posted, f"interval_{row.code}",
                                          _l("Minutes between attempts for “%(d)s”",
-                                            d=label or row.label)),
+                                            d=label or row.label), problems),
             }
+    if problems:
+        raise StepError(next(iter(problems.values())), problems)
     if (form.new_label.data or "").strip():
         custom.append({"label": form.new_label.data, "group": form.new_group.data})
     ops.update_recycling(db.session, op, labels=labels, custom=custom, retry_rules=rules,
@@ -369,15 +388,19 @@ def _noop_fill(form: FlaskForm, op: Operation, org: Organization) -> None:
 
 
 def _save_fields(form: EmptyForm, op: Operation, org: Organization, posted: MultiDict) -> None:
-    rows = []
+    rows, problems = [], {}
     for index, row in enumerate(effective_settings(db.session, op)):
         key = row["key"]
         order = (posted.get(f"order_{key}") or "").strip()
         if order and not order.lstrip("-").isdigit():
-            raise StepError(_l("The order of “%(f)s” must be a number.", f=row["label"]))
+            problems[f"order_{key}"] = _l("The order of “%(f)s” must be a number.",
+                                          f=row["label"])
+            order = ""
         rows.append((int(order) if order else 10_000 + index, index, {
             "key": key, "visibility": posted.get(f"vis_{key}", "hidden"),
             "highlight": bool(posted.get(f"hl_{key}"))}))
+    if problems:
+        raise StepError(next(iter(problems.values())), problems)
     rows.sort(key=lambda item: (item[0], item[1]))
     ops.update_fields(db.session, op, [item[2] for item in rows])
 
@@ -398,6 +421,22 @@ STEP_FORMS: dict[str, Step] = {
     "people": Step(EmptyForm, _noop_fill, _save_nothing),
     "review": Step(EmptyForm, _noop_fill, _save_nothing),
 }
+
+
+def step_problems(form: FlaskForm, error: Exception | None) -> dict[str, str]:
+    """Every problem of a posted step, input name -> message: the form's own (WTForms) and
+    the core's. Messages about a form field are also put on that field, where the field macro
+    shows them; the others (rows read by name) are shown by the step's template."""
+    problems = {name: str(errors[0]) for name, errors in form.errors.items()
+                if errors and name != "csrf_token"}
+    found = dict(getattr(error, "errors", None) or {})
+    if error is not None and not found:
+        found = {"": str(error)}  # about the step as a whole
+    for name, message in found.items():
+        if name in form and not form[name].errors:
+            form[name].errors = [*form[name].errors, message]
+        problems.setdefault(name, message)
+    return problems
 
 
 def prepare(step: str, form: FlaskForm, op: Operation, org: Organization) -> None:

@@ -79,7 +79,10 @@ def managed_operation(view: Callable) -> Callable:
 
 
 def _fragment_or_page(fragment: str, page: str, **context) -> str:
-    return render_template(fragment if htmx else page, **context)
+    """The fragment for htmx swaps; the whole page otherwise, and for htmx's history restore
+    (it replaces the whole body when "back" finds no snapshot, as with hx-history=false)."""
+    partial = htmx and not htmx.history_restore_request
+    return render_template(fragment if partial else page, **context)
 
 
 # --- overview and creation -----------------------------------------------------------------
@@ -114,7 +117,8 @@ def new(org: Organization):
 
 def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
     context = {"op": op, "org": org, "step": step, "form": form, "steps": STEP_LABELS,
-               "step_names": list(STEP_LABELS), "editable": op.state.value != "ended"}
+               "step_names": list(STEP_LABELS), "editable": op.state.value != "ended",
+               "can_delete": ops.can_delete(db.session, op, current_user)}
     if step == "questionnaire":
         context.update(questions=qn.questions_of(op.questionnaire), templates=qn.TEMPLATE_NAMES,
                        problems=qn.validate(op.questionnaire), new_question=_question_form(op),
@@ -154,8 +158,9 @@ def _trial(op: Operation) -> dict:
                if key.startswith("a-") and value != ""}
     path = qn.answered_path(op.questionnaire, answers)
     answers = {qid: answers[qid] for qid in path}
-    return {"answers": answers, "asked": [qn.question_by_id(op.questionnaire, qid)
-                                          for qid in path],
+    asked = [qn.question_by_id(op.questionnaire, qid) for qid in path]
+    return {"answers": answers, "asked": asked,
+            "labels": {q["id"]: qn.answer_label(q, answers[q["id"]]) for q in asked},
             "current": qn.next_question(op.questionnaire, answers)}
 
 
@@ -183,13 +188,19 @@ def _question_form(op: Operation, question: dict | None = None) -> forms.Questio
 
 
 def render_step(op: Operation, org: Organization, step: str, form=None, status: int = 200,
-                **extra):
+                posted=None, **extra):
+    """A step as stored, or (with `form` and `posted`) a refused post shown again as typed.
+
+    Nothing else decides what a step shows: the templates read the typed values from
+    `posted` only, never from the request, so a step reached in any way after a save (htmx
+    or full page, back, reload) shows what is stored."""
     spec = forms.STEP_FORMS[step]
     if form is None:
         form = spec.form(formdata=None)
         spec.fill(form, op, org)
     forms.prepare(step, form, op, org)
     context = _step_context(op, org, step, form)
+    context["posted"] = posted if posted is not None else {}
     context.update({key: value for key, value in extra.items() if value is not None})
     if step == "people":
         context["add_form"].user_id.choices = options([("", str(_l("(choose someone)")))] + [
@@ -197,16 +208,17 @@ def render_step(op: Operation, org: Organization, step: str, form=None, status: 
             for u in ops.candidate_members(db.session, op)])
     body = _fragment_or_page("operations/_wizard.html", "operations/wizard.html", **context)
     response = make_response(body, status)
-    if htmx:
+    response.vary.add("HX-Request")  # a fragment or a page for the same URL
+    if htmx and not htmx.history_restore_request:
         response.headers["HX-Push-Url"] = url_for("operations.step", op_id=op.id, step=step)
     return response
 
 
-def _after_save(op: Operation, org: Organization, step: str, stay: bool = False):
+def _after_save(op: Operation, step: str, stay: bool = False):
+    """Redirect after a save, with or without htmx (whose request follows it and gets the
+    step's fragment and its URL to push): the address bar always names the step on screen."""
     names = list(STEP_LABELS)
     target = step if stay else names[min(names.index(step) + 1, len(names) - 1)]
-    if htmx:
-        return render_step(op, org, target)
     return redirect(url_for("operations.step", op_id=op.id, step=target))
 
 
@@ -223,19 +235,37 @@ def step(op: Operation, org: Organization, step: str):
     spec = forms.STEP_FORMS[step]
     form = spec.form()
     forms.prepare(step, form, op, org)
-    if form.validate_on_submit():
-        try:
-            spec.save(form, op, org, request.form)
-        except (ops.OperationError, forms.StepError) as error:
-            db.session.rollback()
-            return render_step(op, org, step, form, error=str(error))
-        db.session.commit()
-        stay = request.form.get("action") == "add"
-        flash(_("Saved."), "success")
-        return _after_save(op, org, step, stay=stay)
+    valid = form.validate_on_submit()
     if form.csrf_token.errors:
         abort(400)
-    return render_step(op, org, step, form, error=_("Please correct the fields marked below."))
+    error = None
+    try:
+        # The core checks what the form could read even when the form found problems, so
+        # every problem is shown at once; nothing is kept unless all is well.
+        spec.save(form, op, org, request.form)
+    except (ops.OperationError, forms.StepError) as error_:
+        error = error_
+    if valid and error is None:
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return _after_save(op, step, stay=request.form.get("action") == "add")
+    db.session.rollback()
+    return render_step(op, org, step, form, posted=request.form,
+                       step_problems=forms.step_problems(form, error),
+                       error=_("Please correct the fields marked below."))
+
+
+@bp.get("/<int:op_id>/source/count")
+@managed_operation
+def source_count(op: Operation, org: Organization):
+    """The source step's live count: how many contacts the source on screen matches."""
+    form = forms.SourceForm(request.args, meta={"csrf": False})
+    forms.source_choices(form, org)
+    try:
+        total = ops.count_source(db.session, op, **forms.source_from_form(form, op, request.args))
+    except (ops.OperationError, forms.StepError) as error:
+        return render_template("contacts/_count.html", total=None, error=str(error))
+    return render_template("contacts/_count.html", total=total, error=None)
 
 
 def _questionnaire_change(op: Operation, org: Organization, change: Callable[[], dict]):
@@ -417,6 +447,23 @@ def lifecycle(op: Operation, org: Organization, action: str):
                 "resume": _("Resumed."), "end": _("The operation has ended.")}
     flash(messages[action], "success")
     return redirect(url_for("operations.dashboard", op_id=op.id))
+
+
+@bp.route("/<int:op_id>/delete", methods=["GET", "POST"])
+@managed_operation
+def delete(op: Operation, org: Organization):
+    """Delete a draft: a page that asks first (GET), then the deletion (POST)."""
+    if not ops.can_delete(db.session, op, current_user):
+        abort(403 if op.state.value == "draft" else 409)
+    form = forms.EmptyForm()
+    if request.method == "GET":
+        return render_template("operations/delete.html", op=op, org=org, form=form)
+    if not form.validate_on_submit():
+        abort(400)
+    ops.delete_draft(db.session, op, current_user)
+    db.session.commit()
+    flash(_("The draft was deleted."), "success")
+    return redirect(url_for("operations.overview"))
 
 
 # --- dashboard and export ------------------------------------------------------------------

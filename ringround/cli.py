@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app, url_for
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import inspect
 
@@ -19,11 +19,12 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 @click.option("--org", "org_name", required=True, help="Name of the organization to create.")
 @click.option("--name", "display_name", default=None, help="The admin's display name.")
 def create_admin(email: str, password: str, org_name: str, display_name: str | None) -> None:
-    """Create an organization and its admin account, without prompts."""
+    """Create an organization and its admin account (an instance administrator), no prompts."""
     try:
         user = create_password_user(
             db.session, email=email, password=password, display_name=display_name
         )
+        user.is_instance_admin = True
         org = create_organization(db.session, name=org_name, admin=user)
     except AccountError as error:
         db.session.rollback()
@@ -36,9 +37,13 @@ def create_admin(email: str, password: str, org_name: str, display_name: str | N
 @click.option("--email", default="demo@example.org", show_default=True)
 @click.option("--password", default="demo-password", show_default=True)
 @click.option("--contacts", "n_contacts", default=40, show_default=True)
+@click.option("--base-url", default=None,
+              help="Where the app is served, for the printed links. Default: "
+                   "PUBLIC_BASE_URL, else http://127.0.0.1:5000 (flask run).")
 @with_appcontext
-def demo(email: str, password: str, n_contacts: int) -> None:
-    """Fill a demo organization with contacts, an operation and a join link."""
+def demo(email: str, password: str, n_contacts: int, base_url: str | None) -> None:
+    """Fill a demo organization with contacts, an operation and a join link; print the
+    sign-in details, the operation's id and the links to open."""
     from flask_migrate import upgrade
 
     from ringround.demo import build_demo
@@ -52,14 +57,29 @@ def demo(email: str, password: str, n_contacts: int) -> None:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
     db.session.commit()
-    for line in summary:
+    base_url = base_url or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    with current_app.test_request_context(base_url=base_url):
+        sign_in = url_for("auth.login", _external=True)
+        dashboard = url_for("operations.dashboard", op_id=summary.operation_id, _external=True)
+    base = base_url.rstrip("/")
+    op_id, slug = summary.operation_id, summary.org_slug
+    for line in (
+        f"Demo organization: {summary.org_name} (slug {slug})",
+        f"Sign in as {summary.email} / {summary.password} at {sign_in}",
+        f"Operation #{op_id}: {summary.operation_name} ({summary.operation_state})",
+        f"  dashboard: {dashboard}",
+        f"  from the command line: flask operations show {op_id} --org {slug}",
+        f"Join link for callers (open it on a phone): {base}{summary.join_path}",
+    ):
         click.echo(line)
 
 
 def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
+    from ringround.operation_cli import operations_cli
     from ringround.people.cli import contacts_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
     app.cli.add_command(contacts_cli)
+    app.cli.add_command(operations_cli)

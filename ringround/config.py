@@ -139,6 +139,14 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Join links and phone codes: counted per device and link (sharing/rate_keys.py), with
+        # a per-address backstop that a whole event's Wi-Fi stays under.
+        "JOIN_RATE_LIMIT": os.environ.get("JOIN_RATE_LIMIT", "30 per minute"),
+        "CODE_SEND_RATE_LIMIT": os.environ.get("CODE_SEND_RATE_LIMIT", "5 per minute;20 per hour"),
+        "CODE_CHECK_RATE_LIMIT": os.environ.get("CODE_CHECK_RATE_LIMIT", "10 per minute"),
+        "RATE_LIMIT_PER_ADDRESS": os.environ.get("RATE_LIMIT_PER_ADDRESS",
+                                                 "120 per minute;1000 per hour"),
+        "ORGANIZATIONS_OPEN_TO_ALL": _flag(os.environ.get("ORGANIZATIONS_OPEN_TO_ALL")),
         "TELEPHONY": TelephonySettings.from_environ(),
         # "thread": webhooks hand slow work to a background thread; "sync" runs it at the end
         # of the request (tests, single-process debugging).

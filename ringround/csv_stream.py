@@ -6,17 +6,20 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
+from ringround.spreadsheet_safety import safe_rows
+
 CHUNK = 64 * 1024
 
 
 def csv_chunks(rows: Iterable[list], *, bom: bool = False, size: int = CHUNK
                ) -> Iterator[bytes]:
-    """UTF-8 CSV of `rows` in pieces of about `size` bytes (with a BOM first, for Excel)."""
+    """UTF-8 CSV of `rows` in pieces of about `size` bytes (with a BOM first, for Excel),
+    formulas neutralized (`safe_rows`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if bom:
         buffer.write("\ufeff")
-    for row in rows:
+    for row in safe_rows(rows):
         writer.writerow(row)
         if buffer.tell() >= size:
             yield buffer.getvalue().encode("utf-8")

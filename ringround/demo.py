@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,8 +35,22 @@ NUMBER_PATTERNS = [("+1202555{:04d}", "America/New_York", "US"),
                    ("+46701{:06d}", "Europe/Stockholm", "SE")]
 
 
-def build_demo(session: Session, *, email: str, password: str, n_contacts: int = 40) -> list[str]:
-    """Create (or top up) the demo organization. Returns lines to print."""
+class DemoSummary(NamedTuple):
+    """What the demo made, for the command to print (with its URLs)."""
+
+    org_name: str
+    org_slug: str
+    email: str
+    password: str
+    operation_id: int
+    operation_name: str
+    operation_state: str
+    join_path: str
+
+
+def build_demo(session: Session, *, email: str, password: str, n_contacts: int = 40
+               ) -> DemoSummary:
+    """Create (or top up) the demo organization."""
     rng = random.Random(42)  # the same demo every time
     org = session.scalar(select(Organization).where(Organization.name == DEMO_ORG_NAME))
     admin = session.scalar(select(User).where(User.email == email))
@@ -72,12 +87,8 @@ def build_demo(session: Session, *, email: str, password: str, n_contacts: int =
         operation.members.append(OperationMember(user_id=admin.id, role=OperationRole.OWNER))
         session.add(operation)
     session.flush()
-    return [
-        f"Demo organization: {org.name} (slug {org.slug})",
-        f"Sign in as {email} / {password}",
-        f"Operation: {operation.name} ({operation.state.value})",
-        f"Join link for callers (open it on a phone): {_demo_join_path(session, org, operation)}",
-    ]
+    return DemoSummary(org.name, org.slug, email, password, operation.id, operation.name,
+                       operation.state.value, _demo_join_path(session, org, operation))
 
 
 def _demo_join_path(session: Session, org: Organization, operation: Operation) -> str:

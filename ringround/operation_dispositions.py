@@ -16,8 +16,11 @@ from typing import Any
 from ringround.dispositions import BUILTIN as DISPOSITIONS
 from ringround.dispositions import BUILTIN_BY_CODE
 from ringround.models import Operation
+from ringround.operation_rules import DEFAULT_RETRY_RULES as SUGGESTED
 from ringround.operation_rules import (
+    RetryRule,
     default_retry_rules_json,
+    parse_retry_rules,
     validate_dispositions,
     validate_retry_rules,
 )
@@ -35,6 +38,7 @@ AUTOMATIC: tuple[tuple[str, str, Any], ...] = tuple(
 BUILTIN_CODES = frozenset(BUILTIN_BY_CODE)
 # A sensible starting point for a new operation (the queue's defaults).
 DEFAULT_RETRY_RULES = default_retry_rules_json()
+DEFAULT_SUGGESTION = RetryRule(3, 90)  # offered for a code without a default rule
 MAX_RETRIES = 20
 MAX_INTERVAL_MINUTES = 60 * 24 * 30
 
@@ -53,13 +57,19 @@ class DispositionRow:
     custom: bool
     retries: int | None  # None: no retry
     interval_minutes: int | None
+    # What the wizard offers when "Try again" is ticked (the code's default rule, if any).
+    suggested_retries: int = 3
+    suggested_interval_minutes: int = 90
 
 
 def disposition_rows(operation: Operation) -> list[DispositionRow]:
-    """Every disposition of the operation (built-in, custom, automatic) with its retry rule."""
+    """Every disposition of the operation (built-in, custom, automatic) with its retry rule.
+
+    The rules are read as the queue reads them (`parse_retry_rules`), so a row shows a retry
+    exactly when the queue will retry that result."""
     settings = operation.dispositions or {}
     labels = settings.get("labels") or {}
-    rules = operation.retry_rules or {}
+    rules = parse_retry_rules(operation.retry_rules)
     entries = [(c, g, lbl, False, False) for c, g, lbl in BUILTIN]
     entries += [(c["code"], c["group"], c["label"], False, True)
                 for c in settings.get("custom") or []]
@@ -71,8 +81,11 @@ def disposition_rows(operation: Operation) -> list[DispositionRow]:
         rows.append(DispositionRow(
             code=code, group=group, label=labels.get(code) or default, default_label=default,
             automatic=automatic, custom=custom,
-            retries=rule["retries"] if rule else None,
-            interval_minutes=rule["interval_minutes"] if rule else None,
+            retries=rule.retries if rule else None,
+            interval_minutes=rule.interval_minutes if rule else None,
+            suggested_retries=(rule or SUGGESTED.get(code) or DEFAULT_SUGGESTION).retries,
+            suggested_interval_minutes=(rule or SUGGESTED.get(code)
+                                        or DEFAULT_SUGGESTION).interval_minutes,
         ))
     rows.sort(key=lambda row: (row.automatic, order[row.group]))
     return rows

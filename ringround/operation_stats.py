@@ -31,6 +31,7 @@ from ringround.models import (
 )
 from ringround.models.messaging import CallLeg, LegKind
 from ringround.operation_dispositions import disposition_rows
+from ringround.spreadsheet_safety import safe_rows
 
 
 @dataclass
@@ -254,9 +255,8 @@ def organization_progress(
 # --- export --------------------------------------------------------------------------------
 
 def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A CSV cell as text (formulas are neutralized where rows are written: `safe_rows`)."""
+    return "" if value is None else str(value)
 
 
 def _recorded(operation: Operation):
@@ -307,6 +307,6 @@ def results_csv(session: Session, operation: Operation, actor: User) -> str:
     """Every recorded call of the operation as one CSV string. Audited."""
     audit_results_export(session, operation, actor)
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(results_rows(session, operation))
+    csv.writer(buffer).writerows(safe_rows(results_rows(session, operation)))
     return buffer.getvalue()
 

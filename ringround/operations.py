@@ -24,6 +24,7 @@ from ringround.models import (
     OperationMode,
     OperationRole,
     OperationState,
+    Organization,
     OrgRole,
     SavedList,
     User,
@@ -42,6 +43,7 @@ from ringround.operation_fields import (
     check_field_settings,
 )
 from ringround.operation_rules import validate_exclusions
+from ringround.queue.exclusions import apply_exclusions, field_and_tag_labels
 from ringround.script_placeholders import ScriptError, check_script
 
 STEPS = ("mode", "source", "basics", "method", "questionnaire", "recycling", "exclusions",
@@ -54,11 +56,27 @@ EDITABLE_STATES = (OperationState.DRAFT, OperationState.ACTIVE, OperationState.P
 
 
 class OperationError(ValueError):
-    """A change that cannot be made, with a message fit to show (and the field it is about)."""
+    """A change that cannot be made, with a message fit to show (and the field it is about).
 
-    def __init__(self, message: str, field: str | None = None):
+    `errors` holds every problem found, field -> message, so a form can show them all at once.
+    """
+
+    def __init__(self, message: str, field: str | None = None,
+                 errors: dict[str, str] | None = None):
         super().__init__(message)
         self.field = field
+        self.errors = errors or ({field: message} if field else {})
+
+    @classmethod
+    def from_problems(cls, problems: dict[str, str]) -> OperationError:
+        """One error carrying several problems (the first one is its message)."""
+        field, message = next(iter(problems.items()))
+        return cls(message, field, dict(problems))
+
+
+def _actor_id(actor: User | None) -> int | None:
+    """Who to record in the audit log (None: the command line, run by the server's owner)."""
+    return actor.id if actor is not None else None
 
 
 def _editable(operation: Operation) -> None:
@@ -76,13 +94,16 @@ def one_month_after(moment: datetime) -> datetime:
 # --- creating ------------------------------------------------------------------------------
 
 def create_draft(session: Session, org_id: int, actor: User, name: str = "") -> Operation:
-    """A new draft operation owned by `actor`, with the default window, dates and rules."""
+    """A new draft operation owned by `actor`, with the organization's default calling hours
+    and the default dates and rules."""
     now = utcnow().replace(second=0, microsecond=0)
+    org = session.get(Organization, org_id)
+    window = (org.default_window_start, org.default_window_end) if org else DEFAULT_WINDOW
     operation = Operation(
         organization_id=org_id, name=(name or "").strip()[:200] or "New call operation",
         state=OperationState.DRAFT, mode=OperationMode.SIMPLE, description="",
-        starts_at=now, ends_at=one_month_after(now), window_start=DEFAULT_WINDOW[0],
-        window_end=DEFAULT_WINDOW[1], weekdays="0123456", allow_own_phone=True,
+        starts_at=now, ends_at=one_month_after(now), window_start=window[0],
+        window_end=window[1], weekdays="0123456", allow_own_phone=True,
         allow_campaign_line=False, script="", questionnaire=questionnaires.blank(),
         dispositions={"labels": {}, "custom": []}, retry_rules=copy.deepcopy(DEFAULT_RETRY_RULES),
         exclusions={"household_wide": False, "rules": [], "done_conditions": []},
@@ -156,6 +177,27 @@ def update_source(
     return operation
 
 
+def count_source(
+    session: Session, operation: Operation, *, list_id: int | None = None,
+    contact_filter: dict[str, Any] | None = None,
+) -> int:
+    """How many contacts a source (as update_source takes it) matches now, without saving it:
+    the source step's live count."""
+    from ringround.people.filters import FilterError, count_matching
+
+    if list_id is not None:
+        saved = session.get(SavedList, list_id)
+        if saved is None or saved.organization_id != operation.organization_id:
+            raise OperationError("Choose one of your saved lists.", "list_id")
+        chosen = saved.filter or {}
+    else:
+        chosen = normalize_filter(contact_filter or {})
+    try:
+        return count_matching(session, operation.organization_id, chosen)
+    except FilterError as error:
+        raise OperationError(str(error), "source_filter") from None
+
+
 def update_basics(
     session: Session, operation: Operation, *, name: str, description: str,
     starts_at: datetime, ends_at: datetime | None, window_start: time, window_end: time,
@@ -165,22 +207,30 @@ def update_basics(
     and weekdays (applied in each contact's own time zone)."""
     _editable(operation)
     name = (name or "").strip()
+    problems: dict[str, str] = {}  # every problem at once, so the form can show them all
     if not name:
-        raise OperationError("The operation needs a name.", "name")
-    if len(name) > 200:
-        raise OperationError("Names are limited to 200 characters.", "name")
+        problems["name"] = "The operation needs a name."
+    elif len(name) > 200:
+        problems["name"] = "Names are limited to 200 characters."
     if starts_at is None or starts_at.tzinfo is None:
-        raise OperationError("Give the date and time calling starts.", "starts_at")
-    ends_at = ends_at or one_month_after(starts_at)
-    if ends_at.tzinfo is None:
-        raise OperationError("Give the date and time calling ends.", "ends_at")
-    if ends_at <= starts_at:
-        raise OperationError("The end must come after the start.", "ends_at")
-    if window_start is None or window_end is None or window_end <= window_start:
-        raise OperationError("The daily window must end after it starts.", "window_end")
+        problems["starts_at"] = "Give the date and time calling starts."
+    else:
+        ends_at = ends_at or one_month_after(starts_at)
+        if ends_at.tzinfo is None:
+            problems["ends_at"] = "Give the date and time calling ends."
+        elif ends_at <= starts_at:
+            problems["ends_at"] = "The end must come after the start."
+    if window_start is not None and window_end is not None and window_end <= window_start:
+        problems["window_end"] = "The daily window must end after it starts."
+    elif window_start is None:
+        problems["window_start"] = "Give the time calls may start."
+    elif window_end is None:
+        problems["window_end"] = "Give the time calls must stop."
     days = "".join(sorted(set(weekdays or "")))
     if not days or any(d not in "0123456" for d in days):
-        raise OperationError("Choose at least one weekday.", "weekdays")
+        problems["weekdays"] = "Choose at least one weekday."
+    if problems:
+        raise OperationError.from_problems(problems)
     operation.name, operation.description = name, (description or "").strip()
     operation.starts_at, operation.ends_at = starts_at, ends_at
     operation.window_start, operation.window_end, operation.weekdays = (
@@ -295,21 +345,34 @@ def update_exclusions(
     _editable(operation)
     question_ids = {q["id"] for q in questionnaires.questions_of(operation.questionnaire)}
     field_keys = {f.key for f in available_fields(session, operation.organization_id)}
-    clean_rules = [_check_exclusion(rule, question_ids, False, field_keys) for rule in rules]
-    clean_done = [_check_exclusion(rule, question_ids, done=True) for rule in done_conditions]
+    problems: dict[str, str] = {}  # every problem at once, so the form can show them all
+    try:
+        clean_rules = [_check_exclusion(rule, question_ids, False, field_keys) for rule in rules]
+    except OperationError as error:
+        problems["new_kind"] = str(error)
+    try:
+        clean_done = [_check_exclusion(rule, question_ids, done=True)
+                      for rule in done_conditions]
+    except OperationError as error:
+        problems["done_question"] = str(error)
     if not isinstance(cooldown_minutes, int) or not 0 <= cooldown_minutes <= 60 * 24 * 90:
-        raise OperationError("The cooldown must be from 0 minutes to 90 days.", "cooldown_minutes")
+        problems["cooldown_minutes"] = "The cooldown must be from 0 minutes to 90 days."
     if max_calls_per_person is not None and not 1 <= max_calls_per_person <= 100:
-        raise OperationError("The cap on calls per person must be from 1 to 100.",
-                             "max_calls_per_person")
+        problems["max_calls_per_person"] = "The cap on calls per person must be from 1 to 100."
+    if problems:
+        raise OperationError.from_problems(problems)
     exclusions = {"household_wide": bool(household_wide), "rules": clean_rules,
                   "done_conditions": clean_done}
     problems = validate_exclusions(exclusions)  # the queue's own reading must agree
     if problems:
         raise OperationError(problems[0], "exclusions")
+    dropped = field_and_tag_labels(operation.exclusions)
     operation.exclusions = exclusions
     operation.cooldown_minutes, operation.max_calls_per_person = (
         cooldown_minutes, max_calls_per_person)
+    # Saved rules take effect on the targets at once (the dashboard counts them).
+    session.flush()
+    apply_exclusions(session, operation, dropped_labels=dropped)
     return operation
 
 
@@ -501,7 +564,7 @@ def _materialize(session: Session, operation: Operation) -> int | None:
     return materialize_targets(session, operation)
 
 
-def activate(session: Session, operation: Operation, actor: User) -> int | None:
+def activate(session: Session, operation: Operation, actor: User | None) -> int | None:
     """Review passed: the operation goes live and its targets are materialized from the source.
     Returns how many targets the queue added (None when the queue is not installed)."""
     if operation.state is not OperationState.DRAFT:
@@ -511,22 +574,22 @@ def activate(session: Session, operation: Operation, actor: User) -> int | None:
         raise OperationError(" ".join(problems))
     operation.state = OperationState.ACTIVE
     added = _materialize(session, operation)
-    record_audit(session, operation.organization_id, actor.id, "operation.activated",
+    record_audit(session, operation.organization_id, _actor_id(actor), "operation.activated",
                  "operation", operation.id, {"targets_added": added})
     return added
 
 
-def pause(session: Session, operation: Operation, actor: User) -> Operation:
+def pause(session: Session, operation: Operation, actor: User | None) -> Operation:
     """Stop handing out targets for now (results still arrive)."""
     if operation.state is not OperationState.ACTIVE:
         raise OperationError("Only an active operation can be paused.")
     operation.state = OperationState.PAUSED
-    record_audit(session, operation.organization_id, actor.id, "operation.paused",
+    record_audit(session, operation.organization_id, _actor_id(actor), "operation.paused",
                  "operation", operation.id)
     return operation
 
 
-def resume(session: Session, operation: Operation, actor: User) -> Operation:
+def resume(session: Session, operation: Operation, actor: User | None) -> Operation:
     """Hand out targets again, picking up contacts that newly match the source."""
     if operation.state is not OperationState.PAUSED:
         raise OperationError("Only a paused operation can be resumed.")
@@ -535,20 +598,41 @@ def resume(session: Session, operation: Operation, actor: User) -> Operation:
         raise OperationError(" ".join(problems))
     operation.state = OperationState.ACTIVE
     _materialize(session, operation)
-    record_audit(session, operation.organization_id, actor.id, "operation.resumed",
+    record_audit(session, operation.organization_id, _actor_id(actor), "operation.resumed",
                  "operation", operation.id)
     return operation
 
 
-def end(session: Session, operation: Operation, actor: User) -> Operation:
+def end(session: Session, operation: Operation, actor: User | None) -> Operation:
     """Finish for good: no more calls; results stay."""
     if operation.state not in (OperationState.ACTIVE, OperationState.PAUSED,
                                OperationState.DRAFT):
         raise OperationError("This operation has already ended.")
     operation.state = OperationState.ENDED
-    record_audit(session, operation.organization_id, actor.id, "operation.ended",
+    record_audit(session, operation.organization_id, _actor_id(actor), "operation.ended",
                  "operation", operation.id)
     return operation
+
+
+def can_delete(session: Session, operation: Operation, user: User) -> bool:
+    """Only a draft can be deleted, and only by its organization's admins and organizers."""
+    role = session.scalar(select(Membership.role).where(
+        Membership.user_id == user.id, Membership.organization_id == operation.organization_id))
+    return operation.state is OperationState.DRAFT and role in (OrgRole.ADMIN,
+                                                               OrgRole.ORGANIZER)
+
+
+def delete_draft(session: Session, operation: Operation, actor: User) -> None:
+    """Delete a draft for good (with its members and join links). Active, paused and ended
+    operations are never deleted: their results matter; they are paused or ended instead."""
+    if operation.state is not OperationState.DRAFT:
+        raise OperationError("Only a draft can be deleted: pause or end this operation instead.")
+    if not can_delete(session, operation, actor):
+        raise OperationError("Only the organization's admins and organizers delete drafts.")
+    record_audit(session, operation.organization_id, actor.id, "operation.deleted",
+                 "operation", operation.id, {"name": operation.name})
+    session.delete(operation)
+    session.flush()
 
 
 COPIED_COLUMNS = ("description", "mode", "source_list_id", "source_filter", "window_start",

@@ -37,6 +37,7 @@ PHONE_ERRORS = {
     "empty": "no number",
     "not_a_number": "not a phone number",
     "needs_country": "national number without a country (set a default region)",
+    "unknown_country_code": "{code} is not a country calling code",
     "too_short": "too short to be a phone number",
     "too_long": "too long to be a phone number",
     "invalid": "not a valid number for its country",
@@ -76,7 +77,17 @@ class PhoneError:
 
     @property
     def message(self) -> str:
+        if self.code == "unknown_country_code":
+            return PHONE_ERRORS[self.code].format(code=_written_calling_code(self.raw))
         return PHONE_ERRORS[self.code]
+
+
+def _written_calling_code(raw: str) -> str:
+    """`+999` from `+999 123 456` or `00999123456`: the digits where a calling code would be
+    (up to three, as long as they are written together)."""
+    text = raw.strip().lstrip("'’").strip()
+    text = text[1:] if text.startswith("+") else text[2:] if text.startswith("00") else text
+    return "+" + re.match(r"\d{0,3}", text).group(0)
 
 
 def _clean(raw: str) -> tuple[str, str | None]:
@@ -132,6 +143,9 @@ def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as error:
+        if error.error_type == NumberParseException.INVALID_COUNTRY_CODE and (
+                text.startswith("+") or text.startswith("00")):
+            return PhoneError("unknown_country_code", raw)  # written internationally
         code = {
             NumberParseException.INVALID_COUNTRY_CODE: "needs_country",
             NumberParseException.TOO_SHORT_NSN: "too_short",

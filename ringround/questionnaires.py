@@ -235,6 +235,15 @@ def check_answer(question: dict[str, Any], answer: Any) -> str | int:
     return text
 
 
+def answer_label(question: dict[str, Any], answer: Any) -> str:
+    """What a person reads for an answer: a choice's label (not its stored value), or the
+    answer itself for scales and text."""
+    for choice in question.get("choices") or []:
+        if choice.get("value") == answer:
+            return str(choice.get("label") or answer)
+    return str(answer)
+
+
 def successor(question: dict[str, Any], answer: Any) -> str | None:
     """The id of the question that follows this answer, or None at the end."""
     for choice in question.get("choices") or []:

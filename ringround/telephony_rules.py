@@ -8,8 +8,10 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from flask_babel import gettext as _
 from phonenumbers import timezone as phone_timezones
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ringround.audit import record_audit
@@ -68,6 +70,32 @@ def _open_operation_ids(org_id: int):
     )
 
 
+def take_out_of_operations(session: Session, org_id: int, contact_ids: list[int]) -> None:
+    """These people opted out (or were marked do-not-contact): their targets leave every
+    operation that is not over at once (leased ones too: the lease cannot be recorded as a
+    call), so no figure counts them as callable."""
+    session.execute(
+        update(Target).where(
+            Target.contact_id.in_(contact_ids),
+            Target.operation_id.in_(_open_operation_ids(org_id)),
+            Target.state.in_([TargetState.WAITING, TargetState.LEASED]),
+        ).values(state=TargetState.REMOVED, reason=OPTED_OUT_REASON, leased_to_id=None,
+                 lease_expires_at=None).execution_options(synchronize_session="fetch")
+    )
+
+
+def put_back_in_operations(session: Session, org_id: int, contact_ids: list[int]) -> None:
+    """Undo `take_out_of_operations`: the targets it removed wait again."""
+    session.execute(
+        update(Target).where(
+            Target.contact_id.in_(contact_ids),
+            Target.operation_id.in_(_open_operation_ids(org_id)),
+            Target.state == TargetState.REMOVED, Target.reason == OPTED_OUT_REASON,
+        ).values(state=TargetState.WAITING, reason=None)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def opt_out(session: Session, org_id: int, e164: str, source: str) -> bool:
     """Stop calling and texting `e164` in the whole organization, at once.
 
@@ -80,14 +108,7 @@ def opt_out(session: Session, org_id: int, e164: str, source: str) -> bool:
     if contact_ids:
         session.execute(update(Contact).where(Contact.id.in_(contact_ids))
                         .values(do_not_contact=True))
-        session.execute(
-            update(Target).where(
-                Target.contact_id.in_(contact_ids),
-                Target.operation_id.in_(_open_operation_ids(org_id)),
-                Target.state.in_([TargetState.WAITING, TargetState.LEASED]),
-            ).values(state=TargetState.REMOVED, reason=OPTED_OUT_REASON, leased_to_id=None,
-                     lease_expires_at=None).execution_options(synchronize_session="fetch")
-        )
+        take_out_of_operations(session, org_id, contact_ids)
     if new:
         record_audit(session, org_id, None, "optout.added", details={"source": source})
     session.flush()
@@ -101,14 +122,7 @@ def opt_in(session: Session, org_id: int, e164: str, source: str) -> bool:
     if lifted and contact_ids:
         session.execute(update(Contact).where(Contact.id.in_(contact_ids))
                         .values(do_not_contact=False))
-        session.execute(
-            update(Target).where(
-                Target.contact_id.in_(contact_ids),
-                Target.operation_id.in_(_open_operation_ids(org_id)),
-                Target.state == TargetState.REMOVED, Target.reason == OPTED_OUT_REASON,
-            ).values(state=TargetState.WAITING, reason=None)
-            .execution_options(synchronize_session="fetch")
-        )
+        put_back_in_operations(session, org_id, contact_ids)
     if lifted:
         record_audit(session, org_id, None, "optout.lifted", details={"source": source})
     session.flush()
@@ -178,23 +192,85 @@ def campaign_number(org: Organization, operation: Operation | None,
     return org.campaign_number or default
 
 
+class CampaignNumberError(ValueError):
+    """A campaign number that cannot be used, with a message fit to show the organizer."""
+
+
+def _number_users(session: Session, number: str) -> set[int]:
+    """Organizations whose own number, or one of whose operations' numbers, is `number`."""
+    org_ids = set(session.scalars(select(Organization.id).where(
+        Organization.campaign_number == number)))
+    org_ids.update(session.scalars(select(Operation.organization_id).where(
+        Operation.campaign_number == number).distinct()))
+    return org_ids
+
+
+def check_campaign_number(session: Session, org_id: int, number: str | None,
+                          default: str | None) -> None:
+    """Raise CampaignNumberError unless `number` may be the organization's own number: a
+    number belongs to one organization on the instance (so inbound texts, calls and STOP have
+    exactly one home), and the shared default number belongs to none."""
+    if not number:
+        return
+    if number == default:
+        raise CampaignNumberError(_(
+            "This is the instance's shared default number; leave the field empty to use it."))
+    if _number_users(session, number) - {org_id}:
+        raise CampaignNumberError(_(
+            "Another organization on this Ringround already uses this number."))
+
+
+def set_campaign_number(session: Session, org: Organization, number: str | None,
+                        default: str | None) -> None:
+    """Give the organization its own campaign number (None: the shared default), checked by
+    `check_campaign_number` and, against a concurrent claim, by the database."""
+    check_campaign_number(session, org.id, number, default)
+    try:
+        with session.begin_nested():
+            org.campaign_number = number
+            session.flush()
+    except IntegrityError as error:
+        raise CampaignNumberError(_(
+            "Another organization on this Ringround already uses this number.")) from error
+
+
+def organizations_sending_from(session: Session, number: str, default: str | None
+                               ) -> set[int]:
+    """Every organization whose calls or texts may come from `number`: its owner, and for the
+    shared default number every organization without a number of its own."""
+    org_ids = _number_users(session, number)
+    if number == default:
+        org_ids.update(session.scalars(select(Organization.id).where(
+            Organization.campaign_number.is_(None))))
+    return org_ids
+
+
 def organization_for_number(session: Session, number: str, default: str | None,
                             remote: str | None = None) -> Organization | None:
-    """Which organization a campaign number belongs to (for inbound texts and calls)."""
-    op_org = session.scalar(select(Operation.organization_id).where(
-        Operation.campaign_number == number).order_by(Operation.id.desc()).limit(1))
-    if op_org is not None:
-        return session.get(Organization, op_org)
+    """Which organization a campaign number belongs to (for inbound texts and calls).
+
+    An organization's own number is unique (database constraint); a number found only on
+    operations of several organizations (set before numbers were checked), and the shared
+    default number, go to the organization that knows the sender, else to none."""
     org = session.scalar(select(Organization).where(Organization.campaign_number == number))
-    if org is not None or number != default:
+    if org is not None:
         return org
-    # The shared default number: the only organization, else the sender's.
-    orgs = session.scalars(select(Organization).limit(2)).all()
-    if len(orgs) == 1:
-        return orgs[0]
+    candidates = set(session.scalars(select(Operation.organization_id).where(
+        Operation.campaign_number == number).distinct()))
+    if not candidates and number != default:
+        return None
+    if not candidates:
+        # The shared default number: the only organization, else the sender's.
+        orgs = session.scalars(select(Organization).limit(2)).all()
+        if len(orgs) == 1:
+            return orgs[0]
+    elif len(candidates) == 1:
+        return session.get(Organization, candidates.pop())
     if remote:
-        org_id = session.scalar(select(ContactPhone.organization_id).where(
-            ContactPhone.e164 == remote).order_by(ContactPhone.id.desc()).limit(1))
+        query = select(ContactPhone.organization_id).where(ContactPhone.e164 == remote)
+        if candidates:
+            query = query.where(ContactPhone.organization_id.in_(candidates))
+        org_id = session.scalar(query.order_by(ContactPhone.id.desc()).limit(1))
         if org_id is not None:
             return session.get(Organization, org_id)
     return None

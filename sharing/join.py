@@ -41,11 +41,21 @@ from ringround.enrollment import (
 )
 from ringround.extensions import db, limiter
 from ringround.models import JoinLink, Operation, OperationMember, Organization, User, utcnow
+from ringround.organizations import default_region
+from ringround.redirects import safe_next_path
 from sharing.access import caller_url, render_no_store, template_helpers
 from sharing.forms import LANGUAGES, CodeForm, JoinDetailsForm, OneTapForm, PhoneSigninForm
+from sharing.rate_keys import (
+    address_limit,
+    per_address,
+    per_device,
+    per_device_codes,
+    remember_device,
+)
 
 bp = Blueprint("join", __name__, template_folder="templates")
 bp.context_processor(template_helpers)
+bp.after_request(remember_device)
 
 JOIN_KEY = "join_pending"
 SIGNIN_KEY = "signin_pending"
@@ -130,8 +140,9 @@ def _is_member(link: JoinLink, user: User) -> bool:
 
 
 @bp.route("/j/<token>", methods=["GET", "POST"])
-@limiter.limit(join_limit)
-@limiter.limit(send_limit, methods=["POST"])
+@limiter.limit(join_limit, key_func=per_device)
+@limiter.limit(send_limit, key_func=per_device_codes, methods=["POST"])
+@limiter.limit(address_limit, key_func=per_address)
 def open_link(token: str):
     link = find_link(db.session, token)
     if link is None:
@@ -147,7 +158,7 @@ def open_link(token: str):
         form.language.data = request.accept_languages.best_match(codes) or ""
     if form.validate_on_submit():
         try:
-            phone = parse_phone(form.phone.data, link.organization.default_region)
+            phone = parse_phone(form.phone.data, default_region(link.organization))
             row, code = issue_phone_code(db.session, phone, "join")
         except EnrollmentError as error:
             db.session.rollback()
@@ -185,7 +196,8 @@ def _one_tap(link: JoinLink):
 
 
 @bp.route("/j/verify", methods=["GET", "POST"])
-@limiter.limit(check_limit, methods=["POST"])
+@limiter.limit(check_limit, key_func=per_device_codes, methods=["POST"])
+@limiter.limit(address_limit, key_func=per_address, methods=["POST"])
 def verify():
     pending = session.get(JOIN_KEY)
     link = db.session.get(JoinLink, pending["link_id"]) if pending else None
@@ -239,7 +251,8 @@ def _finish_join(link: JoinLink, pending: dict):
 
 
 @bp.post("/j/resend")
-@limiter.limit(send_limit)
+@limiter.limit(send_limit, key_func=per_device_codes)
+@limiter.limit(address_limit, key_func=per_address)
 def resend():
     pending = session.get(JOIN_KEY)
     if not pending or not OneTapForm().validate_on_submit():
@@ -264,16 +277,14 @@ def resend():
 # ---- returning volunteers -----------------------------------------------------------------
 
 def _default_region() -> str:
-    first = db.session.scalar(select(Organization.default_region).order_by(Organization.id))
-    return first or "US"
-
-
-def _safe_next(target: str | None) -> str | None:
-    return target if target and target.startswith("/") and not target.startswith("//") else None
+    """Signing in is not tied to an organization: national numbers are read as the first
+    organization's (most instances have one)."""
+    return default_region(db.session.scalar(select(Organization).order_by(Organization.id)))
 
 
 @bp.route("/signin/phone", methods=["GET", "POST"])
-@limiter.limit(send_limit, methods=["POST"])
+@limiter.limit(send_limit, key_func=per_device_codes, methods=["POST"])
+@limiter.limit(address_limit, key_func=per_address, methods=["POST"])
 def signin_phone():
     form = PhoneSigninForm()
     _restore(form)
@@ -308,13 +319,14 @@ def _start_signin(phone: str, form: PhoneSigninForm):
         db.session.commit()
         code_id = row.id
     session[SIGNIN_KEY] = {"phone": phone, "code_id": code_id,
-                           "next": _safe_next(request.args.get("next"))}
+                           "next": safe_next_path(request.args.get("next"))}
     session.pop(TYPED_KEY, None)
     return redirect(url_for("join.signin_code"))
 
 
 @bp.route("/signin/phone/code", methods=["GET", "POST"])
-@limiter.limit(check_limit, methods=["POST"])
+@limiter.limit(check_limit, key_func=per_device_codes, methods=["POST"])
+@limiter.limit(address_limit, key_func=per_address, methods=["POST"])
 def signin_code():
     pending = session.get(SIGNIN_KEY)
     if not pending:
@@ -331,7 +343,7 @@ def signin_code():
             for key in (SIGNIN_KEY, SIMULATED_CODE_KEY, TYPED_KEY):
                 session.pop(key, None)
             login_user(user, remember=True)
-            return redirect(pending.get("next") or _landing(user))
+            return redirect(safe_next_path(pending.get("next")) or _landing(user))
         db.session.commit()
         form.code.errors = [_code_error(code_id) if code_id else
                             _("That code is not right.")]

@@ -22,6 +22,7 @@ from ringround.telephony_rules import (
     opt_in,
     opt_out,
     organization_for_number,
+    organizations_sending_from,
 )
 
 
@@ -37,35 +38,51 @@ def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str,
                         default_number: str | None) -> list[str]:
     """Record an inbound text and act on it; returns the texts to reply with."""
     org = organization_for_number(session, number, default_number, remote)
+    keyword = classify_keyword(body)
+    # STOP reaches every organization that calls or texts from this number.
+    senders = organizations_sending_from(session, number, default_number)
     if org is None:
+        if keyword is Keyword.STOP and senders:
+            for org_id in senders:
+                _stop(session, org_id, remote)
+            return [_("You will get no more calls or texts from this number.")]
         return []
+    senders.add(org.id)
     contacts = contacts_with_number(session, org.id, remote)
     session.add(Message(
         organization_id=org.id, contact_id=contacts[0].id if contacts else None,
         direction=Direction.INBOUND, remote_e164=remote, campaign_number=number, body=body,
         kind="inbound", sid=sid or None, status="received",
     ))
-    keyword = classify_keyword(body)
     from sms.signup import awaiting_confirmation, continue_conversation
 
     if keyword is Keyword.START and awaiting_confirmation(session, org.id, remote):
         keyword = None  # YES confirms the sign-up in progress
     if keyword is not None:
         with force_locale(reply_language(session, org, remote)):
-            return [answer_keyword(session, org, remote, keyword)]
+            return [answer_keyword(session, org, remote, keyword, senders)]
     return continue_conversation(session, org, remote, body)
 
 
-def answer_keyword(session: Session, org: Organization, remote: str, keyword: Keyword) -> str:
-    """Apply STOP, START or HELP, and say what happened."""
+def _stop(session: Session, org_id: int, remote: str) -> None:
+    opt_out(session, org_id, remote, "sms_stop")
+    session.execute(
+        update(Conversation).where(
+            Conversation.organization_id == org_id, Conversation.remote_e164 == remote,
+            Conversation.state == ConversationState.OPEN,
+        ).values(state=ConversationState.CANCELLED, updated_at=utcnow())
+    )
+
+
+def answer_keyword(session: Session, org: Organization, remote: str, keyword: Keyword,
+                   senders: set[int] | None = None) -> str:
+    """Apply STOP, START or HELP, and say what happened. STOP applies to `org` and to every
+    organization in `senders` (those that call or text from the same number); START only to
+    `org`, so it never lifts an opt-out given to another organization."""
+    org_ids = (senders or set()) | {org.id}
     if keyword is Keyword.STOP:
-        opt_out(session, org.id, remote, "sms_stop")
-        session.execute(
-            update(Conversation).where(
-                Conversation.organization_id == org.id, Conversation.remote_e164 == remote,
-                Conversation.state == ConversationState.OPEN,
-            ).values(state=ConversationState.CANCELLED, updated_at=utcnow())
-        )
+        for org_id in sorted(org_ids):
+            _stop(session, org_id, remote)
         return _("%(org)s: you will get no more calls or texts from us. Reply START to undo.",
                  org=org.name)
     if keyword is Keyword.START:

@@ -7,13 +7,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from pwa.context import org_role_required
 from ringround.extensions import db
-from ringround.models import Organization, OrgRole, SimCall, SimText
+from ringround.models import CallLeg, Message, Organization, OrgRole, SimCall, SimText
+from ringround.telephony_rules import organizations_sending_from
 from sms.forms import E164, EmptyForm
 from sms.provider import get_provider
 from sms.simulator import SimulatedNetwork, SimulatorError
@@ -49,25 +50,41 @@ def network() -> SimulatedNetwork:
 
 
 def on_line(model, numbers: set[str]):
-    """Calls or texts to or from one of the organization's campaign numbers: an organizer
-    sees and drives only their own organization's simulated traffic."""
+    """Calls or texts to or from one of these numbers."""
     return or_(model.to_number.in_(numbers), model.from_number.in_(numbers))
 
 
-def own(model, sid: str, org: Organization) -> None:
+def visible_to(model, org: Organization):
+    """The simulated calls or texts an organizer of `org` sees and drives: all the traffic of
+    the numbers only `org` uses; on a number shared with other organizations (the default
+    number), only what the app recorded for `org` (its texts, its call legs)."""
+    default = get_provider().default_from
     numbers = organization_numbers(db.session, org)
+    shared = {n for n in numbers
+              if organizations_sending_from(db.session, n, default) - {org.id}}
+    if model is SimText:
+        ours = select(Message.sid).where(Message.organization_id == org.id,
+                                         Message.sid.is_not(None))
+        recorded = model.sid.in_(ours)
+    else:
+        ours = select(CallLeg.sid).where(CallLeg.organization_id == org.id,
+                                         CallLeg.sid.is_not(None))
+        recorded = or_(model.sid.in_(ours), model.parent_sid.in_(ours))
+    return or_(on_line(model, numbers - shared), and_(on_line(model, shared), recorded))
+
+
+def own(model, sid: str, org: Organization) -> None:
     if db.session.scalar(select(model.id).where(model.sid == sid,
-                                                on_line(model, numbers))) is None:
+                                                visible_to(model, org))) is None:
         abort(404)
 
 
 @sim.get("/")
 @org_role_required(OrgRole.ADMIN, OrgRole.ORGANIZER)
 def phones(org: Organization):
-    numbers = organization_numbers(db.session, org)
-    calls = db.session.scalars(select(SimCall).where(on_line(SimCall, numbers))
+    calls = db.session.scalars(select(SimCall).where(visible_to(SimCall, org))
                                .order_by(SimCall.id.desc()).limit(40)).all()
-    texts = db.session.scalars(select(SimText).where(on_line(SimText, numbers))
+    texts = db.session.scalars(select(SimText).where(visible_to(SimText, org))
                                .order_by(SimText.id.desc()).limit(60)).all()
     number = default_number(org)
     return render_template(

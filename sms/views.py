@@ -20,6 +20,7 @@ from ringround.models import (
     Organization,
     OrgRole,
 )
+from ringround.telephony_rules import CampaignNumberError, set_campaign_number
 from sms import bp
 from sms.forms import CampaignNumberForm, EmptyForm, FollowUpForm
 from sms.links import hook_url
@@ -49,12 +50,18 @@ def webhook_urls() -> list[tuple[str, str]]:
 def settings(org: Organization):
     form = CampaignNumberForm(obj=org)
     if form.validate_on_submit():
-        org.campaign_number = form.campaign_number.data or None
-        org.help_text = form.help_text.data or None
-        record_audit(db.session, org.id, current_user.id, "telephony.settings_changed")
-        db.session.commit()
-        flash(_("Saved."), "success")
-        return redirect(url_for("sms.settings"))
+        try:
+            set_campaign_number(db.session, org, form.campaign_number.data or None,
+                                get_provider().default_from)
+        except CampaignNumberError as error:
+            db.session.rollback()
+            form.campaign_number.errors = [str(error)]
+        else:
+            org.help_text = form.help_text.data or None
+            record_audit(db.session, org.id, current_user.id, "telephony.settings_changed")
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("sms.settings"))
     missed = db.session.scalars(
         select(CallLeg).where(CallLeg.organization_id == org.id, CallLeg.kind == LegKind.CALLBACK,
                               CallLeg.status == "missed", CallLeg.handled_at.is_(None))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ringround.models.base import Base, StrEnumType, TimestampMixin
@@ -27,12 +27,21 @@ class Organization(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The organization's country (ISO 3166 alpha-2): the region of national numbers
+    # (`ringround.organizations.default_region`).
     default_region: Mapped[str] = mapped_column(String(2), default="US")
+    # IANA zone of dates in forms and of "today" on dashboards.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     help_text: Mapped[str | None] = mapped_column(String(320))
+    # Calling hours new operations start with.
+    default_window_start: Mapped[time] = mapped_column(
+        default=time(9, 0), server_default=text("'09:00:00'"))
+    default_window_end: Mapped[time] = mapped_column(
+        default=time(21, 0), server_default=text("'21:00:00'"))
     # The organization's phone number on the telephony provider (E.164); an operation's own
     # `campaign_number` wins over it.
-    campaign_number: Mapped[str | None] = mapped_column(String(20), index=True)
+    # Unique across the instance, so an inbound text or call has exactly one organization.
+    campaign_number: Mapped[str | None] = mapped_column(String(20), index=True, unique=True)
     # No two calls to the same person within this gap, across all the organization's
     # operations (so overlapping lists never produce "you already called me").
     call_gap_minutes: Mapped[int] = mapped_column(default=24 * 60)
@@ -54,6 +63,8 @@ class User(UserMixin, TimestampMixin, Base):
     display_name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(12), default="en")
     active: Mapped[bool] = mapped_column(default=True)
+    # Instance administrators may create organizations (the first-run user is one).
+    is_instance_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_login_at: Mapped[datetime | None]
     # Changing it signs the user out everywhere (it is part of the session id).
     session_version: Mapped[int] = mapped_column(default=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -11,11 +12,19 @@ from sqlalchemy import select
 
 from ringround.extensions import db
 from ringround.models import ContactPhone, Organization
+from ringround.organizations import default_region
+from ringround.people.jobs import imports_dir
 
 contacts_cli = AppGroup("contacts", help="Import, export and erase contacts.")
 
+# `flask contacts import` exit codes, for scripts (README, "Command line").
+EXIT_ALL_IMPORTED = 0
+EXIT_NOTHING_IMPORTED = 1  # every row rejected, or the file refused (click's own code)
+EXIT_SOME_REJECTED = 3  # imported, but some rows were rejected (2 is click's usage error)
 
-def _org(slug: str) -> Organization:
+
+def organization_by_slug(slug: str) -> Organization:
+    """The organization of `--org SLUG`, or a clear error."""
     org = db.session.scalar(select(Organization).where(Organization.slug == slug))
     if org is None:
         raise click.ClickException(f"No organization with slug {slug!r}.")
@@ -26,21 +35,27 @@ def _org(slug: str) -> Organization:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--org", "slug", required=True, help="The organization's slug.")
 @click.option("--default-region", default=None,
-              help="Country (e.g. FR) for national numbers without a country column.")
+              help="Country (e.g. FR) of national numbers without a country column "
+                   "(default: the organization's country).")
 @click.option("--tag", "tags", multiple=True, help="A tag for every imported contact.")
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
               help="Override the guessed field of a column (e.g. 'Tel. 2=mobile').")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write rejected rows (CSV). Default: FILE.report.csv")
+              help="Where to write the report of rejected rows and remarks (CSV). "
+                   "Default: a new file in the instance folder's imports/.")
 @click.option("--workers", type=int, default=None, help="Parsing processes (default: auto).")
 def import_command(file: Path, slug: str, default_region: str | None, tags: tuple[str, ...],
                    maps: tuple[str, ...], report: Path | None, workers: int | None) -> None:
-    """Import contacts from a CSV or XLSX FILE, with progress."""
+    """Import contacts from a CSV or XLSX FILE, with progress.
+
+    Prints the counts and the report's path. Exit code: 0 every row imported; 3 imported,
+    but some rows rejected (see the report); 1 nothing imported (every row rejected, or the
+    file refused)."""
     from ringround.people.headers import auto_map, is_valid_target
     from ringround.people.importer import import_contacts
     from ringround.people.reader import TableError, open_table
 
-    org = _org(slug)
+    org = organization_by_slug(slug)
     try:
         table = open_table(file)
     except TableError as error:
@@ -53,7 +68,7 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
         mapping[table.headers.index(column.strip())] = target.strip()
     for header, target in zip(table.headers, mapping, strict=True):
         click.echo(f"  {header!r} → {target}", err=True)
-    report = report or file.with_name(file.name + ".report.csv")
+    report = report or _default_report(file)
     with click.progressbar(length=max(table.estimated_rows, 1), label="Importing",
                            file=sys.stderr) as bar:
         state = {"done": 0}
@@ -73,8 +88,26 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
             raise click.ClickException(str(error)) from error
     counts = summary.as_dict()
     click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
-    if summary.rejected or summary.warnings:
-        click.echo(f"Rejected rows and remarks: {report}")
+    click.echo(f"Report (rejected rows and remarks): {report}")
+    if not summary.rows:
+        click.echo("Nothing imported: every row was rejected (reasons in the report).",
+                   err=True)
+        sys.exit(EXIT_NOTHING_IMPORTED)
+    if summary.rejected:
+        click.echo(f"{summary.rejected} rows were rejected (reasons in the report).", err=True)
+        sys.exit(EXIT_SOME_REJECTED)
+
+
+def _default_report(file: Path) -> Path:
+    """A new report file in the instance folder (the input's folder may be read-only, or
+    shared: the report repeats the rejected rows' personal data)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path = imports_dir() / f"cli-{stamp}-{file.stem}.report.csv"
+    for number in range(2, 1000):
+        if not path.exists():
+            break
+        path = path.with_name(f"cli-{stamp}-{file.stem}-{number}.report.csv")
+    return path
 
 
 @contacts_cli.command("export")
@@ -85,7 +118,7 @@ def export_command(slug: str, list_name: str | None) -> None:
     from ringround.people.export import export_csv
     from ringround.people.filters import list_by_name
 
-    org = _org(slug)
+    org = organization_by_slug(slug)
     filter_ = {}
     if list_name:
         saved = list_by_name(db.session, org.id, list_name)
@@ -108,9 +141,9 @@ def erase_command(slug: str, contact_id: int | None, phone: str | None, yes: boo
     from ringround.people.erasure import erase_contact
     from ringround.phones import PhoneError, parse_phone
 
-    org = _org(slug)
+    org = organization_by_slug(slug)
     if phone:
-        parsed = parse_phone(phone, org.default_region)
+        parsed = parse_phone(phone, default_region(org))
         if isinstance(parsed, PhoneError):
             raise click.ClickException(f"Cannot read {phone!r}: {parsed.message}.")
         contact_id = db.session.scalar(select(ContactPhone.contact_id).where(

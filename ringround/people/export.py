@@ -26,6 +26,7 @@ from ringround.models import (
 from ringround.models.people import Tag
 from ringround.people.contacts import opted_out_numbers
 from ringround.people.filters import contact_ids_select, count_matching
+from ringround.spreadsheet_safety import safe_rows
 
 MAX_PHONES = 3
 BASE_COLUMNS = ["first_name", "last_name", "email",
@@ -105,7 +106,7 @@ def export_csv(session: Session, org_id: int, out: TextIO, *, filter: dict | Non
     count = audit_contacts_export(session, org_id, filter=filter, actor_id=actor_id,
                                   list_name=list_name, via=via)
     session.commit()
-    csv.writer(out).writerows(contact_rows(session, org_id, filter))
+    csv.writer(out).writerows(safe_rows(contact_rows(session, org_id, filter)))
     return count
 
 

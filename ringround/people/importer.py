@@ -43,6 +43,7 @@ from ringround.models import (
     utcnow,
 )
 from ringround.optouts import optout_key, phone_hmac
+from ringround.organizations import default_region as organization_region
 from ringround.people.headers import (
     CUSTOM_PREFIX,
     auto_map,
@@ -50,7 +51,13 @@ from ringround.people.headers import (
     has_phone_column,
     is_valid_target,
 )
-from ringround.people.merge import conflict_message, household_secret, merge_fields
+from ringround.people.merge import (
+    conflict_message,
+    email_household_key,
+    household_secret,
+    merge_fields,
+    same_person,
+)
 from ringround.people.normalize import (
     CONTACT_FIELDS,
     WORKER_DONE,
@@ -66,6 +73,8 @@ from ringround.people.normalize import (
     read_and_clean,
 )
 from ringround.people.reader import DEFAULT_MAX_BYTES, TableError, TableSource, open_table
+from ringround.queue.exclusions import contacts_changed
+from ringround.spreadsheet_safety import neutralize
 
 CHUNK_ROWS = 2000
 BIG_CHUNK_ROWS = 5000
@@ -94,6 +103,7 @@ class ImportSummary:
     rejected: int = 0
     warnings: int = 0
     suppressed: int = 0
+    kept_apart: int = 0  # shared an email with another person: a contact of their own
     households: int = 0
     phones: int = 0
 
@@ -110,7 +120,8 @@ class ImportReport:
         self.handle = path.open("w", newline="", encoding="utf-8") if path else None
         self.writer = csv.writer(self.handle) if self.handle else None
         if self.writer:
-            self.writer.writerow(["row", "status", "reason", *headers])
+            self.writer.writerow([neutralize(cell) for cell in
+                                  ["row", "status", "reason", *headers]])
         self.lines: list[tuple[int, str, str]] = []  # kept for tests and the CLI (capped)
 
         self._buffer: list[tuple[int, str, str, list[str]]] = []
@@ -123,7 +134,8 @@ class ImportReport:
         self._buffer.sort(key=lambda line: line[0])
         for row, status, reason, cells in self._buffer:
             if self.writer:
-                self.writer.writerow([row, status, reason, *cells])
+                # Raw uploaded cells, not validated: no column is exempt.
+                self.writer.writerow([neutralize(cell) for cell in [row, status, reason, *cells]])
             if len(self.lines) < 10_000:
                 self.lines.append((row, status, reason))
         self._buffer.clear()
@@ -134,18 +146,22 @@ class ImportReport:
 
 
 _EMAIL = CONTACT_FIELDS.index("email")
+_FIRST = CONTACT_FIELDS.index("first_name")
+_NO_FIELDS = (None,) * len(CONTACT_FIELDS)
 _BIRTH = CONTACT_FIELDS.index("date_of_birth")
 
 
 class _Pending:
     """A contact to create in this chunk (the worker's tuples, copied only if merged into)."""
 
-    __slots__ = ("row", "values", "phones", "tags", "custom", "household", "dnc")
+    __slots__ = ("row", "values", "phones", "tags", "custom", "household", "dnc",
+                 "household_id")
 
     def __init__(self, row: int, values: tuple, phones: tuple[Phone, ...],
                  tags: tuple[str, ...], custom: dict | None, household: str | None, dnc: bool):
         self.row, self.values, self.phones, self.tags = row, values, phones, tags
         self.custom, self.household, self.dnc = custom, household, dnc
+        self.household_id: int | None = None  # an existing household, when `household` is None
 
 
 class _Incoming:
@@ -179,7 +195,11 @@ class _MergeState:
         # (`_load_indexes`), then what the chunk itself adds. Memory stays flat however big
         # the organization or the file; the unique indexes do the lookups.
         self.phone_index: dict[str, int] = {}
-        self.email_index: dict[str, int] = {}
+        # email -> the contacts with it, oldest first (a family may share one); and the first
+        # name and household of those already in the database, for `same_person`
+        self.email_index: dict[str, list[int]] = {}
+        self.people: dict[int, tuple[str | None, int | None]] = {}
+        self.household_secret = household_secret()
         self.households: dict[str, int] = {}
         self.tag_ids: dict[str, int] = dict(session.execute(
             select(Tag.name, Tag.id).where(Tag.organization_id == org_id)).all())
@@ -256,11 +276,51 @@ class _MergeState:
         emails = list({row[1][_EMAIL] for row in clean if row[1][_EMAIL]})
         self.phone_index = dict(self._lookup(
             "contact_phones", ("e164", "contact_id"), "e164", numbers, plain=True))
-        # The oldest contact wins. (No ORDER BY id here: SQLite would walk the whole
-        # organization's contacts in id order instead of seeking the emails' index.)
-        self.email_index = dict(sorted(self._lookup(
-            "contacts", ("email", "id"), "email", emails), key=lambda found: -found[1]))
+        # Oldest first. (No ORDER BY id here: SQLite would walk the whole organization's
+        # contacts in id order instead of seeking the emails' index.)
+        found = sorted(self._lookup("contacts", ("email", "id", "first_name", "household_id"),
+                                    "email", emails), key=itemgetter(1))
+        self.email_index = {}
+        for email, contact_id, _first, _household in found:
+            self.email_index.setdefault(email, []).append(contact_id)
+        self.people = {contact_id: (first, household)
+                       for _email, contact_id, first, household in found}
+        # Contacts matched by number may then be matched by a later row's email.
+        by_number = list(set(self.phone_index.values()) - self.people.keys())
+        self.people.update((contact_id, (first, household)) for contact_id, first, household
+                           in self._lookup("contacts", ("id", "first_name", "household_id"),
+                                           "id", by_number))
         self.households = {}
+
+    def _same_person_among(self, candidates: list[int], first_name: str | None,
+                           pending: list[_Pending]) -> int | None:
+        """The first of the contacts sharing an email who may be this person, or None."""
+        for candidate in candidates:
+            name = (pending[-candidate - 1].values[_FIRST] if candidate < 0
+                    else self.people[candidate][0])
+            if same_person(name, first_name):
+                return candidate
+        return None
+
+    def _share_household(self, sharer: int, item: _Pending, email: str,
+                         pending: list[_Pending], db_merges: dict[int, list[_Incoming]]
+                         ) -> None:
+        """Put `item` (a new contact with no address) in the household of `sharer`, who has
+        the same email; a household keyed by the email if `sharer` has none yet."""
+        if sharer < 0:
+            first = pending[-sharer - 1]
+            if first.household is None and first.household_id is None:
+                first.household = email_household_key(self.household_secret, email)
+            item.household, item.household_id = first.household, first.household_id
+            return
+        household_id = self.people[sharer][1]
+        if household_id is not None:
+            item.household_id = household_id
+            return
+        item.household = email_household_key(self.household_secret, email)
+        # `_write_merges` gives `sharer` that household (it has none)
+        db_merges.setdefault(sharer, []).append(_Incoming(
+            item.row, _NO_FIELDS, (), (), None, item.household, [], False))
 
     def apply(self, raw: list[tuple[int, list[str]]],
               results: list[CleanRow | RejectedRow]) -> None:
@@ -290,8 +350,13 @@ class _MergeState:
                 if match is not None:
                     break
             email = values[_EMAIL]
+            sharer = None  # another person with this email (a family address)
             if match is None and email:
-                match = email_index.get(email)
+                candidates = email_index.get(email)
+                if candidates:
+                    match = self._same_person_among(candidates, values[_FIRST], pending)
+                    if match is None:
+                        sharer = candidates[0]
             if match is not None and any(
                     phone_index.get(phone[0], match) != match for phone in phones):
                 warnings.extend(f"number {phone[0]} belongs to another contact, not added"
@@ -304,8 +369,16 @@ class _MergeState:
                 summary.suppressed += 1
             if match is None:
                 match = -(len(pending) + 1)
-                pending.append(_Pending(row, values, phones, tags, custom, household, dnc))
+                item = _Pending(row, values, phones, tags, custom, household, dnc)
+                pending.append(item)
                 summary.created += 1
+                if sharer is not None:
+                    summary.kept_apart += 1
+                    warnings.append(self._kept_apart(sharer, values[_FIRST], household is not None,
+                                                      pending))
+                    if household is None:
+                        self._share_household(sharer, item, email, pending, db_merges)
+                    email_index[email].append(match)
             else:
                 summary.merged += 1
                 if match < 0:
@@ -316,8 +389,8 @@ class _MergeState:
                         row, values, phones, tags, custom, household, warnings, dnc))
             for phone in phones:
                 phone_index.setdefault(phone[0], match)
-            if email:
-                email_index.setdefault(email, match)
+            if email and email not in email_index:
+                email_index[email] = [match]
             if warnings and match < 0:
                 summary.warnings += 1
                 report.add(row, "warning", "; ".join(warnings))
@@ -327,6 +400,18 @@ class _MergeState:
         if db_merges:
             self._write_merges(db_merges)
         self.report.flush()
+
+    def _kept_apart(self, sharer: int, first_name: str | None, own_household: bool,
+                    pending: list[_Pending]) -> str:
+        """The report's remark on a row kept apart from another person with its email."""
+        if sharer < 0:
+            other = pending[-sharer - 1]
+            who = f"row {other.row} ({other.values[_FIRST]})"
+        else:
+            who = f"contact #{sharer} ({self.people[sharer][0]})"
+        where = "its own address's household" if own_household else "the same household"
+        return (f"same email as {who} but another first name ({first_name}): "
+                f"kept as a separate contact, in {where}")
 
     @staticmethod
     def _merge_pending(target: _Pending, values: tuple, phones: tuple[Phone, ...],
@@ -459,7 +544,8 @@ class _MergeState:
                 values = (*values[:_BIRTH], to_date(values[_BIRTH]), *values[_BIRTH + 1:])
             contact_rows.append((
                 contact_id, org_id, source, to_json(item.custom) if item.custom else empty,
-                item.dnc, now, now, households[item.household] if item.household else None,
+                item.dnc, now, now,
+                households[item.household] if item.household else item.household_id,
                 *values))
             for position, (e164, extension, label, is_mobile, country) in enumerate(item.phones):
                 phone_rows.append((org_id, contact_id, e164, extension, labels[label],
@@ -826,7 +912,7 @@ def import_contacts(
     org = session.get(Organization, org_id)
     if org is None:
         raise TableError("No such organization.")
-    region = (default_region or org.default_region or "").upper() or None
+    region = (default_region or organization_region(org)).upper()
     config = NormalizeConfig(tuple(mapping), region, household_secret())
     session.commit()
     summary = ImportSummary()
@@ -859,6 +945,8 @@ def import_contacts(
                     began = time.monotonic()
                     if progress:
                         progress(done, max(table.estimated_rows, done))
+            # Changed fields and tags may put people under (or out of) an exclusion.
+            contacts_changed(writer.session, org_id)
             writer.commit()
         if progress:
             progress(done, max(table.estimated_rows, done))

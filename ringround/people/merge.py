@@ -1,5 +1,6 @@
 """The one set of rules for matching and merging contacts, shared by imports, sign-up forms
-and SMS: a contact is the same person when a number (however written) or the email matches;
+and SMS: a contact is the same person when a number (however written) matches, or the email
+matches and the names do not clearly differ (`same_person`: a family may share one address);
 tags are united, empty fields filled, and a field that differs is kept and reported, never
 overwritten silently."""
 
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -25,6 +28,7 @@ from ringround.models import (
     utcnow,
 )
 from ringround.optouts import is_opted_out
+from ringround.organizations import default_region
 from ringround.people.normalize import (
     CONTACT_FIELDS,
     household_key,
@@ -38,6 +42,67 @@ def household_secret() -> bytes:
     """The key that hashes household addresses, derived from SECRET_KEY."""
     secret = current_app.config["SECRET_KEY"].encode()
     return hmac.new(secret, b"ringround-household-v1", hashlib.sha256).digest()
+
+
+# Common short forms of first names: "Bob" and "Robert" may be the same person. Small on
+# purpose: a pair missing here only keeps two contacts apart (reported), never merges two.
+_NICKNAMES = {frozenset(pair) for pair in (
+    ("robert", "bob"), ("robert", "rob"), ("robert", "bobby"), ("william", "bill"),
+    ("william", "will"), ("william", "billy"), ("william", "liam"), ("elizabeth", "liz"),
+    ("elizabeth", "beth"), ("elizabeth", "betty"), ("elizabeth", "lisa"),
+    ("margaret", "peggy"), ("margaret", "maggie"), ("james", "jim"), ("james", "jimmy"),
+    ("richard", "dick"), ("richard", "rick"), ("katherine", "kate"), ("catherine", "kate"),
+    ("katherine", "kathy"), ("catherine", "cathy"), ("thomas", "tom"), ("michael", "mike"),
+    ("alexander", "alex"), ("alexandra", "alex"), ("christopher", "chris"),
+    ("christine", "chris"), ("daniel", "dan"), ("daniel", "danny"), ("david", "dave"),
+    ("edward", "ed"), ("edward", "ted"), ("joseph", "joe"), ("jonathan", "jon"),
+    ("nicholas", "nick"), ("nicolas", "nico"), ("patricia", "pat"), ("patrick", "pat"),
+    ("samuel", "sam"), ("samantha", "sam"), ("steven", "steve"), ("stephen", "steve"),
+    ("susan", "sue"), ("anthony", "tony"), ("antoine", "toine"), ("johannes", "hans"),
+    ("johannes", "jan"), ("johanna", "hanna"), ("francois", "francis"),
+    ("maximilian", "max"), ("benjamin", "ben"), ("jennifer", "jenny"), ("jessica", "jess"),
+)}
+_NAME_PARTS = re.compile(r"[^\W\d_]+")
+
+
+def _name_parts(name: str | None) -> list[str]:
+    """The words of a name, lower case without accents: `Jean-Hélène` → [jean, helene]."""
+    if not name:
+        return []
+    folded = unicodedata.normalize("NFKD", name)
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
+    return _NAME_PARTS.findall(folded)
+
+
+def _same_given_name(one: str, other: str) -> bool:
+    if one == other or frozenset((one, other)) in _NICKNAMES:
+        return True
+    short, long = sorted((one, other), key=len)
+    if not long.startswith(short):
+        return False
+    # an initial (`J`), or a short form cut from the name (`Bea`, `Beatrice`); `Jean` and
+    # `Jeanne`, `Louis` and `Louise` differ by too little to be one
+    return len(short) == 1 or (len(short) >= 3 and len(long) - len(short) >= 3)
+
+
+def same_person(first_name: str | None, other_first_name: str | None) -> bool:
+    """Whether two contacts who share an email may be the same person: yes unless both first
+    names are known and clearly differ. The same after ignoring case and accents, a shared
+    word of a compound name (`Jean-Pierre`, `Jean`), an initial (`J.`, `Jean`), a short form
+    cut from the name (`Bea`, `Beatrice`: 3 letters or more, 3 or more fewer) or a common
+    nickname (`Bob`, `Robert`) count as the same; anything else (`Jean`, `Jeanne`) is another
+    person (a family address), kept as a contact of their own. Last names are not compared:
+    people change them, and the email already says the family. Used by imports and sign-ups
+    alike."""
+    parts, other_parts = _name_parts(first_name), _name_parts(other_first_name)
+    if not parts or not other_parts:
+        return True
+    return any(_same_given_name(one, other) for one in parts for other in other_parts)
+
+
+def email_household_key(secret: bytes, email: str) -> str | None:
+    """The key of the household of people who share an email and have no address."""
+    return household_key(secret, f"email {email}", "", "", "")
 
 
 def _same(current: Any, incoming: Any) -> bool:
@@ -120,12 +185,14 @@ def upsert_contact(
     `fields`: any of first_name, last_name, email, street, postcode, city, country,
     language, date_of_birth (a date), household (an id), custom (a dict). `phones`: numbers as
     written (national ones read with the contact's country or the organization's region).
+    A contact with the same email but a clearly different first name (`same_person`) is
+    another person: a new contact, in that person's household.
     `consent`: {"channel", "text", "text_version", "source"?, "granted"?}. Returns the contact
     and whether it is new. Raises ValueError when no number is valid and no email matches.
     """
     org = session.get(Organization, org_id)
     clean = _clean_fields(fields)
-    region = clean.get("country") or (org.default_region if org else None)
+    region = clean.get("country") or default_region(org)
     parsed = [p for p in (parse_phone(raw, region) for raw in phones)
               if not isinstance(p, PhoneError)]
     contact = None
@@ -133,9 +200,15 @@ def upsert_contact(
         contact = session.scalar(select(Contact).join(ContactPhone).where(
             ContactPhone.organization_id == org_id,
             ContactPhone.e164.in_([p.e164 for p in parsed])))
+    sharer = None  # another person with the same email (a family address)
     if contact is None and clean.get("email"):
-        contact = session.scalar(select(Contact).where(
-            Contact.organization_id == org_id, Contact.email == clean["email"]))
+        same_email = session.scalars(select(Contact).where(
+            Contact.organization_id == org_id, Contact.email == clean["email"])
+            .order_by(Contact.id)).all()
+        contact = next((c for c in same_email
+                        if same_person(c.first_name, clean.get("first_name"))), None)
+        if contact is None and same_email:
+            sharer = same_email[0]
     if contact is None and not parsed:
         raise ValueError("no valid phone number")
     if parsed and "time_zone" not in clean:
@@ -182,6 +255,11 @@ def upsert_contact(
                             clean.get("city", ""))
         if key:
             contact.household = get_or_create_household(session, org_id, key)
+        elif sharer is not None:  # the family that shares the email: one household
+            if sharer.household is None:
+                sharer.household = get_or_create_household(
+                    session, org_id, email_household_key(household_secret(), clean["email"]))
+            contact.household = sharer.household
     if consent:
         contact.consents.append(Consent(
             channel=consent.get("channel", "call"), granted=consent.get("granted", True),

@@ -203,3 +203,12 @@ def test_a_sign_up_from_an_opted_out_number_is_kept_off_the_call_list(db, client
     assert contact.do_not_contact
     target = db.session.scalar(select(Target).where(Target.contact_id == contact.id))
     assert target.reason == "opted_out"
+
+
+def test_a_kiosk_reads_a_national_number_as_the_organizations_country(db, client, world):
+    world.form.kiosk = True
+    world.org.default_region = "FR"
+    db.session.commit()
+    assert _submit(client, world, phone="06 12 34 56 78").status_code == 302
+    [contact] = _contacts(db, world.org.id)
+    assert [p.e164 for p in contact.phones] == ["+33612345678"]

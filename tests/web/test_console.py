@@ -64,8 +64,10 @@ def test_cannot_switch_into_an_organization_one_is_not_in(client, factories):
     assert response.status_code == 403
 
 
-def test_create_another_organization(client, factories):
+def test_an_instance_admin_creates_another_organization(client, db, factories):
     _, admin = factories.org_with_admin(name="First")
+    admin.is_instance_admin = True
+    db.session.commit()
     login(client, admin)
     response = post_form(client, "/console/organizations", {"name": "Second branch"},
                          page="/console/organizations", follow_redirects=True)

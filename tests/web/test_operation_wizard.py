@@ -65,11 +65,15 @@ def test_mode_step_saves_and_moves_on(client, op, db):
     assert db.session.get(Operation, op.id).mode is OperationMode.GUIDED
 
 
-def test_mode_step_with_htmx_returns_the_next_step(client, op):
+def test_mode_step_with_htmx_redirects_to_the_next_step(client, op):
+    """htmx's request follows the redirect (keeping its headers): the next step's fragment
+    comes with its URL to push, so the address bar names the step on screen."""
     response = post_step(client, op, "mode", {"mode": "simple"}, htmx=True)
-    assert response.status_code == 200
-    assert response.headers["HX-Push-Url"].endswith("/steps/source")
-    assert "With any of these tags" in response.get_data(as_text=True)
+    assert response.status_code == 302 and response.location.endswith("/steps/source")
+    followed = client.get(response.location, headers={"HX-Request": "true"})
+    assert followed.headers["HX-Push-Url"].endswith("/steps/source")
+    body = followed.get_data(as_text=True)
+    assert "<html" not in body and "With any of these tags" in body
 
 
 def test_mode_step_refuses_nonsense(client, op):

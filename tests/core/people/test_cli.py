@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -20,9 +22,11 @@ def test_cli_import_then_export_numbers(app, factories, tmp_path):
     result = runner.invoke(args=[
         "contacts", "import", str(FIXTURES / "fr_semicolons_cp1252.csv"), "--org", org.slug,
         "--default-region", "FR", "--tag", "cli", "--report", str(report)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # imported, some rows rejected
     assert "created: 4" in result.output and "merged: 1" in result.output
     assert "rejected: 4" in result.output
+    assert f"Report (rejected rows and remarks): {report}" in result.output
+    assert "4 rows were rejected" in result.output
     with report.open(encoding="utf-8") as handle:
         assert [r["row"] for r in csv.DictReader(handle)] == ["4", "6", "8", "9"]
 
@@ -67,3 +71,32 @@ def test_cli_erase_by_phone(app, factories, tmp_path):
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 3
     assert db.session.scalar(select(Contact).where(Contact.first_name == "Fleur")) is None
+
+
+def test_cli_import_of_only_bad_rows_fails_and_says_so(app, factories, tmp_path):
+    org, _ = factories.org_with_admin()
+    path = tmp_path / "bad.csv"
+    path.write_text("Name,Phone\nAnn,n/a\nBob,12\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["contacts", "import", str(path), "--org",
+                                                org.slug])
+    assert result.exit_code == 1, result.output
+    assert "rejected: 2" in result.output
+    assert "Nothing imported: every row was rejected" in result.output
+
+
+def test_cli_import_writes_its_report_in_the_instance_folder_by_default(app, factories,
+                                                                        tmp_path):
+    org, _ = factories.org_with_admin()
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = inbox / "nl_commas.csv"
+    shutil.copy(FIXTURES / "nl_commas.csv", path)
+    result = app.test_cli_runner().invoke(args=[
+        "contacts", "import", str(path), "--org", org.slug, "--default-region", "NL"])
+    assert result.exit_code == 0, result.output  # every row imported (one with a remark)
+    assert [p.name for p in inbox.iterdir()] == ["nl_commas.csv"]  # nothing written beside
+    printed = Path(result.output.split("Report (rejected rows and remarks): ")[1].split()[0])
+    assert printed.parent == Path(app.instance_path) / "imports"
+    assert printed.name.startswith("cli-") and printed.name.endswith("nl_commas.report.csv")
+    with printed.open(encoding="utf-8") as handle:
+        assert [r["status"] for r in csv.DictReader(handle)] == ["warning"]

@@ -35,6 +35,16 @@ def test_bad_numbers_say_why(raw, region, code):
     assert isinstance(parsed, PhoneError) and parsed.code == code and parsed.message
 
 
+@pytest.mark.parametrize("raw, region", [
+    ("+999 123 456", None), ("+999 123 456", "FR"), ("00999 123 456", "FR"),
+    ("00999123456", None), ("'+999-123-456", "SE"),
+])
+def test_an_unknown_calling_code_is_named_not_taken_for_a_national_number(raw, region):
+    parsed = parse_phone(raw, region)
+    assert isinstance(parsed, PhoneError) and parsed.code == "unknown_country_code"
+    assert parsed.message == "+999 is not a country calling code"
+
+
 def test_time_zone_refined_by_postcode_when_number_spans_zones():
     mobile = parse_phone("+61 412 345 678", None)
     assert len(mobile.time_zones) > 1
