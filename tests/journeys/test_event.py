@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.journeys import walk
@@ -14,7 +13,6 @@ from tests.journeys.conftest import DESKTOP, assert_accessible
 TABLET = {"viewport": {"width": 800, "height": 1100}, "has_touch": True}
 
 
-@pytest.mark.xfail(reason="#13 item 8: waiting for the fix", strict=True)
 def test_setup_asks_for_the_country_and_guesses_the_time_zone(browser, live_server):
     context = browser.new_context(base_url=live_server.url, timezone_id="Europe/Paris",
                                   **DESKTOP)

@@ -56,14 +56,12 @@ def test_organizer_shares_the_operation_and_exports_the_contacts(organizer_page,
     assert page.console_errors == []
 
 
-@pytest.mark.xfail(reason="#13 item 9: waiting for the fix", strict=True)
 def test_the_dashboard_does_not_count_excluded_people_as_ready(organizer_page, world):
     page = organizer_page
     page.goto(world["dashboard"])
     expect(page.locator("#figures")).to_contain_text(f"{walk.READY} ready to call")
 
 
-@pytest.mark.xfail(reason="#13 item 6: waiting for the fix", strict=True)
 def test_the_retries_step_shows_what_is_stored_after_saving(organizer_page, world):
     page = organizer_page
     # Reached from the previous step (htmx), as the organizer does.
