@@ -27,7 +27,7 @@ from tests.conftest import make_app
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SUMMARY = ROOT / "test-artifacts" / "axe-summary.json"
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "timezone_id": "America/New_York"}
 PHONE_TOUCH = {**PHONE, "viewport": {"width": 390, "height": 844}}
 FAILING_IMPACTS = ("serious", "critical")
 

@@ -14,8 +14,8 @@ TABLET = {"viewport": {"width": 800, "height": 1100}, "has_touch": True}
 
 
 def test_setup_asks_for_the_country_and_guesses_the_time_zone(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, timezone_id="Europe/Paris",
-                                  **DESKTOP)
+    context = browser.new_context(base_url=live_server.url,
+                                  **{**DESKTOP, "timezone_id": "Europe/Paris"})
     page = context.new_page()
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/setup$"))

@@ -39,6 +39,9 @@ def set_up_organization(page) -> None:
     expect(page).to_have_url(re.compile(r"/setup$"))
     assert_accessible(page, "setup")
     page.get_by_label("Organization name").fill("Société des Locataires")
+    # Country and time zone are guessed from the browser's zone (an organizer in Boston).
+    expect(page.get_by_label("Time zone")).to_have_value("America/New_York")
+    expect(page.get_by_label("Country")).to_have_value("US")
     page.get_by_label("Your name").fill("Inès")
     page.get_by_label("Email").fill(ADMIN_EMAIL)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
