@@ -47,6 +47,13 @@ class Card:
     editable: list[dict[str, Any]] = field(default_factory=list)
     client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     lease_proof: str = ""
+    extension: str | None = None
+
+    @property
+    def tel_href(self) -> str:
+        """The call button's link: the number, then the extension after a pause
+        (`tel:+19079737176,744`), which both iOS and Android dial."""
+        return f"tel:{self.phone},{self.extension}" if self.extension else f"tel:{self.phone}"
 
 
 def lease_proof(key: bytes, agent_id: int, operation_id: int, target_id: int) -> str:
@@ -69,15 +76,17 @@ def lease_proof_ok(key: bytes, agent_id: int, operation_id: int, target_id: int,
 
 def build_card(operation: Operation, contact: Contact, target_id: int, phone: str,
                expires_at: datetime | None) -> Card:
-    """The card for one lease. The name comes from exposed name fields only."""
+    """The card for one lease. The name comes from exposed name fields only; the extension
+    is the leased number's own."""
     shown = exposed_fields(operation, contact)
+    extension = next((p.extension for p in contact.phones if p.e164 == phone), None)
     names = {f["key"]: f["value"] for f in shown if f["key"] in NAME_KEYS and f["value"]}
     name = " ".join(names[key] for key in NAME_KEYS if key in names)
     return Card(
         target_id=target_id, phone=phone, expires_at=expires_at, name=name,
         fields=[f for f in shown if f["key"] not in NAME_KEYS and not f["editable"]
                 and f["value"] not in (None, "")],
-        editable=[f for f in shown if f["editable"]],
+        editable=[f for f in shown if f["editable"]], extension=extension or None,
     )
 
 
