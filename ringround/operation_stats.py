@@ -321,12 +321,12 @@ def results_rows(session: Session, export: ResultsExport) -> Iterator[list]:
     for call_id, when, agent, contact_id, first, last, phone, extension, code, group, \
             answers, notes in rows:
         answers = answers or {}
-        row = [_cell(v) for v in (
-            call_id, when.isoformat() if when else "", agent, contact_id, first, last, phone,
-            extension, labels.get(code, code), group.value if group else "",
-            *[answers.get(qid) for qid in ids], notes)]
-        row[6] = phone or ""  # E.164 as stored: "+" and digits, never a formula
-        yield row
+        # Ids, times and numbers are ours (digits, "+" and digits): only text from people
+        # is guarded against spreadsheet formulas.
+        yield [call_id, when.isoformat() if when else "", _cell(agent), contact_id,
+               _cell(first), _cell(last), phone or "", extension or "",
+               _cell(labels.get(code, code)), group.value if group else "",
+               *[_cell(answers.get(qid)) for qid in ids], _cell(notes)]
 
 
 def results_stream(engine: Engine, operation: Operation, actor_id: int | None
