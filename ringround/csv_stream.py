@@ -45,6 +45,7 @@ def audited_csv(engine: Engine, rows: Callable[[Session], Iterable[list]],
     or closed early by the server when the client goes away), and only a stream sent whole
     is audited."""
     session = Session(engine)
+    sent = False
     try:
         count = 0
 
@@ -59,5 +60,12 @@ def audited_csv(engine: Engine, rows: Callable[[Session], Iterable[list]],
         session.rollback()
         audit(session, count)
         session.commit()
+        sent = True
     finally:
+        if not sent and session.in_transaction():
+            # A cursor left half read (kept alive by the traceback of a failure) can hold a
+            # SQLite read snapshot that a rollback does not end: such a connection would
+            # serve stale reads and refuse writes ("database is locked") from the pool. It
+            # is thrown away instead of going back.
+            session.connection().invalidate()
         session.close()

@@ -318,15 +318,18 @@ def results_rows(session: Session, export: ResultsExport) -> Iterator[list]:
         .execution_options(yield_per=2000)
     )
     labels, ids = export.labels, export.question_ids
-    for call_id, when, agent, contact_id, first, last, phone, extension, code, group, \
-            answers, notes in rows:
-        answers = answers or {}
-        # Ids, times and numbers are ours (digits, "+" and digits): only text from people
-        # is guarded against spreadsheet formulas.
-        yield [call_id, when.isoformat() if when else "", _cell(agent), contact_id,
-               _cell(first), _cell(last), phone or "", extension or "",
-               _cell(labels.get(code, code)), group.value if group else "",
-               *[_cell(answers.get(qid)) for qid in ids], _cell(notes)]
+    try:
+        for call_id, when, agent, contact_id, first, last, phone, extension, code, group, \
+                answers, notes in rows:
+            answers = answers or {}
+            # Ids, times and numbers are ours (digits, "+" and digits): only text from
+            # people is guarded against spreadsheet formulas.
+            yield [call_id, when.isoformat() if when else "", _cell(agent), contact_id,
+                   _cell(first), _cell(last), phone or "", extension or "",
+                   _cell(labels.get(code, code)), group.value if group else "",
+                   *[_cell(answers.get(qid)) for qid in ids], _cell(notes)]
+    finally:
+        rows.close()  # a half-read cursor must not outlive a failed or abandoned export
 
 
 def results_stream(engine: Engine, operation: Operation, actor_id: int | None

@@ -5,6 +5,7 @@ the view returned must not hang on the request (its session, `current_user`)."""
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import re
 import threading
@@ -187,15 +188,16 @@ def test_failed_and_abandoned_streams_leave_no_session_behind(served, monkeypatc
     admin_browser = sign_in(base, admin.email)
     url = f"{base}/console/operations/{op.id}/results.csv"
 
-    original = operation_stats.results_rows
+    # A failure inside the row generator itself, while its cursor is half read (as the
+    # DetachedInstanceError did): on SQLite, that cursor pinned an old snapshot on a pooled
+    # connection, and later requests on it read stale data or could not write.
+    original_cell, cells = operation_stats._cell, iter(range(10**9))
 
-    def breaks_halfway(*args, **kwargs):
-        for n, row in enumerate(original(*args, **kwargs)):
-            if n == 500:
-                raise RuntimeError("the disk went away")
-            yield row
+    def breaks_halfway(value):
+        if next(cells) == 3000:
+            raise RuntimeError("the disk went away")
+        return original_cell(value)
 
-    monkeypatch.setattr(operation_stats, "results_rows", breaks_halfway)
     original_contacts = export_module.contact_rows
 
     def breaks_halfway_contacts(*args, **kwargs):
@@ -204,24 +206,53 @@ def test_failed_and_abandoned_streams_leave_no_session_behind(served, monkeypatc
                 raise RuntimeError("the disk went away")
             yield row
 
-    with pytest.raises(requests.exceptions.RequestException):
-        admin_browser.get(url)  # the server cuts the response off halfway
-    monkeypatch.setattr(export_module, "contact_rows", breaks_halfway_contacts)
-    page = admin_browser.get(f"{base}/console/contacts/").text
-    failed = admin_browser.post(f"{base}/console/contacts/export",
-                                data={"csrf_token": csrf_of(page)})
-    assert failed.status_code == 500
-    monkeypatch.undo()
-    for _ in range(3):
-        with admin_browser.get(url, stream=True) as response:
-            assert response.status_code == 200
-            next(response.iter_content(4096))  # then the client walks away
-    time.sleep(0.5)
-
-    # A volunteer records a result: no "database is locked".
+    # A volunteer is on a call.
     volunteer = requests.Session()
     volunteer.cookies.set("session", session_cookie(app, agent), domain="127.0.0.1", path="/")
     page = volunteer.get(f"{base}/call/{op.id}").text
+    # Two exports fail halfway. The garbage collector is held off meanwhile: a traceback
+    # keeps the failed generator's frame (and so its cursor) alive until it runs.
+    monkeypatch.setattr(operation_stats, "_cell", breaks_halfway)
+    gc.disable()
+    try:
+        for _ in range(2):
+            cells = iter(range(10**9))  # noqa: F841 (read by breaks_halfway)
+            with pytest.raises(requests.exceptions.RequestException):
+                admin_browser.get(url)  # the server cuts the response off halfway
+        # Then a contacts export fails and three downloads are abandoned by the client.
+        monkeypatch.setattr(operation_stats, "_cell", original_cell)
+        monkeypatch.setattr(export_module, "contact_rows", breaks_halfway_contacts)
+        contacts_page = admin_browser.get(f"{base}/console/contacts/").text
+        failed = admin_browser.post(f"{base}/console/contacts/export",
+                                    data={"csrf_token": csrf_of(contacts_page)})
+        assert failed.status_code == 500
+        monkeypatch.setattr(export_module, "contact_rows", original_contacts)
+        for _ in range(3):
+            with admin_browser.get(url, stream=True) as response:
+                assert response.status_code == 200
+                next(response.iter_content(4096))  # then the client walks away
+        time.sleep(0.5)
+        stale_proof_checks(admin_browser, volunteer, base, op, page)
+    finally:
+        gc.enable()
+        monkeypatch.undo()
+    # None of them was sent whole.
+    assert not audit_actions("operation.results_exported")
+    assert not audit_actions("contacts.exported")
+    _db.session.close()
+    assert _db.engine.pool.checkedout() == 0
+
+
+def stale_proof_checks(admin_browser, volunteer, base, op, page) -> None:
+    """The organizer pauses and every later read says so; a result is recorded."""
+    dashboard = admin_browser.get(f"{base}/console/operations/{op.id}").text
+    paused = admin_browser.post(f"{base}/console/operations/{op.id}/pause",
+                                data={"csrf_token": csrf_of(dashboard)})
+    assert paused.status_code == 200
+    for _ in range(8):
+        html = admin_browser.get(f"{base}/console/operations/{op.id}").text
+        assert "badge-paused" in html and "badge-active" not in html
+    # ... and a volunteer records the result of a call: no "database is locked".
     target_id = int(re.search(r'data-target="(\d+)"', page).group(1))
     entry = {"kind": "result", "client_id": str(uuid.uuid4()), "target_id": target_id,
              "disposition": "talked", "answers": {}, "notes": "", "field_updates": {},
@@ -232,21 +263,11 @@ def test_failed_and_abandoned_streams_leave_no_session_behind(served, monkeypatc
     assert synced.status_code == 200, synced.text
     assert synced.json()["accepted"] == [entry["client_id"]]
 
-    # The organizer pauses; every later read says so.
-    dashboard = admin_browser.get(f"{base}/console/operations/{op.id}").text
-    paused = admin_browser.post(f"{base}/console/operations/{op.id}/pause",
-                                data={"csrf_token": csrf_of(dashboard)})
-    assert paused.status_code == 200
     for _ in range(4):
         html = admin_browser.get(f"{base}/console/operations/{op.id}").text
         assert "badge-paused" in html and "badge-active" not in html
     _db.session.rollback()
     assert _db.session.get(Operation, op.id).state is OperationState.PAUSED
-    # None of them was sent whole.
-    assert not audit_actions("operation.results_exported")
-    assert not audit_actions("contacts.exported")
-    _db.session.close()
-    assert _db.engine.pool.checkedout() == 0
 
 
 def peak_memory() -> int:
