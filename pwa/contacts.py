@@ -15,7 +15,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -30,7 +29,6 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from pwa.context import org_role_required
-from ringround.csv_stream import csv_chunks
 from ringround.extensions import db, htmx
 from ringround.models import (
     Attempt,
@@ -53,7 +51,7 @@ from ringround.people.contacts import (
     set_number_opted_out,
 )
 from ringround.people.erasure import erase_contact
-from ringround.people.export import audit_contacts_export, contact_rows, person_data
+from ringround.people.export import contacts_stream, person_data
 from ringround.people.filters import (
     FilterError,
     bulk_tag,
@@ -75,7 +73,8 @@ FIELD_LABELS = {
     "mobile": _l("Mobile"), "landline": _l("Landline"), "street": _l("Street address"),
     "postcode": _l("Postcode"), "city": _l("City"), "country": _l("Country"),
     "language": _l("Language"), "date_of_birth": _l("Date of birth"),
-    "household": _l("Household"), "tags": _l("Tags"), IGNORE: _l("Do not import"),
+    "household": _l("Household"), "tags": _l("Tags"),
+    "extension": _l("Extension (of the phone column before it)"), IGNORE: _l("Do not import"),
 }
 
 
@@ -198,11 +197,9 @@ def export(org: Organization):
     if not CsrfForm().validate_on_submit():
         abort(400)
     filter_ = _filter_or_flash(request.form)
-    audit_contacts_export(db.session, org.id, filter=filter_, actor_id=current_user.id,
-                          list_name=request.form.get("list_name") or None)
-    db.session.commit()
-    rows = contact_rows(db.session, org.id, filter_)
-    return Response(stream_with_context(csv_chunks(rows, bom=True)), mimetype="text/csv",
+    stream = contacts_stream(db.engine, org.id, filter_, current_user.id,
+                             request.form.get("list_name") or None)
+    return Response(stream, mimetype="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="contacts-{org.slug}.csv"',
                              "Cache-Control": "no-store"})

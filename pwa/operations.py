@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -34,16 +33,14 @@ from pwa.context import current_org, current_role, org_role_required
 from pwa.nav import add_console_nav
 from ringround import operations as ops
 from ringround import questionnaires as qn
-from ringround.csv_stream import csv_chunks
 from ringround.extensions import db, htmx
 from ringround.models import Operation, OperationRole, Organization, OrgRole, User
 from ringround.operation_dispositions import disposition_rows
 from ringround.operation_fields import effective_settings
 from ringround.operation_stats import (
-    audit_results_export,
     operation_figures,
     organization_progress,
-    results_rows,
+    results_stream,
 )
 from ringround.script_placeholders import placeholders
 
@@ -498,10 +495,7 @@ def figures(op: Operation, org: Organization):
 @bp.get("/<int:op_id>/results.csv")
 @managed_operation
 def export(op: Operation, org: Organization):
-    audit_results_export(db.session, op, current_user)
-    db.session.commit()
-    rows = results_rows(db.session, op)
-    response = Response(stream_with_context(csv_chunks(rows)), mimetype="text/csv")
+    response = Response(results_stream(db.engine, op, current_user.id), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="operation-{op.id}.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -56,6 +56,13 @@ class Card:
     client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     lease_proof: str = ""
     script_html: str = ""  # the operation's script with this person's placeholders filled
+    extension: str | None = None
+
+    @property
+    def tel_href(self) -> str:
+        """The call button's link: the number, then the extension after a pause
+        (`tel:+19079737176,744`), which both iOS and Android dial."""
+        return f"tel:{self.phone},{self.extension}" if self.extension else f"tel:{self.phone}"
 
 
 def lease_proof(key: bytes, agent_id: int, operation_id: int, target_id: int) -> str:
@@ -80,15 +87,16 @@ def build_card(operation: Operation, contact: Contact, target_id: int, phone: st
                expires_at: datetime | None, caller_name: str = "",
                organization_name: str = "") -> Card:
     """The card for one lease. The name, and the script's placeholders, come from exposed
-    fields only."""
+    fields only; the extension is the leased number's own."""
     shown = exposed_fields(operation, contact)
+    extension = next((p.extension for p in contact.phones if p.e164 == phone), None)
     names = {f["key"]: f["value"] for f in shown if f["key"] in NAME_KEYS and f["value"]}
     name = " ".join(names[key] for key in NAME_KEYS if key in names)
     return Card(
         target_id=target_id, phone=phone, expires_at=expires_at, name=name,
         fields=[f for f in shown if f["key"] not in NAME_KEYS and not f["editable"]
                 and f["value"] not in (None, "")],
-        editable=[f for f in shown if f["editable"]],
+        editable=[f for f in shown if f["editable"]], extension=extension or None,
         script_html=card_script(operation, shown, caller_name, organization_name),
     )
 
