@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import re
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -265,10 +264,9 @@ def test_taking_five_people_for_offline_calling_takes_five(phone_touch_page, wor
     assert len(taken) == 5, (batch.value.status, len(stored))
 
 
-@pytest.mark.xfail(reason="#13 item 1: waiting for the fix", strict=True)
 def test_results_export_reads_back_every_call(phone_touch_page, organizer_page, world):
-    """Last in this module: a failed export used to leave the server answering 500 to the
-    next joins (#13 item 2)."""
+    """Last in this module: when it failed, the server answered 500 to the next joins
+    (#13 item 2)."""
     page = phone_touch_page
     walk.join(page, world["agent_url"], "Eve Export", "617 555 0133")
     walk.record(page, "No contact", "Not home")
