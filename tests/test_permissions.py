@@ -26,7 +26,7 @@ from sqlalchemy import event, select
 
 from ringround import operations as ops
 from ringround.accounts import create_password_user
-from ringround.enrollment import create_join_link
+from ringround.enrollment import create_join_link, operation_role
 from ringround.extensions import db
 from ringround.models import (
     Attempt,
@@ -53,8 +53,8 @@ PRINCIPALS = ("anonymous", "agent", "other_agent", "removed_agent", "owner", "or
               "admin", "other_admin")
 
 # --- the vocabulary ----------------------------------------------------------------------
-# ok:        let through the role check: 2xx/3xx (not to sign-in), or a form refusal (400, 409)
-#            that is not a CSRF error
+# ok:        let through the role check: 2xx/3xx (not to sign-in), or the form's own refusal
+#            (400, 409, 410, 422) that is not a CSRF error
 # public:    ok, for everyone (a row where the role does not matter)
 # login:     sent to sign in (302 to /login; 401 JSON on /api/)
 # 403, 404:  refused with that status (404: outsiders must not learn that the object exists)
@@ -74,7 +74,6 @@ def everyone(expected) -> dict:
     return dict.fromkeys(PRINCIPALS, expected)
 
 
-#                   anon   agent other removed owner organizer admin other_admin
 ORG_LIST = row(LOGIN, 403, 403, 403, 403, OK, OK, OWN)  # a page of the visitor's organization
 ORG_OBJECT = row(LOGIN, 403, 403, 403, 403, OK, OK, 404)  # one object of the first organization
 ADMIN_ONLY = row(LOGIN, 403, 403, 403, 403, 403, OK, OWN)
@@ -516,8 +515,7 @@ def _request(world: World, key: str, principal: str):
 
 def _is_member(world: World, principal: str) -> bool:
     user = world.users[principal]
-    return user is not None and db.session.query(OperationMember).filter_by(
-        operation_id=world.operation_id, user_id=user.id).first() is not None
+    return user is not None and operation_role(db.session, user, world.operation_id) is not None
 
 
 def _check(response, expected, refused_member: bool) -> str | None:
@@ -547,12 +545,6 @@ def _check(response, expected, refused_member: bool) -> str | None:
         leaked = [marker for marker in PRIVATE_MARKERS if marker in body]
         return f"shows {leaked}" if leaked else None
     return None
-
-
-@dataclass(frozen=True)
-class Case:
-    key: str
-    principal: str
 
 
 def _cases() -> list:
@@ -586,6 +578,7 @@ def test_every_route_is_in_the_table(world):
     stale = sorted(rows - routes)
     assert not missing, f"routes missing from the permission table: {missing}"
     assert not stale, f"rows of the permission table for routes that are gone: {stale}"
+    assert {key for key, _principal in PENDING} <= set(TABLE), "PENDING names unknown rows"
 
 
 def markdown() -> str:
