@@ -144,6 +144,9 @@ TABLE: dict[str, dict[str, Any]] = {
     # creating organizations is for instance administrators (issue 14, item 6)
     "POST /console/organizations": row(LOGIN, 403, 403, 403, 403, 403, OK, 403),
     "POST /console/organizations/switch": row(LOGIN, 403, 403, 403, 403, OK, OK, 403),
+    # settings: organizers read them, admins change them
+    "GET /console/settings": ORG_LIST,
+    "POST /console/settings": ADMIN_ONLY,
     "GET /console/members": ADMIN_ONLY,
     "POST /console/members": ADMIN_ONLY,
     # contacts, lists and imports: organizers only, never owners or agents
