@@ -118,7 +118,8 @@ def new(org: Organization):
 def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
     context = {"op": op, "org": org, "step": step, "form": form, "steps": STEP_LABELS,
                "step_names": list(STEP_LABELS), "editable": op.state.value != "ended",
-               "can_delete": ops.can_delete(db.session, op, current_user)}
+               "can_delete": ops.can_delete(db.session, op, current_user),
+               "step_locked": not ops.can_edit_step(db.session, op, current_user, step)}
     if step == "questionnaire":
         context.update(questions=qn.questions_of(op.questionnaire), templates=qn.TEMPLATE_NAMES,
                        problems=qn.validate(op.questionnaire), new_question=_question_form(op),
@@ -232,6 +233,8 @@ def step(op: Operation, org: Organization, step: str):
         typed = (forms.ScriptForm(formdata=request.args)
                  if step == "questionnaire" and "script" in request.args else None)
         return render_step(op, org, step, typed)
+    if not ops.can_edit_step(db.session, op, current_user, step):
+        abort(403)
     spec = forms.STEP_FORMS[step]
     form = spec.form()
     forms.prepare(step, form, op, org)
@@ -259,6 +262,8 @@ def step(op: Operation, org: Organization, step: str):
 @managed_operation
 def source_count(op: Operation, org: Organization):
     """The source step's live count: how many contacts the source on screen matches."""
+    if not ops.can_edit_step(db.session, op, current_user, "source"):
+        abort(403)
     form = forms.SourceForm(request.args, meta={"csrf": False})
     forms.source_choices(form, org)
     try:
