@@ -45,6 +45,7 @@ from ringround.operation_stats import (
     organization_progress,
     results_rows,
 )
+from ringround.queue import SeeingLimits, caller_alerts
 from ringround.script_placeholders import placeholders
 
 bp = Blueprint("operations", __name__, url_prefix="/console/operations")
@@ -480,8 +481,11 @@ FIGURES_MAX_AGE = 10
 def _figures_context(op: Operation) -> dict:
     figures = operation_figures(db.session, op, max_age=FIGURES_MAX_AGE)
     charts = {t["id"]: bar_chart(t["items"], t["text"]) for t in figures.tallies if t["items"]}
+    limits = SeeingLimits(current_app.config["CALLER_PEOPLE_PER_MINUTE"],
+                          current_app.config["CALLER_PEOPLE_PER_HOUR"])
     return {"op": op, "figures": figures, "charts": charts, "rows": {
-        row.code: row.label for row in disposition_rows(op)}}
+        row.code: row.label for row in disposition_rows(op)},
+        "alerts": caller_alerts(db.session, op.id, limits)}
 
 
 @bp.get("/<int:op_id>")
