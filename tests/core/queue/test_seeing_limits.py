@@ -28,10 +28,11 @@ LIMITS = SeeingLimits(per_minute=3, per_hour=5)
 
 
 @pytest.fixture
-def crowd(world):
-    people = [world.contact(f"P{i}") for i in range(30)]
-    op = world.operation(people)
-    return op, world.agent("Lina", operation=op)
+def crowd(any_world):
+    """Thirty people and Lina, on SQLite and on PostgreSQL."""
+    people = [any_world.contact(f"P{i}") for i in range(30)]
+    op = any_world.operation(people)
+    return op, any_world.agent("Lina", operation=op)
 
 
 def _next_then_skip(op, agent, now, limits=LIMITS):
@@ -62,7 +63,7 @@ def test_next_then_skip_is_limited_per_minute_and_per_hour(crowd):
     assert lease_next(db.session, op, agent, now=NOW + timedelta(minutes=61)) is not None
 
 
-def test_a_batch_gets_only_what_the_limits_still_allow(crowd, world):
+def test_a_batch_gets_only_what_the_limits_still_allow(crowd, any_world):
     op, agent = crowd
     assert len(lease_batch(db.session, op, agent, 10, now=NOW, limits=LIMITS)) == 3
     db.session.commit()
@@ -70,7 +71,7 @@ def test_a_batch_gets_only_what_the_limits_still_allow(crowd, world):
         lease_batch(db.session, op, agent, 10, now=NOW + timedelta(seconds=30), limits=LIMITS)
     db.session.rollback()
     # Each agent and each operation counts on its own.
-    colleague = world.agent(operation=op)
+    colleague = any_world.agent(operation=op)
     assert len(lease_batch(db.session, op, colleague, 2, now=NOW, limits=LIMITS)) == 2
 
 
@@ -95,7 +96,7 @@ def test_a_lease_stands_while_held_and_within_the_grace_period_only(crowd):
                           now=end + RESULT_GRACE + timedelta(seconds=1)) == Standing.EXPIRED
 
 
-def test_a_lease_handed_back_or_given_to_someone_else_no_longer_stands(crowd, world):
+def test_a_lease_handed_back_or_given_to_someone_else_no_longer_stands(crowd, any_world):
     op, agent = crowd
     skipped = lease_next(db.session, op, agent, now=NOW)
     release_target(db.session, skipped.target_id, agent, "skip", now=NOW)
@@ -109,14 +110,14 @@ def test_a_lease_handed_back_or_given_to_someone_else_no_longer_stands(crowd, wo
     # Given to a colleague after the lease ran out: the first agent's proof is over.
     end = NOW + timedelta(minutes=30)
     expire_leases(db.session, now=end)
-    colleague = world.agent(operation=op)
+    colleague = any_world.agent(operation=op)
     taken = lease_batch(db.session, op, colleague, 30, now=end)
     db.session.commit()
     assert batch[1].target_id in {lease.target_id for lease in taken}
     assert lease_standing(db.session, _target(batch[1].target_id), agent.id, "c",
                           now=end) == Standing.REASSIGNED
     # Never leased to a third agent at all.
-    stranger = world.agent(operation=op)
+    stranger = any_world.agent(operation=op)
     assert lease_standing(db.session, _target(batch[2].target_id), stranger.id, "c",
                           now=NOW) == Standing.NOT_GIVEN
 
@@ -133,9 +134,9 @@ def test_a_new_result_for_a_target_already_done_does_not_stand(crowd):
     assert db.session.query(Attempt).count() == 1
 
 
-def test_alerts_name_agents_who_skip_many_or_reach_the_limit(crowd, world):
+def test_alerts_name_agents_who_skip_many_or_reach_the_limit(crowd, any_world):
     op, agent = crowd
-    calm = world.agent("Calm", operation=op)
+    calm = any_world.agent("Calm", operation=op)
     lease_next(db.session, op, calm, now=NOW)
     db.session.commit()
     for minute in range(4):  # Lina: four skips over three minutes, and three in one minute
