@@ -504,6 +504,28 @@ def can_manage(session: Session, operation: Operation, user: User) -> bool:
                for m in operation.members)
 
 
+# Who is called and what callers see of them are the organization's decisions: an owner (a
+# role anyone gets through an owner link) edits the script, questions, rules and people only.
+ORGANIZER_STEPS = frozenset({"source", "fields"})
+
+
+def is_organizer(session: Session, organization_id: int, user: User) -> bool:
+    """An admin or organizer of the organization."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    role = session.scalar(select(Membership.role).where(
+        Membership.user_id == user.id, Membership.organization_id == organization_id))
+    return role in (OrgRole.ADMIN, OrgRole.ORGANIZER)
+
+
+def can_edit_step(session: Session, operation: Operation, user: User, step: str) -> bool:
+    """Whether `user` may change this wizard step: the source and the fields callers see are
+    for organizers only; the other steps for everyone who manages the operation."""
+    if step in ORGANIZER_STEPS:
+        return is_organizer(session, operation.organization_id, user)
+    return can_manage(session, operation, user)
+
+
 def owned_operations(session: Session, user: User) -> list[Operation]:
     """Operations where `user` is an owner."""
     return list(session.scalars(

@@ -17,6 +17,7 @@ from ringround.models.messaging import (
     ProviderEvent,
 )
 from ringround.models.operations import (
+    LeaseGrant,
     Operation,
     OperationMember,
     OperationMode,
@@ -45,7 +46,8 @@ from ringround.models.simulator import SimCall, SimText
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
     "CustomField", "CustomFieldType", "DispositionGroup", "Household", "ImportJob", "ImportStatus",
-    "JoinLink", "JoinLinkUse", "LinkRole", "Membership", "OptOut", "PhoneCode", "SignupForm",
+    "JoinLink", "JoinLinkUse", "LeaseGrant", "LinkRole", "Membership", "OptOut", "PhoneCode",
+    "SignupForm",
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
     "Target", "TargetState", "User", "contact_tags", "utcnow",
