@@ -1,7 +1,7 @@
 """lease grants: every person shown to an agent, for the caller limits and lease proofs
 
 Revision ID: b5e2c8d1f4a7
-Revises: 7d3e9a1c5b20
+Revises: 7b2e9d4f1a60
 Create Date: 2026-12-03 14:40:00.000000
 
 A target keeps only its current lease. `lease_grants` remembers each lease granted (who saw
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b5e2c8d1f4a7'
-down_revision = '7d3e9a1c5b20'
+down_revision = '7b2e9d4f1a60'
 branch_labels = None
 depends_on = None
 
