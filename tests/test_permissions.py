@@ -173,7 +173,8 @@ TABLE: dict[str, dict[str, Any]] = {
     "GET /console/operations/<int:op_id>": MANAGED,
     "GET /console/operations/<int:op_id>/figures": MANAGED,
     "GET /console/operations/<int:op_id>/results.csv": MANAGED,
-    "GET /console/operations/<int:op_id>/source/count": MANAGED,
+    # counting any filter of the organization is part of choosing the source (item 5)
+    "GET /console/operations/<int:op_id>/source/count": ORGANIZERS_ONLY,
     "GET /console/operations/<int:op_id>/steps/<step>": MANAGED,
     "POST /console/operations/<int:op_id>/steps/<step>": MANAGED,
     # source and field visibility are organizer decisions (issue 14, item 5)
@@ -243,9 +244,6 @@ TABLE: dict[str, dict[str, Any]] = {
 PENDING: set[tuple[str, str]] = {
     # item 8: a removed agent rejoins through the same link
     ("POST /j/<token>", "removed_agent"),
-    # item 5: owners widen the source and the fields callers see
-    ("POST /console/operations/<int:op_id>/steps/<step> step=source", "owner"),
-    ("POST /console/operations/<int:op_id>/steps/<step> step=fields", "owner"),
 }
 
 # What a POST sends besides its CSRF token, where an empty form would not reach the point.
