@@ -147,6 +147,8 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A sliding window: no burst of twice the limit across a window's edge.
+        "RATELIMIT_STRATEGY": "moving-window",
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # Join links and phone codes: counted per device and link (sharing/rate_keys.py), with
         # a per-address backstop that a whole event's Wi-Fi stays under.

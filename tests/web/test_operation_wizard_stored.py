@@ -31,7 +31,10 @@ def org_admin(factories, client):
 def op(org_admin, client, db):
     """A draft made through the console's "New operation" button."""
     response = post_form(client, "/console/operations/new", {}, page="/console/operations/")
-    return db.session.get(Operation, int(response.location.split("/")[-3]))
+    op = db.session.get(Operation, int(response.location.split("/")[-3]))
+    op.allow_campaign_line = True  # the automatic statuses' rows show only with the line on
+    db.session.commit()
+    return op
 
 
 class Controls(HTMLParser):
