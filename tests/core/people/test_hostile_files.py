@@ -57,14 +57,16 @@ def _write_rows(path, rows):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_an_oversized_cell_rejects_its_row_and_the_rest_is_imported(org, tmp_path, workers):
+@pytest.mark.parametrize("length", [200_000, 2_000_000])  # the second: over the old 1 MB limit
+def test_an_oversized_cell_rejects_its_row_and_the_rest_is_imported(org, tmp_path, workers,
+                                                                     length):
     from ringround.extensions import db
     from ringround.people.importer import import_contacts
 
     path = tmp_path / "long_cell.csv"
     rows = [["first_name", "phone", "notes"]]
     rows += [[f"P{i}", phone, "short"] for i, phone in enumerate(PHONES)]
-    rows[2][2] = "y" * 200_000  # spreadsheet row 3
+    rows[2][2] = "y" * length  # spreadsheet row 3
     _write_rows(path, rows)
     report = tmp_path / "report.csv"
     summary, _ = import_contacts(db.session, org.id, path, report_path=report,
