@@ -170,4 +170,7 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "BABEL_DEFAULT_LOCALE": "en",
         "NODE_MODULES": Path(os.environ.get("NODE_MODULES", PROJECT_ROOT / "node_modules")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        "IMPORT_MAX_COLUMNS": int(os.environ.get("IMPORT_MAX_COLUMNS", "300")),
+        "IMPORT_MAX_CELL_CHARS": int(os.environ.get("IMPORT_MAX_CELL_CHARS", "10000")),
+        "IMPORT_RETENTION_DAYS": int(os.environ.get("IMPORT_RETENTION_DAYS", "30")),
     }

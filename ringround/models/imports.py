@@ -13,7 +13,8 @@ from ringround.models.base import Base, StrEnumType, utcnow
 
 
 class ImportStatus(enum.StrEnum):
-    PREVIEW = "preview"  # uploaded, the organizer checks the column mapping
+    CHECKING = "checking"  # uploaded, being read in the background (headers, first rows)
+    PREVIEW = "preview"  # the organizer checks the column mapping
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -42,6 +43,8 @@ class ImportJob(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)
+    # The first rows, cut short, for the mapping page; emptied when the import starts.
+    preview: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

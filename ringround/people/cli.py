@@ -100,7 +100,7 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
 
 def _default_report(file: Path) -> Path:
     """A new report file in the instance folder (the input's folder may be read-only, or
-    shared: the report repeats the rejected rows' personal data)."""
+    shared), deleted with the others after IMPORT_RETENTION_DAYS."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     path = imports_dir() / f"cli-{stamp}-{file.stem}.report.csv"
     for number in range(2, 1000):
@@ -108,6 +108,17 @@ def _default_report(file: Path) -> Path:
             break
         path = path.with_name(f"cli-{stamp}-{file.stem}-{number}.report.csv")
     return path
+
+
+@contacts_cli.command("purge-imports")
+def purge_imports_command() -> None:
+    """Delete uploads never imported (after a day) and finished imports with their reports
+    (after IMPORT_RETENTION_DAYS). Also runs at the start of every web import."""
+    from ringround.people.jobs import purge_imports
+
+    counts = purge_imports(db.session)
+    click.echo(f"Deleted {counts['unstarted']} uploads never imported, {counts['finished']} "
+               f"finished imports with their reports, {counts['files']} other old files.")
 
 
 @contacts_cli.command("export")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ringround.audit import record_audit
 from ringround.models import Attempt, Contact, Household, Target, TargetState
 from ringround.optouts import opt_out_number
+from ringround.people.jobs import erase_import_copies
 
 
 def erase_contact(session: Session, contact: Contact, actor_id: int | None,
@@ -47,9 +48,12 @@ def erase_contact(session: Session, contact: Contact, actor_id: int | None,
                               .where(Contact.household_id == household_id))
         if not left:
             session.execute(delete(Household).where(Household.id == household_id))
+    # Import reports may quote a cell of the person's row, and uploads not yet imported hold
+    # it: neither can be searched reliably, so the organization's go (docs/privacy.md).
+    import_files = erase_import_copies(session, org_id)
     counts = {"phones": len(numbers), "attempts_anonymized": attempts,
               "targets_anonymized": targets, "optouts_kept": kept_optouts,
-              "texts_deleted": texts}
+              "texts_deleted": texts, "import_files_deleted": import_files}
     record_audit(session, org_id, actor_id, "contact.erased", "contact", contact_id,
                  {**counts, "via": via})
     session.commit()

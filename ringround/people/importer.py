@@ -112,30 +112,32 @@ class ImportSummary:
 
 
 class ImportReport:
-    """The report CSV: one line per rejected row (with its original cells, so the organizer
-    can fix and re-import them) and per row imported with a remark."""
+    """The report CSV: one line per rejected row and per row imported with a remark, with its
+    row number and reason only. The row's cells (names, addresses) are not copied: the
+    organizer finds the row in their own file (docs/privacy.md, "Import reports")."""
 
-    def __init__(self, path: Path | None, headers: list[str]):
+    COLUMNS = ("row", "status", "reason")
+
+    def __init__(self, path: Path | None, headers: list[str] | None = None):
         self.path = path
         self.handle = path.open("w", newline="", encoding="utf-8") if path else None
         self.writer = csv.writer(self.handle) if self.handle else None
         if self.writer:
-            self.writer.writerow([neutralize(cell) for cell in
-                                  ["row", "status", "reason", *headers]])
+            self.writer.writerow(self.COLUMNS)
         self.lines: list[tuple[int, str, str]] = []  # kept for tests and the CLI (capped)
 
-        self._buffer: list[tuple[int, str, str, list[str]]] = []
+        self._buffer: list[tuple[int, str, str]] = []
 
-    def add(self, row: int, status: str, reason: str, cells: list[str] | None = None) -> None:
-        self._buffer.append((row, status, reason, cells or []))
+    def add(self, row: int, status: str, reason: str) -> None:
+        self._buffer.append((row, status, reason))
 
     def flush(self) -> None:
         """Write the buffered lines of a chunk in row order."""
         self._buffer.sort(key=lambda line: line[0])
-        for row, status, reason, cells in self._buffer:
+        for row, status, reason in self._buffer:
             if self.writer:
-                # Raw uploaded cells, not validated: no column is exempt.
-                self.writer.writerow([neutralize(cell) for cell in [row, status, reason, *cells]])
+                # A reason may quote a cell of the uploaded row (a malformed email).
+                self.writer.writerow((row, status, neutralize(reason)))
             if len(self.lines) < 10_000:
                 self.lines.append((row, status, reason))
         self._buffer.clear()
@@ -324,7 +326,7 @@ class _MergeState:
 
     def apply(self, raw: list[tuple[int, list[str]]],
               results: list[CleanRow | RejectedRow]) -> None:
-        """Merge one chunk of cleaned rows (`raw`: the same rows as read) and write it."""
+        """Merge one chunk of cleaned rows (`raw`: one item per row read) and write it."""
         self._load_indexes(results)
         pending: list[_Pending] = []
         db_merges: dict[int, list[_Incoming]] = {}
@@ -332,10 +334,10 @@ class _MergeState:
         summary, report, extra_tags = self.summary, self.report, self.extra_tags
         optouts, custom_types = self.optouts, self.custom_types
         rejected = 0
-        for position, result in enumerate(results):
+        for result in results:
             if len(result) == 2:
                 rejected += 1
-                report.add(result[0], "rejected", result[1], raw[position][1])
+                report.add(result[0], "rejected", result[1])
                 continue
             row, values, phones, tags, custom, household, found = result
             warnings = list(found)
@@ -639,8 +641,7 @@ def _cleaned_chunks(table: TableSource, config: NormalizeConfig, workers: int,
                     chunk_rows: int) -> Iterator[tuple[list, list]]:
     """(raw chunk, cleaned chunk) pairs in file order; `workers` processes clean chunks
     ahead of the writer, with at most two chunks per worker in flight (memory stays flat
-    whatever the file size). In a raw chunk, only rejected rows are sure to have their
-    cells (for the report)."""
+    whatever the file size). A raw chunk has one item per row (not always its cells)."""
     if workers <= 1:
         init_worker(config)
         for chunk in chunks(table.rows(), chunk_rows):
@@ -662,7 +663,7 @@ def _csv_read_by_workers(table: TableSource, config: NormalizeConfig, workers: i
     share of the chunks (chunk i goes to worker i % workers), so the importing process
     (the critical path) neither parses the CSV nor pickles its rows to the workers, which
     costs less than a second read of the file in each worker (5 s of 60 in 1M rows). The
-    workers only send back the cells of the rows they reject."""
+    workers send back only the cleaned rows."""
     context = multiprocessing.get_context("spawn")
     queues = [context.Queue(maxsize=2) for _ in range(workers)]
     processes = [context.Process(target=read_and_clean, daemon=True, name=f"import-{w}",

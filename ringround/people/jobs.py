@@ -1,9 +1,11 @@
-"""Background imports: an uploaded file becomes an `ImportJob`, previewed (column mapping the
-organizer can correct), then imported in a thread while the page shows progress.
+"""Background imports: an uploaded file becomes an `ImportJob`, checked cheaply in the request,
+read (headers, first rows) in the background, previewed (column mapping the organizer can
+correct), then imported in the background while the page shows progress.
 
-One thread per import in the web process is enough for an organization's occasional uploads;
+One thread per step in the web process is enough for an organization's occasional uploads;
 the import itself uses worker processes for big files. A job that was running when the server
-stopped is marked failed when someone looks at it hours later (`refresh_stale`)."""
+stopped is marked failed when someone looks at it hours later (`refresh_stale`). Uploads
+never imported and finished reports are deleted after a while (`purge_imports`)."""
 
 from __future__ import annotations
 
@@ -13,14 +15,19 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringround.models import ImportJob, ImportStatus, utcnow
 from ringround.people.headers import auto_map, has_phone_column
-from ringround.people.reader import TableError, open_table
+from ringround.people.reader import CellTooLong, TableError, TableSource, check_upload, open_table
 
 PREVIEW_ROWS = 5
+PREVIEW_CHARS = 200  # of a cell, on the mapping page
 STALE_AFTER = timedelta(hours=6)
+UNSTARTED_KEPT = timedelta(days=1)
+NOT_STARTED = (ImportStatus.CHECKING, ImportStatus.PREVIEW)
+FINISHED = (ImportStatus.DONE, ImportStatus.FAILED)
 
 
 def imports_dir() -> Path:
@@ -42,41 +49,79 @@ def new_upload_name(filename: str) -> str:
     return secrets.token_hex(16) + suffix
 
 
-def create_job(session: Session, org_id: int, user_id: int | None, filename: str,
-               stored_name: str) -> ImportJob:
-    """Check an uploaded file and make its job (status `preview`). Raises TableError, and
-    deletes the file, when it is not a usable table."""
+def _open(path: Path) -> TableSource:
+    config = current_app.config
+    return open_table(path, max_bytes=config["MAX_CONTENT_LENGTH"],
+                      max_columns=config["IMPORT_MAX_COLUMNS"],
+                      max_cell=config["IMPORT_MAX_CELL_CHARS"])
+
+
+def receive_upload(session: Session, org_id: int, user_id: int | None, filename: str,
+                   stored_name: str) -> ImportJob:
+    """Make the job of a stored upload (status `checking`) after the cheap checks only (size,
+    first bytes, a workbook's zip directory): reading it is `inspect_job`'s, in the
+    background. Raises TableError, and deletes the file, when it is refused."""
     path = imports_dir() / stored_name
     try:
-        table = open_table(path, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+        check_upload(path, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
     except TableError:
         path.unlink(missing_ok=True)
         raise
-    mapping = auto_map(table.headers)
-    if not has_phone_column(mapping):
-        column = _phone_like_column(table)
-        if column is None:
-            path.unlink(missing_ok=True)
-            raise TableError(
-                "No phone column found. Name one of the columns Phone, Mobile, Téléphone, "
-                "Telefon or Telefoon.")
-        mapping[column] = "phone"  # unnamed, but its values are numbers: offer it
     job = ImportJob(organization_id=org_id, created_by_id=user_id, filename=filename[:255],
-                    stored_name=stored_name, headers=table.headers, mapping=mapping,
-                    total_rows=table.estimated_rows)
+                    stored_name=stored_name, status=ImportStatus.CHECKING)
     session.add(job)
     session.flush()
     return job
 
 
-def _phone_like_column(table) -> int | None:
-    """The first column whose first values mostly look like phone numbers."""
-    samples: list[list[str]] = []
+def inspect_job(session: Session, job_id: int) -> None:
+    """Read an upload's headers and first rows (background): the job goes to `preview` with
+    a guessed mapping, or `failed` with the reason (and the file is deleted)."""
+    job = session.get(ImportJob, job_id)
+    if job is None or job.status != ImportStatus.CHECKING:
+        return
+    path = upload_path(job)
+    try:
+        table = _open(path)
+        mapping = auto_map(table.headers)
+        samples = _first_rows(table, 20)
+        if not has_phone_column(mapping):
+            column = _phone_like_column(table.headers, samples)
+            if column is None:
+                raise TableError(
+                    "No phone column found. Name one of the columns Phone, Mobile, "
+                    "Téléphone, Telefon or Telefoon.")
+            mapping[column] = "phone"  # unnamed, but its values are numbers: offer it
+    except TableError as error:
+        path.unlink(missing_ok=True)
+        job.status, job.message, job.finished_at = ImportStatus.FAILED, str(error), utcnow()
+    except Exception as error:  # noqa: BLE001 - recorded for the organizer, then logged
+        path.unlink(missing_ok=True)
+        job.status, job.finished_at = ImportStatus.FAILED, utcnow()
+        job.message = "The file could not be read."
+        current_app.logger.exception("checking import %s failed: %s", job_id, error)
+    else:
+        width = len(table.headers)
+        job.headers, job.mapping, job.total_rows = table.headers, mapping, table.estimated_rows
+        job.preview = [[cell[:PREVIEW_CHARS] for cell in (row + [""] * width)[:width]]
+                       for row in samples[:PREVIEW_ROWS]]
+        job.status = ImportStatus.PREVIEW
+    session.commit()
+
+
+def _first_rows(table: TableSource, count: int) -> list[list[str]]:
+    rows: list[list[str]] = []
     for _row_no, cells in table.rows():
-        samples.append(cells)
-        if len(samples) >= 20:
+        if cells.__class__ is not CellTooLong:
+            rows.append(cells)
+        if len(rows) >= count:
             break
-    for index in range(len(table.headers)):
+    return rows
+
+
+def _phone_like_column(headers: list[str], samples: list[list[str]]) -> int | None:
+    """The first column whose first values mostly look like phone numbers."""
+    for index in range(len(headers)):
         values = [row[index] for row in samples if index < len(row) and row[index].strip()]
         phone_like = [v for v in values if sum(c.isdigit() for c in v) >= 7
                       and sum(c.isalpha() for c in v) <= 3]
@@ -85,22 +130,13 @@ def _phone_like_column(table) -> int | None:
     return None
 
 
-def preview_rows(job: ImportJob) -> list[list[str]]:
-    """The first rows of the uploaded file, for the mapping preview."""
-    rows = []
-    for _row_no, cells in open_table(upload_path(job)).rows():
-        rows.append((cells + [""] * len(job.headers))[: len(job.headers)])
-        if len(rows) >= PREVIEW_ROWS:
-            break
-    return rows
-
-
 def run_job(session: Session, job_id: int) -> None:
     """Run one queued import to the end, recording progress and the outcome."""
     from ringround.people.importer import import_contacts, prepare_mapping
 
+    purge_imports(session)
     job = session.get(ImportJob, job_id)
-    job.status = ImportStatus.RUNNING
+    job.status, job.preview = ImportStatus.RUNNING, []
     session.commit()
 
     def progress(done: int, total: int) -> None:
@@ -108,7 +144,7 @@ def run_job(session: Session, job_id: int) -> None:
         session.commit()
 
     try:
-        table = open_table(upload_path(job), max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+        table = _open(upload_path(job))
         mapping = prepare_mapping(table, job.mapping)
         summary, _ = import_contacts(
             session, job.organization_id, upload_path(job), mapping=mapping,
@@ -130,18 +166,25 @@ def run_job(session: Session, job_id: int) -> None:
     upload_path(job).unlink(missing_ok=True)  # the data is in the database now
 
 
+def start_inspection(app: Flask, job: ImportJob) -> None:
+    """Read the upload's headers and first rows in a background thread."""
+    _in_background(app, inspect_job, job.id)
+
+
 def start_job(app: Flask, session: Session, job: ImportJob) -> None:
     """Queue the job and run it in a background thread."""
     job.status = ImportStatus.QUEUED
     session.commit()
-    job_id = job.id
+    _in_background(app, run_job, job.id)
 
+
+def _in_background(app: Flask, step, job_id: int) -> None:
     def target() -> None:
         from ringround.extensions import db
 
         with app.app_context():
             try:
-                run_job(db.session, job_id)
+                step(db.session, job_id)
             finally:
                 db.session.remove()
 
@@ -151,7 +194,7 @@ def start_job(app: Flask, session: Session, job: ImportJob) -> None:
 def refresh_stale(session: Session, job: ImportJob) -> None:
     """A job still marked running long after it started died with a server restart."""
     started = job.created_at
-    if job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING) and \
+    if job.status in (ImportStatus.CHECKING, ImportStatus.QUEUED, ImportStatus.RUNNING) and \
             utcnow() - started > STALE_AFTER:
         job.status, job.message = ImportStatus.FAILED, "The import was interrupted; try again."
         job.finished_at = utcnow()
@@ -164,3 +207,51 @@ def delete_job(session: Session, job: ImportJob) -> None:
     report_path(job).unlink(missing_ok=True)
     session.delete(job)
     session.commit()
+
+
+def _delete_files(job: ImportJob) -> None:
+    upload_path(job).unlink(missing_ok=True)
+    report_path(job).unlink(missing_ok=True)
+
+
+def purge_imports(session: Session) -> dict[str, int]:
+    """Delete what imports leave behind, in every organization: uploads never imported after
+    a day (`UNSTARTED_KEPT`), finished imports with their reports after
+    `IMPORT_RETENTION_DAYS`, and other files of the imports folder (command-line reports)
+    as old. Runs at the start of every import and from `flask contacts purge-imports`."""
+    now = utcnow()
+    finished_before = now - timedelta(days=current_app.config["IMPORT_RETENTION_DAYS"])
+    unstarted = session.scalars(select(ImportJob).where(
+        ImportJob.status.in_(NOT_STARTED), ImportJob.created_at < now - UNSTARTED_KEPT)).all()
+    finished = session.scalars(select(ImportJob).where(
+        ImportJob.status.in_(FINISHED), ImportJob.finished_at < finished_before)).all()
+    for job in (*unstarted, *finished):
+        _delete_files(job)
+        session.delete(job)
+    session.commit()
+    kept = {name for stored in session.scalars(select(ImportJob.stored_name))
+            for name in (stored, f"{stored}.report.csv")}
+    files = 0
+    for path in imports_dir().iterdir():
+        if path.is_file() and path.name not in kept and \
+                path.stat().st_mtime < finished_before.timestamp():
+            path.unlink(missing_ok=True)
+            files += 1
+    return {"unstarted": len(unstarted), "finished": len(finished), "files": files}
+
+
+def erase_import_copies(session: Session, org_id: int) -> int:
+    """Erasure reaches the import files of an organization: reports (their reasons may quote
+    a cell, such as a malformed email) and uploads not yet imported are deleted; finished
+    jobs keep their counts. An import already running is left to finish. Returns the number
+    of files deleted; the caller commits."""
+    deleted = 0
+    for job in session.scalars(select(ImportJob).where(ImportJob.organization_id == org_id)):
+        if job.status in FINISHED and report_path(job).exists():
+            report_path(job).unlink(missing_ok=True)
+            deleted += 1
+        elif job.status in NOT_STARTED:
+            deleted += upload_path(job).exists()
+            _delete_files(job)
+            session.delete(job)
+    return deleted

@@ -407,7 +407,8 @@ def init_worker(config: NormalizeConfig) -> None:
 def normalize_chunk(chunk: list[tuple[int, list[str]]]) -> list[CleanRow | RejectedRow]:
     """Clean a chunk of (row number, cells) in a worker process."""
     assert _CONFIG is not None
-    return [normalize_row(row_no, cells, _CONFIG) for row_no, cells in chunk]
+    return [normalize_row(row_no, cells, _CONFIG) if cells.__class__ is list
+            else (row_no, cells.reason) for row_no, cells in chunk]
 
 
 def chunks(rows: Iterator[tuple[int, list[str]]], size: int
@@ -454,14 +455,13 @@ def read_and_clean(table: TableSource, config: NormalizeConfig, chunk_rows: int,
                    worker: int, workers: int, out) -> None:
     """A worker process's part of a CSV import: it reads the whole file (the same rows and
     row numbers as the importer would) and cleans every `workers`-th chunk from the
-    `worker`-th, putting (rejected rows' cells, cleaned chunk) on `out`, then
+    `worker`-th, putting (a placeholder per row, cleaned chunk) on `out`, then
     `WORKER_DONE`; or `(WORKER_FAILED, traceback)`."""
     try:
         init_worker(config)
         for _number, chunk in share_of_chunks(table.rows(), chunk_rows, worker, workers):
             results = normalize_chunk(chunk)
-            out.put(([item if len(result) == 2 else None
-                      for item, result in zip(chunk, results, strict=True)], results))
+            out.put(([None] * len(chunk), results))  # the report needs no cells
         out.put(WORKER_DONE)
     except BaseException:  # noqa: BLE001 - anything, as text: the importer raises it
         out.put((WORKER_FAILED, traceback.format_exc()))

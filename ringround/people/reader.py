@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,13 +14,30 @@ from datetime import date, datetime
 from pathlib import Path
 
 DEFAULT_MAX_BYTES = 500 * 1024 * 1024
+# Hostile files: a header of 10,001 columns, a cell of megabytes, an XLSX that unpacks a
+# thousandfold. The defaults are `IMPORT_MAX_COLUMNS` and `IMPORT_MAX_CELL_CHARS`.
+MAX_COLUMNS = 300
+MAX_CELL_CHARS = 10_000
+MAX_XLSX_UNPACKED = 1024 * 1024 * 1024  # all members of a workbook, unpacked
+MAX_XLSX_RATIO = 100  # unpacked / packed, per member (real workbooks: 5-20)
 _DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE = 64 * 1024
-csv.field_size_limit(1024 * 1024)
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)?\d*(?::([A-Z]+)(\d+))?\"")
 
 
 class TableError(ValueError):
     """The file cannot be read as a table of contacts (nothing was imported)."""
+
+
+class CellTooLong(tuple):
+    """In place of a row's cells, `(limit,)`: the row has a cell over the limit and is
+    rejected with `reason` (a class, not one object: rows are pickled to worker processes)."""
+
+    __slots__ = ()
+
+    @property
+    def reason(self) -> str:
+        return f"a cell is longer than {self[0]:,} characters"
 
 
 @dataclass
@@ -32,15 +50,19 @@ class TableSource:
     estimated_rows: int
     encoding: str | None = None
     delimiter: str | None = None
+    max_cell: int = MAX_CELL_CHARS
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(row number as a spreadsheet shows it, cells) of the data rows, header skipped."""
+        """(row number as a spreadsheet shows it, cells) of the data rows, header skipped.
+        A row with a cell over `max_cell` characters comes as (row number, `CellTooLong`)."""
         if self.kind == "xlsx":
-            rows = _xlsx_rows(self.path)
+            rows = _xlsx_rows(self.path, self.max_cell)
         else:
-            rows = _csv_rows(self.path, self.encoding or "utf-8", self.delimiter or ",")
+            rows = _csv_rows(self.path, self.encoding or "utf-8", self.delimiter or ",",
+                             self.max_cell)
         next(rows, None)
         return rows
+
 
 
 def _detect_encoding(path: Path) -> str:
@@ -77,12 +99,24 @@ def _has_content(row: list[str]) -> bool:
     return bool(row) and (bool(row[0].strip()) or any(map(str.strip, row)))
 
 
-def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path, encoding: str, delimiter: str, max_cell: int = MAX_CELL_CHARS
+              ) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV file. The csv module itself stops at a cell over `max_cell`
+    (no cost per row); its reader then goes on at the next line, so only that row is lost."""
+    csv.field_size_limit(max_cell)  # per process; every import reads with the same setting
     with path.open(encoding=encoding, newline="", errors="replace") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        for row in reader:
-            if _has_content(row):
-                yield reader.line_num, row
+        while True:
+            try:
+                for row in reader:
+                    if _has_content(row):
+                        yield reader.line_num, row
+            except csv.Error as error:
+                if "field limit" not in str(error):
+                    raise
+                yield reader.line_num, CellTooLong((max_cell,))
+                continue
+            return
 
 
 def _cell(value) -> str:
@@ -100,7 +134,7 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(path: Path, max_cell: int = MAX_CELL_CHARS) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=True, data_only=True)
@@ -109,7 +143,10 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             row = [_cell(value) for value in values]
             if any(cell.strip() for cell in row):
-                yield number, row
+                if max(map(len, row)) > max_cell:
+                    yield number, CellTooLong((max_cell,))
+                else:
+                    yield number, row
     finally:
         workbook.close()
 
@@ -122,8 +159,9 @@ def _count_lines(path: Path) -> int:
     return count
 
 
-def open_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> TableSource:
-    """Open a contact file, or raise `TableError` with a message for the organizer."""
+def check_upload(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The cheap checks of a file, fit for a web request (size, first bytes, a workbook's zip
+    directory, never its contents): its kind, `csv` or `xlsx`, or `TableError`."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -139,22 +177,94 @@ def open_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> TableSou
     with path.open("rb") as handle:
         head = handle.read(_SAMPLE)
     if head.startswith(b"PK\x03\x04"):
-        return _open_xlsx(path, size)
+        _check_zip(path)
+        return "xlsx"
     if b"\x00" in head or head.startswith((b"%PDF", b"\x89PNG", b"\xd0\xcf\x11\xe0")):
         raise TableError("This is not a table: save it as CSV or Excel (.xlsx).")
+    return "csv"
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse a workbook that unpacks to too much (a zip bomb), from its zip directory alone.
+    The declared sizes are binding: Python's zipfile never unpacks a member past them."""
+    not_a_workbook = "This is not a table: the file is not a readable Excel workbook."
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise TableError(not_a_workbook) from error
+    if not any(member.filename == "xl/workbook.xml" for member in members):
+        raise TableError(not_a_workbook)
+    unpacked = sum(member.file_size for member in members)
+    ratio = max((member.file_size / max(member.compress_size, 1) for member in members
+                 if member.file_size > 1024 * 1024), default=0)
+    if unpacked > MAX_XLSX_UNPACKED or ratio > MAX_XLSX_RATIO:
+        raise TableError(
+            f"This workbook unpacks to {unpacked // (1024 * 1024):,} MB, far more than a "
+            "table of contacts needs (a damaged or hostile file). Save it again from Excel, "
+            "or as CSV.")
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def _xlsx_dimension(path: Path) -> tuple[int, int] | None:
+    """(columns, rows) the first sheet declares in its `<dimension>`, read from its first
+    kilobytes only; None when it declares none."""
+    with zipfile.ZipFile(path) as archive:
+        sheets = sorted(name for name in archive.namelist()
+                        if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", name))
+        if not sheets:
+            return None
+        sheets.sort(key=lambda name: int(re.sub(r"\D", "", name)))
+        with archive.open(sheets[0]) as handle:
+            head = handle.read(_SAMPLE)
+    match = _DIMENSION.search(head)
+    if not match:
+        return None
+    if match.group(2):
+        return _column_number(match.group(2).decode()), int(match.group(3))
+    return (_column_number(match.group(1).decode()) if match.group(1) else 1), 1
+
+
+def _too_many_columns(count: int, max_columns: int, at_least: bool = False) -> TableError:
+    return TableError(
+        f"The file has {'over ' if at_least else ''}{count:,} columns; the limit is "
+        f"{max_columns:,}. Keep the columns you need (at least one of phone numbers) and "
+        "upload it again.")
+
+
+def open_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES,
+               max_columns: int = MAX_COLUMNS, max_cell: int = MAX_CELL_CHARS) -> TableSource:
+    """Open a contact file, or raise `TableError` with a message for the organizer."""
+    path = Path(path)
+    size = path.stat().st_size if path.exists() else 0
+    if check_upload(path, max_bytes) == "xlsx":
+        return _open_xlsx(path, size, max_columns, max_cell)
+    with path.open("rb") as handle:
+        head = handle.read(_SAMPLE)
     encoding = _detect_encoding(path)
     sample = head.decode(encoding, errors="replace")
+    csv.field_size_limit(max(max_cell, _SAMPLE + 1))  # a long cell is the rows' business
     delimiter = _sniff_delimiter(sample)
     reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
     headers = next((row for row in reader if any(c.strip() for c in row)), None)
     if not headers:
         raise TableError("The file is empty.")
+    if len(headers) > max_columns:  # a header longer than the sample is cut short
+        raise _too_many_columns(len(headers), max_columns, len(head) == _SAMPLE and
+                                "\n" not in sample.lstrip()[:-1])
     if len(headers) < 2 and not _looks_like_single_phone_column(headers[0]):
         raise TableError(
             "This is not a table: no columns found (separate them with commas, semicolons "
             "or tabs, and put the column names on the first line)."
         )
-    table = TableSource(path, "csv", [h.strip() for h in headers], 0, encoding, delimiter)
+    table = TableSource(path, "csv", [h.strip() for h in headers], 0, encoding, delimiter,
+                        max_cell)
     table.estimated_rows = max(_count_lines(path) - 1, 0)
     if next(table.rows(), None) is None:
         raise TableError("The file has column names but no rows.")
@@ -167,9 +277,17 @@ def _looks_like_single_phone_column(header: str) -> bool:
     return guess_field(header) in PHONE_FIELDS
 
 
-def _open_xlsx(path: Path, size: int) -> TableSource:
+def _open_xlsx(path: Path, size: int, max_columns: int = MAX_COLUMNS,
+               max_cell: int = MAX_CELL_CHARS) -> TableSource:
     from openpyxl import load_workbook
 
+    try:
+        dimension = _xlsx_dimension(path)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise TableError("This is not a table: the file is not a readable Excel workbook.") \
+            from error
+    if dimension and dimension[0] > max_columns:
+        raise _too_many_columns(dimension[0], max_columns)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
@@ -180,13 +298,15 @@ def _open_xlsx(path: Path, size: int) -> TableSource:
         estimated = max((sheet.max_row or 0) - 1, 0)
     finally:
         workbook.close()
-    first = next(_xlsx_rows(path), None)
+    first = next(_xlsx_rows(path, max_cell), None)
     if not first:
         raise TableError("The file is empty.")
-    headers = first[1]
+    headers = list(first[1])
     while headers and not headers[-1].strip():
         headers.pop()
-    table = TableSource(path, "xlsx", [h.strip() for h in headers], estimated)
+    if len(headers) > max_columns:
+        raise _too_many_columns(len(headers), max_columns)
+    table = TableSource(path, "xlsx", [h.strip() for h in headers], estimated, max_cell=max_cell)
     if next(table.rows(), None) is None:
         raise TableError("The file has column names but no rows.")
     if not estimated:

@@ -42,6 +42,18 @@ def upload(client, name):
                        content_type="multipart/form-data")
 
 
+def wait_checked(client, job_id):
+    """Wait for the background check of an upload: the mapping page, or the failure."""
+    for _ in range(100):
+        response = client.get(f"/console/contacts/import/{job_id}/progress",
+                              headers={"HX-Request": "true"})
+        if response.headers.get("HX-Redirect") or "hx-trigger" not in response.get_data(
+                as_text=True):
+            return client.get(f"/console/contacts/import/{job_id}").get_data(as_text=True)
+        time.sleep(0.1)
+    raise AssertionError("the upload was not checked")
+
+
 def wait_done(client, db, job_id):
     for _ in range(100):
         html = client.get(f"/console/contacts/import/{job_id}/progress",
@@ -57,7 +69,8 @@ def test_upload_map_import_and_download_the_report(admin_client, db):
     response = upload(client, "fr_semicolons_cp1252.csv")
     assert response.status_code == 302
     job = db.session.scalar(select(ImportJob))
-    page = client.get(response.location).get_data(as_text=True)
+    page = wait_checked(client, job.id)
+    db.session.refresh(job)
     # The preview guessed the French headers and shows the first values.
     assert '<option value="phone" selected>' in page and "Téléphone" in page
     assert "Élodie" in page
@@ -86,7 +99,6 @@ def test_upload_map_import_and_download_the_report(admin_client, db):
 
 @pytest.mark.parametrize("name, message", [
     ("empty.csv", "The file is empty."),
-    ("no_phone_column.csv", "No phone column found."),
     ("not_a_table.csv", "This is not a table"),
 ])
 def test_bad_uploads_get_a_clear_message_and_change_nothing(admin_client, db, name, message):
@@ -94,6 +106,17 @@ def test_bad_uploads_get_a_clear_message_and_change_nothing(admin_client, db, na
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_a_file_refused_once_read_says_why_and_changes_nothing(admin_client, db):
+    response = upload(admin_client, "no_phone_column.csv")
+    assert response.status_code == 302  # read in the background, not in the request
+    job = db.session.scalar(select(ImportJob))
+    page = wait_checked(admin_client, job.id)
+    assert "No phone column found." in page and "Upload another file" in page
+    db.session.refresh(job)
+    assert job.status is ImportStatus.FAILED
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ringround.models import ImportJob
 from tests.conftest import csrf_token_from, post_form
 from tests.factories import login
-from tests.web.test_contacts import wait_done
+from tests.web.test_contacts import wait_checked, wait_done
 
 FAMILY = (b"First name;Last name;Phone;Email\n"
           b"Jean;Dupont;+33 6 12 34 56 78;famille@example.org\n"
@@ -25,6 +25,8 @@ def test_the_summary_counts_people_kept_apart(client, db, factories):
         content_type="multipart/form-data")
     assert response.status_code == 302
     job = db.session.scalar(select(ImportJob))
+    wait_checked(client, job.id)
+    db.session.refresh(job)
     columns = {f"col_{i}": target for i, target in enumerate(job.mapping)}
     assert post_form(client, response.location, columns).status_code == 302
     html = wait_done(client, db, job.id)

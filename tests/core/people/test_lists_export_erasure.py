@@ -124,7 +124,7 @@ def test_erasure_deletes_personal_data_and_keeps_anonymous_counts(imported, fact
 
     counts = erase_contact(db.session, elodie, actor_id=None)
     assert counts == {"phones": 2, "attempts_anonymized": 1, "targets_anonymized": 2,
-                      "optouts_kept": 2, "texts_deleted": 0}
+                      "optouts_kept": 2, "texts_deleted": 0, "import_files_deleted": 0}
     db.session.expire_all()
     assert db.session.get(Contact, elodie_id) is None
     assert db.session.scalar(select(func.count()).select_from(ContactPhone).where(
