@@ -1,7 +1,7 @@
 """import_jobs.preview: the first rows of an upload, read in the background
 
 Revision ID: b6e2f1a4c8d7
-Revises: 7d3e9a1c5b20
+Revises: b5e2c8d1f4a7
 Create Date: 2026-12-03 14:50:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b6e2f1a4c8d7'
-down_revision = '7d3e9a1c5b20'
+down_revision = 'b5e2c8d1f4a7'
 branch_labels = None
 depends_on = None
 
