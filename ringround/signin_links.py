@@ -34,7 +34,7 @@ SIGNIN_LINK_LIFETIME = timedelta(hours=1)
 
 def signin_path(token: str) -> str:
     """The short path of a personal sign-in link."""
-    return f"/s/{token}"
+    return f"/in/{token}"
 
 
 def refusal(session: Session, actor: User, user: User, operation: Operation) -> str | None:

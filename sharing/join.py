@@ -2,7 +2,7 @@
 provider can text), land in the caller app, signed in for good.
 
 Returning volunteers sign in with phone and code where texts can be sent, else with a personal
-sign-in link an organizer or owner makes (`/s/<token>`). A code is never shown to whoever
+sign-in link an organizer or owner makes (`/in/<token>`). A code is never shown to whoever
 asked for it, except in development mode (DEV_SHOW_CODES with the simulator, local address
 only). The token is only ever in the URL: the session keeps the link's id, and nothing logs it.
 """
@@ -418,7 +418,7 @@ def signin_code():
 
 # ---- personal sign-in links ---------------------------------------------------------------
 
-@bp.route("/s/<token>", methods=["GET", "POST"])
+@bp.route("/in/<token>", methods=["GET", "POST"])
 @limiter.limit(join_limit, key_func=per_device)
 @limiter.limit(address_limit, key_func=per_address)
 def signin_link(token: str):

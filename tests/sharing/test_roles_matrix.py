@@ -24,6 +24,8 @@ EXPECTED = {
     "signed_in": {"anonymous": "login", "agent": "ok", "owner": "ok", "organizer": "ok",
                   "other_admin": "ok"},
     "public": {role: "ok" for role in ROLES},
+    # A personal sign-in link opened with a token that is not one (here: a join token).
+    "not_a_signin_link": {role: 410 for role in ROLES},
 }
 
 SIGNUP_FORM_DATA = {
@@ -41,6 +43,7 @@ ENDPOINTS = [
     ("operation", "POST", "/operations/{op}/people", {"user_id": "{candidate}", "role": "agent"}),
     ("operation", "POST", "/operations/{op}/people/{member}/role", {"role": "owner"}),
     ("operation", "POST", "/operations/{op}/people/{member}/remove", {}),
+    ("operation", "POST", "/operations/{op}/people/{member}/signin-link", {}),
     ("operation", "GET", "/links/{link}", None),
     ("operation", "GET", "/links/{link}/qr.svg", None),
     ("operation", "GET", "/links/{link}/qr.png?download=1", None),
@@ -80,6 +83,8 @@ ENDPOINTS = [
     ("public", "POST", "/j/verify", {"code": "123456"}),
     ("public", "POST", "/j/resend", {}),
     ("public", "GET", "/static/sharing/sharing.css", None),
+    ("not_a_signin_link", "GET", "/in/{token}", None),
+    ("not_a_signin_link", "POST", "/in/{token}", {}),
 ]
 
 # Names that belong to the first organization: another organization's admin never sees them.
