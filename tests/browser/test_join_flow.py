@@ -110,7 +110,7 @@ def test_a_returning_volunteer_signs_in_on_a_new_phone_with_a_personal_qr_link(
     it (as scanning the QR code does), taps once and is calling; the link then no longer works."""
     with live_server.app.app_context():
         world = build_world()
-        op_id, member_id, name = world.operation.id, world.agent_member_id, world.agent.display_name
+        op_id, name = world.operation.id, world.agent.display_name
         owner_email = world.owner.email
     desk = open_page(browser, live_server, viewport={"width": 1280, "height": 900})
     desk.goto("/login")
