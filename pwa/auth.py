@@ -84,9 +84,11 @@ def login():
 def account_password():
     """Set a password (phone-only organizers are asked to, on every console page)."""
     form = SetPasswordForm()
-    if not current_user.email and request.method == "POST" and not form.email.data:
+    valid = form.validate_on_submit()
+    if request.method == "POST" and not current_user.email and not form.email.data:
         form.email.errors = [_("Please give the email you will sign in with.")]
-    elif form.validate_on_submit():
+        valid = False
+    if valid:
         try:
             set_password(db.session, current_user, password=form.password.data,
                          email=form.email.data)
