@@ -12,6 +12,7 @@ def register(app: Flask) -> None:
     from pwa.auth import bp as auth_bp
     from pwa.caller import bp as caller_bp
     from pwa.console import bp as console_bp
+    from pwa.console import register_nav as register_console_nav
     from pwa.contacts import bp as contacts_bp
     from pwa.contacts import register_nav as register_contacts_nav
     from pwa.nav import console_nav, password_prompt
@@ -27,5 +28,6 @@ def register(app: Flask) -> None:
     register_contacts_nav()
     app.register_blueprint(operations_bp)
     register_operations_nav()
+    register_console_nav()
     app.jinja_env.globals.update(console_nav=console_nav, get_locale=get_locale,
                                  password_prompt=password_prompt)

@@ -26,6 +26,7 @@ from ringround.accounts import (
     set_up_instance,
 )
 from ringround.extensions import db, limiter
+from ringround.organizations import SettingsError, guess_country, guess_zone
 from ringround.redirects import safe_next_path
 
 bp = Blueprint("auth", __name__)
@@ -44,12 +45,22 @@ def setup():
     if not is_fresh_instance(db.session):
         return redirect(url_for("auth.login"))
     form = SetupForm()
+    if request.method == "GET":
+        # A first guess from the browser's languages; static/js/zone.js refines it from the
+        # browser's time zone (both stay select lists the person can change).
+        country = guess_country(None, [tag for tag, _q in request.accept_languages]) or "US"
+        form.country.data, form.time_zone.data = country, guess_zone(country)
+        form.country.render_kw = form.time_zone.render_kw = {"data-guess": "zone"}
     if form.validate_on_submit():
         try:
             org, user = set_up_instance(
                 db.session, org_name=form.org_name.data, email=form.email.data,
                 password=form.password.data, display_name=form.display_name.data,
+                country=form.country.data, time_zone=form.time_zone.data,
             )
+        except SettingsError as error:
+            db.session.rollback()
+            form[error.field].errors = [str(error)]
         except AccountError as error:
             db.session.rollback()
             flash(str(error), "error")

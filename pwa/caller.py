@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from functools import cache, wraps
 from pathlib import Path
 
@@ -43,11 +43,11 @@ from ringround.calling import (
     chosen_disposition,
     clean_result,
     lease_proof,
-    lease_proof_ok,
     local_clock,
     milestone_reached,
     needs_wrap_up,
     questions_of,
+    result_refusal,
 )
 from ringround.extensions import db, htmx, limiter
 from ringround.models import (
@@ -58,7 +58,6 @@ from ringround.models import (
     OperationState,
     Organization,
     Target,
-    TargetState,
     utcnow,
 )
 from ringround.operation_fields import editable_field_keys
@@ -66,13 +65,12 @@ from ringround.operations import can_manage
 
 bp = Blueprint("caller", __name__)
 
-BATCH_DEFAULT = 20
-BATCH_MAX = 50
+BATCH_DEFAULT = 5
 # Taking batches again and again must not become a way to read the whole list (per volunteer:
 # a phone bank's volunteers often share one address).
 BATCH_RATE_LIMIT = "20 per hour"
 SYNC_MAX = 100
-EDIT_WINDOW = timedelta(minutes=10)
+EDIT_WINDOW = queue.EDIT_WINDOW
 CARD_ID_NAMESPACE = uuid.UUID("9b0e8c52-4f0c-4d1e-9a57-2f1d3c6b7a10")
 STATIC = Path(__file__).resolve().parent / "static"
 # What the service worker keeps; its version is a hash of their contents.
@@ -144,35 +142,40 @@ def _proof_key() -> bytes:
     return hmac.new(secret, b"ringround-lease-proof-v1", hashlib.sha256).digest()
 
 
-def _was_given(operation: Operation, target: Target, payload: dict) -> bool:
-    """The agent holds the target now, resends its own result, or shows the proof that the
-    target was handed to them."""
-    if target.state == TargetState.LEASED and target.leased_to_id == current_user.id:
-        return True
-    sender = db.session.scalar(select(Attempt.agent_id).where(
-        Attempt.client_id == str(payload.get("client_id") or ""),
-        Attempt.target_id == target.id))
-    if sender is not None and sender == current_user.id:
-        return True
-    return lease_proof_ok(_proof_key(), current_user.id, operation.id, target.id,
-                          payload.get("lease_proof"))
+def _limits() -> queue.SeeingLimits:
+    """How many people a volunteer may be shown (README, "Configuration")."""
+    config = current_app.config
+    return queue.SeeingLimits(config["CALLER_PEOPLE_PER_MINUTE"],
+                              config["CALLER_PEOPLE_PER_HOUR"])
 
 
-def _current_card(operation: Operation) -> Card | None:
-    """The target this agent already holds, else a newly leased one, else None."""
+def _limited_message(seconds: int) -> str:
+    return _("You have seen many people very quickly; take a breath, you can go on in "
+             "%(n)d seconds.", n=seconds)
+
+
+def _current_card(operation: Operation) -> tuple[Card | None, int | None]:
+    """The target this agent already holds, else a newly leased one, else None; and, when
+    the limits refused a new one, in how many seconds the agent may go on."""
     held = queue.held_leases(db.session, operation, current_user)
-    lease = held[0] if held else queue.lease_next(db.session, operation, current_user)
+    try:
+        lease = held[0] if held else queue.lease_next(db.session, operation, current_user,
+                                                      limits=_limits())
+    except queue.LimitReachedError as limited:
+        db.session.rollback()
+        return None, limited.retry_after
     db.session.commit()
-    return _card_for_lease(operation, lease) if lease else None
+    return (_card_for_lease(operation, lease) if lease else None), None
 
 
-def _empty_state(operation: Operation) -> dict:
+def _empty_state(operation: Operation, wait_seconds: int | None = None) -> dict:
     """Why nobody is on the card, and when someone will be ("from 17:00 their time")."""
     now = utcnow()
     found = queue.next_callable_zone(db.session, operation, now=now)
     state = {"state": operation.state, "next_at": None, "local_time": None, "wait_minutes": None,
              "window_start": operation.window_start.strftime("%H:%M"),
-             "window_end": operation.window_end.strftime("%H:%M")}
+             "window_end": operation.window_end.strftime("%H:%M"),
+             "limited": _limited_message(wait_seconds) if wait_seconds else None}
     if found is not None:
         next_at, zone = found
         state["next_at"] = next_at
@@ -197,12 +200,14 @@ def _progress(operation: Operation) -> dict:
     }
 
 
-def _render_call(operation: Operation, card: Card | None, oob: bool = False) -> str:
+def _render_call(operation: Operation, card: Card | None, oob: bool = False,
+                 wait_seconds: int | None = None) -> str:
     return render_template(
         "caller/_call.html", operation=operation, card=card, oob=oob,
         questions=questions_of(operation),
         groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
-        empty=None if card else _empty_state(operation), progress=_progress(operation),
+        empty=None if card else _empty_state(operation, wait_seconds),
+        progress=_progress(operation),
     )
 
 
@@ -223,15 +228,16 @@ def _manage_url(operation: Operation) -> str | None:
 
 
 def _page(operation: Operation, without_person: bool, status: int = 200, **kept):
-    card = None if without_person else _current_card(operation)
+    card, wait = (None, None) if without_person else _current_card(operation)
     return _no_store(Response(status=status, response=render_template(
         "caller/page.html", operation=operation, shell=without_person, card=card,
         manage_url=_manage_url(operation),
         script_html=_shell_script(operation) if without_person else "",
         questions=questions_of(operation),
         groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
-        empty=None if card or without_person else _empty_state(operation),
-        progress=_progress(operation), batch_default=BATCH_DEFAULT, batch_max=BATCH_MAX,
+        empty=None if card or without_person else _empty_state(operation, wait),
+        progress=_progress(operation), batch_default=BATCH_DEFAULT,
+        batch_max=current_app.config["CALLER_BATCH_MAX"],
         **kept,
     )))
 
@@ -270,7 +276,8 @@ def shell(operation: Operation):
 def card(operation: Operation):
     if not htmx:
         return redirect(url_for("caller.home", operation_id=operation.id))
-    return _no_store(Response(_render_call(operation, _current_card(operation), oob=True)))
+    card, wait = _current_card(operation)
+    return _no_store(Response(_render_call(operation, card, oob=True, wait_seconds=wait)))
 
 
 @bp.get("/call/<int:operation_id>/progress")
@@ -286,8 +293,9 @@ def _record(operation: Operation, payload: dict) -> tuple[str, object]:
     target = db.session.get(Target, payload.get("target_id") or 0)
     if target is None or target.operation_id != operation.id:
         return "rejected", _("That person is not part of this operation.")
-    if not _was_given(operation, target, payload):
-        return "rejected", _("That person was not given to you to call.")
+    refusal = result_refusal(db.session, _proof_key(), current_user.id, target, payload)
+    if refusal is not None:
+        return "rejected", refusal
     contact = db.session.get(Contact, target.contact_id) if target.contact_id else None
     zone = target.time_zone or (contact.time_zone if contact else None)
     try:
@@ -486,7 +494,9 @@ def _lease_json(operation: Operation, lease, position: int) -> dict | None:
 @bp.post("/api/call/<int:operation_id>/next")
 @member_required(api=True)
 def api_next(operation: Operation):
-    card = _current_card(operation)
+    card, wait = _current_card(operation)
+    if wait is not None:
+        return _limited_json(wait)
     if card is None:
         empty = _empty_state(operation)
         return _no_store(jsonify(lease=None, next_at=empty["next_at"] and empty["next_at"]
@@ -495,21 +505,36 @@ def api_next(operation: Operation):
     return _no_store(jsonify(lease=_lease_json(operation, lease, 0)))
 
 
+def _limited_json(seconds: int) -> Response:
+    """429 with the wait, in words and in seconds, for the phone's script and other clients."""
+    response = jsonify(error=_limited_message(seconds), code="too_many_people",
+                       retry_after=seconds)
+    response.status_code = 429
+    response.headers["Retry-After"] = str(seconds)
+    return _no_store(response)
+
+
 @bp.post("/api/call/<int:operation_id>/batch")
 @limiter.limit(BATCH_RATE_LIMIT, key_func=lambda: f"caller:{current_user.get_id()}")
 @member_required(api=True)
 def api_batch(operation: Operation):
     """Lease up to n people for offline calling; the phone keeps their cards until returned."""
     body = request.get_json(silent=True) or {}
+    most = current_app.config["CALLER_BATCH_MAX"]
     try:
-        n = max(1, min(BATCH_MAX, int(body.get("n", BATCH_DEFAULT))))
+        n = max(1, min(most, int(body.get("n", BATCH_DEFAULT))))
     except (TypeError, ValueError):
-        n = BATCH_DEFAULT
+        n = min(most, BATCH_DEFAULT)
     # The batch is every lease the agent holds (the open card counts as one of the n), so
-    # "take 5" puts exactly 5 people on the phone; never more than BATCH_MAX however often.
+    # "take 5" puts exactly 5 people on the phone; never more than CALLER_BATCH_MAX held
+    # however often, and never more than the per-minute and per-hour limits allow.
     n -= len(queue.held_leases(db.session, operation, current_user))
     if n > 0:
-        queue.lease_batch(db.session, operation, current_user, n)
+        try:
+            queue.lease_batch(db.session, operation, current_user, n, limits=_limits())
+        except queue.LimitReachedError as limited:
+            db.session.rollback()
+            return _limited_json(limited.retry_after)
         db.session.commit()
     # The batch is every live lease the agent holds here (the open card included).
     leases = queue.held_leases(db.session, operation, current_user)

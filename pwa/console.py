@@ -1,4 +1,4 @@
-"""The organizer console: dashboard, switching organization, managing members."""
+"""The organizer console: dashboard, switching organization, settings, managing members."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from pwa.context import ORG_SESSION_KEY, current_role, org_role_required
-from pwa.forms import AddMemberForm, OrganizationForm, SwitchOrgForm
+from pwa.forms import AddMemberForm, OrganizationForm, SettingsForm, SwitchOrgForm
+from pwa.nav import add_console_nav
 from ringround.accounts import (
     AccountError,
     add_organizer,
@@ -28,6 +31,12 @@ from ringround.accounts import (
 from ringround.dashboard import organization_overview
 from ringround.extensions import db
 from ringround.models import Membership, Organization, OrgRole
+from ringround.organizations import (
+    OrganizationSettings,
+    SettingsError,
+    settings_of,
+    update_settings,
+)
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -114,3 +123,35 @@ def members(org: Organization):
         .order_by(Membership.created_at)
     ).all()
     return render_template("console/members.html", org=org, form=form, memberships=rows)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@org_role_required(OrgRole.ADMIN, OrgRole.ORGANIZER)
+def settings(org: Organization):
+    """The organization's settings: admins change them, organizers see them."""
+    is_admin = current_role() == OrgRole.ADMIN
+    if request.method == "POST" and not is_admin:
+        abort(403)
+    form = SettingsForm()
+    if request.method == "GET":
+        saved = settings_of(org)
+        form.name.data, form.help_text.data = saved.name, saved.help_text
+        form.country.data, form.time_zone.data = saved.country, saved.time_zone
+        form.window_start.data, form.window_end.data = saved.window_start, saved.window_end
+    elif form.validate_on_submit():
+        try:
+            update_settings(db.session, org, current_user, OrganizationSettings(
+                form.name.data, form.country.data, form.time_zone.data, form.help_text.data,
+                form.window_start.data, form.window_end.data))
+        except SettingsError as error:
+            db.session.rollback()
+            form[error.field].errors = [str(error)]
+        else:
+            db.session.commit()
+            flash(_("Settings saved."), "success")
+            return redirect(url_for("console.settings"))
+    return render_template("console/settings.html", org=org, form=form, can_edit=is_admin)
+
+
+def register_nav() -> None:
+    add_console_nav("console.settings", _l("Settings"))

@@ -15,7 +15,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -30,7 +29,6 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from pwa.context import org_role_required
-from ringround.csv_stream import csv_chunks
 from ringround.extensions import db, htmx
 from ringround.models import (
     Attempt,
@@ -42,6 +40,7 @@ from ringround.models import (
     SavedList,
     Tag,
 )
+from ringround.organizations import default_region
 from ringround.people import jobs
 from ringround.people.contacts import (
     get_contact,
@@ -52,7 +51,7 @@ from ringround.people.contacts import (
     set_number_opted_out,
 )
 from ringround.people.erasure import erase_contact
-from ringround.people.export import audit_contacts_export, contact_rows, person_data
+from ringround.people.export import contacts_stream, person_data
 from ringround.people.filters import (
     FilterError,
     bulk_tag,
@@ -74,7 +73,8 @@ FIELD_LABELS = {
     "mobile": _l("Mobile"), "landline": _l("Landline"), "street": _l("Street address"),
     "postcode": _l("Postcode"), "city": _l("City"), "country": _l("Country"),
     "language": _l("Language"), "date_of_birth": _l("Date of birth"),
-    "household": _l("Household"), "tags": _l("Tags"), IGNORE: _l("Do not import"),
+    "household": _l("Household"), "tags": _l("Tags"),
+    "extension": _l("Extension (of the phone column before it)"), IGNORE: _l("Do not import"),
 }
 
 
@@ -197,11 +197,9 @@ def export(org: Organization):
     if not CsrfForm().validate_on_submit():
         abort(400)
     filter_ = _filter_or_flash(request.form)
-    audit_contacts_export(db.session, org.id, filter=filter_, actor_id=current_user.id,
-                          list_name=request.form.get("list_name") or None)
-    db.session.commit()
-    rows = contact_rows(db.session, org.id, filter_)
-    return Response(stream_with_context(csv_chunks(rows, bom=True)), mimetype="text/csv",
+    stream = contacts_stream(db.engine, org.id, filter_, current_user.id,
+                             request.form.get("list_name") or None)
+    return Response(stream, mimetype="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="contacts-{org.slug}.csv"',
                              "Cache-Control": "no-store"})
@@ -252,7 +250,7 @@ def _targets(headers: list[str]) -> list[tuple[str, str]]:
 def import_job(org: Organization, job_id: int):
     job = _job_or_404(org, job_id)
     jobs.refresh_stale(db.session, job)
-    form = MappingForm(default_region=job.default_region or org.default_region)
+    form = MappingForm(default_region=job.default_region or default_region(org))
     if job.status == ImportStatus.PREVIEW and form.validate_on_submit():
         mapping = [request.form.get(f"col_{i}", IGNORE) for i in range(len(job.headers))]
         job.mapping = [m if is_valid_target(m) else IGNORE for m in mapping]

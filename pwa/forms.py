@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
+from babel import Locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from pwa.choices import options
 from ringround.accounts import MIN_PASSWORD_LENGTH
+from ringround.organizations import country_codes, zone_country, zone_names
 
 
-class SetupForm(FlaskForm):
+def country_options() -> list[SelectChoice]:
+    """Countries by name in the reader's language."""
+    names = (get_locale() or Locale("en")).territories
+    pairs = sorted(((code, names.get(code, code)) for code in country_codes()),
+                   key=lambda pair: pair[1].casefold())
+    return options(pairs)
+
+
+def zone_options() -> list[SelectChoice]:
+    """IANA zones, each with its country for the browser's guess (static/js/zone.js)."""
+    return [SelectChoice(zone, zone.replace("_", " "),
+                         render_kw={"data-country": zone_country(zone) or ""})
+            for zone in zone_names()]
+
+
+class CountryZoneMixin:
+    """An organization's country and time zone (checked by the core, with clear messages)."""
+
+    country = SelectField(_l("Country"), choices=country_options, validate_choice=False,
+                          description=_l("National numbers are read as this country's."))
+    time_zone = SelectField(_l("Time zone"), choices=zone_options, validate_choice=False,
+                            description=_l("Dates in forms and “today” use this zone."))
+
+
+class SetupForm(CountryZoneMixin, FlaskForm):
     org_name = StringField(_l("Organization name"), validators=[DataRequired(), Length(max=200)])
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=320)])
@@ -63,3 +100,13 @@ class SwitchOrgForm(FlaskForm):
 
 class OrganizationForm(FlaskForm):
     name = StringField(_l("Organization name"), validators=[DataRequired(), Length(max=200)])
+
+
+class SettingsForm(CountryZoneMixin, FlaskForm):
+    """An organization's settings (checked by `ringround.organizations.update_settings`)."""
+
+    name = StringField(_l("Organization name"))
+    help_text = TextAreaField(_l("Reply to HELP and note on closed join links"),
+                              validators=[Optional()])
+    window_start = TimeField(_l("Calling hours start"), validators=[Optional()])
+    window_end = TimeField(_l("Calling hours end"), validators=[Optional()])

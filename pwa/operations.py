@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -34,17 +33,16 @@ from pwa.context import current_org, current_role, org_role_required
 from pwa.nav import add_console_nav
 from ringround import operations as ops
 from ringround import questionnaires as qn
-from ringround.csv_stream import csv_chunks
 from ringround.extensions import db, htmx
 from ringround.models import Operation, OperationRole, Organization, OrgRole, User
 from ringround.operation_dispositions import disposition_rows
 from ringround.operation_fields import effective_settings
 from ringround.operation_stats import (
-    audit_results_export,
     operation_figures,
     organization_progress,
-    results_rows,
+    results_stream,
 )
+from ringround.queue import SeeingLimits, caller_alerts
 from ringround.script_placeholders import placeholders
 
 bp = Blueprint("operations", __name__, url_prefix="/console/operations")
@@ -118,7 +116,8 @@ def new(org: Organization):
 def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
     context = {"op": op, "org": org, "step": step, "form": form, "steps": STEP_LABELS,
                "step_names": list(STEP_LABELS), "editable": op.state.value != "ended",
-               "can_delete": ops.can_delete(db.session, op, current_user)}
+               "can_delete": ops.can_delete(db.session, op, current_user),
+               "step_locked": not ops.can_edit_step(db.session, op, current_user, step)}
     if step == "questionnaire":
         context.update(questions=qn.questions_of(op.questionnaire), templates=qn.TEMPLATE_NAMES,
                        problems=qn.validate(op.questionnaire), new_question=_question_form(op),
@@ -232,6 +231,8 @@ def step(op: Operation, org: Organization, step: str):
         typed = (forms.ScriptForm(formdata=request.args)
                  if step == "questionnaire" and "script" in request.args else None)
         return render_step(op, org, step, typed)
+    if not ops.can_edit_step(db.session, op, current_user, step):
+        abort(403)
     spec = forms.STEP_FORMS[step]
     form = spec.form()
     forms.prepare(step, form, op, org)
@@ -259,6 +260,8 @@ def step(op: Operation, org: Organization, step: str):
 @managed_operation
 def source_count(op: Operation, org: Organization):
     """The source step's live count: how many contacts the source on screen matches."""
+    if not ops.can_edit_step(db.session, op, current_user, "source"):
+        abort(403)
     form = forms.SourceForm(request.args, meta={"csrf": False})
     forms.source_choices(form, org)
     try:
@@ -475,8 +478,11 @@ FIGURES_MAX_AGE = 10
 def _figures_context(op: Operation) -> dict:
     figures = operation_figures(db.session, op, max_age=FIGURES_MAX_AGE)
     charts = {t["id"]: bar_chart(t["items"], t["text"]) for t in figures.tallies if t["items"]}
+    limits = SeeingLimits(current_app.config["CALLER_PEOPLE_PER_MINUTE"],
+                          current_app.config["CALLER_PEOPLE_PER_HOUR"])
     return {"op": op, "figures": figures, "charts": charts, "rows": {
-        row.code: row.label for row in disposition_rows(op)}}
+        row.code: row.label for row in disposition_rows(op)},
+        "alerts": caller_alerts(db.session, op.id, limits)}
 
 
 @bp.get("/<int:op_id>")
@@ -498,10 +504,7 @@ def figures(op: Operation, org: Organization):
 @bp.get("/<int:op_id>/results.csv")
 @managed_operation
 def export(op: Operation, org: Organization):
-    audit_results_export(db.session, op, current_user)
-    db.session.commit()
-    rows = results_rows(db.session, op)
-    response = Response(stream_with_context(csv_chunks(rows)), mimetype="text/csv")
+    response = Response(results_stream(db.engine, op, current_user.id), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="operation-{op.id}.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response

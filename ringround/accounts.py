@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ringround.audit import record_audit
 from ringround.models import Membership, Organization, OrgRole, User, utcnow
+from ringround.organizations import check_country, check_zone
 
 # Werkzeug's scrypt (n=2**15, r=8, p=1): a memory-hard KDF from the standard library.
 PASSWORD_METHOD = "scrypt"  # noqa: S105 - a method name, not a password
@@ -93,14 +94,19 @@ def create_password_user(
 
 
 def set_up_instance(
-    session: Session, *, org_name: str, email: str, password: str, display_name: str | None = None
+    session: Session, *, org_name: str, email: str, password: str, display_name: str | None = None,
+    country: str = "US", time_zone: str = "UTC",
 ) -> tuple[Organization, User]:
-    """First run: the first organization and its admin. Refused once any organization exists."""
+    """First run: the first organization (with its country and time zone) and its admin.
+    Refused once any organization exists. A bad country or zone raises `SettingsError`."""
     if not is_fresh_instance(session):
         raise AccountError(_("This Ringround is already set up. Please sign in."))
+    country, time_zone = check_country(country), check_zone(time_zone)
     user = create_password_user(session, email=email, password=password, display_name=display_name)
     user.is_instance_admin = True
-    return create_organization(session, name=org_name, admin=user), user
+    org = create_organization(session, name=org_name, admin=user, default_region=country,
+                              time_zone=time_zone)
+    return org, user
 
 
 def may_create_organizations(user: User, open_to_everyone: bool) -> bool:

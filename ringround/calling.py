@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import nh3
 from flask_babel import gettext as _
 from markdown_it import MarkdownIt
-from sqlalchemy.orm import object_session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
 
 from ringround.dispositions import Disposition, dispositions_for
-from ringround.models import CallMethod, Contact, DispositionGroup, Operation
+from ringround.models import Attempt, CallMethod, Contact, DispositionGroup, Operation, Target
 from ringround.operation_fields import exposed_fields
+from ringround.queue import Standing, lease_standing
 from ringround.script_placeholders import PLACEHOLDER_RE, placeholders, script_values
 
 NAME_KEYS = ("first_name", "last_name")
@@ -56,6 +58,13 @@ class Card:
     client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     lease_proof: str = ""
     script_html: str = ""  # the operation's script with this person's placeholders filled
+    extension: str | None = None
+
+    @property
+    def tel_href(self) -> str:
+        """The call button's link: the number, then the extension after a pause
+        (`tel:+19079737176,744`), which both iOS and Android dial."""
+        return f"tel:{self.phone},{self.extension}" if self.extension else f"tel:{self.phone}"
 
 
 def lease_proof(key: bytes, agent_id: int, operation_id: int, target_id: int) -> str:
@@ -76,19 +85,53 @@ def lease_proof_ok(key: bytes, agent_id: int, operation_id: int, target_id: int,
     return isinstance(proof, str) and hmac.compare_digest(expected, proof)
 
 
+def _refusals() -> dict[Standing, str]:
+    return {
+        Standing.NOT_GIVEN: _("That person was not given to you to call."),
+        Standing.HANDED_BACK: _("Not saved: you handed this person back."),
+        Standing.EXPIRED: _("Not saved: you had this person too long ago."),
+        Standing.REASSIGNED: _("Not saved: this person was given to someone else since."),
+        Standing.ALREADY_DONE: _("Not saved: a result for this person was recorded already."),
+    }
+
+
+def result_refusal(session: Session, key: bytes, agent_id: int, target: Target,
+                   payload: dict[str, Any]) -> str | None:
+    """Why the caller app may not record this result, in words for the caller; None if it may.
+
+    A resend of the agent's own result (or the result of the bridged call it placed) is
+    always let through: the queue answers it with the first outcome. A new result needs the
+    lease proof of the card and a lease that still stands (`queue.lease_standing`): held now,
+    or ended by itself within the grace period with nobody else on the person since. Results
+    for people handed back, taken over, or already done are refused, never stored."""
+    client_id = str(payload.get("client_id") or "")
+    sender = session.scalar(select(Attempt.agent_id).where(
+        Attempt.client_id == client_id, Attempt.target_id == target.id))
+    if sender is not None and sender == agent_id:
+        return None
+    standing = lease_standing(session, target, agent_id, client_id)
+    if standing == Standing.HELD:
+        return None
+    if not lease_proof_ok(key, agent_id, target.operation_id, target.id,
+                          payload.get("lease_proof")):
+        return _refusals()[Standing.NOT_GIVEN]
+    return None if standing.ok else _refusals()[standing]
+
+
 def build_card(operation: Operation, contact: Contact, target_id: int, phone: str,
                expires_at: datetime | None, caller_name: str = "",
                organization_name: str = "") -> Card:
     """The card for one lease. The name, and the script's placeholders, come from exposed
-    fields only."""
+    fields only; the extension is the leased number's own."""
     shown = exposed_fields(operation, contact)
+    extension = next((p.extension for p in contact.phones if p.e164 == phone), None)
     names = {f["key"]: f["value"] for f in shown if f["key"] in NAME_KEYS and f["value"]}
     name = " ".join(names[key] for key in NAME_KEYS if key in names)
     return Card(
         target_id=target_id, phone=phone, expires_at=expires_at, name=name,
         fields=[f for f in shown if f["key"] not in NAME_KEYS and not f["editable"]
                 and f["value"] not in (None, "")],
-        editable=[f for f in shown if f["editable"]],
+        editable=[f for f in shown if f["editable"]], extension=extension or None,
         script_html=card_script(operation, shown, caller_name, organization_name),
     )
 

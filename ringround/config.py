@@ -144,6 +144,15 @@ class TelephonySettings:
         return found
 
 
+def _count(name: str, default: int) -> int:
+    """A whole number of at least 1 from the environment (the default when unset or not one)."""
+    try:
+        value = int(os.environ.get(name) or default)
+    except ValueError:
+        return default
+    return value if value >= 1 else default
+
+
 def build_config(instance_path: Path) -> dict[str, object]:
     """All Flask settings for one app instance."""
     default_db = f"sqlite:///{instance_path / 'ringround.sqlite'}"
@@ -174,6 +183,11 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "CODE_CHECK_RATE_LIMIT": os.environ.get("CODE_CHECK_RATE_LIMIT", "10 per minute"),
         "RATE_LIMIT_PER_ADDRESS": os.environ.get("RATE_LIMIT_PER_ADDRESS",
                                                  "120 per minute;1000 per hour"),
+        # How many people one volunteer may be shown in one operation (skips included), and
+        # how many an offline batch holds: calling needs a few a minute, reading the list many.
+        "CALLER_PEOPLE_PER_MINUTE": _count("CALLER_PEOPLE_PER_MINUTE", 12),
+        "CALLER_PEOPLE_PER_HOUR": _count("CALLER_PEOPLE_PER_HOUR", 120),
+        "CALLER_BATCH_MAX": _count("CALLER_BATCH_MAX", 10),
         # Development only: with the simulator, texted codes also appear on the page.
         "DEV_SHOW_CODES": _flag(os.environ.get("DEV_SHOW_CODES")),
         "ORGANIZATIONS_OPEN_TO_ALL": _flag(os.environ.get("ORGANIZATIONS_OPEN_TO_ALL")),

@@ -13,10 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, distinct, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ringround import questionnaires
 from ringround.audit import record_audit
+from ringround.csv_stream import audited_csv
 from ringround.models import (
     Attempt,
     Contact,
@@ -259,54 +261,93 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _recorded(operation: Operation):
-    return (Attempt.operation_id == operation.id, Attempt.disposition.is_not(None))
+def _recorded(operation_id: int):
+    return (Attempt.operation_id == operation_id, Attempt.disposition.is_not(None))
 
 
-def audit_results_export(session: Session, operation: Operation, actor: User) -> int:
-    """Write the export to the audit log before any of it is sent; returns how many calls."""
-    count = session.scalar(select(func.count(Attempt.id)).where(*_recorded(operation))) or 0
-    record_audit(session, operation.organization_id, actor.id, "operation.results_exported",
-                 "operation", operation.id, {"rows": count})
-    return count
+@dataclass(frozen=True)
+class ResultsExport:
+    """What a results export needs, fixed as plain values before streaming starts: the ids,
+    the question headers and the result codes' labels in the requester's language. Reading
+    the rows then touches no ORM object of the request and no locale."""
+
+    organization_id: int
+    operation_id: int
+    question_ids: tuple[str, ...]
+    question_headers: tuple[str, ...]
+    labels: dict[str, str]
 
 
-def results_rows(session: Session, operation: Operation) -> Iterator[list]:
-    """The header, then every recorded call of the operation, oldest first (one column per
-    question), read from the database 2,000 at a time. Not audited: see
-    `audit_results_export`."""
+def results_export(operation: Operation) -> ResultsExport:
+    """The plain values of an export of `operation`, with labels in the current locale."""
     questions = questionnaires.questions_of(operation.questionnaire)
+    return ResultsExport(
+        organization_id=operation.organization_id, operation_id=operation.id,
+        question_ids=tuple(q["id"] for q in questions),
+        question_headers=tuple(q["id"] + ": " + q["text"] for q in questions),
+        labels={row.code: str(row.label) for row in disposition_rows(operation)})
+
+
+def audit_results_export(session: Session, export: ResultsExport, actor_id: int | None,
+                         rows: int) -> None:
+    """Record that `rows` calls of the operation were sent (once, after the last of them)."""
+    record_audit(session, export.organization_id, actor_id, "operation.results_exported",
+                 "operation", export.operation_id, {"rows": rows})
+
+
+def results_rows(session: Session, export: ResultsExport) -> Iterator[list]:
+    """The header, then every recorded call of the operation, oldest first (one column per
+    question; the number in E.164 and its extension apart), read 2,000 at a time. Not
+    audited: see `audit_results_export`."""
     yield ["call_id", "recorded_at", "agent", "contact_id", "first_name", "last_name",
-           "phone", "disposition", "group", *[q["id"] + ": " + q["text"] for q in questions],
-           "notes"]
-    first_phone = (select(ContactPhone.e164).where(ContactPhone.contact_id == Contact.id)
-                   .order_by(ContactPhone.position).limit(1).scalar_subquery())
+           "phone", "extension", "disposition", "group", *export.question_headers, "notes"]
+    first_phone = (select(ContactPhone.e164, ContactPhone.extension)
+                   .where(ContactPhone.contact_id == Contact.id)
+                   .order_by(ContactPhone.position).limit(1))
     rows = session.execute(
         select(Attempt.id, func.coalesce(Attempt.recorded_at, Attempt.created_at),
                User.display_name, Attempt.contact_id, Contact.first_name, Contact.last_name,
-               first_phone, Attempt.disposition, Attempt.disposition_group, Attempt.answers,
+               first_phone.with_only_columns(ContactPhone.e164).scalar_subquery(),
+               first_phone.with_only_columns(ContactPhone.extension).scalar_subquery(),
+               Attempt.disposition, Attempt.disposition_group, Attempt.answers,
                Attempt.notes)
         .outerjoin(User, User.id == Attempt.agent_id)
         .outerjoin(Contact, Contact.id == Attempt.contact_id)
-        .where(*_recorded(operation))
+        .where(*_recorded(export.operation_id))
         .order_by(Attempt.created_at, Attempt.id)
         .execution_options(yield_per=2000)
     )
-    labels = {row.code: str(row.label) for row in disposition_rows(operation)}
-    ids = [q["id"] for q in questions]
-    for call_id, when, agent, contact_id, first, last, phone, code, group, answers, notes \
-            in rows:
-        answers = answers or {}
-        yield [_cell(v) for v in (
-            call_id, when.isoformat() if when else "", agent, contact_id, first, last, phone,
-            labels.get(code, code), group.value if group else "",
-            *[answers.get(qid) for qid in ids], notes)]
+    labels, ids = export.labels, export.question_ids
+    try:
+        for call_id, when, agent, contact_id, first, last, phone, extension, code, group, \
+                answers, notes in rows:
+            answers = answers or {}
+            yield [call_id, when.isoformat() if when else "", _cell(agent), contact_id,
+                   _cell(first), _cell(last), phone or "", extension or "",
+                   _cell(labels.get(code, code)), group.value if group else "",
+                   *[_cell(answers.get(qid)) for qid in ids], _cell(notes)]
+    finally:
+        rows.close()  # a half-read cursor must not outlive a failed or abandoned export
+
+
+def results_stream(engine: Engine, operation: Operation, actor_id: int | None
+                   ) -> Iterator[bytes]:
+    """The export of `operation` as CSV pieces for a download, audited once sent whole.
+
+    Labels are resolved now, in the requester's language; the pieces are read later through
+    a session of the stream's own (`csv_stream.audited_csv`), after the request has ended.
+    """
+    export = results_export(operation)
+    return audited_csv(
+        engine, lambda session: results_rows(session, export),
+        lambda session, rows: audit_results_export(session, export, actor_id, rows))
 
 
 def results_csv(session: Session, operation: Operation, actor: User) -> str:
     """Every recorded call of the operation as one CSV string. Audited."""
-    audit_results_export(session, operation, actor)
+    export = results_export(operation)
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(safe_rows(results_rows(session, operation)))
+    rows = list(results_rows(session, export))
+    csv.writer(buffer).writerows(safe_rows(rows))
+    audit_results_export(session, export, actor.id, len(rows) - 1)
     return buffer.getvalue()
-

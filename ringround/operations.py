@@ -25,6 +25,7 @@ from ringround.models import (
     OperationRemoval,
     OperationRole,
     OperationState,
+    Organization,
     OrgRole,
     SavedList,
     User,
@@ -43,6 +44,7 @@ from ringround.operation_fields import (
     check_field_settings,
 )
 from ringround.operation_rules import validate_exclusions
+from ringround.queue.exclusions import apply_exclusions, field_and_tag_labels
 from ringround.script_placeholders import ScriptError, check_script
 
 STEPS = ("mode", "source", "basics", "method", "questionnaire", "recycling", "exclusions",
@@ -93,13 +95,16 @@ def one_month_after(moment: datetime) -> datetime:
 # --- creating ------------------------------------------------------------------------------
 
 def create_draft(session: Session, org_id: int, actor: User, name: str = "") -> Operation:
-    """A new draft operation owned by `actor`, with the default window, dates and rules."""
+    """A new draft operation owned by `actor`, with the organization's default calling hours
+    and the default dates and rules."""
     now = utcnow().replace(second=0, microsecond=0)
+    org = session.get(Organization, org_id)
+    window = (org.default_window_start, org.default_window_end) if org else DEFAULT_WINDOW
     operation = Operation(
         organization_id=org_id, name=(name or "").strip()[:200] or "New call operation",
         state=OperationState.DRAFT, mode=OperationMode.SIMPLE, description="",
-        starts_at=now, ends_at=one_month_after(now), window_start=DEFAULT_WINDOW[0],
-        window_end=DEFAULT_WINDOW[1], weekdays="0123456", allow_own_phone=True,
+        starts_at=now, ends_at=one_month_after(now), window_start=window[0],
+        window_end=window[1], weekdays="0123456", allow_own_phone=True,
         allow_campaign_line=False, script="", questionnaire=questionnaires.blank(),
         dispositions={"labels": {}, "custom": []}, retry_rules=copy.deepcopy(DEFAULT_RETRY_RULES),
         exclusions={"household_wide": False, "rules": [], "done_conditions": []},
@@ -362,9 +367,13 @@ def update_exclusions(
     problems = validate_exclusions(exclusions)  # the queue's own reading must agree
     if problems:
         raise OperationError(problems[0], "exclusions")
+    dropped = field_and_tag_labels(operation.exclusions)
     operation.exclusions = exclusions
     operation.cooldown_minutes, operation.max_calls_per_person = (
         cooldown_minutes, max_calls_per_person)
+    # Saved rules take effect on the targets at once (the dashboard counts them).
+    session.flush()
+    apply_exclusions(session, operation, dropped_labels=dropped)
     return operation
 
 
@@ -520,6 +529,28 @@ def can_manage(session: Session, operation: Operation, user: User) -> bool:
         return True
     return any(m.user_id == user.id and m.role is OperationRole.OWNER
                for m in operation.members)
+
+
+# Who is called and what callers see of them are the organization's decisions: an owner (a
+# role anyone gets through an owner link) edits the script, questions, rules and people only.
+ORGANIZER_STEPS = frozenset({"source", "fields"})
+
+
+def is_organizer(session: Session, organization_id: int, user: User) -> bool:
+    """An admin or organizer of the organization."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    role = session.scalar(select(Membership.role).where(
+        Membership.user_id == user.id, Membership.organization_id == organization_id))
+    return role in (OrgRole.ADMIN, OrgRole.ORGANIZER)
+
+
+def can_edit_step(session: Session, operation: Operation, user: User, step: str) -> bool:
+    """Whether `user` may change this wizard step: the source and the fields callers see are
+    for organizers only; the other steps for everyone who manages the operation."""
+    if step in ORGANIZER_STEPS:
+        return is_organizer(session, operation.organization_id, user)
+    return can_manage(session, operation, user)
 
 
 def owned_operations(session: Session, user: User) -> list[Operation]:

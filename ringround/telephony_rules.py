@@ -70,6 +70,32 @@ def _open_operation_ids(org_id: int):
     )
 
 
+def take_out_of_operations(session: Session, org_id: int, contact_ids: list[int]) -> None:
+    """These people opted out (or were marked do-not-contact): their targets leave every
+    operation that is not over at once (leased ones too: the lease cannot be recorded as a
+    call), so no figure counts them as callable."""
+    session.execute(
+        update(Target).where(
+            Target.contact_id.in_(contact_ids),
+            Target.operation_id.in_(_open_operation_ids(org_id)),
+            Target.state.in_([TargetState.WAITING, TargetState.LEASED]),
+        ).values(state=TargetState.REMOVED, reason=OPTED_OUT_REASON, leased_to_id=None,
+                 lease_expires_at=None).execution_options(synchronize_session="fetch")
+    )
+
+
+def put_back_in_operations(session: Session, org_id: int, contact_ids: list[int]) -> None:
+    """Undo `take_out_of_operations`: the targets it removed wait again."""
+    session.execute(
+        update(Target).where(
+            Target.contact_id.in_(contact_ids),
+            Target.operation_id.in_(_open_operation_ids(org_id)),
+            Target.state == TargetState.REMOVED, Target.reason == OPTED_OUT_REASON,
+        ).values(state=TargetState.WAITING, reason=None)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def opt_out(session: Session, org_id: int, e164: str, source: str) -> bool:
     """Stop calling and texting `e164` in the whole organization, at once.
 
@@ -82,14 +108,7 @@ def opt_out(session: Session, org_id: int, e164: str, source: str) -> bool:
     if contact_ids:
         session.execute(update(Contact).where(Contact.id.in_(contact_ids))
                         .values(do_not_contact=True))
-        session.execute(
-            update(Target).where(
-                Target.contact_id.in_(contact_ids),
-                Target.operation_id.in_(_open_operation_ids(org_id)),
-                Target.state.in_([TargetState.WAITING, TargetState.LEASED]),
-            ).values(state=TargetState.REMOVED, reason=OPTED_OUT_REASON, leased_to_id=None,
-                     lease_expires_at=None).execution_options(synchronize_session="fetch")
-        )
+        take_out_of_operations(session, org_id, contact_ids)
     if new:
         record_audit(session, org_id, None, "optout.added", details={"source": source})
     session.flush()
@@ -103,14 +122,7 @@ def opt_in(session: Session, org_id: int, e164: str, source: str) -> bool:
     if lifted and contact_ids:
         session.execute(update(Contact).where(Contact.id.in_(contact_ids))
                         .values(do_not_contact=False))
-        session.execute(
-            update(Target).where(
-                Target.contact_id.in_(contact_ids),
-                Target.operation_id.in_(_open_operation_ids(org_id)),
-                Target.state == TargetState.REMOVED, Target.reason == OPTED_OUT_REASON,
-            ).values(state=TargetState.WAITING, reason=None)
-            .execution_options(synchronize_session="fetch")
-        )
+        put_back_in_operations(session, org_id, contact_ids)
     if lifted:
         record_audit(session, org_id, None, "optout.lifted", details={"source": source})
     session.flush()

@@ -46,6 +46,7 @@ from ringround.enrollment import (
 )
 from ringround.extensions import db, limiter
 from ringround.models import JoinLink, Operation, OperationMember, Organization, User, utcnow
+from ringround.organizations import default_region
 from ringround.redirects import safe_next_path
 from ringround.signin_links import find_signin_link, use_signin_link
 from sharing.access import caller_url, render_no_store, template_helpers
@@ -193,7 +194,7 @@ def open_link(token: str):
             return done
     elif form.validate_on_submit():
         try:
-            phone = parse_phone(form.phone.data, link.organization.default_region)
+            phone = parse_phone(form.phone.data, default_region(link.organization))
             row, code = issue_phone_code(db.session, phone, "join")
         except EnrollmentError as error:
             db.session.rollback()
@@ -340,8 +341,9 @@ def resend():
 # ---- returning volunteers -----------------------------------------------------------------
 
 def _default_region() -> str:
-    first = db.session.scalar(select(Organization.default_region).order_by(Organization.id))
-    return first or "US"
+    """Signing in is not tied to an organization: national numbers are read as the first
+    organization's (most instances have one)."""
+    return default_region(db.session.scalar(select(Organization).order_by(Organization.id)))
 
 
 @bp.route("/signin/phone", methods=["GET", "POST"])

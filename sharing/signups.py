@@ -11,6 +11,7 @@ from pwa.context import org_role_required
 from ringround.extensions import db, limiter
 from ringround.links import public_url
 from ringround.models import Operation, Organization, OrgRole, SignupForm
+from ringround.organizations import default_region
 from ringround.signup import (
     FIELD_KEYS,
     SignupError,
@@ -163,7 +164,7 @@ def _public_page(form: SignupForm):
             return thanks  # a bot filled the honeypot: pretend all went well, store nothing
         data = {key: web_form[key].data for key in form.fields}
         data["consent"] = web_form.consent.data
-        region = db.session.get(Organization, form.organization_id).default_region
+        region = default_region(db.session.get(Organization, form.organization_id))
         result = validate_submission(form, data, region)
         if not result.errors:
             submit_signup(db.session, form, result.values)

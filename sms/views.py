@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from pwa.context import org_role_required
 from ringround.audit import record_audit
+from ringround.enrollment import operation_role
 from ringround.extensions import db, htmx
 from ringround.models import (
     Attempt,
@@ -125,9 +126,11 @@ def missed_handled(leg_id: int, org: Organization):
 
 
 def own_attempt(attempt_id: int) -> Attempt:
-    """An attempt the signed-in agent made (others' attempts do not exist for them)."""
+    """An attempt the signed-in agent made, in an operation they still belong to (others'
+    attempts, and those of an operation they were removed from, do not exist for them)."""
     attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or attempt.agent_id != current_user.id:
+    if attempt is None or attempt.agent_id != current_user.id \
+            or operation_role(db.session, current_user, attempt.operation_id) is None:
         abort(404)
     return attempt
 

@@ -17,6 +17,7 @@ from ringround.models.messaging import (
     ProviderEvent,
 )
 from ringround.models.operations import (
+    LeaseGrant,
     Operation,
     OperationMember,
     OperationMode,
@@ -53,9 +54,10 @@ from ringround.models.simulator import SimCall, SimText
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
     "CustomField", "CustomFieldType", "DispositionGroup", "Household", "ImportJob", "ImportStatus",
-    "JoinLink", "JoinLinkUse", "LinkRole", "Membership", "OptOut", "PhoneCode", "SignupForm",
+    "JoinLink", "JoinLinkUse", "LeaseGrant", "LinkRole", "Membership", "OptOut", "PhoneCode",
+    "SignupForm", "SigninLink",
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRemoval",
-    "OperationRole", "SigninLink",
+    "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
     "Target", "TargetState", "User", "contact_tags", "utcnow",
     # telephony

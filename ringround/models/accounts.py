@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ringround.models.base import Base, StrEnumType, TimestampMixin
@@ -27,9 +27,17 @@ class Organization(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The organization's country (ISO 3166 alpha-2): the region of national numbers
+    # (`ringround.organizations.default_region`).
     default_region: Mapped[str] = mapped_column(String(2), default="US")
+    # IANA zone of dates in forms and of "today" on dashboards.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     help_text: Mapped[str | None] = mapped_column(String(320))
+    # Calling hours new operations start with.
+    default_window_start: Mapped[time] = mapped_column(
+        default=time(9, 0), server_default=text("'09:00:00'"))
+    default_window_end: Mapped[time] = mapped_column(
+        default=time(21, 0), server_default=text("'21:00:00'"))
     # The organization's phone number on the telephony provider (E.164); an operation's own
     # `campaign_number` wins over it.
     # Unique across the instance, so an inbound text or call has exactly one organization.

@@ -176,3 +176,28 @@ class Target(Base):
     retry_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
     # A done-condition with "reselect after N days" puts the target back in line then.
     reselect_at: Mapped[datetime | None]
+
+
+class LeaseGrant(Base):
+    """One lease as it was granted: a person shown to an agent. A target keeps only its
+    current lease; these rows remember them all for a while, so that how many people an
+    agent saw is counted in the database (across workers), and a lease proof holds only
+    while its own lease lives (not after it was handed back or given to someone else)."""
+
+    __tablename__ = "lease_grants"
+    __table_args__ = (
+        # How many people this agent saw in the operation lately (the limits, the alerts).
+        Index("ix_lease_grants_agent", "operation_id", "agent_id", "granted_at"),
+        # The leases of one target, latest last (the proof of a result).
+        Index("ix_lease_grants_target", "target_id", "granted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operations.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    granted_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    # When the agent gave the person back, and how (`skip`, `return`, `logout`).
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(16))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ringround.extensions import db
 from ringround.models import ContactPhone, Organization
+from ringround.organizations import default_region
 from ringround.people.jobs import imports_dir
 
 contacts_cli = AppGroup("contacts", help="Import, export and erase contacts.")
@@ -34,7 +35,8 @@ def organization_by_slug(slug: str) -> Organization:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--org", "slug", required=True, help="The organization's slug.")
 @click.option("--default-region", default=None,
-              help="Country (e.g. FR) for national numbers without a country column.")
+              help="Country (e.g. FR) of national numbers without a country column "
+                   "(default: the organization's country).")
 @click.option("--tag", "tags", multiple=True, help="A tag for every imported contact.")
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
               help="Override the guessed field of a column (e.g. 'Tel. 2=mobile').")
@@ -141,7 +143,7 @@ def erase_command(slug: str, contact_id: int | None, phone: str | None, yes: boo
 
     org = organization_by_slug(slug)
     if phone:
-        parsed = parse_phone(phone, org.default_region)
+        parsed = parse_phone(phone, default_region(org))
         if isinstance(parsed, PhoneError):
             raise click.ClickException(f"Cannot read {phone!r}: {parsed.message}.")
         contact_id = db.session.scalar(select(ContactPhone.contact_id).where(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ringround.audit import record_audit
 from ringround.models import Contact, ContactPhone, OptOut, PhoneStatus, utcnow
 from ringround.optouts import opt_in_number, opt_out_number, optout_key, phone_hmac
+from ringround.telephony_rules import put_back_in_operations, take_out_of_operations
 
 
 def get_contact(session: Session, org_id: int, contact_id: int) -> Contact | None:
@@ -35,9 +36,14 @@ def opted_out_numbers(session: Session, org_id: int, contact: Contact) -> set[st
 
 def set_do_not_contact(session: Session, contact: Contact, value: bool,
                        actor_id: int | None) -> None:
-    """Mark a person as not to be called or texted (or lift it)."""
+    """Mark a person as not to be called or texted (or lift it): their targets leave the
+    organization's running operations at once (or come back)."""
     contact.do_not_contact = value
     contact.updated_at = utcnow()
+    if value:
+        take_out_of_operations(session, contact.organization_id, [contact.id])
+    else:
+        put_back_in_operations(session, contact.organization_id, [contact.id])
     record_audit(session, contact.organization_id, actor_id,
                  "contact.do_not_contact" if value else "contact.may_contact",
                  "contact", contact.id)

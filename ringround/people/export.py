@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ringround.audit import record_audit
+from ringround.csv_stream import audited_csv
 from ringround.models import (
     Attempt,
     Consent,
@@ -29,8 +31,10 @@ from ringround.people.filters import contact_ids_select, count_matching
 from ringround.spreadsheet_safety import safe_rows
 
 MAX_PHONES = 3
-BASE_COLUMNS = ["first_name", "last_name", "email",
-                *[f"phone_{i}" for i in range(1, MAX_PHONES + 1)],
+# Each number in E.164, its extension (if any) in the column after it.
+PHONE_COLUMNS = [column for i in range(1, MAX_PHONES + 1)
+                 for column in (f"phone_{i}", f"phone_{i}_extension")]
+BASE_COLUMNS = ["first_name", "last_name", "email", *PHONE_COLUMNS,
                 "street", "postcode", "city", "country", "language", "date_of_birth",
                 "time_zone", "tags", "household", "do_not_contact", "source", "created_at"]
 BATCH = 2000
@@ -52,10 +56,11 @@ def _batches(session: Session, org_id: int, filter: dict[str, Any] | None  # noq
 
 def audit_contacts_export(session: Session, org_id: int, *, filter: dict | None = None,  # noqa: A002
                           actor_id: int | None = None, list_name: str | None = None,
-                          via: str = "web") -> int:
-    """Write an export of the matching contacts to the audit log, before any of it is sent;
-    returns how many contacts it holds."""
-    count = count_matching(session, org_id, filter)
+                          via: str = "web", count: int | None = None) -> int:
+    """Write an export of the matching contacts to the audit log (`count` of them, sent;
+    counted now when not given); returns how many contacts it holds."""
+    if count is None:
+        count = count_matching(session, org_id, filter)
     record_audit(session, org_id, actor_id, "contacts.exported", "organization", org_id,
                  {"count": count, "list": list_name, "filter_keys": sorted(filter or {}),
                   "via": via})
@@ -75,14 +80,14 @@ def contact_rows(session: Session, org_id: int, filter: dict | None = None  # no
         for contact_id, e164, extension in session.execute(
                 select(ContactPhone.contact_id, ContactPhone.e164, ContactPhone.extension)
                 .where(ContactPhone.contact_id.in_(ids)).order_by(ContactPhone.position)):
-            phones[contact_id].append(f"{e164} x{extension}" if extension else e164)
+            phones[contact_id] += [e164, extension or ""]
         tags: dict[int, list[str]] = defaultdict(list)
         for contact_id, name in session.execute(
                 select(contact_tags.c.contact_id, Tag.name).join(Tag)
                 .where(contact_tags.c.contact_id.in_(ids)).order_by(Tag.name)):
             tags[contact_id].append(name)
         for contact in batch:
-            numbers = (phones[contact.id] + [""] * MAX_PHONES)[:MAX_PHONES]
+            numbers = (phones[contact.id] + [""] * len(PHONE_COLUMNS))[:len(PHONE_COLUMNS)]
             custom = contact.custom or {}
             yield [
                 contact.first_name or "", contact.last_name or "", contact.email or "",
@@ -102,12 +107,29 @@ def export_csv(session: Session, org_id: int, out: TextIO, *, filter: dict | Non
                actor_id: int | None = None, list_name: str | None = None,
                via: str = "web") -> int:
     """Write the matching contacts to `out` as CSV; returns how many. Audited (and committed)
-    before the first row is written."""
-    count = audit_contacts_export(session, org_id, filter=filter, actor_id=actor_id,
-                                  list_name=list_name, via=via)
+    once the last row is written."""
+    rows = safe_rows(contact_rows(session, org_id, filter))
+    writer = csv.writer(out)
+    writer.writerow(next(rows))
+    count = 0
+    for count, row in enumerate(rows, start=1):  # noqa: B007 (read after the loop)
+        writer.writerow(row)
+    session.rollback()  # end the read before writing (see csv_stream.audited_csv)
+    audit_contacts_export(session, org_id, filter=filter, actor_id=actor_id,
+                          list_name=list_name, via=via, count=count)
     session.commit()
-    csv.writer(out).writerows(safe_rows(contact_rows(session, org_id, filter)))
     return count
+
+
+def contacts_stream(engine: Engine, org_id: int, filter: dict | None,  # noqa: A002
+                    actor_id: int | None, list_name: str | None) -> Iterator[bytes]:
+    """The matching contacts as CSV pieces for a download (with a BOM, for Excel), read
+    through a session of the stream's own and audited once sent whole."""
+    return audited_csv(
+        engine, lambda session: contact_rows(session, org_id, filter),
+        lambda session, count: audit_contacts_export(
+            session, org_id, filter=filter, actor_id=actor_id, list_name=list_name,
+            count=count), bom=True)
 
 
 def _iso(value) -> str | None:

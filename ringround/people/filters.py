@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from ringround.models import Attempt, Contact, ContactPhone, SavedList, Tag, contact_tags, utcnow
 from ringround.people.merge import get_or_create_tags
+from ringround.queue.exclusions import contacts_changed
 
 FILTER_KEYS = ("tags_any", "tags_all", "tags_none", "fields", "city", "postcode_prefix",
                "language", "country", "has_mobile", "created_since", "not_called_days")
@@ -177,12 +178,14 @@ def bulk_tag(session: Session, org_id: int, filter: dict[str, Any], tag_name: st
         result = session.execute(insert(contact_tags).from_select(
             ["contact_id", "tag_id"],
             select(Contact.id, literal(tag.id)).where(Contact.id.in_(missing))))
+        contacts_changed(session, org_id)  # a tag exclusion may now apply
         return result.rowcount or 0
     tag = session.scalar(select(Tag).where(Tag.organization_id == org_id, Tag.name == tag_name))
     if tag is None:
         return 0
     result = session.execute(delete(contact_tags).where(
         contact_tags.c.tag_id == tag.id, contact_tags.c.contact_id.in_(ids)))
+    contacts_changed(session, org_id)
     return result.rowcount or 0
 
 

@@ -10,6 +10,7 @@ import unicodedata
 FIELDS = (
     "first_name", "last_name", "full_name", "email", "phone", "mobile", "landline", "street",
     "postcode", "city", "country", "language", "date_of_birth", "household", "tags",
+    "extension",
 )
 PHONE_FIELDS = ("phone", "mobile", "landline")
 IGNORE = "ignore"
@@ -42,6 +43,8 @@ _SYNONYMS = {
     "household": "household householdid foyer menage hushall huishouden",
     "tags": "tags tag labels etiquettes etiketter etiketten",
 }
+# An extension column belongs to the phone column before it.
+_EXTENSION_WORDS = {"ext", "extn", "poste", "anknytning", "toestel"}
 _LOOKUP = {word: field for field, words in _SYNONYMS.items() for word in words.split()}
 
 
@@ -66,6 +69,8 @@ def guess_field(header: str) -> str:
         return IGNORE
     if key in _LOOKUP:
         return _LOOKUP[key]
+    if key.endswith("extension") or key.rstrip("0123456789") in _EXTENSION_WORDS:
+        return "extension"  # phone_1_extension (our exports), ext, poste 2
     stripped = key.rstrip("0123456789")  # phone2, telefon_1
     if stripped in _LOOKUP:
         return _LOOKUP[stripped]
@@ -80,7 +85,7 @@ def auto_map(headers: list[str]) -> list[str]:
     """A target for every column. Single-valued fields go to their first column only."""
     mapping: list[str] = []
     taken: set[str] = set()
-    repeatable = set(PHONE_FIELDS) | {"tags"}
+    repeatable = set(PHONE_FIELDS) | {"tags", "extension"}
     for header in headers:
         field = guess_field(header)
         if field in taken and field not in repeatable:

@@ -43,6 +43,7 @@ from ringround.models import (
     utcnow,
 )
 from ringround.optouts import optout_key, phone_hmac
+from ringround.organizations import default_region as organization_region
 from ringround.people.headers import (
     CUSTOM_PREFIX,
     auto_map,
@@ -72,6 +73,7 @@ from ringround.people.normalize import (
     read_and_clean,
 )
 from ringround.people.reader import DEFAULT_MAX_BYTES, TableError, TableSource, open_table
+from ringround.queue.exclusions import contacts_changed
 from ringround.spreadsheet_safety import neutralize
 
 CHUNK_ROWS = 2000
@@ -910,7 +912,7 @@ def import_contacts(
     org = session.get(Organization, org_id)
     if org is None:
         raise TableError("No such organization.")
-    region = (default_region or org.default_region or "").upper() or None
+    region = (default_region or organization_region(org)).upper()
     config = NormalizeConfig(tuple(mapping), region, household_secret())
     session.commit()
     summary = ImportSummary()
@@ -943,6 +945,8 @@ def import_contacts(
                     began = time.monotonic()
                     if progress:
                         progress(done, max(table.estimated_rows, done))
+            # Changed fields and tags may put people under (or out of) an exclusion.
+            contacts_changed(writer.session, org_id)
             writer.commit()
         if progress:
             progress(done, max(table.estimated_rows, done))

@@ -28,6 +28,7 @@ from ringround.models import (
     utcnow,
 )
 from ringround.optouts import is_opted_out
+from ringround.organizations import default_region
 from ringround.people.normalize import (
     CONTACT_FIELDS,
     household_key,
@@ -191,7 +192,7 @@ def upsert_contact(
     """
     org = session.get(Organization, org_id)
     clean = _clean_fields(fields)
-    region = clean.get("country") or (org.default_region if org else None)
+    region = clean.get("country") or default_region(org)
     parsed = [p for p in (parse_phone(raw, region) for raw in phones)
               if not isinstance(p, PhoneError)]
     contact = None

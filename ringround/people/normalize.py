@@ -235,17 +235,23 @@ class _Plan:
 
     __slots__ = ("config", "fields", "phones", "tags", "custom", "hasher")
 
+    # phones: (column, target, extension column or -1): an `extension` column belongs to the
+    # phone column before it.
+
     def __init__(self, config: NormalizeConfig):
         self.config = config
         self.fields: list[tuple[int, str]] = []
-        self.phones: list[tuple[int, str]] = []
+        self.phones: list[tuple[int, str, int]] = []
         self.tags: list[int] = []
         self.custom: list[tuple[int, str]] = []
         for index, target in enumerate(config.mapping):
             if target == "ignore":
                 continue
             if target in PHONE_FIELDS:
-                self.phones.append((index, target))
+                self.phones.append((index, target, -1))
+            elif target == "extension":
+                if self.phones and self.phones[-1][2] < 0:
+                    self.phones[-1] = (*self.phones[-1][:2], index)
             elif target == "tags":
                 self.tags.append(index)
             elif target.startswith(CUSTOM_PREFIX):
@@ -284,11 +290,14 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
             if cell:
                 values[target] = cell
     phone_cells: list[tuple[str, str]] = []
-    for index, target in plan.phones:
+    for index, target, extension_index in plan.phones:
         if index >= count:
             continue
         cell = cells[index].strip()
         if not cell:
+            continue
+        if 0 <= extension_index < count and (extension := cells[extension_index].strip()):
+            phone_cells.append((target, f"{cell} x{extension}"))
             continue
         if _ONE_NUMBER.fullmatch(cell):
             phone_cells.append((target, cell))

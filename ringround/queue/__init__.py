@@ -9,14 +9,25 @@ right after (leases and results hold a row lock on PostgreSQL, the write lock on
   `renew_leases`, `expire_leases`: leases.
 - `record_result`, `edit_result`, `start_attempt`, `apply_provider_status`: results.
 - `blocked_counts`, `next_callable_at`, `stats_for_agent`: figures.
+- `lease_standing`, `caller_alerts`: what the leases granted say (may a result still be
+  recorded; which agents look unlike callers).
 """
 
+from ringround.queue.grants import (
+    RESULT_GRACE,
+    CallerAlert,
+    Standing,
+    caller_alerts,
+    lease_standing,
+)
 from ringround.queue.leasing import (
     MAX_BATCH,
     OFFLINE_LEASE_MINUTES,
     ONLINE_LEASE_MINUTES,
     Lease,
+    LimitReachedError,
     QueueError,
+    SeeingLimits,
     expire_leases,
     held_leases,
     lease_batch,
@@ -36,6 +47,7 @@ from ringround.queue.reasons import (
     stats_for_agent,
 )
 from ringround.queue.results import (
+    EDIT_WINDOW,
     RecordOutcome,
     ResultIn,
     apply_provider_status,
@@ -45,11 +57,13 @@ from ringround.queue.results import (
 )
 
 __all__ = [
+    "EDIT_WINDOW", "RESULT_GRACE", "CallerAlert", "Standing", "caller_alerts", "lease_standing",
     "MAX_BATCH", "OFFLINE_LEASE_MINUTES", "ONLINE_LEASE_MINUTES", "REASONS", "AgentStats",
-    "Lease", "QueueError", "RecordOutcome", "ResultIn", "apply_provider_status",
+    "Lease", "LimitReachedError", "QueueError", "RecordOutcome", "ResultIn",
+    "apply_provider_status",
     "blocked_counts", "edit_result", "expire_leases", "held_leases", "lease_batch",
     "lease_next", "materialize_targets", "next_callable_at", "next_callable_zone",
     "operation_running", "record_result", "refresh_operations", "release_target",
-    "renew_leases", "return_batch",
+    "renew_leases", "return_batch", "SeeingLimits",
     "source_filter", "start_attempt", "stats_for_agent",
 ]

@@ -16,6 +16,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    insert,
     literal_column,
     select,
     text,
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from ringround.models import (
     Contact,
     ContactPhone,
+    LeaseGrant,
     Operation,
     OperationMember,
     OperationState,
@@ -92,6 +94,24 @@ class Lease:
 
 class QueueError(ValueError):
     """A request the queue refuses (unknown target, wrong operation, not the agent's)."""
+
+
+@dataclass(frozen=True)
+class SeeingLimits:
+    """How many people one agent may be shown in one operation, per minute and per hour
+    (skips included: every lease granted counts). The caller app passes them from the
+    settings; server-driven calling (call-in) passes none."""
+
+    per_minute: int
+    per_hour: int
+
+
+class LimitReachedError(QueueError):
+    """The agent saw as many people as the limits allow; more in `retry_after` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many people shown; more in {retry_after} s")
+        self.retry_after = retry_after
 
 
 def _now(now: datetime | None) -> datetime:
@@ -277,23 +297,58 @@ def _agent_statement():
         p.c.e164 == u.c.phone_e164,
     ).scalar_subquery()
     o = Operation.__table__
+    g = LeaseGrant.__table__
+
+    def seen(since: str, cap: str):
+        """People shown to the agent here since `since`: at most `cap` index entries read
+        (the limit plus one is all a check needs; no limit, none read)."""
+        shown = select(g.c.id).where(
+            g.c.operation_id == bindparam("operation_id"), g.c.agent_id == bindparam("agent_id"),
+            g.c.granted_at > bindparam(since, type_=g.c.granted_at.type),
+        ).limit(bindparam(cap, type_=g.c.id.type)).subquery()
+        return select(func.count()).select_from(shown).scalar_subquery()
+
     # One round trip: the operation (with its organization's gap) and the agent in it.
     return select(
         *operation_columns("op_", rules_as_text=True), u.c.id.label("agent_id"), u.c.phone_e164,
         as_text(m.c.prefer_tags, "prefer_tags"), as_text(m.c.avoid_tags, "avoid_tags"),
         held.label("held"), own.label("own_contact_id"),
+        seen("minute_ago", "minute_cap").label("seen_minute"),
+        seen("hour_ago", "hour_cap").label("seen_hour"),
     ).select_from(operation_join().outerjoin(u, u.c.id == bindparam("agent_id")).outerjoin(
         m, (m.c.user_id == u.c.id) & (m.c.operation_id == o.c.id)),
     ).where(o.c.id == bindparam("operation_id"))
 
 
 def _operation_and_agent(connection: Connection, operation_id: int, agent_id: int,
-                         now: datetime):
+                         now: datetime, limits: SeeingLimits | None = None):
     """The operation's row and, beside it, the agent's phone, prefer/avoid tags there, how
-    many unexpired leases they hold, and the contact that has their number."""
+    many unexpired leases they hold, the contact that has their number, and (with `limits`)
+    how many people they were shown here in the last minute and hour."""
     shared = frozenset({"prefer_tags", "avoid_tags", *(f"op_{c}" for c in RULE_COLUMNS)})
     return prebuilt("operation_agent", lambda: DriverStatement(_agent_statement, shared)).first(
-        connection, {"operation_id": operation_id, "agent_id": agent_id, "now": now})
+        connection, {"operation_id": operation_id, "agent_id": agent_id, "now": now,
+                     "minute_ago": now - timedelta(minutes=1),
+                     "hour_ago": now - timedelta(hours=1),
+                     "minute_cap": limits.per_minute + 1 if limits else 0,
+                     "hour_cap": limits.per_hour + 1 if limits else 0})
+
+
+def _retry_after(session: Session, operation_id: int, agent_id: int, limits: SeeingLimits,
+                 now: datetime) -> int:
+    """Seconds until the agent may be shown someone again (only asked once refused)."""
+    g = LeaseGrant.__table__
+    times = list(session.scalars(select(g.c.granted_at).where(
+        g.c.operation_id == operation_id, g.c.agent_id == agent_id,
+        g.c.granted_at > now - timedelta(hours=1)).order_by(g.c.granted_at.desc())))
+    wait = timedelta(0)
+    for window, allowed in ((timedelta(minutes=1), limits.per_minute),
+                            (timedelta(hours=1), limits.per_hour)):
+        recent = [moment for moment in times if moment > now - window]
+        if len(recent) >= allowed:
+            # The window lets one more in when the grant `allowed` places back leaves it.
+            wait = max(wait, recent[allowed - 1] + window - now)
+    return max(1, int(wait.total_seconds() + 0.999))
 
 
 # When each operation was last swept, per database (engine).
@@ -313,10 +368,11 @@ def _sweep_expired(session: Session, connection: Connection, operation_id: int,
 
 
 def _lease(session: Session, operation, agent, n: int, now: datetime,
-           lease_minutes: int, max_open: int | None = None) -> list[Lease]:
+           lease_minutes: int, max_open: int | None = None,
+           limits: SeeingLimits | None = None) -> list[Lease]:
     agent_id = _id_of(agent)
     connection = session.connection()
-    who = _operation_and_agent(connection, _id_of(operation), agent_id, now)
+    who = _operation_and_agent(connection, _id_of(operation), agent_id, now, limits)
     if who is None:
         raise QueueError("unknown operation")
     if who.agent_id is None:
@@ -336,6 +392,10 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
         held = held_leases(session, op.id, agent_id, now)
         if held:
             return held[:1]
+    if limits is not None:
+        n = min(n, limits.per_minute - who.seen_minute, limits.per_hour - who.seen_hour)
+        if n <= 0:
+            raise LimitReachedError(_retry_after(session, op.id, agent_id, limits, now))
     org_id = op.organization_id
     pg = connection.dialect.name == "postgresql"
     picker = _Picker(op.id, zones, agent_id, who.own_contact_id,
@@ -371,6 +431,7 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
                     # The usual case, one statement: lease unless the number opted out.
                     if _lease_one(connection, row.id, org_id, verdict.deferred_digest,
                                   agent_id, now, expires):
+                        _grant_one(connection, op.id, row.id, agent_id, now, expires)
                         return [Lease(row.id, op.id, row.contact_id, verdict.phone_id,
                                       verdict.phone_e164, expires, row.attempts)]
                     verdict = check_candidate(session, row, rules, org_id, now,
@@ -388,6 +449,8 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
         "ids": [c[0] for c in chosen], "agent_id": agent_id, "now": now, "expires": expires})
     if result.rowcount != len(chosen):  # cannot happen under the locks above; refuse loudly
         raise RuntimeError("a target changed while it was being leased")
+    session.execute(prebuilt("grant_many", _grant_many_statement), {
+        "ids": [c[0] for c in chosen], "agent_id": agent_id, "now": now, "expires": expires})
     return [Lease(target_id, op.id, contact_id, verdict.phone_id, verdict.phone_e164,
                   expires, attempts)
             for target_id, contact_id, attempts, verdict in chosen]
@@ -413,6 +476,45 @@ def _lease_one(connection: Connection, target_id: int, org_id: int, digest: str,
         connection, {
             "target_id": target_id, "org_id": org_id, "digest": digest, "agent_id": agent_id,
             "now": now, "expires": expires}) == 1
+
+
+def _grant_one_statement():
+    g = LeaseGrant.__table__
+    return insert(g).values(
+        operation_id=bindparam("operation_id"), target_id=bindparam("target_id"),
+        agent_id=bindparam("agent_id"), granted_at=bindparam("now", type_=g.c.granted_at.type),
+        expires_at=bindparam("expires", type_=g.c.expires_at.type))
+
+
+def _grant_one(connection: Connection, operation_id: int, target_id: int, agent_id: int,
+               now: datetime, expires: datetime) -> None:
+    """Remember the lease just granted (the limits count these; proofs check them)."""
+    prebuilt("grant_one", lambda: DriverStatement(_grant_one_statement)).run(connection, {
+        "operation_id": operation_id, "target_id": target_id, "agent_id": agent_id,
+        "now": now, "expires": expires})
+
+
+def _grant_many_statement():
+    t, g = Target.__table__, LeaseGrant.__table__
+    return insert(g).from_select(
+        ["operation_id", "target_id", "agent_id", "granted_at", "expires_at"],
+        select(t.c.operation_id, t.c.id, bindparam("agent_id", type_=g.c.agent_id.type),
+               bindparam("now", type_=g.c.granted_at.type),
+               bindparam("expires", type_=g.c.expires_at.type))
+        .where(t.c.id.in_(bindparam("ids", expanding=True))))
+
+
+def _end_grants(session: Session, agent_id: int, how: str, now: datetime,
+                operation_id: int | None = None, target_ids: list[int] | None = None) -> None:
+    """The agent gave these people back: their leases' proofs no longer hold."""
+    g = LeaseGrant.__table__
+    stmt = update(g).where(g.c.agent_id == agent_id, g.c.ended_at.is_(None),
+                           g.c.expires_at > now)
+    if operation_id is not None:
+        stmt = stmt.where(g.c.operation_id == operation_id)
+    if target_ids is not None:
+        stmt = stmt.where(g.c.target_id.in_(target_ids))
+    session.execute(stmt.values(ended_at=now, ended_by=how))
 
 
 def _lease_statement():
@@ -451,24 +553,28 @@ def held_leases(session: Session, operation: Operation | int, agent: User | int,
 
 
 def lease_next(session: Session, operation: Operation, agent: User, now: datetime | None = None,
-               lease_minutes: int = ONLINE_LEASE_MINUTES, max_open: int = 2) -> Lease | None:
+               lease_minutes: int = ONLINE_LEASE_MINUTES, max_open: int = 2,
+               limits: SeeingLimits | None = None) -> Lease | None:
     """Lease the next eligible target of `operation` to `agent`, or None if nobody is callable.
 
     An agent holds at most `max_open` online leases at once (the current card and the next
     one, prefetched): past that, the oldest held lease is returned again instead of a new one,
-    so reloads and double taps cannot hoard people. The caller must commit promptly: until
+    so reloads and double taps cannot hoard people. With `limits`, raises LimitReachedError when
+    the agent was shown as many people as they allow. The caller must commit promptly: until
     then the target's row lock (PostgreSQL) or the write lock (SQLite) is held.
     """
     leases = _lease(session, operation, agent, 1, _now(now), lease_minutes,
-                    max_open=max_open or None)
+                    max_open=max_open or None, limits=limits)
     return leases[0] if leases else None
 
 
 def lease_batch(session: Session, operation: Operation, agent: User, n: int,
-                now: datetime | None = None,
-                lease_minutes: int = OFFLINE_LEASE_MINUTES) -> list[Lease]:
-    """Lease up to `n` (at most MAX_BATCH) targets for offline calling, in call order."""
-    return _lease(session, operation, agent, min(n, MAX_BATCH), _now(now), lease_minutes)
+                now: datetime | None = None, lease_minutes: int = OFFLINE_LEASE_MINUTES,
+                limits: SeeingLimits | None = None) -> list[Lease]:
+    """Lease up to `n` (at most MAX_BATCH) targets for offline calling, in call order; with
+    `limits`, only as many as they still allow (LimitReachedError when none)."""
+    return _lease(session, operation, agent, min(n, MAX_BATCH), _now(now), lease_minutes,
+                  limits=limits)
 
 
 def release_target(session: Session, target_id: int, agent: User, reason: str = "skip",
@@ -486,13 +592,20 @@ def release_target(session: Session, target_id: int, agent: User, reason: str = 
         update(Target).where(Target.id == target_id, Target.leased_to_id == _id_of(agent),
                              Target.state == TargetState.LEASED)
         .values(**values).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    _end_grants(session, _id_of(agent), reason, now, target_ids=[target_id])
+    return True
 
 
 def return_batch(session: Session, operation: Operation, agent: User,
-                 target_ids: list[int] | None = None) -> int:
-    """Give back the agent's leases in this operation (all, or those listed). Returns how many."""
+                 target_ids: list[int] | None = None, now: datetime | None = None) -> int:
+    """Give back the agent's leases in this operation (all, or those listed). Returns how many.
+    Results for them are refused from now on (their proofs no longer hold)."""
+    now = _now(now)
     begin_write(session)
+    _end_grants(session, _id_of(agent), "return", now, operation_id=_id_of(operation),
+                target_ids=target_ids)
     stmt = update(Target).where(
         Target.operation_id == _id_of(operation), Target.leased_to_id == _id_of(agent),
         LEASED_SQL)
@@ -518,6 +631,13 @@ def renew_leases(session: Session, operation: Operation, agent: User,
     result = session.execute(stmt.values(
         lease_expires_at=now + timedelta(minutes=lease_minutes),
     ).execution_options(synchronize_session=False))
+    g = LeaseGrant.__table__
+    grants = update(g).where(g.c.operation_id == _id_of(operation),
+                             g.c.agent_id == _id_of(agent), g.c.ended_at.is_(None),
+                             g.c.expires_at > now)
+    if target_ids is not None:
+        grants = grants.where(g.c.target_id.in_(target_ids))
+    session.execute(grants.values(expires_at=now + timedelta(minutes=lease_minutes)))
     return result.rowcount
 
 
@@ -551,6 +671,7 @@ def lease_is_valid(target: Target, agent_id: int | None, now: datetime) -> bool:
 
 
 __all__ = [
-    "Lease", "QueueError", "expire_leases", "held_leases", "lease_batch", "lease_is_valid",
+    "Lease", "LimitReachedError", "QueueError", "SeeingLimits", "expire_leases", "held_leases",
+    "lease_batch", "lease_is_valid",
     "lease_next", "operation_running", "release_target", "renew_leases", "return_batch",
 ]

@@ -20,6 +20,7 @@ from ringround.models import (
 from ringround.operation_rules import rules_for
 from ringround.queue._tx import begin_write
 from ringround.queue.checks import RECHECK_AFTER, opted_out_label
+from ringround.queue.exclusions import apply_exclusions
 from ringround.queue.leasing import _now
 from ringround.queue.windows import is_valid_zone
 
@@ -99,6 +100,8 @@ def materialize_targets(session: Session, operation: Operation,
         exists().where(and_(c.c.id == t.c.contact_id, c.c.do_not_contact.is_(True))),
     ).values(**({"state": TargetState.REMOVED, "reason": label} if label else
                 {"reason": "opted_out", "next_eligible_at": now + RECHECK_AFTER})))
+    # Field and tag exclusions now, so that the dashboard never counts them as ready.
+    apply_exclusions(session, operation, contact_ids, now)
     session.expire(operation, ["time_zones"])
     return created or 0
 

@@ -47,7 +47,9 @@ from ringround.queue._sql import (
 )
 from ringround.queue._tx import begin_write, is_postgresql
 from ringround.queue.checks import BUILTIN_FIELDS, answer_matches, usable_phone
+from ringround.queue.exclusions import contacts_changed
 from ringround.queue.leasing import QueueError, _now
+from ringround.telephony_rules import take_out_of_operations
 
 EDIT_WINDOW = timedelta(minutes=10)
 # Caller edits never touch these, whatever the operation's field settings say.
@@ -518,8 +520,13 @@ def _side_effects(session: Session, operation, decision: _Decision, data: _Attem
             if phone is not None:
                 opt_out_number(session, contact.organization_id, phone.e164, "disposition")
             contact.do_not_contact = True
+            # Out of the organization's other operations too, at once (not at their lease).
+            take_out_of_operations(session, contact.organization_id, [contact.id])
     if data.field_updates:
         _apply_field_updates(session, contact, data.field_updates)
+        session.flush()
+        # The edit may put this person under a field exclusion here and elsewhere.
+        contacts_changed(session, contact.organization_id, [contact.id])
     if household and contact.household_id is not None:
         undo["household"] = _remove_household(session, operation.id, target, contact)
     session.flush()

@@ -4,6 +4,10 @@ import re
 
 from playwright.sync_api import expect
 
+from ringround.extensions import db
+from ringround.models import Organization
+from tests.browser_fixtures import open_page
+
 
 def test_create_an_organization_through_the_ui(phone_page):
     page = phone_page
@@ -32,3 +36,25 @@ def test_the_layout_fits_320_pixels(browser, live_server, factories):
     page.goto("/login")
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     context.close()
+
+
+def test_setup_preselects_the_browsers_time_zone_and_its_country(browser, live_server):
+    # An English-speaking browser in Stockholm: the languages alone would say US.
+    page = open_page(browser, live_server, timezone_id="Europe/Stockholm", locale="en-US",
+                     viewport={"width": 1280, "height": 900})
+    page.goto("/setup")
+    expect(page.get_by_label("Time zone")).to_have_value("Europe/Stockholm")
+    expect(page.get_by_label("Country")).to_have_value("SE")
+    # Still the person's choice.
+    page.get_by_label("Time zone").select_option("Europe/Helsinki")
+    page.get_by_label("Organization name").fill("Hyresgästföreningen")
+    page.get_by_label("Your name").fill("Sara")
+    page.get_by_label("Email").fill("sara@example.org")
+    page.get_by_label("Password", exact=True).fill("a good long password")
+    page.get_by_label("Password again").fill("a good long password")
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hyresgästföreningen")
+    assert page.console_errors == []
+    org = db.session.scalar(db.select(Organization))
+    assert (org.default_region, org.time_zone) == ("SE", "Europe/Helsinki")
+    page.context.close()

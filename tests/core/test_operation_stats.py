@@ -101,15 +101,15 @@ def test_results_csv_has_one_column_per_question_and_is_audited(world):
     db.session.commit()
     rows = list(csv.reader(io.StringIO(text)))
     header = rows[0]
-    assert header[:9] == ["call_id", "recorded_at", "agent", "contact_id", "first_name",
-                          "last_name", "phone", "disposition", "group"]
-    assert header[9].startswith("q1: ") and header[-1] == "notes"
+    assert header[:10] == ["call_id", "recorded_at", "agent", "contact_id", "first_name",
+                           "last_name", "phone", "extension", "disposition", "group"]
+    assert header[10].startswith("q1: ") and header[-1] == "notes"
     assert len(rows) == 5  # four recorded calls; the pending one is not a result
-    assert [r[7] for r in rows[1:]] == ["Refused", "Talked to them", "No answer",
+    assert [r[8] for r in rows[1:]] == ["Refused", "Talked to them", "No answer",
                                         "Talked to them"]  # oldest first
     first = rows[4]
     assert first[1] == (NOW - timedelta(hours=1)).isoformat()  # UTC, with its offset
-    assert first[7] == "Talked to them" and first[9:12] == ["5", "housing",
+    assert first[8] == "Talked to them" and first[10:13] == ["5", "housing",
                                                                        "more buses"]
     assert first[-1] == "'=cmd()"  # no formula injection into spreadsheets
     entry = db.session.scalar(select(AuditEntry).where(

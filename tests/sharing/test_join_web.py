@@ -279,3 +279,11 @@ def test_the_organizer_links_page_lists_operations_once_under_a_plain_title(db, 
     assert "<" not in title and "Join links" in title
     assert html.count("Links for callers") == 1
     assert html.count(world.operation.name) == 1
+
+
+def test_a_national_number_is_read_as_the_organizations_country(db, client, world):
+    world.org.default_region = "FR"
+    db.session.commit()
+    started = _start(client, world.token, phone="06 12 34 56 78")
+    assert started.status_code == 302 and started.location == "/j/verify"
+    assert get_provider().outbox[-1].to == "+33612345678"

@@ -64,6 +64,7 @@ def test_code_sending_is_limited_per_device_not_per_address(app, client, world):
 def test_code_checking_is_limited_per_device(app, client, world):
     form_post(client, "/signin/phone", {"phone": "+12025550100"})
     for _ in range(2):
+        # a wrong code is refused and sent back to its own page (redirect after POST)
         assert form_post(client, "/signin/phone/code", {"code": "000000"}).status_code == 302
     assert form_post(client, "/signin/phone/code", {"code": "000000"}).status_code == 429
 

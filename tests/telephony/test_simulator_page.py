@@ -12,6 +12,8 @@ from ringround.models import (
     Attempt,
     Consent,
     FollowUpTemplate,
+    OperationMember,
+    OperationRole,
     OperationState,
     SimText,
 )
@@ -118,7 +120,8 @@ def test_agent_sends_a_follow_up_with_one_tap(client, organizer, factories):
     agent, other = factories.phone_user("Sam"), factories.phone_user("Kim")
     attempt = Attempt(client_id="a-1", operation_id=op.id, contact_id=person.id,
                       agent_id=agent.id)
-    db.session.add(attempt)
+    db.session.add_all([attempt, OperationMember(operation_id=op.id, user_id=agent.id,
+                                                 role=OperationRole.AGENT)])
     db.session.commit()
     url = f"/telephony/attempts/{attempt.id}/followups"
     sign_in_as(client, other)

@@ -5,7 +5,8 @@ from tests.conftest import post_form
 from tests.factories import PASSWORD, login
 
 SETUP = {"org_name": "Union Local 42", "display_name": "Ana", "email": "ana@example.org",
-         "password": "long enough pw", "confirm": "long enough pw"}
+         "password": "long enough pw", "confirm": "long enough pw", "country": "US",
+         "time_zone": "America/Chicago"}
 
 
 def test_first_visitor_is_sent_to_setup(client):
@@ -19,6 +20,28 @@ def test_setup_creates_organization_signs_in_and_shows_dashboard(client, db):
     assert response.status_code == 200
     assert "Union Local 42" in html and "Your role: admin" in html
     assert db.session.scalar(select(Organization.slug)) == "union-local-42"
+
+
+def test_setup_stores_the_country_and_time_zone(client, db):
+    post_form(client, "/setup", {**SETUP, "country": "FR", "time_zone": "Europe/Paris"})
+    org = db.session.scalar(select(Organization))
+    assert (org.default_region, org.time_zone) == ("FR", "Europe/Paris")
+
+
+def test_setup_guesses_the_country_from_the_browsers_languages(client):
+    html = client.get("/setup", headers={"Accept-Language": "sv-SE,sv;q=0.9,en;q=0.5"}
+                      ).get_data(as_text=True)
+    assert '<option selected value="SE">' in html
+    assert '<option data-country="SE" selected value="Europe/Stockholm">' in html
+    assert 'src="/static/js/zone.js"' in html and 'data-guess="zone"' in html
+
+
+def test_setup_rejects_an_unknown_zone_next_to_the_field_and_keeps_the_rest(client, db):
+    response = post_form(client, "/setup", {**SETUP, "time_zone": "Mars/Olympus"})
+    html = response.get_data(as_text=True)
+    assert 'id="time_zone-err">Choose a time zone from the list.' in html
+    assert 'value="Union Local 42"' in html and 'data-guess' not in html
+    assert db.session.scalar(select(User.id)) is None
 
 
 def test_setup_with_mismatched_passwords_keeps_the_form(client, db):

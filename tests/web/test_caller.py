@@ -405,15 +405,17 @@ def test_resent_results_count_once_on_postgresql(pg_app):
     assert sorted(rows) == sorted((e["client_id"], 1) for e in entries)
 
 
-def test_a_phone_never_holds_more_than_fifty_people(client, app, db):
+def test_a_phone_never_holds_more_than_the_batch_cap(client, app, db):
+    """A batch holds at most CALLER_BATCH_MAX people (10), however often and however many
+    are asked for: a batch is for a shift without network, not for reading the list."""
     op, agent, _ = calling_operation(n=60)
     sign_in(client, agent)
     html = _home(client, op)
     for _ in range(3):
         body = _post_json(client, f"/api/call/{op.id}/batch", {"n": 50}, html).get_json()
-        assert len(body["leases"]) == 50
+        assert len(body["leases"]) == 10
     assert db.session.scalar(select(func.count()).select_from(Target).where(
-        Target.leased_to_id == agent.id)) == 50
+        Target.leased_to_id == agent.id)) == 10
 
 
 def test_an_owner_outside_the_staff_finds_the_operations_dashboard_from_the_caller_app(

@@ -76,3 +76,48 @@ def test_an_owner_outside_the_organization_sees_only_their_operation(client, wor
     response = post_form(client, "/console/operations/new", {},
                          page="/console/operations/")
     assert response.status_code == 403
+
+
+def _step(world, step: str) -> str:
+    return f"/console/operations/{world['op'].id}/steps/{step}"
+
+
+def test_an_owner_sees_source_and_fields_read_only_and_cannot_change_them(client, world, db):
+    """Who is called and what callers see are organizer decisions: an owner (a role anyone
+    gets through an owner link) must not widen them."""
+    login(client, world["owner"])
+    for step in ("source", "fields"):
+        page = client.get(_step(world, step))
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert '<fieldset class="read-only" disabled>' in html
+        assert "shown read-only" in html and "Save and continue" not in html
+    source = post_form(client, _step(world, "source"),
+                       {"kind": "filter", "city": "Anywhere"}, page=_step(world, "mode"))
+    fields = post_form(client, _step(world, "fields"),
+                       {"vis_email": "visible", "order_email": "1"}, page=_step(world, "mode"))
+    assert source.status_code == 403 and fields.status_code == 403
+    count = client.get(f"/console/operations/{world['op'].id}/source/count?kind=filter")
+    assert count.status_code == 403
+    db.session.expire_all()
+    op = db.session.get(type(world["op"]), world["op"].id)
+    assert not (op.source_filter or {}).get("city")
+    assert not (op.field_settings or {}).get("fields")
+    # The steps owners do edit stay editable.
+    script = client.get(_step(world, "questionnaire")).get_data(as_text=True)
+    assert "disabled>" not in script and "shown read-only" not in script
+
+
+@pytest.mark.parametrize("who", ["admin", "organizer"])
+def test_organizers_change_source_and_fields(client, world, db, who):
+    login(client, world[who])
+    assert "disabled>" not in client.get(_step(world, "fields")).get_data(as_text=True)
+    source = post_form(client, _step(world, "source"), {"kind": "filter", "city": "Lyon"})
+    fields = post_form(client, _step(world, "fields"),
+                       {"vis_email": "visible", "order_email": "1"})
+    assert source.status_code == 302 and fields.status_code == 302
+    db.session.expire_all()
+    op = db.session.get(type(world["op"]), world["op"].id)
+    assert op.source_filter["city"] == "Lyon"
+    assert op.field_settings["fields"][0] == {"key": "email", "visibility": "visible",
+                                              "highlight": False}

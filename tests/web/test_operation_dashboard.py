@@ -102,7 +102,7 @@ def test_results_export_is_csv_and_audited(client, live_op, db):
     assert response.headers["Cache-Control"] == "no-store"
     assert response.is_streamed  # written while it is read, not built whole in memory
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert len(rows) == 4 and sorted(r[9] for r in rows[1:]) == ["no", "yes", "yes"]
+    assert len(rows) == 4 and sorted(r[10] for r in rows[1:]) == ["no", "yes", "yes"]
     entries = db.session.scalars(select(AuditEntry).where(
         AuditEntry.action == "operation.results_exported")).all()
     assert [(e.actor_id, e.subject_id, e.details) for e in entries] == [

@@ -86,3 +86,10 @@ def test_a_workers_share_of_the_chunks_is_the_rows_as_read(tmp_path, shares):
     assert expected[0][1][0][0] == 4  # the first data row is on line 4
     assert any("\r\n" in cells[2] for _number, chunk in expected for _row, cells in chunk
                if len(cells) > 2)
+
+
+def test_extension_columns_are_recognised_and_not_taken_for_numbers():
+    from ringround.people.headers import auto_map
+
+    assert auto_map(["phone_1", "phone_1_extension", "Tel 2", "Ext", "Poste", "Text"]) == [
+        "phone", "extension", "phone", "extension", "extension", "custom:text"]

@@ -78,14 +78,15 @@ def test_saved_list_and_bulk_tag_untag(imported):
     assert count_matching(db.session, imported.id, {"tags_any": ["canvass"]}) == 0
 
 
-def test_export_csv_has_e164_numbers_and_is_audited(imported):
+def test_export_csv_has_e164_numbers_and_extensions_apart_and_is_audited(imported):
     out = io.StringIO()
     assert export_csv(db.session, imported.id, out, filter={"country": "FR"}) == 2
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     numbers = {(r["first_name"], r["phone_1"], r["phone_2"]) for r in rows}
-    assert numbers == {("Élodie", "+33123456789 x12", "+33612345678"),
+    assert numbers == {("Élodie", "+33123456789", "+33612345678"),
                        ("François", "+33612345679", "")}
     elodie = next(r for r in rows if r["first_name"] == "Élodie")
+    assert (elodie["phone_1_extension"], elodie["phone_2_extension"]) == ("12", "")
     assert elodie["tags"] == "bénévole,donatrice" and elodie["membre_depuis"] == "2019"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "contacts.exported"))
     assert entry.details["count"] == 2 and entry.organization_id == imported.id
