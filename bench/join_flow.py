@@ -5,7 +5,8 @@
 Prints one JSON line: server milliseconds per complete onboarding (the five requests from
 opening the link, name and phone, the code page, to joined and sent to the caller app; median
 and p95), per sign-up submission, and to make
-a join link's QR code as SVG and PNG. SQLite file, simulated SMS, rate limits off.
+a join link's QR code as SVG and PNG. SQLite file, simulated SMS in development mode (so the
+code is on the page), rate limits off.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp())
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+                      "DEV_SHOW_CODES": True, "PUBLIC_BASE_URL": "http://localhost",
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite'}"},
                      instance_path=str(tmp / "instance"))
     with app.app_context():

@@ -13,15 +13,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from pwa.context import ORG_SESSION_KEY, home_url
-from pwa.forms import LoginForm, SetupForm
+from pwa.forms import LoginForm, SetPasswordForm, SetupForm
 from ringround.accounts import (
     AccountError,
     authenticate,
     end_all_sessions,
     is_fresh_instance,
+    set_password,
     set_up_instance,
 )
 from ringround.extensions import db, limiter
@@ -87,6 +88,30 @@ def login():
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(home_url()))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def account_password():
+    """Set a password (phone-only organizers are asked to, on every console page)."""
+    form = SetPasswordForm()
+    valid = form.validate_on_submit()
+    if request.method == "POST" and not current_user.email and not form.email.data:
+        form.email.errors = [_("Please give the email you will sign in with.")]
+        valid = False
+    if valid:
+        try:
+            set_password(db.session, current_user, password=form.password.data,
+                         email=form.email.data)
+        except AccountError as error:
+            db.session.rollback()
+            form.email.errors = [str(error)]
+        else:
+            db.session.commit()
+            flash(_("Your password is set. Sign in with your email on other devices."),
+                  "success")
+            return redirect(home_url())
+    return render_template("auth/password.html", form=form)
 
 
 @bp.post("/logout")

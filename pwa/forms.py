@@ -67,6 +67,20 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
+class SetPasswordForm(FlaskForm):
+    """A password (and, for a phone-only account, the email to sign in with)."""
+
+    email = EmailField(_l("Email (you sign in with it)"),
+                       validators=[Optional(), Email(), Length(max=320)])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("Passwords must match."))],
+    )
+
+
 class AddMemberForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=320)])
     display_name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])

@@ -131,6 +131,30 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
 
 
+def needs_password(session: Session, user: User) -> bool:
+    """Organizers and admins without a password: they are asked to set one (a phone alone must
+    never be how an organization is entered where no SMS can verify it)."""
+    if not getattr(user, "is_authenticated", False) or user.password_hash:
+        return False
+    return session.scalar(select(Membership.id).where(Membership.user_id == user.id)
+                          .limit(1)) is not None
+
+
+def set_password(session: Session, user: User, *, password: str, email: str | None = None
+                 ) -> None:
+    """Give a (phone-only) account a password, and an email to sign in with if it has none."""
+    if not user.email:
+        email = normalize_email(email or "")
+        if "@" not in email or len(email) > 320:
+            raise AccountError(_("Please give a valid email address."))
+        if session.scalar(select(User.id).where(User.email == email, User.id != user.id)):
+            raise AccountError(_("An account with this email already exists."))
+        user.email = email
+    user.password_hash = hash_password(password)
+    session.flush()
+    record_audit(session, None, user.id, "user.password_set", "user", user.id)
+
+
 def end_all_sessions(session: Session, user: User) -> None:
     """Sign `user` out on every device: sessions and remember cookies carry the old version.
 

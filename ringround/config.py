@@ -10,6 +10,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +45,33 @@ def load_secret_key(instance_path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+class ConfigError(RuntimeError):
+    """Settings the app refuses to start with; the message says what to change."""
+
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+LOCAL_SUFFIXES = (".localhost", ".test")
+
+
+def is_local_address(url: str | None) -> bool:
+    """True when `url` names this machine or a reserved test domain (never reachable by others)."""
+    host = (urlsplit(url or "").hostname or "").lower().rstrip(".")
+    return host in LOCAL_HOSTS or host.endswith(LOCAL_SUFFIXES)
+
+
+def check_dev_mode(config: dict[str, object]) -> None:
+    """Refuse DEV_SHOW_CODES unless the public address is local: shown codes sign anyone in."""
+    if not config.get("DEV_SHOW_CODES"):
+        return
+    url = config.get("PUBLIC_BASE_URL")
+    if not is_local_address(url if isinstance(url, str) else None):
+        raise ConfigError(
+            "DEV_SHOW_CODES=1 shows sign-in codes to whoever asks for them, so it is for "
+            "development only. Set PUBLIC_BASE_URL to a local address (e.g. "
+            f"http://localhost:5000) or unset DEV_SHOW_CODES (PUBLIC_BASE_URL is {url!r})."
+        )
 
 
 E164_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -162,6 +190,8 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "CALLER_PEOPLE_PER_MINUTE": _count("CALLER_PEOPLE_PER_MINUTE", 12),
         "CALLER_PEOPLE_PER_HOUR": _count("CALLER_PEOPLE_PER_HOUR", 120),
         "CALLER_BATCH_MAX": _count("CALLER_BATCH_MAX", 10),
+        # Development only: with the simulator, texted codes also appear on the page.
+        "DEV_SHOW_CODES": _flag(os.environ.get("DEV_SHOW_CODES")),
         "ORGANIZATIONS_OPEN_TO_ALL": _flag(os.environ.get("ORGANIZATIONS_OPEN_TO_ALL")),
         "TELEPHONY": TelephonySettings.from_environ(),
         # "thread": webhooks hand slow work to a background thread; "sync" runs it at the end

@@ -39,6 +39,7 @@ from ringround.models import (
     User,
     utcnow,
 )
+from ringround.operations import removal_of
 
 TOKEN_BYTES = 16  # 128 bits
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -60,6 +61,15 @@ class LinkStatus(enum.StrEnum):
     EXPIRED = "expired"
     USED_UP = "used_up"
     CLOSED = "closed"  # its operation has ended
+
+
+class RemovedError(EnrollmentError):
+    """The person was removed from the link's operation; only an organizer or owner lets them
+    back in."""
+
+    def __init__(self) -> None:
+        super().__init__(_("An organizer removed you from this operation; "
+                           "ask them to add you back."))
 
 
 class LinkClosedError(EnrollmentError):
@@ -202,7 +212,8 @@ def join_via_link(session: Session, link: JoinLink, user: User) -> JoinResult:
     """Give `user` the link's role (never more). Counts a use only for a new membership.
 
     A member who already holds a higher role keeps it; an agent opening an owner link
-    becomes an owner (the link is what grants roles).
+    becomes an owner (the link is what grants roles). Someone removed from the operation is
+    refused (RemovedError) until an organizer or owner adds them back.
     """
     status = link_status(link)
     if status is not LinkStatus.OPEN:
@@ -212,6 +223,8 @@ def join_via_link(session: Session, link: JoinLink, user: User) -> JoinResult:
             OperationMember.operation_id == link.operation_id,
             OperationMember.user_id == user.id))
         already = member is not None
+        if member is None and removal_of(session, link.operation_id, user.id) is not None:
+            raise RemovedError()
         if member is None:
             _count_use(session, link)
             member = OperationMember(operation_id=link.operation_id, user_id=user.id,
@@ -285,6 +298,31 @@ def find_or_create_phone_user(
     session.add(user)
     session.flush()
     return user, True
+
+
+def enroll_without_code(
+    session: Session, link: JoinLink, *, display_name: str, phone_e164: str | None,
+    email: str | None = None, language: str | None = None,
+) -> tuple[User, JoinResult]:
+    """Join through a link where no SMS can verify a number: always a new account.
+
+    Nothing proves the number or email belongs to this person, so they never lead to an
+    existing account; they are kept only when nobody else has them (and silently left off
+    otherwise, so the page reveals nothing about others).
+    """
+    status = link_status(link)
+    if status is not LinkStatus.OPEN:
+        raise LinkClosedError(status)
+    if phone_e164 and user_by_phone(session, phone_e164) is not None:
+        phone_e164 = None
+    email = normalize_email(email) if email else None
+    if email and session.scalar(select(User.id).where(User.email == email)):
+        email = None
+    user = User(phone_e164=phone_e164 or None, email=email,
+                display_name=(display_name or "").strip()[:200] or "?", language=language or "en")
+    session.add(user)
+    session.flush()
+    return user, join_via_link(session, link, user)
 
 
 def _code_hash(phone: str, purpose: str, code: str) -> str:

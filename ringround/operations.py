@@ -12,7 +12,7 @@ import copy
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ringround import questionnaires
@@ -22,6 +22,7 @@ from ringround.models import (
     Operation,
     OperationMember,
     OperationMode,
+    OperationRemoval,
     OperationRole,
     OperationState,
     Organization,
@@ -398,15 +399,19 @@ def _clean_tags(tags: list[str] | str | None) -> list[str]:
 
 
 def candidate_members(session: Session, operation: Operation) -> list[User]:
-    """Users who could join this operation: the organization's members and anyone already in
-    one of its operations (volunteers who joined by link), minus current members."""
+    """Users who could join this operation: the organization's members, anyone already in
+    one of its operations (volunteers who joined by link) and those removed from this one
+    (to add them back), minus current members."""
     org_id = operation.organization_id
     current = {m.user_id for m in operation.members}
     org_users = select(Membership.user_id).where(Membership.organization_id == org_id)
     op_users = select(OperationMember.user_id).join(Operation).where(
         Operation.organization_id == org_id)
+    removed = select(OperationRemoval.user_id).where(
+        OperationRemoval.operation_id == operation.id)
     users = session.scalars(
-        select(User).where(User.id.in_(org_users.union(op_users)), User.active.is_(True))
+        select(User).where(User.id.in_(org_users.union(op_users, removed)),
+                           User.active.is_(True))
         .order_by(User.display_name)
     )
     return [user for user in users if user.id not in current]
@@ -416,7 +421,8 @@ def add_member(
     session: Session, operation: Operation, actor: User, *, user_id: int, role: str,
     prefer_tags: list[str] | str | None = None, avoid_tags: list[str] | str | None = None,
 ) -> OperationMember:
-    """Add an owner or agent (someone already known to the organization)."""
+    """Add an owner or agent (someone already known to the organization). Adding back someone
+    who was removed lifts the removal: join links let them in again."""
     _editable(operation)
     if user_id not in {u.id for u in candidate_members(session, operation)}:
         raise OperationError("Choose someone from your organization who is not in yet.",
@@ -428,6 +434,8 @@ def add_member(
     member = OperationMember(user_id=user_id, role=role_value, prefer_tags=_clean_tags(
         prefer_tags), avoid_tags=_clean_tags(avoid_tags))
     operation.members.append(member)
+    session.execute(delete(OperationRemoval).where(
+        OperationRemoval.operation_id == operation.id, OperationRemoval.user_id == user_id))
     session.flush()
     record_audit(session, operation.organization_id, actor.id, "operation.member_added",
                  "operation", operation.id, {"user_id": user_id, "role": role_value.value})
@@ -478,15 +486,34 @@ def update_member(
 def remove_member(
     session: Session, operation: Operation, actor: User, member_id: int
 ) -> None:
-    """Take someone out of the operation (never the last owner)."""
+    """Take someone out of the operation (never the last owner). The removal holds: no join
+    link lets them back in until an organizer or owner adds them back (`add_member`)."""
     _editable(operation)
     member = _member(operation, member_id)
     if member.role is OperationRole.OWNER and len(_owners(operation)) == 1:
         raise OperationError("An operation keeps at least one owner.", "member")
     operation.members.remove(member)
+    if removal_of(session, operation.id, member.user_id) is None:
+        session.add(OperationRemoval(operation_id=operation.id, user_id=member.user_id,
+                                     removed_by_id=actor.id))
     session.flush()
     record_audit(session, operation.organization_id, actor.id, "operation.member_removed",
                  "operation", operation.id, {"user_id": member.user_id})
+
+
+def removal_of(session: Session, operation_id: int, user_id: int) -> OperationRemoval | None:
+    """The standing removal of this person from this operation, if any."""
+    return session.scalar(select(OperationRemoval).where(
+        OperationRemoval.operation_id == operation_id, OperationRemoval.user_id == user_id))
+
+
+def removed_people(session: Session, operation_id: int) -> list[tuple[User, OperationRemoval]]:
+    """People removed from the operation (newest first), whom the people page can add back."""
+    return [(user, removal) for user, removal in session.execute(
+        select(User, OperationRemoval).join(OperationRemoval, OperationRemoval.user_id == User.id)
+        .where(OperationRemoval.operation_id == operation_id)
+        .order_by(OperationRemoval.removed_at.desc())
+    ).tuples()]
 
 
 # --- who may edit --------------------------------------------------------------------------

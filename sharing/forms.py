@@ -64,6 +64,13 @@ class JoinDetailsForm(FlaskForm):
                            validate_choice=True)
 
 
+class JoinNameForm(JoinDetailsForm):
+    """The first screen where no SMS can verify a number: the number is optional."""
+
+    phone = TelField(_l("Your mobile number (optional)"),
+                     validators=[Optional(), Length(max=40)])
+
+
 class OneTapForm(FlaskForm):
     one_tap = HiddenField(default="1")
 

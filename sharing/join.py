@@ -1,7 +1,10 @@
-"""Volunteers' side: open a join link, verify the phone by SMS code, land in the caller app.
+"""Volunteers' side: open a join link, give a name (and a phone, verified by SMS code where a
+provider can text), land in the caller app, signed in for good.
 
-Returning volunteers sign in the same way (phone and code, no password). The token is only
-ever in the `/j/<token>` URL: the session keeps the link's id, and nothing logs the token.
+Returning volunteers sign in with phone and code where texts can be sent, else with a personal
+sign-in link an organizer or owner makes (`/in/<token>`). A code is never shown to whoever
+asked for it, except in development mode (DEV_SHOW_CODES with the simulator, local address
+only). The token is only ever in the URL: the session keeps the link's id, and nothing logs it.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from ringround.enrollment import (
     JoinResult,
     LinkClosedError,
     LinkStatus,
+    RemovedError,
     check_phone_code,
     code_attempts_left,
+    enroll_without_code,
     find_link,
     find_or_create_phone_user,
     issue_phone_code,
@@ -43,8 +48,16 @@ from ringround.extensions import db, limiter
 from ringround.models import JoinLink, Operation, OperationMember, Organization, User, utcnow
 from ringround.organizations import default_region
 from ringround.redirects import safe_next_path
+from ringround.signin_links import find_signin_link, use_signin_link
 from sharing.access import caller_url, render_no_store, template_helpers
-from sharing.forms import LANGUAGES, CodeForm, JoinDetailsForm, OneTapForm, PhoneSigninForm
+from sharing.forms import (
+    LANGUAGES,
+    CodeForm,
+    JoinDetailsForm,
+    JoinNameForm,
+    OneTapForm,
+    PhoneSigninForm,
+)
 from sharing.rate_keys import (
     address_limit,
     per_address,
@@ -52,6 +65,8 @@ from sharing.rate_keys import (
     per_device_codes,
     remember_device,
 )
+from sms.jobs import defer
+from sms.provider import get_provider, is_simulated
 
 bp = Blueprint("join", __name__, template_folder="templates")
 bp.context_processor(template_helpers)
@@ -72,18 +87,29 @@ send_limit = _limit("CODE_SEND_RATE_LIMIT", "5 per minute;20 per hour")
 check_limit = _limit("CODE_CHECK_RATE_LIMIT", "10 per minute")
 
 
-def send_code(phone: str, code: str) -> bool:
-    """Text the code through the telephony provider; the simulator's code goes on the page."""
-    from sms.provider import get_provider
+def sms_codes() -> bool:
+    """Whether phone numbers are verified by texted codes: with a real provider, or with the
+    simulator in development mode. Otherwise join links enroll without a code."""
+    return not is_simulated() or current_app.config.get("DEV_SHOW_CODES", False)
 
-    provider = get_provider()
-    body = _("Your Ringround code is %(code)s. It expires in 10 minutes.", code=code)
-    try:
-        provider.send_sms(phone, body)
-    except Exception:  # noqa: BLE001 - any provider failure means "could not text"
-        current_app.logger.warning("sending a verification code failed")
-        return False
-    if getattr(provider, "is_simulated", False):
+
+def _text_code(phone: str, code: str) -> None:
+    get_provider().send_sms(
+        phone, _("Your Ringround code is %(code)s. It expires in 10 minutes.", code=code))
+
+
+def send_code(phone: str, code: str, *, later: bool = False) -> bool:
+    """Text the code (after this response when `later`, so that the answer takes as long
+    whether or not a text goes out). Only development mode also puts it on the page."""
+    if later:
+        defer(_text_code, phone, code)
+    else:
+        try:
+            _text_code(phone, code)
+        except Exception:  # noqa: BLE001 - any provider failure means "could not text"
+            current_app.logger.warning("sending a verification code failed")
+            return False
+    if is_simulated() and current_app.config.get("DEV_SHOW_CODES"):
         session[SIMULATED_CODE_KEY] = code
     else:
         session.pop(SIMULATED_CODE_KEY, None)
@@ -124,6 +150,11 @@ def _closed(link: JoinLink | None, status: LinkStatus | None):
     return render_no_store("sharing/join_closed.html", code, link=link, status=status)
 
 
+def _removed(link: JoinLink, error: RemovedError):
+    return render_no_store("sharing/join_closed.html", 403, link=link, status=None,
+                           message=str(error))
+
+
 def _after_join(result: JoinResult) -> str:
     if result.operation_id is not None:
         return caller_url(result.operation_id)
@@ -152,11 +183,16 @@ def open_link(token: str):
         return _closed(link, status)
     if current_user.is_authenticated:
         return _one_tap(link)
-    form = JoinDetailsForm()
+    by_sms = sms_codes()
+    form = JoinDetailsForm() if by_sms else JoinNameForm()
     if request.method == "GET" and not _restore(form):
         codes = [code for code, _label in LANGUAGES if code]
         form.language.data = request.accept_languages.best_match(codes) or ""
-    if form.validate_on_submit():
+    if not by_sms and form.validate_on_submit():
+        done = _join_without_code(link, form)
+        if done is not None:
+            return done
+    elif form.validate_on_submit():
         try:
             phone = parse_phone(form.phone.data, default_region(link.organization))
             row, code = issue_phone_code(db.session, phone, "join")
@@ -177,7 +213,29 @@ def open_link(token: str):
             form.phone.errors = [_("We could not text this number. Please check it.")]
     if request.method == "POST":
         return _again(form)
-    return render_no_store("sharing/join.html", link=link, form=form)
+    return render_no_store("sharing/join.html", link=link, form=form, by_sms=by_sms)
+
+
+def _join_without_code(link: JoinLink, form: JoinNameForm):
+    """Enroll at once (no SMS to verify a number): a new account, signed in for good."""
+    try:
+        phone = (parse_phone(form.phone.data, link.organization.default_region)
+                 if (form.phone.data or "").strip() else None)
+        user, result = enroll_without_code(
+            db.session, link, display_name=form.name.data, phone_e164=phone,
+            email=form.email.data or None, language=form.language.data or None)
+    except LinkClosedError as error:
+        db.session.rollback()
+        return _closed(link, error.status)
+    except EnrollmentError as error:
+        db.session.rollback()
+        form.phone.errors = [str(error)]
+        return None
+    user.last_login_at = utcnow()
+    db.session.commit()
+    session.pop(TYPED_KEY, None)
+    login_user(user, remember=True)
+    return redirect(_after_join(result))
 
 
 def _one_tap(link: JoinLink):
@@ -188,6 +246,9 @@ def _one_tap(link: JoinLink):
         except LinkClosedError as error:
             db.session.rollback()
             return _closed(link, error.status)
+        except RemovedError as error:
+            db.session.rollback()
+            return _removed(link, error)
         db.session.commit()
         return redirect(_after_join(result))
     already = _is_member(link, current_user)
@@ -242,6 +303,9 @@ def _finish_join(link: JoinLink, pending: dict):
     except LinkClosedError as error:
         db.session.rollback()
         return _closed(link, error.status)
+    except RemovedError as error:
+        db.session.rollback()
+        return _removed(link, error)
     user.last_login_at = utcnow()
     db.session.commit()
     for key in (JOIN_KEY, SIMULATED_CODE_KEY, TYPED_KEY):
@@ -287,6 +351,8 @@ def _default_region() -> str:
 @limiter.limit(address_limit, key_func=per_address, methods=["POST"])
 def signin_phone():
     form = PhoneSigninForm()
+    if not sms_codes():  # nothing can be texted: the same page for everyone, whatever typed
+        return render_no_store("sharing/signin_phone.html", form=None)
     _restore(form)
     if form.validate_on_submit():
         try:
@@ -301,23 +367,21 @@ def signin_phone():
 
 
 def _start_signin(phone: str, form: PhoneSigninForm):
+    """Every number gets the same next page, wording and timing: a code is made for any
+    number (so the per-number limit answers alike) but texted, after the response, only to
+    an account's number. The page never says who has an account."""
     user = user_by_phone(db.session, phone)
-    code_id = None
     session.pop(SIMULATED_CODE_KEY, None)
-    # Unknown numbers get the same next page (no SMS): the page never says who has an account.
+    try:
+        row, code = issue_phone_code(db.session, phone, "signin")
+    except EnrollmentError as error:
+        db.session.rollback()
+        form.phone.errors = [str(error)]
+        return _again(form)
+    db.session.commit()
+    code_id = row.id
     if user is not None and user.active:
-        try:
-            row, code = issue_phone_code(db.session, phone, "signin")
-        except EnrollmentError as error:
-            db.session.rollback()
-            form.phone.errors = [str(error)]
-            return _again(form)
-        if not send_code(phone, code):
-            db.session.rollback()
-            form.phone.errors = [_("We could not text this number. Please check it.")]
-            return _again(form)
-        db.session.commit()
-        code_id = row.id
+        send_code(phone, code, later=True)
     session[SIGNIN_KEY] = {"phone": phone, "code_id": code_id,
                            "next": safe_next_path(request.args.get("next"))}
     session.pop(TYPED_KEY, None)
@@ -335,9 +399,9 @@ def signin_code():
     _restore(form)
     if form.validate_on_submit():
         code_id = pending.get("code_id")
+        user = user_by_phone(db.session, pending["phone"])
         if code_id and check_phone_code(db.session, code_id, pending["phone"], "signin",
-                                        form.code.data):
-            user = user_by_phone(db.session, pending["phone"])
+                                        form.code.data) and user is not None and user.active:
             user.last_login_at = utcnow()
             db.session.commit()
             for key in (SIGNIN_KEY, SIMULATED_CODE_KEY, TYPED_KEY):
@@ -345,14 +409,38 @@ def signin_code():
             login_user(user, remember=True)
             return redirect(safe_next_path(pending.get("next")) or _landing(user))
         db.session.commit()
-        form.code.errors = [_code_error(code_id) if code_id else
-                            _("That code is not right.")]
+        form.code.errors = [_code_error(code_id)]
     if request.method == "POST":
         return _again(form)
     return render_no_store(
         "sharing/join_verify.html", link=None, form=form, phone=masked(pending["phone"]),
         simulated_code=session.get(SIMULATED_CODE_KEY), resend_form=None, resend_url=None,
     )
+
+
+# ---- personal sign-in links ---------------------------------------------------------------
+
+@bp.route("/in/<token>", methods=["GET", "POST"])
+@limiter.limit(join_limit, key_func=per_device)
+@limiter.limit(address_limit, key_func=per_address)
+def signin_link(token: str):
+    """Open a personal sign-in link: a button first (so link previews do not burn it)."""
+    form = OneTapForm()
+    if request.method == "POST" and form.validate_on_submit():
+        signed_in = use_signin_link(db.session, token)
+        if signed_in is not None:
+            db.session.commit()
+            session.clear()
+            login_user(signed_in.user, remember=True)
+            return redirect(caller_url(signed_in.operation_id) if signed_in.operation_id
+                            and operation_role(db.session, signed_in.user,
+                                               signed_in.operation_id)
+                            else _landing(signed_in.user))
+        db.session.rollback()
+    link = find_signin_link(db.session, token)
+    if link is None:
+        return render_no_store("sharing/signin_link.html", 410, link=None, form=None)
+    return render_no_store("sharing/signin_link.html", link=link, form=form)
 
 
 def _landing(user: User) -> str:

@@ -1,7 +1,7 @@
-"""A logging filter that replaces join tokens in request lines with `[token]`.
+"""A logging filter that replaces join and sign-in tokens in request lines with `[token]`.
 
-Web servers log every request path, and `/j/<token>` is a secret: Werkzeug's and gunicorn's
-loggers get this filter, so an access log never holds a usable join link.
+Web servers log every request path, and `/j/<token>` and `/in/<token>` are secrets: Werkzeug's
+and gunicorn's loggers get this filter, so an access log never holds a usable link.
 """
 
 from __future__ import annotations
@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 import re
 
-JOIN_PATH_RE = re.compile(r"/j/[A-Za-z0-9_-]{8,}")
-REDACTED = "/j/[token]"
+JOIN_PATH_RE = re.compile(r"/(j|in)/[A-Za-z0-9_-]{8,}")
 
 
 def redact(text: str) -> str:
-    """`text` with every join-link token replaced."""
-    return JOIN_PATH_RE.sub(REDACTED, text)
+    """`text` with every join-link and sign-in-link token replaced."""
+    return JOIN_PATH_RE.sub(r"/\1/[token]", text)
 
 
 class RedactJoinTokens(logging.Filter):

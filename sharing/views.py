@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,11 +32,13 @@ from ringround.models import (
     Membership,
     Operation,
     OperationMember,
+    OperationRemoval,
     Organization,
     OrgRole,
     User,
     utcnow,
 )
+from ringround.signin_links import SIGNIN_LINK_LIFETIME, create_signin_link, signin_path
 from sharing.access import (
     managed_link,
     managed_operation,
@@ -44,6 +47,7 @@ from sharing.access import (
     template_helpers,
 )
 from sharing.forms import ActionForm, InviteForm, JoinLinkForm, RoleForm, SearchForm
+from sharing.qr import qr_svg
 
 bp = Blueprint("sharing", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/sharing")
@@ -89,6 +93,7 @@ def operation_people(operation_id: int):
         "sharing/people.html", operation=operation, members=members, users=users,
         links=operation_links(db.session, operation.id), link_form=JoinLinkForm(),
         search_form=SearchForm(request.args), status_of=link_status,
+        removed=ops.removed_people(db.session, operation.id),
     )
 
 
@@ -144,13 +149,18 @@ def invite_person(operation_id: int):
 
 
 def known_to_organization(org_id: int, user_id: int) -> bool:
-    """Owners may add only people the organization already knows (never strangers)."""
+    """Owners may add only people the organization already knows (never strangers): its
+    members, people in its operations, and people removed from them (to add them back)."""
     in_org = db.select(Membership.id).where(Membership.organization_id == org_id,
                                             Membership.user_id == user_id)
     in_ops = (db.select(OperationMember.id)
               .join(Operation, Operation.id == OperationMember.operation_id)
               .where(Operation.organization_id == org_id, OperationMember.user_id == user_id))
-    return db.session.scalar(db.select(in_org.exists() | in_ops.exists())) or False
+    removed = (db.select(OperationRemoval.id)
+               .join(Operation, Operation.id == OperationRemoval.operation_id)
+               .where(Operation.organization_id == org_id, OperationRemoval.user_id == user_id))
+    return db.session.scalar(
+        db.select(in_org.exists() | in_ops.exists() | removed.exists())) or False
 
 
 @bp.post("/operations/<int:operation_id>/people/<int:member_id>/role")
@@ -187,6 +197,30 @@ def remove_person(operation_id: int, member_id: int):
         db.session.commit()
         flash(_("They were removed from this operation."), "success")
     return redirect(url_for("sharing.operation_people", operation_id=operation.id))
+
+
+@bp.post("/operations/<int:operation_id>/people/<int:member_id>/signin-link")
+@login_required
+def make_signin_link(operation_id: int, member_id: int):
+    """A personal sign-in link for one member, shown once (URL and QR code), never stored."""
+    operation = managed_operation(operation_id)
+    member = db.session.get(OperationMember, member_id)
+    if not ActionForm().validate_on_submit() or member is None \
+            or member.operation_id != operation.id:
+        abort(404)
+    user = db.session.get(User, member.user_id)
+    try:
+        _link, token = create_signin_link(db.session, actor=current_user, user=user,
+                                          operation=operation)
+    except EnrollmentError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("sharing.operation_people", operation_id=operation.id))
+    db.session.commit()
+    url = public_url(signin_path(token))
+    qr = "data:image/svg+xml;base64," + base64.b64encode(qr_svg(url)).decode()
+    return render_no_store("sharing/signin_link_made.html", operation=operation, person=user,
+                           url=url, qr=qr, minutes=int(SIGNIN_LINK_LIFETIME.total_seconds() // 60))
 
 
 # ---- organization links (role organizer) -------------------------------------------------

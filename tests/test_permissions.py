@@ -108,6 +108,11 @@ TABLE: dict[str, dict[str, Any]] = {
     "GET /j/verify": everyone(PUBLIC),
     "POST /j/verify": everyone(PUBLIC),
     "POST /j/resend": everyone(PUBLIC),
+    # a personal sign-in link (here opened with a token that is not one: 410 for everyone)
+    "GET /in/<token>": everyone(PUBLIC),
+    "POST /in/<token>": everyone(PUBLIC),
+    "GET /account/password": row(LOGIN, OK, OK, OK, OK, OK, OK, OK),
+    "POST /account/password": row(LOGIN, OK, OK, OK, OK, OK, OK, OK),
     "GET /s/<slug>": everyone(PUBLIC),
     "POST /s/<slug>": everyone(PUBLIC),
     "GET /s/<slug>/thanks": everyone(PUBLIC),
@@ -197,6 +202,7 @@ TABLE: dict[str, dict[str, Any]] = {
     "POST /operations/<int:operation_id>/links": MANAGED,
     "POST /operations/<int:operation_id>/people/<int:member_id>/role": MANAGED,
     "POST /operations/<int:operation_id>/people/<int:member_id>/remove": MANAGED,
+    "POST /operations/<int:operation_id>/people/<int:member_id>/signin-link": MANAGED,
     "GET /links/<int:link_id>": MANAGED,
     "GET /links/<int:link_id>/qr.<fmt>": MANAGED,
     "GET /links/<int:link_id>/screen": MANAGED,
@@ -241,10 +247,7 @@ TABLE: dict[str, dict[str, Any]] = {
 
 # Rows where today's main differs only because another part of issue 14 has not landed yet.
 # They must fail today (strict xfail); empty this set as those fixes are merged.
-PENDING: set[tuple[str, str]] = {
-    # item 8: a removed agent rejoins through the same link
-    ("POST /j/<token>", "removed_agent"),
-}
+PENDING: set[tuple[str, str]] = set()
 
 # What a POST sends besides its CSRF token, where an empty form would not reach the point.
 SIGNUP_FORM = {

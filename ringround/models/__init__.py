@@ -21,6 +21,7 @@ from ringround.models.operations import (
     Operation,
     OperationMember,
     OperationMode,
+    OperationRemoval,
     OperationRole,
     OperationState,
     Target,
@@ -40,15 +41,23 @@ from ringround.models.people import (
     Tag,
     contact_tags,
 )
-from ringround.models.sharing import JoinLink, JoinLinkUse, LinkRole, PhoneCode, SignupForm
+from ringround.models.sharing import (
+    JoinLink,
+    JoinLinkUse,
+    LinkRole,
+    PhoneCode,
+    SigninLink,
+    SignupForm,
+)
 from ringround.models.simulator import SimCall, SimText
 
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
     "CustomField", "CustomFieldType", "DispositionGroup", "Household", "ImportJob", "ImportStatus",
     "JoinLink", "JoinLinkUse", "LeaseGrant", "LinkRole", "Membership", "OptOut", "PhoneCode",
-    "SignupForm",
-    "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRole",
+    "SignupForm", "SigninLink",
+    "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRemoval",
+    "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
     "Target", "TargetState", "User", "contact_tags", "utcnow",
     # telephony

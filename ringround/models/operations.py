@@ -110,6 +110,22 @@ class OperationMember(TimestampMixin, Base):
     operation: Mapped[Operation] = relationship(back_populates="members")
 
 
+class OperationRemoval(Base):
+    """Someone an organizer or owner took out of an operation: no link lets them back in
+    until someone adds them back (which deletes this row)."""
+
+    __tablename__ = "operation_removals"
+    __table_args__ = (UniqueConstraint("operation_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operation_id: Mapped[int] = mapped_column(
+        ForeignKey("operations.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    removed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Target(Base):
     """One contact inside one operation, with its own state in the queue.
 

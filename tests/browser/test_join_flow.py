@@ -1,4 +1,6 @@
-"""A volunteer on a phone: open a join link, name and phone, SMS code, into the caller app."""
+"""A volunteer on a phone where no SMS is sent (the default): open a join link, give a name,
+land in the caller app; a returning volunteer on a new phone uses a personal sign-in QR link.
+(The SMS-code variant: test_join_urls.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.sharing.conftest import build_world
+from tests.browser_fixtures import PHONE, open_page
+from tests.sharing.conftest import PASSWORD, build_world
 
 
 def _world(live_server):
@@ -43,12 +46,8 @@ def test_from_join_link_to_the_first_call_card_in_under_a_minute(phone_page, liv
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     page.get_by_label("Your name").fill("Sam Caller")
-    page.get_by_label("Your mobile number").fill("202 555 0142")
-    page.get_by_role("button", name="Text me a code").click()
-    expect(page).to_have_url(re.compile(r"/j/verify$"))
-    code = page.locator(".sim-code").inner_text()  # the simulator shows the texted code
-    page.get_by_label("Code from the text message").fill(code)
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Your mobile number (optional)").fill("202 555 0142")
+    page.get_by_role("button", name="Join and start calling").click()
 
     # Straight into the caller app, with the first person to call on screen.
     expect(page).to_have_url(re.compile(rf"/call/{operation_id}$"))
@@ -66,10 +65,7 @@ def test_a_signed_in_volunteer_joins_another_operation_with_one_tap(phone_page, 
     page = phone_page
     page.goto(f"/j/{token}")
     page.get_by_label("Your name").fill("Sam Caller")
-    page.get_by_label("Your mobile number").fill("+1 202 555 0143")
-    page.get_by_role("button", name="Text me a code").click()
-    page.get_by_label("Code from the text message").fill(page.locator(".sim-code").inner_text())
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Join and start calling").click()
     expect(page).to_have_url(re.compile(rf"/call/{operation_id}$"))
 
     with live_server.app.app_context():
@@ -106,3 +102,45 @@ def test_a_revoked_link_says_so_on_a_phone(phone_page, live_server):
     expect(page.get_by_role("heading", level=1)).to_have_text("This join link was switched off")
     expect(page.get_by_text(f"Ask {owner_name}")).to_be_visible()
     assert page.console_errors == [] or all("410" in e for e in page.console_errors)
+
+
+def test_a_returning_volunteer_signs_in_on_a_new_phone_with_a_personal_qr_link(
+        browser, phone_page, live_server, tmp_path):
+    """The owner makes the link on the people page (desktop); the volunteer's new phone opens
+    it (as scanning the QR code does), taps once and is calling; the link then no longer works."""
+    with live_server.app.app_context():
+        world = build_world()
+        op_id, name = world.operation.id, world.agent.display_name
+        owner_email = world.owner.email
+    desk = open_page(browser, live_server, viewport={"width": 1280, "height": 900})
+    desk.goto("/login")
+    desk.get_by_label("Email").fill(owner_email)
+    desk.get_by_label("Password").fill(PASSWORD)
+    desk.get_by_role("button", name="Sign in").click()
+    desk.goto(f"/operations/{op_id}/people")
+    desk.get_by_role("button", name=f"Sign-in link for {name}").click()
+    expect(desk.get_by_role("heading", level=1)).to_have_text(f"Sign-in link for {name}")
+    qr = desk.get_by_role("img", name="QR code of the sign-in link")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.naturalWidth") > 0  # the QR code is drawn under the CSP
+    url = desk.locator("#signin-url").input_value()
+    assert re.search(r"/in/[A-Za-z0-9_-]{22}$", url)
+    desk.screenshot(path=str(tmp_path / "signin-link-desktop.png"))
+    assert desk.console_errors == []
+    desk.context.close()
+
+    page = phone_page
+    page.goto(url)
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Sign in as {name}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(rf"/call/{op_id}$"))
+    page.reload()  # stays signed in
+    expect(page).to_have_url(re.compile(rf"/call/{op_id}$"))
+    assert page.console_errors == []
+
+    again = open_page(browser, live_server, **PHONE)
+    again.goto(url)
+    expect(again.get_by_role("heading", level=1)).to_have_text(
+        "This sign-in link no longer works")
+    again.context.close()

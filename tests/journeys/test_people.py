@@ -119,8 +119,8 @@ def test_volunteer_on_a_phone_calls_online_and_offline(phone_touch_page, organiz
     assert [e for e in page.console_errors if "net::ERR" not in e] == []
 
 
-def test_returning_volunteer_signs_in_with_the_phone_and_carries_on(browser, live_server,
-                                                                     world):
+def test_returning_volunteer_gets_a_sign_in_qr_from_the_organizer_and_carries_on(
+        browser, live_server, world, organizer_page):
     from tests.journeys.conftest import PHONE_TOUCH
 
     first = browser.new_context(base_url=live_server.url, **PHONE_TOUCH)
@@ -129,22 +129,29 @@ def test_returning_volunteer_signs_in_with_the_phone_and_carries_on(browser, liv
     expect(page).to_have_url(re.compile(rf"/call/{world['operation_id']}$"))
     first.close()
 
-    # Days later, on a fresh browser: the login page leads volunteers to a phone sign-in.
+    # Days later, on a new phone: no text messages here, so phone sign-in says whom to ask.
     context = browser.new_context(base_url=live_server.url, **PHONE_TOUCH)
     page = context.new_page()
     page.goto("/")
     page.get_by_role("link", name="Volunteers who joined before: sign in with your phone").tap()
     expect(page).to_have_url(re.compile(r"/signin/phone$"))
     assert_accessible(page, "phone sign-in")
-    page.get_by_label("Your mobile number").fill("(617) 555-0177")
-    page.get_by_role("button", name=re.compile("code", re.I)).tap()
-    code = page.locator(".sim-code")
-    expect(code).to_be_visible()
-    page.get_by_label("Code from the text message").fill(code.inner_text())
-    page.get_by_role("button", name="Continue").tap()
-    expect(page.get_by_role("heading", level=1)).to_have_text(walk.OPERATION)
-    if not page.url.endswith(f"/call/{world['operation_id']}"):
-        page.get_by_role("link", name=walk.OPERATION).tap()
+    expect(page.get_by_text("personal sign-in link")).to_be_visible()
+
+    # The organizer shows Rosa her personal sign-in QR code from the people page.
+    desk = organizer_page
+    desk.goto(f"/operations/{world['operation_id']}/people")
+    desk.get_by_role("button", name="Sign-in link for Rosa Returning").click()
+    expect(desk.get_by_role("heading", level=1)).to_have_text("Sign-in link for Rosa Returning")
+    assert_accessible(desk, "personal sign-in link")
+    qr = desk.get_by_role("img", name="QR code of the sign-in link")
+    [scanned] = walk.decode_qr(qr.screenshot())
+    assert scanned == desk.get_by_label("The link").input_value()
+
+    page.goto(scanned)  # what the phone camera opens
+    assert_accessible(page, "sign in with a personal link")
+    page.get_by_role("button", name="Sign in").tap()
+    expect(page).to_have_url(re.compile(rf"/call/{world['operation_id']}$"))
     expect(page.locator("#call form.result-form")).to_be_visible()
     walk.record(page, "No contact", "Not home")
     context.close()

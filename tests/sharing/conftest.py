@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
 from ringround.accounts import create_password_user
 from ringround.enrollment import create_join_link
@@ -19,6 +20,7 @@ from ringround.models import (
     OperationRole,
     Organization,
     SignupForm,
+    SimText,
     User,
 )
 from ringround.signup import save_signup_form
@@ -109,10 +111,19 @@ def form_post(client, url: str, data: dict, **kwargs):
     return client.post(url, data={**data, "csrf_token": csrf_token_from(html)}, **kwargs)
 
 
-SIM_CODE_RE = re.compile(r'class="sim-code">(\d{6})<')
+# Phone codes are texted only where texts can be sent: these settings use the simulator in
+# development mode (local address), whose texts land on simulated phones in the database.
+SMS_CODES = {"DEV_SHOW_CODES": True, "PUBLIC_BASE_URL": "http://localhost",
+             "TELEPHONY_JOBS": "sync"}
+CODE_RE = re.compile(r"\b(\d{6})\b")
 
 
-def simulated_code(html: str) -> str:
-    match = SIM_CODE_RE.search(html)
-    assert match, "the simulator's code is not on the page"
+def texted_code(phone: str) -> str:
+    """The code in the newest text to `phone`, read off its (simulated) phone."""
+    body = db.session.scalar(select(SimText.body).where(
+        SimText.to_number == phone, SimText.direction == "outbound-api")
+        .order_by(SimText.id.desc()).limit(1))
+    assert body, f"no text reached {phone}"
+    match = CODE_RE.search(body)
+    assert match, f"no code in {body!r}"
     return match.group(1)

@@ -1,4 +1,5 @@
-"""Opening a join link over HTTP: onboarding with an SMS code, one tap, closed links, sign-in."""
+"""Opening a join link over HTTP where texts can be sent: onboarding with an SMS code, one tap,
+closed links, sign-in. (Without SMS: test_join_without_sms.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ringround.enrollment import create_join_link, revoke_link
 from ringround.models import JoinLinkUse, OperationMember, OperationRole, User, utcnow
 from sharing.logs import RedactJoinTokens, redact
 from sms.provider import get_provider
-from tests.sharing.conftest import form_post, sign_in, simulated_code
+from tests.sharing.conftest import SMS_CODES, form_post, sign_in, texted_code
 
 
 def _start(client, token, **details):
@@ -37,7 +38,7 @@ def test_a_volunteer_joins_with_name_phone_and_code_and_lands_in_the_caller_app(
     text = get_provider().outbox[-1]
     assert text.to == "+12025550142"
     verify = client.get("/j/verify").get_data(as_text=True)
-    code = simulated_code(verify)
+    code = texted_code("+12025550142")
     assert code in text.body and world.token not in verify
 
     done = form_post(client, "/j/verify", {"code": code})
@@ -54,7 +55,7 @@ def test_a_volunteer_joins_with_name_phone_and_code_and_lands_in_the_caller_app(
 
 def test_the_role_comes_only_from_the_link(db, client, world):
     _start(client, world.token, role="owner")
-    code = simulated_code(client.get("/j/verify").get_data(as_text=True))
+    code = texted_code("+12025550142")
     form_post(client, "/j/verify", {"code": code, "role": "owner"})
     user = db.session.scalar(select(User).where(User.phone_e164 == "+12025550142"))
     assert _member(db, world.operation.id, user.id).role == OperationRole.AGENT
@@ -62,7 +63,7 @@ def test_the_role_comes_only_from_the_link(db, client, world):
 
 def test_a_wrong_code_is_refused_with_the_tries_left(db, client, world):
     _start(client, world.token)
-    code = simulated_code(client.get("/j/verify").get_data(as_text=True))
+    code = texted_code("+12025550142")
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     response = form_post(client, "/j/verify", {"code": wrong})
     assert response.status_code == 302 and response.location == "/j/verify"  # PRG
@@ -126,7 +127,7 @@ def test_closed_links_say_why_and_whom_to_ask(db, client, world, change, heading
 def test_a_link_closed_while_someone_was_entering_the_code_does_not_let_them_in(
         db, client, world):
     _start(client, world.token)
-    code = simulated_code(client.get("/j/verify").get_data(as_text=True))
+    code = texted_code("+12025550142")
     revoke_link(db.session, world.link, world.owner)
     response = form_post(client, "/j/verify", {"code": code})
     assert response.status_code == 410
@@ -145,7 +146,7 @@ def test_returning_volunteers_sign_in_with_phone_and_code(db, client, world, fac
     db.session.commit()
     response = form_post(client, "/signin/phone", {"phone": "202-555-0155"})
     assert response.location == "/signin/phone/code"
-    code = simulated_code(client.get("/signin/phone/code").get_data(as_text=True))
+    code = texted_code("+12025550155")
     done = form_post(client, "/signin/phone/code", {"code": code})
     assert done.location == f"/call/{world.operation.id}"
 
@@ -186,7 +187,7 @@ def test_the_token_is_not_kept_in_the_session_or_in_redirects(client, world):
 
 @pytest.fixture
 def app_overrides():
-    return {"CODE_SEND_RATE_LIMIT": "2 per minute"}
+    return {**SMS_CODES, "CODE_SEND_RATE_LIMIT": "2 per minute"}
 
 
 def test_sending_codes_is_rate_limited(client, world):
@@ -197,7 +198,7 @@ def test_sending_codes_is_rate_limited(client, world):
 
 def test_people_page_lists_links_and_who_joined(db, client, world):
     _start(client, world.token)
-    code = simulated_code(client.get("/j/verify").get_data(as_text=True))
+    code = texted_code("+12025550142")
     form_post(client, "/j/verify", {"code": code})
     client.post("/logout", data={})
     other = client.application.test_client()

@@ -7,12 +7,12 @@ import pytest
 
 from ringround.config import build_config
 from sharing.rate_keys import DEVICE_COOKIE
-from tests.sharing.conftest import form_post
+from tests.sharing.conftest import SMS_CODES, form_post
 
 
 @pytest.fixture
 def app_overrides():
-    return {"JOIN_RATE_LIMIT": "3 per minute", "CODE_SEND_RATE_LIMIT": "2 per minute",
+    return {**SMS_CODES, "JOIN_RATE_LIMIT": "3 per minute", "CODE_SEND_RATE_LIMIT": "2 per minute",
             "CODE_CHECK_RATE_LIMIT": "2 per minute", "RATE_LIMIT_PER_ADDRESS": "100 per minute"}
 
 
