@@ -1,7 +1,7 @@
 """removals that hold; personal sign-in links
 
 Revision ID: d4a1fc1d3066
-Revises: b5e2c8d1f4a7
+Revises: b6e2f1a4c8d7
 Create Date: 2026-12-03 14:21:35.656911
 
 - `operation_removals`: who was taken out of an operation; no join link lets them back in
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd4a1fc1d3066'
-down_revision = 'b5e2c8d1f4a7'
+down_revision = 'b6e2f1a4c8d7'
 branch_labels = None
 depends_on = None
 
