@@ -83,6 +83,8 @@ def build_demo(session: Session, *, email: str, password: str, n_contacts: int =
             script="Hi {first_name}, I'm a volunteer with the Demo Campaign. "
                    "Can we count on your vote on Sunday?",
             starts_at=now, ends_at=now + timedelta(days=30),
+            # Every demo contact: the operation can be activated at once (wizard or CLI).
+            source_filter={"fields": [{"field": "source", "op": "equals", "value": "demo"}]},
         )
         operation.members.append(OperationMember(user_id=admin.id, role=OperationRole.OWNER))
         session.add(operation)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from ringround import operations as ops
-from ringround.models import AuditEntry, Operation, OperationState, Tag, Target
+from ringround.models import AuditEntry, Operation, OperationState, Organization, Tag, Target
 from ringround.people.filters import save_list
 
 
@@ -118,3 +118,13 @@ def test_demo_prints_the_operation_id_sign_in_and_links(runner, db):
             in result.output)
     assert f"dashboard: https://rr.example/console/operations/{op_id}" in result.output
     assert "Join link for callers (open it on a phone): https://rr.example/j/" in result.output
+
+
+def test_the_demo_operation_can_be_activated_at_once_and_calls_every_demo_contact(runner, db):
+    assert runner.invoke(args=["demo", "--contacts", "5"]).exit_code == 0
+    op_id = db.session.scalar(select(Operation.id))
+    org = db.session.scalar(select(Organization))
+    result = runner.invoke(args=["operations", "activate", str(op_id), "--org", org.slug])
+    assert result.exit_code == 0, result.output
+    shown = runner.invoke(args=["operations", "show", str(op_id), "--org", org.slug]).output
+    assert "State: active" in shown and "waiting 5" in shown
