@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ringround.audit import record_audit
 from ringround.models import Organization, User
+from ringround.phones import COUNTRY_MAIN_ZONE
 
 FALLBACK_REGION = "US"
 
@@ -65,20 +66,9 @@ def guess_country(zone: str | None, accept_languages: list[str] = ()) -> str | N
     return None
 
 
-# The most populous zone of countries with several (CLDR lists them alphabetically).
-MAIN_ZONES = {
-    "AR": "America/Argentina/Buenos_Aires", "AU": "Australia/Sydney", "BR": "America/Sao_Paulo",
-    "CA": "America/Toronto", "CD": "Africa/Kinshasa", "CL": "America/Santiago",
-    "CN": "Asia/Shanghai", "DE": "Europe/Berlin", "EC": "America/Guayaquil",
-    "ES": "Europe/Madrid", "ID": "Asia/Jakarta", "KZ": "Asia/Almaty",
-    "MX": "America/Mexico_City", "NZ": "Pacific/Auckland", "PT": "Europe/Lisbon",
-    "RU": "Europe/Moscow", "UA": "Europe/Kyiv", "US": "America/New_York",
-}
-
-
 def guess_zone(country: str | None) -> str:
     """The main zone of `country`, else UTC: the default when the browser says none."""
-    candidates = [MAIN_ZONES.get(country or ""),
+    candidates = [COUNTRY_MAIN_ZONE.get(country or ""),
                   *get_global("territory_zones").get(country or "", [])]
     return next((zone for zone in candidates if zone in zone_names()), "UTC")
 

@@ -417,7 +417,9 @@ def _fast_parse(text: str, digits: str, region: str | None
 # The zone most people of a country live in: used when a number spans zones and the address
 # says nothing finer.
 COUNTRY_MAIN_ZONE = {
-    "AU": "Australia/Sydney", "BR": "America/Sao_Paulo", "CA": "America/Toronto",
+    "AR": "America/Argentina/Buenos_Aires", "CN": "Asia/Shanghai", "EC": "America/Guayaquil",
+    "UA": "Europe/Kyiv", "AU": "Australia/Sydney", "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto",
     "CD": "Africa/Kinshasa", "CL": "America/Santiago", "ES": "Europe/Madrid",
     "ID": "Asia/Jakarta", "KZ": "Asia/Almaty", "MX": "America/Mexico_City",
     "NZ": "Pacific/Auckland", "PT": "Europe/Lisbon", "RU": "Europe/Moscow",
