@@ -11,24 +11,10 @@ from sqlalchemy import func, select
 
 from ringround.extensions import db
 from ringround.models import Attempt
+from tests.browser.test_caller_app import DUMP_INDEXEDDB
 from tests.journeys import walk
 from tests.journeys.conftest import SUMMARY, assert_accessible
 
-DUMP_INDEXEDDB = """async () => {
-  const db = await new Promise((ok, ko) => {
-    const req = indexedDB.open('ringround-caller');
-    req.onsuccess = () => ok(req.result); req.onerror = () => ko(req.error);
-  });
-  const out = {};
-  for (const name of db.objectStoreNames) {
-    out[name] = await new Promise((ok) => {
-      const req = db.transaction(name).objectStore(name).getAll();
-      req.onsuccess = () => ok(req.result);
-    });
-  }
-  db.close();
-  return out;
-}"""
 JOIN_US = "Can we count on you to join us?"
 ARTIFACTS = SUMMARY.parent
 
