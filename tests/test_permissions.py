@@ -355,7 +355,9 @@ def _build(app: Flask) -> World:
     ])
     stored = jobs.new_upload_name("people.csv")
     (jobs.imports_dir() / stored).write_text("name,phone\nAna,+16175550100\n")
-    job = jobs.create_job(db.session, org.id, admin.id, "people.csv", stored)
+    job = jobs.receive_upload(db.session, org.id, admin.id, "people.csv", stored)
+    db.session.commit()
+    jobs.inspect_job(db.session, job.id)  # what the background step does: on to the preview
     db.session.commit()
     jobs.report_path(job).write_text("row,reason\n2,bad number\n")
     ids = {
