@@ -61,7 +61,14 @@ from ringround.people.filters import (
     filter_to_args,
     save_list,
 )
-from ringround.people.headers import CUSTOM_PREFIX, FIELDS, IGNORE, custom_key, is_valid_target
+from ringround.people.headers import (
+    CUSTOM_PREFIX,
+    FIELDS,
+    IGNORE,
+    custom_key,
+    detect_crm,
+    is_valid_target,
+)
 from ringround.people.reader import TableError
 
 bp = Blueprint("contacts", __name__, url_prefix="/console/contacts")
@@ -74,6 +81,8 @@ FIELD_LABELS = {
     "postcode": _l("Postcode"), "city": _l("City"), "country": _l("Country"),
     "language": _l("Language"), "date_of_birth": _l("Date of birth"),
     "household": _l("Household"), "tags": _l("Tags"),
+    "do_not_contact": _l("Do not contact when yes (opt-out)"),
+    "opt_in": _l("Do not contact when no (opt-in)"),
     "extension": _l("Extension (of the phone column before it)"), IGNORE: _l("Do not import"),
 }
 
@@ -265,7 +274,7 @@ def import_job(org: Organization, job_id: int):
     fields, custom = _targets(job.headers)
     return render_template("contacts/import.html", org=org, job=job, form=form,
                            fields=fields, custom=custom, ignore=str(FIELD_LABELS[IGNORE]),
-                           report=jobs.report_path(job).exists())
+                           crm=detect_crm(job.headers or []), report=jobs.report_path(job).exists())
 
 
 @bp.get("/import/<int:job_id>/progress")
