@@ -50,6 +50,7 @@ from ringround.people.contacts import (
     set_do_not_contact,
     set_number_opted_out,
 )
+from ringround.people.crm_export import PROFILES, RESULTS
 from ringround.people.erasure import erase_contact
 from ringround.people.export import contacts_stream, person_data
 from ringround.people.filters import (
@@ -150,6 +151,7 @@ def index(org: Organization):
                                 .order_by(Tag.name)).all(),
         imports=db.session.scalars(select(ImportJob).where(ImportJob.organization_id == org.id)
                                    .order_by(ImportJob.id.desc()).limit(5)).all(),
+        profiles=[(name, profile.label) for name, profile in PROFILES.items()],
     )
 
 
@@ -206,11 +208,17 @@ def export(org: Organization):
     if not CsrfForm().validate_on_submit():
         abort(400)
     filter_ = _filter_or_flash(request.form)
+    profile = request.form.get("profile") or None
+    results = request.form.get("results") or "tags"
+    if (profile and profile not in PROFILES) or results not in RESULTS:
+        flash(_("Choose one of the export formats offered."), "error")
+        return redirect(url_for("contacts.index", **filter_to_args(filter_)))
     stream = contacts_stream(db.engine, org.id, filter_, current_user.id,
-                             request.form.get("list_name") or None)
+                             request.form.get("list_name") or None, profile, results)
+    suffix = f"-{profile}" if profile else ""
     return Response(stream, mimetype="text/csv",
                     headers={"Content-Disposition":
-                             f'attachment; filename="contacts-{org.slug}.csv"',
+                             f'attachment; filename="contacts-{org.slug}{suffix}.csv"',
                              "Cache-Control": "no-store"})
 
 
