@@ -62,34 +62,44 @@ def profile_header(name: str) -> list[str]:
     return [header for header, _value in PROFILES[name].columns]
 
 
-def _ids(org_id: int, filter: dict | None):  # noqa: A002
-    return select(contact_ids_select(org_id, filter).subquery().c.id)
+def _called(org_id: int, operation_id: int | None):
+    """Where an attempt counts: an operation of the organization (`operation_id` only)."""
+    where = [Operation.organization_id == org_id, Attempt.disposition.is_not(None)]
+    if operation_id is not None:
+        where.append(Attempt.operation_id == operation_id)
+    return where
 
 
-def _last_results(session: Session, org_id: int, ids: list[int]
+def _ids(org_id: int, filter: dict | None, operation_id: int | None = None):  # noqa: A002
+    ids = select(contact_ids_select(org_id, filter).subquery().c.id)
+    if operation_id is None:
+        return ids
+    return select(Attempt.contact_id).join(Operation, Operation.id == Attempt.operation_id) \
+        .where(*_called(org_id, operation_id), Attempt.contact_id.in_(ids))
+
+
+def _last_results(session: Session, org_id: int, ids: list[int], operation_id: int | None
                   ) -> dict[int, dict[str, tuple[str, dict]]]:
     """Per contact, per operation name: the last call's result and answers."""
     results: dict[int, dict[str, tuple[str, dict]]] = defaultdict(dict)
     for contact_id, operation, disposition, answers in session.execute(
             select(Attempt.contact_id, Operation.name, Attempt.disposition, Attempt.answers)
             .join(Operation, Operation.id == Attempt.operation_id)
-            .where(Operation.organization_id == org_id, Attempt.contact_id.in_(ids),
-                   Attempt.disposition.is_not(None))
+            .where(*_called(org_id, operation_id), Attempt.contact_id.in_(ids))
             .order_by(Attempt.created_at, Attempt.id)):
         results[contact_id][operation] = (disposition, answers or {})
     return results
 
 
-def _survey_columns(session: Session, org_id: int, filter: dict | None  # noqa: A002
-                    ) -> list[tuple[str, str | None]]:
+def _survey_columns(session: Session, org_id: int, filter: dict | None,  # noqa: A002
+                    operation_id: int | None) -> list[tuple[str, str | None]]:
     """(operation, question or None for its result) for every survey column, in order."""
     columns: dict[tuple[str, str | None], None] = {}
     for operation, answers in session.execute(
             select(Operation.name, Attempt.answers)
             .join(Operation, Operation.id == Attempt.operation_id)
-            .where(Operation.organization_id == org_id,
-                   Attempt.contact_id.in_(_ids(org_id, filter)),
-                   Attempt.disposition.is_not(None))
+            .where(*_called(org_id, operation_id),
+                   Attempt.contact_id.in_(_ids(org_id, filter)))
             .order_by(Operation.id, Attempt.id)):
         columns.setdefault((operation, None))
         for question in answers or {}:
@@ -98,15 +108,18 @@ def _survey_columns(session: Session, org_id: int, filter: dict | None  # noqa: 
 
 
 def profile_rows(session: Session, org_id: int, name: str, results: str = "tags",
-                 filter: dict | None = None) -> Iterator[list]:  # noqa: A002
-    """The header, then one row per matching contact, for profile `name`; call results
-    as tags (`results="tags"`: `<operation>: <result>`) or as survey responses (one
-    column per operation, one per question asked). Not audited: the caller audits."""
+                 filter: dict | None = None,  # noqa: A002
+                 operation_id: int | None = None) -> Iterator[list]:
+    """The header, then one row per matching contact (with `operation_id`: per contact
+    called in it, with its results only), for profile `name`; call results as tags
+    (`results="tags"`: `<operation>: <result>`) or as survey responses (one column per
+    operation, one per question asked). Not audited: the caller audits."""
     profile = PROFILES[name]
-    survey = _survey_columns(session, org_id, filter) if results == "survey" else []
+    survey = _survey_columns(session, org_id, filter, operation_id) \
+        if results == "survey" else []
     yield profile_header(name) + [operation if question is None else f"{operation}: {question}"
                                   for operation, question in survey]
-    ids_select = _ids(org_id, filter)
+    ids_select = _ids(org_id, filter, operation_id)
     last = 0
     while True:
         batch = session.scalars(select(Contact).where(Contact.id.in_(ids_select),
@@ -126,7 +139,7 @@ def profile_rows(session: Session, org_id: int, name: str, results: str = "tags"
                 select(contact_tags.c.contact_id, Tag.name).join(Tag)
                 .where(contact_tags.c.contact_id.in_(ids)).order_by(Tag.name)):
             tags[contact_id].append(tag)
-        called = _last_results(session, org_id, ids)
+        called = _last_results(session, org_id, ids, operation_id)
         for contact in batch:
             numbers = phones[contact.id]
             mobile = next((e164 for e164, is_mobile in numbers if is_mobile), "")

@@ -136,3 +136,30 @@ def test_cli_exports_each_profile(app, db, factories, profile):
     header, *rows = list(csv.reader(io.StringIO(result.stdout)))
     assert header[-2:] == ["Spring drive", "Spring drive: Will you vote?"]
     assert rows[0][-2:] == ["supporter", "yes"]
+
+
+@pytest.mark.parametrize("profile", sorted(DOCUMENTED))
+def test_operation_results_download_in_each_profile(admin_client, db, factories,  # noqa: F811
+                                                    profile):
+    import csv
+    import io
+
+    from ringround.models import AuditEntry, Operation
+
+    called_contact(db, factories, admin_client.org)
+    factories.contact(admin_client.org, "Never called")
+    op = db.session.scalar(select(Operation))
+    url = f"/console/operations/{op.id}/results.csv"
+    response = admin_client.get(f"{url}?profile={profile}&results=survey")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    header, *rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert header == DOCUMENTED[profile] + ["Spring drive", "Spring drive: Will you vote?"]
+    assert len(rows) == 1 and rows[0][-2:] == ["supporter", "yes"]
+    entry = db.session.scalar(select(AuditEntry).where(
+        AuditEntry.action == "operation.results_exported"))
+    assert entry.details == {"rows": 1, "profile": profile}
+    header, *rows = list(csv.reader(io.StringIO(
+        admin_client.get(f"{url}?profile={profile}").get_data(as_text=True))))
+    assert dict(zip(header, rows[0], strict=True))[TAGS[profile]] == \
+        "volunteer, Spring drive: supporter"
+    assert admin_client.get(f"{url}?profile=salesforce").status_code == 302
