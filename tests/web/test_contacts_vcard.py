@@ -96,6 +96,7 @@ def test_vcards_need_the_consent_note_and_keep_the_choices(admin_client, db):
         "consent_source": "", "consent_purpose": "", "tags": "lyon", "col_12": "ignore"})
     assert refused.status_code == 200
     page = refused.get_data(as_text=True)
+    assert "2 contact cards, one row each." in page
     assert "Say where these contacts come from." in page
     assert "Say what these people will be called about." in page
     assert 'value="lyon"' in page  # nothing typed is lost
