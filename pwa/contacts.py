@@ -21,12 +21,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
+from flask_wtf.file import FileAllowed, FileRequired, MultipleFileField
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from pwa.context import org_role_required
 from ringround.extensions import db, htmx
@@ -93,10 +93,13 @@ class CsrfForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("Contact file (CSV or Excel .xlsx)"), validators=[
-        FileRequired(_l("Choose a file.")),
-        FileAllowed(["csv", "txt", "tsv", "xlsx"], _l("Use a CSV or an Excel (.xlsx) file.")),
-    ])
+    file = MultipleFileField(
+        _l("Contact file (CSV, Excel .xlsx, or vCards: one or more .vcf files, or a .zip "
+           "of them)"), validators=[
+            FileRequired(_l("Choose a file.")),
+            FileAllowed(["csv", "txt", "tsv", "xlsx", "vcf", "zip"],
+                        _l("Use a CSV, an Excel (.xlsx) file or vCard (.vcf) files.")),
+        ])
 
 
 class MappingForm(FlaskForm):
@@ -104,6 +107,19 @@ class MappingForm(FlaskForm):
                                  validators=[Optional(), Length(min=2, max=2)])
     tags = StringField(_l("Tags for every imported contact (comma-separated)"),
                        validators=[Optional(), Length(max=500)])
+
+
+class VcardMappingForm(MappingForm):
+    """People from phones did not sign up: say where they come from and why they'll be
+    called (kept with each contact)."""
+
+    consent_source = StringField(
+        _l("Where these contacts come from"),
+        validators=[DataRequired(_l("Say where these contacts come from.")), Length(max=120)])
+    consent_purpose = StringField(
+        _l("What they will be called about"),
+        validators=[DataRequired(_l("Say what these people will be called about.")),
+                    Length(max=500)])
 
 
 def _job_or_404(org: Organization, job_id: int) -> ImportJob:
@@ -229,10 +245,9 @@ def export(org: Organization):
 def upload(org: Organization):
     form = UploadForm()
     if form.validate_on_submit():
-        filename = form.file.data.filename or "contacts.csv"
-        stored = jobs.new_upload_name(filename)
-        form.file.data.save(jobs.imports_dir() / stored)
         try:
+            filename, stored = jobs.store_uploads(
+                [(f.filename or "contacts.csv", f.stream) for f in form.file.data])
             job = jobs.receive_upload(db.session, org.id, current_user.id, filename, stored)
         except TableError as error:
             db.session.rollback()
@@ -268,12 +283,18 @@ def _targets(headers: list[str]) -> tuple[list[tuple[str, str]], list[tuple[str,
 def import_job(org: Organization, job_id: int):
     job = _job_or_404(org, job_id)
     jobs.refresh_stale(db.session, job)
-    form = MappingForm(default_region=job.default_region or default_region(org))
-    if job.status == ImportStatus.PREVIEW and form.validate_on_submit():
+    form_class = VcardMappingForm if jobs.is_vcard(job) else MappingForm
+    form = form_class(default_region=job.default_region or default_region(org))
+    if job.status == ImportStatus.PREVIEW and request.method == "POST":
+        # kept for the page again if the form is refused (committed only with the import)
         mapping = [request.form.get(f"col_{i}", IGNORE) for i in range(len(job.headers))]
         job.mapping = [m if is_valid_target(m) else IGNORE for m in mapping]
+    if job.status == ImportStatus.PREVIEW and form.validate_on_submit():
         job.default_region = (form.default_region.data or "").upper() or None
         job.tags = [t.strip() for t in (form.tags.data or "").split(",") if t.strip()]
+        if jobs.is_vcard(job):
+            job.consent_source = form.consent_source.data.strip()
+            job.consent_purpose = form.consent_purpose.data.strip()
         if not any(m in ("phone", "mobile", "landline") for m in job.mapping):
             flash(_("Choose at least one column with phone numbers."), "error")
         else:

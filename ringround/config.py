@@ -175,6 +175,8 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Said every time: Flask-Limiter keeps an app's setting for the next app it binds to.
+        "RATELIMIT_ENABLED": True,
         # A sliding window: no burst of twice the limit across a window's edge.
         "RATELIMIT_STRATEGY": "moving-window",
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),

@@ -70,5 +70,6 @@ def audited_csv(engine: Engine, rows: Callable[[Session], Iterable[list]],
             # SQLite read snapshot that a rollback does not end: such a connection would
             # serve stale reads and refuse writes ("database is locked") from the pool. It
             # is thrown away instead of going back.
-            session.connection().invalidate()
-        session.close()
+            session.invalidate()
+        else:
+            session.close()

@@ -41,6 +41,10 @@ class ImportJob(Base):
     mapping: Mapped[list[str]] = mapped_column(JSON, default=list)
     default_region: Mapped[str | None] = mapped_column(String(2))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A vCard import's consent note, required (people from phones did not sign up): where
+    # the contacts come from and what they will be called about, kept with each contact.
+    consent_source: Mapped[str | None] = mapped_column(String(120))
+    consent_purpose: Mapped[str | None] = mapped_column(String(500))
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)
     # The first rows, cut short, for the mapping page; emptied when the import starts.

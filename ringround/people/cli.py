@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ringround.extensions import db
 from ringround.models import ContactPhone, Organization
 from ringround.organizations import default_region
-from ringround.people.jobs import imports_dir
+from ringround.people.jobs import imports_dir, with_consent
 
 contacts_cli = AppGroup("contacts", help="Import, export and erase contacts.")
 
@@ -44,9 +44,15 @@ def organization_by_slug(slug: str) -> Organization:
               help="Where to write the report of rejected rows and remarks (CSV). "
                    "Default: a new file in the instance folder's imports/.")
 @click.option("--workers", type=int, default=None, help="Parsing processes (default: auto).")
+@click.option("--consent-source", default=None,
+              help="vCards (required): where these contacts come from.")
+@click.option("--consent-purpose", default=None,
+              help="vCards (required): what these people will be called about.")
 def import_command(file: Path, slug: str, default_region: str | None, tags: tuple[str, ...],
-                   maps: tuple[str, ...], report: Path | None, workers: int | None) -> None:
-    """Import contacts from a CSV or XLSX FILE, with progress.
+                   maps: tuple[str, ...], report: Path | None, workers: int | None,
+                   consent_source: str | None, consent_purpose: str | None) -> None:
+    """Import contacts from a CSV or XLSX FILE, or vCards (a .vcf file or a zip of them,
+    with --consent-source and --consent-purpose), with progress.
 
     Prints the counts and the report's path. Exit code: 0 every row imported; 3 imported,
     but some rows rejected (see the report); 1 nothing imported (every row rejected, or the
@@ -66,6 +72,14 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
         if column.strip() not in table.headers or not is_valid_target(target.strip()):
             raise click.ClickException(f"Cannot map {item!r}: unknown column or field.")
         mapping[table.headers.index(column.strip())] = target.strip()
+    source = None
+    if table.kind == "vcard":
+        if not (consent_source and consent_purpose):
+            raise click.ClickException(
+                "vCards need a consent note: --consent-source and --consent-purpose (where "
+                "these contacts come from, what they will be called about).")
+        table, mapping, source = with_consent(table, mapping, consent_source.strip(),
+                                              consent_purpose.strip())
     for header, target in zip(table.headers, mapping, strict=True):
         click.echo(f"  {header!r} → {target}", err=True)
     report = report or _default_report(file)
@@ -82,7 +96,7 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
             summary, _ = import_contacts(
                 db.session, org.id, file, mapping=mapping, default_region=default_region,
                 tags=list(tags), report_path=report, workers=workers, progress=progress,
-                table=table)
+                table=table, source=source)
         except TableError as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from error

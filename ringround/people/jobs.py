@@ -10,16 +10,18 @@ never imported and finished reports are deleted after a while (`purge_imports`).
 from __future__ import annotations
 
 import secrets
+import shutil
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringround.models import ImportJob, ImportStatus, utcnow
-from ringround.people.headers import auto_map, has_phone_column
+from ringround.people.headers import CUSTOM_PREFIX, auto_map, has_phone_column
 from ringround.people.reader import CellTooLong, TableError, TableSource, check_upload, open_table
 
 PREVIEW_ROWS = 5
@@ -44,9 +46,40 @@ def report_path(job: ImportJob) -> Path:
     return imports_dir() / f"{job.stored_name}.report.csv"
 
 
+_SUFFIXES = (".xlsx", ".vcf", ".zip")
+VCARD_SUFFIXES = (".vcf", ".zip")
+# The custom fields a vCard import's consent note goes to, in every contact it adds.
+CONSENT_COLUMNS = {"consent_source": "Consent source", "consent_purpose": "Consent purpose"}
+
+
 def new_upload_name(filename: str) -> str:
-    suffix = ".xlsx" if filename.lower().endswith(".xlsx") else ".csv"
+    suffix = next((s for s in _SUFFIXES if filename.lower().endswith(s)), ".csv")
     return secrets.token_hex(16) + suffix
+
+
+def store_uploads(files: list[tuple[str, BinaryIO]]) -> tuple[str, str]:
+    """Store uploaded files as one upload: (its display name, stored name). Several files
+    must all be vCards (.vcf); they are stored one after the other, as one .vcf file."""
+    if len(files) == 1:
+        filename, stream = files[0]
+        stored = new_upload_name(filename)
+        with (imports_dir() / stored).open("wb") as target:
+            shutil.copyfileobj(stream, target)
+        return filename, stored
+    if not all(name.lower().endswith(".vcf") for name, _stream in files):
+        raise TableError("Several files at once can only be vCard (.vcf) files; upload "
+                         "other files one at a time.")
+    stored = secrets.token_hex(16) + ".vcf"
+    with (imports_dir() / stored).open("wb") as target:
+        for _name, stream in files:
+            shutil.copyfileobj(stream, target)
+            target.write(b"\r\n")
+    return f"{files[0][0]} (+{len(files) - 1})", stored
+
+
+def is_vcard(job: ImportJob) -> bool:
+    """Whether a job's upload is vCards (a .vcf file, or a zip of them)."""
+    return job.stored_name.endswith(VCARD_SUFFIXES)
 
 
 def _open(path: Path) -> TableSource:
@@ -63,10 +96,13 @@ def receive_upload(session: Session, org_id: int, user_id: int | None, filename:
     background. Raises TableError, and deletes the file, when it is refused."""
     path = imports_dir() / stored_name
     try:
-        check_upload(path, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+        kind = check_upload(path, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
     except TableError:
         path.unlink(missing_ok=True)
         raise
+    if kind == "vcard" and not stored_name.endswith(VCARD_SUFFIXES):  # whatever its name
+        stored_name = Path(stored_name).stem + ".vcf"
+        path = path.rename(imports_dir() / stored_name)
     job = ImportJob(organization_id=org_id, created_by_id=user_id, filename=filename[:255],
                     stored_name=stored_name, status=ImportStatus.CHECKING)
     session.add(job)
@@ -146,10 +182,14 @@ def run_job(session: Session, job_id: int) -> None:
     try:
         table = _open(upload_path(job))
         mapping = prepare_mapping(table, job.mapping)
+        source = f"import:{job.filename}"
+        if is_vcard(job):
+            table, mapping, source = with_consent(table, mapping, job.consent_source,
+                                                  job.consent_purpose)
         summary, _ = import_contacts(
             session, job.organization_id, upload_path(job), mapping=mapping,
             default_region=job.default_region, tags=job.tags,
-            source=f"import:{job.filename}", report_path=report_path(job), progress=progress,
+            source=source, report_path=report_path(job), progress=progress,
             table=table)
     except TableError as error:
         session.rollback()
@@ -164,6 +204,19 @@ def run_job(session: Session, job_id: int) -> None:
     job.finished_at = utcnow()
     session.commit()
     upload_path(job).unlink(missing_ok=True)  # the data is in the database now
+
+
+def with_consent(table: TableSource, mapping: list[str], consent_source: str | None,
+                 consent_purpose: str | None) -> tuple[TableSource, list[str], str]:
+    """A vCard import's table, mapping and contact source, its consent note (where the
+    people come from, what they will be called about) in every row; both are required."""
+    if not (consent_source and consent_purpose):
+        raise TableError("Say where these contacts come from and what they will be called "
+                         "about (consent note).")
+    table = table.with_constants({CONSENT_COLUMNS["consent_source"]: consent_source,
+                                  CONSENT_COLUMNS["consent_purpose"]: consent_purpose})
+    mapping = mapping + [CUSTOM_PREFIX + key for key in CONSENT_COLUMNS]
+    return table, mapping, f"vcard:{consent_source}"[:120]
 
 
 def start_inspection(app: Flask, job: ImportJob) -> None:

@@ -9,7 +9,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -45,16 +45,31 @@ class TableSource:
     """A readable table: its header row, a fresh row iterator, and a size estimate."""
 
     path: Path
-    kind: str  # "csv" or "xlsx"
+    kind: str  # "csv", "xlsx" or "vcard" (a .vcf file or a zip of them)
     headers: list[str]
     estimated_rows: int
     encoding: str | None = None
     delimiter: str | None = None
     max_cell: int = MAX_CELL_CHARS
+    # Columns of the same value in every row, after the file's own (a vCard import's
+    # consent source and purpose); `with_constants` adds them.
+    constants: tuple[str, ...] = ()
+
+    def with_constants(self, columns: dict[str, str]) -> TableSource:
+        """This table with columns of one value in every row (header → value) added."""
+        return replace(self, headers=self.headers[:len(self.headers) - len(self.constants)]
+                       + list(columns), constants=tuple(columns.values()))
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(row number as a spreadsheet shows it, cells) of the data rows, header skipped.
-        A row with a cell over `max_cell` characters comes as (row number, `CellTooLong`)."""
+        A row with a cell over `max_cell` characters comes as (row number, `CellTooLong`).
+        A vCard file's row number is the card's place in the file."""
+        if self.constants:
+            return ((number, cells if cells.__class__ is CellTooLong
+                     else cells + list(self.constants))
+                    for number, cells in replace(self, constants=()).rows())
+        if self.kind == "vcard":
+            return _vcard_rows(self.path, self.headers, self.max_cell)
         if self.kind == "xlsx":
             rows = _xlsx_rows(self.path, self.max_cell)
         else:
@@ -63,6 +78,16 @@ class TableSource:
         next(rows, None)
         return rows
 
+
+
+def _vcard_rows(path: Path, headers: list[str], max_cell: int = MAX_CELL_CHARS
+                ) -> Iterator[tuple[int, list[str]]]:
+    from ringround.people.vcard import card_row, cards_of
+
+    for card in cards_of(path):
+        row = card_row(card, headers)
+        yield card.number, (CellTooLong((max_cell,)) if max(map(len, row)) > max_cell
+                            else row)
 
 
 def _detect_encoding(path: Path) -> str:
@@ -160,8 +185,9 @@ def _count_lines(path: Path) -> int:
 
 
 def check_upload(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """The cheap checks of a file, fit for a web request (size, first bytes, a workbook's zip
-    directory, never its contents): its kind, `csv` or `xlsx`, or `TableError`."""
+    """The cheap checks of a file, fit for a web request (size, first bytes, a zip's
+    directory, never its contents): its kind, `csv`, `xlsx` or `vcard` (a .vcf file, or a
+    zip of .vcf files), or `TableError`."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -177,32 +203,40 @@ def check_upload(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     with path.open("rb") as handle:
         head = handle.read(_SAMPLE)
     if head.startswith(b"PK\x03\x04"):
-        _check_zip(path)
-        return "xlsx"
+        return _check_zip(path)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:11].upper() == b"BEGIN:VCARD":
+        return "vcard"
     if b"\x00" in head or head.startswith((b"%PDF", b"\x89PNG", b"\xd0\xcf\x11\xe0")):
         raise TableError("This is not a table: save it as CSV or Excel (.xlsx).")
     return "csv"
 
 
-def _check_zip(path: Path) -> None:
-    """Refuse a workbook that unpacks to too much (a zip bomb), from its zip directory alone.
-    The declared sizes are binding: Python's zipfile never unpacks a member past them."""
-    not_a_workbook = "This is not a table: the file is not a readable Excel workbook."
+def _check_zip(path: Path) -> str:
+    """A workbook (`xlsx`) or a zip of .vcf files (`vcard`), refused when it unpacks to too
+    much (a zip bomb), from its zip directory alone. The declared sizes are binding: Python's
+    zipfile never unpacks a member past them."""
+    not_a_workbook = ("This is not a table: the file is not a readable Excel workbook nor a "
+                      "zip of vCard (.vcf) files.")
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise TableError(not_a_workbook) from error
-    if not any(member.filename == "xl/workbook.xml" for member in members):
+    if any(member.filename == "xl/workbook.xml" for member in members):
+        kind = "xlsx"
+    elif any(member.filename.lower().endswith(".vcf") for member in members):
+        kind = "vcard"
+    else:
         raise TableError(not_a_workbook)
     unpacked = sum(member.file_size for member in members)
     ratio = max((member.file_size / max(member.compress_size, 1) for member in members
                  if member.file_size > 1024 * 1024), default=0)
     if unpacked > MAX_XLSX_UNPACKED or ratio > MAX_XLSX_RATIO:
         raise TableError(
-            f"This workbook unpacks to {unpacked // (1024 * 1024):,} MB, far more than a "
-            "table of contacts needs (a damaged or hostile file). Save it again from Excel, "
-            "or as CSV.")
+            f"This {'workbook' if kind == 'xlsx' else 'zip'} unpacks to "
+            f"{unpacked // (1024 * 1024):,} MB, far more than a table of contacts needs (a "
+            "damaged or hostile file). Save it again from Excel, or as CSV.")
+    return kind
 
 
 def _column_number(letters: str) -> int:
@@ -243,8 +277,11 @@ def open_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES,
     """Open a contact file, or raise `TableError` with a message for the organizer."""
     path = Path(path)
     size = path.stat().st_size if path.exists() else 0
-    if check_upload(path, max_bytes) == "xlsx":
+    kind = check_upload(path, max_bytes)
+    if kind == "xlsx":
         return _open_xlsx(path, size, max_columns, max_cell)
+    if kind == "vcard":
+        return _open_vcard(path, max_cell)
     with path.open("rb") as handle:
         head = handle.read(_SAMPLE)
     encoding = _detect_encoding(path)
@@ -269,6 +306,18 @@ def open_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES,
     if next(table.rows(), None) is None:
         raise TableError("The file has column names but no rows.")
     return table
+
+
+def _open_vcard(path: Path, max_cell: int = MAX_CELL_CHARS) -> TableSource:
+    from ringround.people.vcard import table_shape
+
+    try:
+        headers, cards = table_shape(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise TableError("The vCard file could not be read.") from error
+    if not cards:
+        raise TableError("The file has no contact cards (BEGIN:VCARD … END:VCARD).")
+    return TableSource(path, "vcard", headers, cards, max_cell=max_cell)
 
 
 def _looks_like_single_phone_column(header: str) -> bool:

@@ -85,7 +85,14 @@ def _after_commit(connection) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _after_rollback(connection) -> None:
-    _release(connection.info)
+    if not connection.invalidated:  # an invalidated one gave its lock back (below)
+        _release(connection.info)
+
+
+@event.listens_for(Pool, "invalidate")
+def _on_invalidate(_dbapi_connection, record, _exception) -> None:
+    if record is not None:
+        _release(record.info)
 
 
 @event.listens_for(Pool, "checkin")

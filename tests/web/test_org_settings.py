@@ -13,6 +13,7 @@ from ringround.models import AuditEntry, Contact, ContactPhone, OrgRole
 from tests.conftest import csrf_token_from, post_form
 from tests.core.people.conftest import FIXTURES
 from tests.factories import login
+from tests.web.test_contacts import wait_checked
 
 GOOD = {"name": "Locataires de Lyon", "country": "FR", "time_zone": "Europe/Paris",
         "help_text": "Écrivez à contact@example.org", "window_start": "10:00",
@@ -111,5 +112,5 @@ def test_the_upload_page_preselects_the_organizations_country(client, db, factor
         "csrf_token": csrf_token_from(html),
         "file": (io.BytesIO((FIXTURES / "se_tabs_bom.csv").read_bytes()), "se.csv")},
         content_type="multipart/form-data")
-    page = client.get(response.location).get_data(as_text=True)
+    page = wait_checked(client, int(response.location.rstrip("/").split("/")[-1]))
     assert 'name="default_region"' in page and 'value="SE"' in page

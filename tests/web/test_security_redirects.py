@@ -9,6 +9,13 @@ import pytest
 from ringround.redirects import safe_next_path
 from tests.conftest import post_form
 from tests.factories import PASSWORD
+from tests.sharing.conftest import SMS_CODES
+
+
+@pytest.fixture
+def app_overrides():
+    """Codes by SMS (the simulator, in development mode): phone sign-in keeps a `next`."""
+    return SMS_CODES
 
 # Each decodes (once, as Flask reads the query string) to something a browser would take to
 # another site, or to a scheme of its own.
