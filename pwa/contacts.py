@@ -50,6 +50,7 @@ from ringround.people.contacts import (
     set_do_not_contact,
     set_number_opted_out,
 )
+from ringround.people.crm_export import PROFILES, RESULTS
 from ringround.people.erasure import erase_contact
 from ringround.people.export import contacts_stream, person_data
 from ringround.people.filters import (
@@ -61,7 +62,14 @@ from ringround.people.filters import (
     filter_to_args,
     save_list,
 )
-from ringround.people.headers import CUSTOM_PREFIX, FIELDS, IGNORE, custom_key, is_valid_target
+from ringround.people.headers import (
+    CUSTOM_PREFIX,
+    FIELDS,
+    IGNORE,
+    custom_key,
+    detect_crm,
+    is_valid_target,
+)
 from ringround.people.reader import TableError
 
 bp = Blueprint("contacts", __name__, url_prefix="/console/contacts")
@@ -74,6 +82,8 @@ FIELD_LABELS = {
     "postcode": _l("Postcode"), "city": _l("City"), "country": _l("Country"),
     "language": _l("Language"), "date_of_birth": _l("Date of birth"),
     "household": _l("Household"), "tags": _l("Tags"),
+    "do_not_contact": _l("Do not contact when yes (opt-out)"),
+    "opt_in": _l("Do not contact when no (opt-in)"),
     "extension": _l("Extension (of the phone column before it)"), IGNORE: _l("Do not import"),
 }
 
@@ -157,6 +167,7 @@ def index(org: Organization):
                                 .order_by(Tag.name)).all(),
         imports=db.session.scalars(select(ImportJob).where(ImportJob.organization_id == org.id)
                                    .order_by(ImportJob.id.desc()).limit(5)).all(),
+        profiles=[(name, profile.label) for name, profile in PROFILES.items()],
     )
 
 
@@ -213,11 +224,17 @@ def export(org: Organization):
     if not CsrfForm().validate_on_submit():
         abort(400)
     filter_ = _filter_or_flash(request.form)
+    profile = request.form.get("profile") or None
+    results = request.form.get("results") or "tags"
+    if (profile and profile not in PROFILES) or results not in RESULTS:
+        flash(_("Choose one of the export formats offered."), "error")
+        return redirect(url_for("contacts.index", **filter_to_args(filter_)))
     stream = contacts_stream(db.engine, org.id, filter_, current_user.id,
-                             request.form.get("list_name") or None)
+                             request.form.get("list_name") or None, profile, results)
+    suffix = f"-{profile}" if profile else ""
     return Response(stream, mimetype="text/csv",
                     headers={"Content-Disposition":
-                             f'attachment; filename="contacts-{org.slug}.csv"',
+                             f'attachment; filename="contacts-{org.slug}{suffix}.csv"',
                              "Cache-Control": "no-store"})
 
 
@@ -286,7 +303,7 @@ def import_job(org: Organization, job_id: int):
     fields, custom = _targets(job.headers)
     return render_template("contacts/import.html", org=org, job=job, form=form,
                            fields=fields, custom=custom, ignore=str(FIELD_LABELS[IGNORE]),
-                           report=jobs.report_path(job).exists())
+                           crm=detect_crm(job.headers or []), report=jobs.report_path(job).exists())
 
 
 @bp.get("/import/<int:job_id>/progress")

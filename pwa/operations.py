@@ -42,6 +42,7 @@ from ringround.operation_stats import (
     organization_progress,
     results_stream,
 )
+from ringround.people.crm_export import PROFILES, RESULTS
 from ringround.queue import SeeingLimits, caller_alerts
 from ringround.script_placeholders import placeholders
 
@@ -492,6 +493,7 @@ def dashboard(op: Operation, org: Organization):
                            join_links_url=join_links_url(op),
                            is_owner=any(m.user_id == current_user.id
                                         and m.role is OperationRole.OWNER for m in op.members),
+                           profiles=[(name, p.label) for name, p in PROFILES.items()],
                            **_figures_context(op))
 
 
@@ -504,7 +506,15 @@ def figures(op: Operation, org: Organization):
 @bp.get("/<int:op_id>/results.csv")
 @managed_operation
 def export(op: Operation, org: Organization):
-    response = Response(results_stream(db.engine, op, current_user.id), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="operation-{op.id}.csv"'
+    profile = request.args.get("profile") or None
+    results = request.args.get("results") or "tags"
+    if (profile and profile not in PROFILES) or results not in RESULTS:
+        flash(_("Choose one of the export formats offered."), "error")
+        return redirect(url_for("operations.dashboard", op_id=op.id))
+    response = Response(results_stream(db.engine, op, current_user.id, profile, results),
+                        mimetype="text/csv")
+    suffix = f"-{profile}" if profile else ""
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="operation-{op.id}{suffix}.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response

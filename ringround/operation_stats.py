@@ -33,6 +33,7 @@ from ringround.models import (
 )
 from ringround.models.messaging import CallLeg, LegKind
 from ringround.operation_dispositions import disposition_rows
+from ringround.people.crm_export import profile_rows
 from ringround.spreadsheet_safety import safe_rows
 
 
@@ -289,10 +290,12 @@ def results_export(operation: Operation) -> ResultsExport:
 
 
 def audit_results_export(session: Session, export: ResultsExport, actor_id: int | None,
-                         rows: int) -> None:
-    """Record that `rows` calls of the operation were sent (once, after the last of them)."""
+                         rows: int, profile: str | None = None) -> None:
+    """Record that `rows` calls (or, in a profile, contacts) of the operation were sent
+    (once, after the last of them)."""
     record_audit(session, export.organization_id, actor_id, "operation.results_exported",
-                 "operation", export.operation_id, {"rows": rows})
+                 "operation", export.operation_id,
+                 {"rows": rows, **({"profile": profile} if profile else {})})
 
 
 def results_rows(session: Session, export: ResultsExport) -> Iterator[list]:
@@ -330,14 +333,23 @@ def results_rows(session: Session, export: ResultsExport) -> Iterator[list]:
         rows.close()  # a half-read cursor must not outlive a failed or abandoned export
 
 
-def results_stream(engine: Engine, operation: Operation, actor_id: int | None
-                   ) -> Iterator[bytes]:
-    """The export of `operation` as CSV pieces for a download, audited once sent whole.
+def results_stream(engine: Engine, operation: Operation, actor_id: int | None,
+                   profile: str | None = None, results: str = "tags") -> Iterator[bytes]:
+    """The export of `operation` as CSV pieces for a download, audited once sent whole:
+    every call, or (with an export `profile` of `crm_export`) the contacts called, with
+    their results as tags or survey responses, in another tool's columns.
 
     Labels are resolved now, in the requester's language; the pieces are read later through
     a session of the stream's own (`csv_stream.audited_csv`), after the request has ended.
     """
     export = results_export(operation)
+    if profile:
+        return audited_csv(
+            engine, lambda session: profile_rows(
+                session, export.organization_id, profile, results,
+                operation_id=export.operation_id),
+            lambda session, rows: audit_results_export(session, export, actor_id, rows,
+                                                       profile))
     return audited_csv(
         engine, lambda session: results_rows(session, export),
         lambda session, rows: audit_results_export(session, export, actor_id, rows))

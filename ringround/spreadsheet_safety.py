@@ -13,8 +13,11 @@ import re
 from collections.abc import Collection, Iterable, Iterator
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# The phone columns of the app's own downloads (contacts export, operation results).
-PHONE_COLUMNS = frozenset({"phone", "phone_1", "phone_2", "phone_3"})
+# The phone columns of the app's own downloads (contacts export, operation results), and
+# of the export profiles of other tools (ringround/people/crm_export.py).
+PHONE_COLUMNS = frozenset({"phone", "phone_1", "phone_2", "phone_3", "can2_phone",
+                           "phone_number", "mobile_number", "Home Phone", "Cell Phone",
+                           "alt_phone"})
 _E164 = re.compile(r"\+[1-9]\d{6,14}( x\d{1,10})?")
 
 

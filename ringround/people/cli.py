@@ -138,7 +138,12 @@ def purge_imports_command() -> None:
 @contacts_cli.command("export")
 @click.option("--org", "slug", required=True, help="The organization's slug.")
 @click.option("--list", "list_name", default=None, help="Only the contacts of this saved list.")
-def export_command(slug: str, list_name: str | None) -> None:
+@click.option("--profile", type=click.Choice(["ringround", "action_network", "nationbuilder",
+                                              "everyaction", "zetkin"]), default="ringround",
+              help="Columns: ours, or those another tool imports (docs/crm-files.md).")
+@click.option("--results", type=click.Choice(["tags", "survey"]), default="tags",
+              help="With a profile: call results as tags or as survey responses.")
+def export_command(slug: str, list_name: str | None, profile: str, results: str) -> None:
     """Write contacts as CSV (E.164 numbers) to stdout. Audited."""
     from ringround.people.export import export_csv
     from ringround.people.filters import list_by_name
@@ -151,7 +156,8 @@ def export_command(slug: str, list_name: str | None) -> None:
             raise click.ClickException(f"No list named {list_name!r}.")
         filter_ = saved.filter
     count = export_csv(db.session, org.id, sys.stdout, filter=filter_, list_name=list_name,
-                       via="cli")
+                       via="cli", profile=None if profile == "ringround" else profile,
+                       results=results)
     click.echo(f"Exported {count} contacts.", err=True)
 
 

@@ -27,6 +27,7 @@ from ringround.models import (
 )
 from ringround.models.people import Tag
 from ringround.people.contacts import opted_out_numbers
+from ringround.people.crm_export import profile_rows
 from ringround.people.filters import contact_ids_select, count_matching
 from ringround.spreadsheet_safety import safe_rows
 
@@ -56,14 +57,15 @@ def _batches(session: Session, org_id: int, filter: dict[str, Any] | None  # noq
 
 def audit_contacts_export(session: Session, org_id: int, *, filter: dict | None = None,  # noqa: A002
                           actor_id: int | None = None, list_name: str | None = None,
-                          via: str = "web", count: int | None = None) -> int:
+                          via: str = "web", count: int | None = None,
+                          profile: str | None = None) -> int:
     """Write an export of the matching contacts to the audit log (`count` of them, sent;
     counted now when not given); returns how many contacts it holds."""
     if count is None:
         count = count_matching(session, org_id, filter)
     record_audit(session, org_id, actor_id, "contacts.exported", "organization", org_id,
                  {"count": count, "list": list_name, "filter_keys": sorted(filter or {}),
-                  "via": via})
+                  "via": via, **({"profile": profile} if profile else {})})
     return count
 
 
@@ -103,12 +105,20 @@ def contact_rows(session: Session, org_id: int, filter: dict | None = None  # no
             session.expunge(contact)  # keep the identity map small on big exports
 
 
+def rows_for(session: Session, org_id: int, filter: dict | None,  # noqa: A002
+             profile: str | None, results: str = "tags") -> Iterator[list]:
+    """Our own columns, or those of an export profile (`crm_export.PROFILES`)."""
+    if profile:
+        return profile_rows(session, org_id, profile, results, filter)
+    return contact_rows(session, org_id, filter)
+
+
 def export_csv(session: Session, org_id: int, out: TextIO, *, filter: dict | None = None,  # noqa: A002
                actor_id: int | None = None, list_name: str | None = None,
-               via: str = "web") -> int:
-    """Write the matching contacts to `out` as CSV; returns how many. Audited (and committed)
-    once the last row is written."""
-    rows = safe_rows(contact_rows(session, org_id, filter))
+               via: str = "web", profile: str | None = None, results: str = "tags") -> int:
+    """Write the matching contacts to `out` as CSV (our columns, or those of `profile`);
+    returns how many. Audited (and committed) once the last row is written."""
+    rows = safe_rows(rows_for(session, org_id, filter, profile, results))
     writer = csv.writer(out)
     writer.writerow(next(rows))
     count = 0
@@ -116,20 +126,22 @@ def export_csv(session: Session, org_id: int, out: TextIO, *, filter: dict | Non
         writer.writerow(row)
     session.rollback()  # end the read before writing (see csv_stream.audited_csv)
     audit_contacts_export(session, org_id, filter=filter, actor_id=actor_id,
-                          list_name=list_name, via=via, count=count)
+                          list_name=list_name, via=via, count=count, profile=profile)
     session.commit()
     return count
 
 
 def contacts_stream(engine: Engine, org_id: int, filter: dict | None,  # noqa: A002
-                    actor_id: int | None, list_name: str | None) -> Iterator[bytes]:
-    """The matching contacts as CSV pieces for a download (with a BOM, for Excel), read
-    through a session of the stream's own and audited once sent whole."""
+                    actor_id: int | None, list_name: str | None,
+                    profile: str | None = None, results: str = "tags") -> Iterator[bytes]:
+    """The matching contacts as CSV pieces for a download (with a BOM, for Excel; none for
+    another tool's profile), read through a session of the stream's own and audited once
+    sent whole."""
     return audited_csv(
-        engine, lambda session: contact_rows(session, org_id, filter),
+        engine, lambda session: rows_for(session, org_id, filter, profile, results),
         lambda session, count: audit_contacts_export(
             session, org_id, filter=filter, actor_id=actor_id, list_name=list_name,
-            count=count), bom=True)
+            count=count, profile=profile), bom=not profile)
 
 
 def _iso(value) -> str | None:

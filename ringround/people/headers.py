@@ -10,9 +10,12 @@ import unicodedata
 FIELDS = (
     "first_name", "last_name", "full_name", "email", "phone", "mobile", "landline", "street",
     "postcode", "city", "country", "language", "date_of_birth", "household", "tags",
-    "extension",
+    "extension", "do_not_contact", "opt_in",
 )
 PHONE_FIELDS = ("phone", "mobile", "landline")
+# A column saying someone must not be contacted: `do_not_contact` when a yes (or
+# "unsubscribed") in it opts out, `opt_in` when an explicit no in it does.
+OPT_OUT_FIELDS = ("do_not_contact", "opt_in")
 IGNORE = "ignore"
 CUSTOM_PREFIX = "custom:"
 
@@ -42,6 +45,46 @@ _SYNONYMS = {
                      "fodelsedatum fodelsedag geboortedatum",
     "household": "household householdid foyer menage hushall huishouden",
     "tags": "tags tag labels etiquettes etiketter etiketten",
+    "do_not_contact": "donotcontact donotcall dnc optout optedout",
+}
+
+# The columns of the CSV exports of the CRMs organizers use (sources in docs/crm-files.md),
+# header → target; the headers are compared normalized (`normalize_header`). A file is said
+# to come from a CRM when at least two of the headers only that CRM uses are in it.
+CRM_HEADERS: dict[str, dict[str, str]] = {
+    "Action Network": {
+        "uuid": "custom:action_network_uuid", "first_name": "first_name",
+        "last_name": "last_name", "email": "email", "zip_code": "postcode",
+        "can2_phone": "mobile", "can2_user_address": "street", "can2_user_city": "city",
+        "can2_state_abbreviated": "custom:state", "can2_country": "country",
+        "can2_user_tags": "tags", "can2_subscription_status": "opt_in",
+        "email_subscription_status": "opt_in", "can2_sms_status": "opt_in",
+    },
+    "NationBuilder": {
+        "nationbuilder_id": "custom:nationbuilder_id", "first_name": "first_name",
+        "last_name": "last_name", "email": "email", "email_opt_in": "opt_in",
+        "phone_number": "phone", "mobile_number": "mobile", "work_phone_number": "landline",
+        "mobile_opt_in": "opt_in", "is_mobile_opted_out": "do_not_contact",
+        "do_not_call": "do_not_contact", "federal_donotcall": "do_not_contact",
+        "do_not_contact": "do_not_contact", "primary_address1": "street",
+        "primary_city": "city", "primary_zip": "postcode", "primary_country_code": "country",
+        "born_at": "date_of_birth", "tag_list": "tags", "language": "language",
+    },
+    "EveryAction/VAN": {
+        "VANID": "custom:vanid", "Voter File VANID": "custom:voter_file_vanid",
+        "FirstName": "first_name", "LastName": "last_name", "Address": "street",
+        "City": "city", "State": "custom:state", "Zip5": "postcode", "Zip": "postcode",
+        "Phone": "phone", "Cell Phone": "mobile", "Home Phone": "landline",
+        "PreferredEmail": "email", "Email": "email", "DoNotCall": "do_not_contact",
+        "DoNotEmail": "do_not_contact", "DOB": "date_of_birth", "Activist Codes": "tags",
+    },
+    "Zetkin": {
+        "id": "custom:zetkin_id", "ext_id": "custom:zetkin_ext_id",
+        "first_name": "first_name", "last_name": "last_name", "email": "email",
+        "phone": "phone", "alt_phone": "phone", "co_address": "custom:co_address",
+        "street_address": "street", "zip_code": "postcode", "city": "city",
+        "country": "country", "gender": "custom:gender", "tags": "tags",
+    },
 }
 # An extension column belongs to the phone column before it.
 _EXTENSION_WORDS = {"ext", "extn", "poste", "anknytning", "toestel"}
@@ -62,11 +105,63 @@ def custom_key(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", ascii_only).strip("_")[:64] or "field"
 
 
-def guess_field(header: str) -> str:
-    """The field a header most likely means, or `custom:<key>` for an unknown column."""
+def _crm_tables() -> tuple[dict[str, dict[str, str]], dict[str, str], dict[str, set[str]]]:
+    """Each CRM's table normalized; the contact fields any CRM's header means (custom
+    fields only when the file is known to come from that CRM); each CRM's own headers (no
+    other CRM's, no general synonym)."""
+    tables = {crm: {normalize_header(header): target for header, target in table.items()}
+              for crm, table in CRM_HEADERS.items()}
+    fields: dict[str, str] = {}
+    seen: dict[str, set[str]] = {}
+    for crm, table in tables.items():
+        for key, target in table.items():
+            seen.setdefault(key, set()).add(crm)
+            if not target.startswith(CUSTOM_PREFIX) and fields.setdefault(key, target) != target:
+                raise ValueError(f"{crm}: {key} maps to two fields")
+    own = {crm: {key for key in table if seen[key] == {crm} and key not in _LOOKUP}
+           for crm, table in tables.items()}
+    return tables, fields, own
+
+
+_CRM_TABLES, _CRM_FIELDS, _CRM_OWN = _crm_tables()
+
+
+def detect_crm(headers: list[str]) -> str | None:
+    """The CRM whose export these headers look like (the one with most of its own
+    headers, at least two), or None."""
+    keys = set(map(normalize_header, headers))
+    score, crm = max((len(own & keys), crm) for crm, own in _CRM_OWN.items())
+    return crm if score >= 2 else None
+
+
+def is_opt_out(target: str, cell: str) -> bool:
+    """Whether a cell of an opt-out column (`OPT_OUT_FIELDS`) says: do not contact."""
+    value = normalize_header(cell)
+    if not value:
+        return False
+    if value in _OPTED_OUT_WORDS:
+        return True
+    if target == "opt_in":
+        return value in _NO_WORDS
+    return value in _YES_WORDS
+
+
+_YES_WORDS = {"yes", "y", "true", "t", "1", "x", "oui", "ja", "j"}
+_NO_WORDS = {"no", "n", "false", "f", "0", "non", "nej", "nee"}
+_OPTED_OUT_WORDS = {"unsubscribed", "optedout", "optout", "donotcall", "donotcontact",
+                    "bouncing", "spam"}
+
+
+def guess_field(header: str, crm: str | None = None) -> str:
+    """The field a header most likely means (in an export of `crm`, when given), or
+    `custom:<key>` for an unknown column."""
     key = normalize_header(header)
     if not key:
         return IGNORE
+    if crm and key in _CRM_TABLES[crm]:
+        return _CRM_TABLES[crm][key]
+    if key in _CRM_FIELDS:
+        return _CRM_FIELDS[key]
     if key in _LOOKUP:
         return _LOOKUP[key]
     if key.endswith("extension") or key.rstrip("0123456789") in _EXTENSION_WORDS:
@@ -83,11 +178,12 @@ def guess_field(header: str) -> str:
 
 def auto_map(headers: list[str]) -> list[str]:
     """A target for every column. Single-valued fields go to their first column only."""
+    crm = detect_crm(headers)
     mapping: list[str] = []
     taken: set[str] = set()
-    repeatable = set(PHONE_FIELDS) | {"tags", "extension"}
+    repeatable = set(PHONE_FIELDS) | set(OPT_OUT_FIELDS) | {"tags", "extension"}
     for header in headers:
-        field = guess_field(header)
+        field = guess_field(header, crm)
         if field in taken and field not in repeatable:
             field = CUSTOM_PREFIX + custom_key(header)
         if field in taken and field.startswith(CUSTOM_PREFIX):

@@ -339,13 +339,13 @@ class _MergeState:
                 rejected += 1
                 report.add(result[0], "rejected", result[1])
                 continue
-            row, values, phones, tags, custom, household, found = result
+            row, values, phones, tags, custom, household, found, opted_out = result
             warnings = list(found)
             if custom and custom_types:
                 custom = self._coerce_custom(custom, warnings)
             if extra_tags:
                 tags = tuple(dict.fromkeys(tags + extra_tags))
-            dnc = bool(optouts) and self._is_suppressed(phones)
+            dnc = opted_out or (bool(optouts) and self._is_suppressed(phones))
             match = None
             for phone in phones:
                 match = phone_index.get(phone[0])

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from ringround.people.headers import CUSTOM_PREFIX, PHONE_FIELDS
+from ringround.people.headers import CUSTOM_PREFIX, OPT_OUT_FIELDS, PHONE_FIELDS, is_opt_out
 from ringround.people.reader import TableSource
 from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
 
@@ -164,13 +164,14 @@ class NormalizeConfig:
 # What `normalize_row` makes of a row, as plain tuples: the importing process unpickles a
 # million of them (tuples load four times faster than dataclass instances), and a new
 # contact's insert row is its `values` behind its ids, without copying.
-#   clean:    (row, values, phones, tags, custom, household_key, warnings), where `values`
-#             holds CONTACT_FIELDS in order and each phone is
-#             (e164, extension, label, is_mobile, country);
+#   clean:    (row, values, phones, tags, custom, household_key, warnings, opted_out),
+#             where `values` holds CONTACT_FIELDS in order, each phone is
+#             (e164, extension, label, is_mobile, country) and `opted_out` is true when an
+#             opt-out column of the file says so;
 #   rejected: (row, reason).
 Phone = tuple[str, str | None, str, bool, str | None]
 CleanRow = tuple[int, tuple, tuple[Phone, ...], tuple[str, ...], dict[str, str] | None,
-                 str | None, tuple[str, ...]]
+                 str | None, tuple[str, ...], bool]
 RejectedRow = tuple[int, str]
 
 
@@ -233,7 +234,7 @@ class _Plan:
     """A column mapping sorted out once per import instead of once per cell: which columns
     hold contact fields, numbers, tags and custom fields; and the household key's hasher."""
 
-    __slots__ = ("config", "fields", "phones", "tags", "custom", "hasher")
+    __slots__ = ("config", "fields", "phones", "tags", "custom", "optouts", "hasher")
 
     # phones: (column, target, extension column or -1): an `extension` column belongs to the
     # phone column before it.
@@ -244,6 +245,7 @@ class _Plan:
         self.phones: list[tuple[int, str, int]] = []
         self.tags: list[int] = []
         self.custom: list[tuple[int, str]] = []
+        self.optouts: list[tuple[int, str]] = []  # opt-out columns (OPT_OUT_FIELDS)
         for index, target in enumerate(config.mapping):
             if target == "ignore":
                 continue
@@ -254,6 +256,8 @@ class _Plan:
                     self.phones[-1] = (*self.phones[-1][:2], index)
             elif target == "tags":
                 self.tags.append(index)
+            elif target in OPT_OUT_FIELDS:
+                self.optouts.append((index, target))
             elif target.startswith(CUSTOM_PREFIX):
                 self.custom.append((index, target[len(CUSTOM_PREFIX):]))
             else:
@@ -385,8 +389,10 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
                  values.get("postcode", ""), values.get("city", ""))
     if several:
         tags = tuple(dict.fromkeys(tags))
+    opted_out = any(index < count and is_opt_out(target, cells[index])
+                    for index, target in plan.optouts)
     return (row_no, tuple(map(fields.get, CONTACT_FIELDS)), tuple(phones), tags,
-            custom or None, key, tuple(warnings))
+            custom or None, key, tuple(warnings), opted_out)
 
 
 _CONFIG: NormalizeConfig | None = None
