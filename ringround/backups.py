@@ -271,10 +271,23 @@ def prune_backups(folder: Path, keep: int) -> list[Path]:
     return old
 
 
-def last_backup_time(folder: Path | None = None) -> datetime | None:
-    """When the newest backup in the folder was made, or None."""
+@dataclass(frozen=True)
+class BackupStatus:
+    """When the newest backup was made (None: never), and whether that is too long ago."""
+
+    last_at: datetime | None
+    overdue: bool
+
+
+BACKUP_MAX_AGE = timedelta(hours=24)
+
+
+def backup_status(folder: Path | None = None, now: datetime | None = None) -> BackupStatus:
+    """The console's view of the backup folder: the newest backup, overdue past 24 hours."""
     backups = list_backups(folder)
-    return backups[0].created_at if backups else None
+    last = backups[0].created_at if backups else None
+    now = now or datetime.now(UTC)
+    return BackupStatus(last_at=last, overdue=last is None or now - last > BACKUP_MAX_AGE)
 
 
 def _verified_payload(path: Path, passphrase: str | None) -> tuple[dict, bytes]:
