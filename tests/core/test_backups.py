@@ -243,3 +243,18 @@ def test_kill_9_during_a_backup_leaves_earlier_backups_and_no_half_file(tmp_path
     assert earlier.path.read_bytes() == earlier_bytes
     assert sorted(folder.glob("ringround-*")) == [earlier.path]
     assert [info.path for info in list_backups(folder)] == [earlier.path]
+
+
+@pytest.mark.postgres
+def test_a_sqlite_backup_restores_into_postgresql(app, tmp_path, request):
+    _fill()
+    before = {name: count for name, (count, _) in _fingerprint().items()}
+    names = sorted(db.session.scalars(select(Contact.first_name)).all())
+    info = create_backup(db.engine, tmp_path / "backups")
+    other = _fresh_app("postgresql", tmp_path, "pg", request)
+    with other.app_context():
+        restore_backup(db.engine, info.path)
+        assert {name: count for name, (count, _) in _fingerprint().items()} == before
+        assert sorted(db.session.scalars(select(Contact.first_name)).all()) == names
+        db.session.remove()
+        db.engine.dispose()
