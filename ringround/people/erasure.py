@@ -9,7 +9,12 @@ from sqlalchemy.orm import Session, selectinload
 from ringround.audit import record_audit
 from ringround.models import Attempt, Contact, Household, Target, TargetState
 from ringround.optouts import opt_out_number
-from ringround.people.erasure_ledger import contact_hashes, erased_hashes, record_erasure
+from ringround.people.erasure_ledger import (
+    contact_hashes,
+    erased_before,
+    erased_hashes,
+    record_erasure,
+)
 from ringround.people.jobs import erase_import_copies
 
 
@@ -68,7 +73,8 @@ def erase_contact(session: Session, contact: Contact, actor_id: int | None,
 
 
 def replay_erasures(session: Session) -> int:
-    """Erase again everyone the ledger names; return how many were erased."""
+    """Erase again everyone the ledger names (who was created before that erasure); return
+    how many were erased."""
     erased = erased_hashes()
     count = 0
     for org_id, hashes in erased.items():
@@ -76,7 +82,7 @@ def replay_erasures(session: Session) -> int:
                                    .options(selectinload(Contact.phones))).all()
         for contact in contacts:
             mine = contact_hashes([p.e164 for p in contact.phones], contact.email)
-            if hashes.intersection(mine):
+            if erased_before(hashes, mine, contact.created_at):
                 erase_contact(session, contact, actor_id=None, via="erasure-ledger",
                               record=False)
                 count += 1

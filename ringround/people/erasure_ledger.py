@@ -50,7 +50,7 @@ def record_erasure(org_id: int, numbers: Iterable[str], email: str | None) -> No
     if not hashes:
         return
     line = json.dumps({"org": org_id, "hashes": hashes,
-                       "at": datetime.now(UTC).isoformat(timespec="seconds")}) + "\n"
+                       "at": datetime.now(UTC).isoformat()}) + "\n"
     path = ledger_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -61,16 +61,27 @@ def record_erasure(org_id: int, numbers: Iterable[str], email: str | None) -> No
         os.close(fd)
 
 
-def erased_hashes() -> dict[int, set[str]]:
+def erased_hashes() -> dict[int, dict[str, datetime]]:
+    """Per organization, each erased person's keyed hashes and when they were last erased."""
     path = ledger_path()
-    """Per organization, the keyed hashes of everyone erased."""
-    erased: dict[int, set[str]] = {}
+    erased: dict[int, dict[str, datetime]] = {}
     if not path.is_file():
         return erased
     for line in path.read_text().splitlines():
         try:
             entry = json.loads(line)
-            erased.setdefault(int(entry["org"]), set()).update(entry["hashes"])
+            at = datetime.fromisoformat(entry["at"])
+            org = erased.setdefault(int(entry["org"]), {})
+            for digest in entry["hashes"]:
+                org[digest] = max(at, org.get(digest, at))
         except (ValueError, KeyError, TypeError):
             continue  # a line cut short by a crash: the erasure it began had not committed
     return erased
+
+
+def erased_before(hashes: dict[str, datetime], mine: list[str], created_at: datetime) -> bool:
+    """Whether a contact created at `created_at` is someone erased later (by a hash in
+    `mine`). Someone who signed up again after their erasure is a new record and is kept."""
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=UTC)
+    return any(digest in hashes and created_at <= hashes[digest] for digest in mine)

@@ -27,7 +27,7 @@ from ringround.backups import (
 )
 from ringround.demo import build_demo
 from ringround.extensions import db
-from ringround.models import Contact
+from ringround.models import Contact, Organization
 from ringround.people.erasure import erase_contact
 from tests.conftest import TEST_SECRET, _pg_counter, make_app
 
@@ -99,6 +99,22 @@ def test_erased_person_stays_erased_after_restoring_an_older_backup(any_app, tmp
     assert report.erased_again == 1
     assert db.session.get(Contact, person_id) is None
     assert db.session.scalar(select(Contact).where(Contact.email == email)) is None
+
+
+def test_someone_who_signed_up_again_after_erasure_is_kept_by_a_restore(app, tmp_path, factories):
+    _fill()
+    org = db.session.scalar(select(Organization))
+    org_id = org.id
+    first = factories.contact(org, phone="+16175550199")
+    erase_contact(db.session, first, actor_id=None)
+    again = factories.contact(org, phone="+16175550199", first_name="Back again")
+    again_id = again.id
+    info = create_backup(db.engine, tmp_path / "backups")
+
+    report = restore_backup(db.engine, info.path, force=True)
+    db.session.remove()
+    assert report.erased_again == 0
+    assert db.session.get(Contact, again_id).organization_id == org_id
 
 
 def test_non_empty_instance_is_refused_without_force(app, tmp_path):
