@@ -14,6 +14,7 @@ import argparse
 import json
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -89,6 +90,7 @@ def main() -> None:
     finally:
         if server:
             server.stop()
+        shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({
         "contacts": args.contacts, "database": args.database,
         "encrypted": bool(args.passphrase), "rows": sum(report.rows.values()),
