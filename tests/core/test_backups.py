@@ -274,3 +274,13 @@ def test_a_sqlite_backup_restores_into_postgresql(app, tmp_path, request):
         assert sorted(db.session.scalars(select(Contact.first_name)).all()) == names
         db.session.remove()
         db.engine.dispose()
+
+
+def test_cli_refuses_a_truncated_file_with_a_clear_message(app, runner, tmp_path):
+    _fill()
+    info = create_backup(db.engine, tmp_path / "backups")
+    _corrupt(info.path, "truncated")
+    result = runner.invoke(args=["backup", "restore", "--force", str(info.path)])
+    assert result.exit_code == 1
+    assert "is damaged or incomplete: its checksum does not match. Nothing was changed." in (
+        result.output)
