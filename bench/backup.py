@@ -20,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# As a script, bench/ comes first on sys.path, where queue.py (the queue benchmark) would
+# hide the standard library's queue module from psycopg: the repository root replaces it.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
