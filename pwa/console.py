@@ -28,6 +28,7 @@ from ringround.accounts import (
     organizations_of,
     role_in,
 )
+from ringround.backups import backup_status
 from ringround.dashboard import organization_overview
 from ringround.extensions import db
 from ringround.models import Membership, Organization, OrgRole
@@ -44,9 +45,10 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 @bp.get("/")
 @org_role_required(OrgRole.ADMIN, OrgRole.ORGANIZER)
 def dashboard(org: Organization):
+    role = current_role()
     return render_template(
         "console/dashboard.html", org=org, overview=organization_overview(db.session, org.id),
-        role=current_role(),
+        role=role, backups=backup_status() if role == OrgRole.ADMIN else None,
     )
 
 

@@ -76,6 +76,7 @@ def demo(email: str, password: str, n_contacts: int, base_url: str | None) -> No
 
 def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
+    from ringround.backup_cli import backup_cli
     from ringround.operation_cli import operations_cli
     from ringround.people.cli import contacts_cli
 
@@ -83,3 +84,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(contacts_cli)
     app.cli.add_command(operations_cli)
+    app.cli.add_command(backup_cli)

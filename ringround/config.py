@@ -204,5 +204,7 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         "IMPORT_MAX_COLUMNS": int(os.environ.get("IMPORT_MAX_COLUMNS", "300")),
         "IMPORT_MAX_CELL_CHARS": int(os.environ.get("IMPORT_MAX_CELL_CHARS", "10000")),
+        # Where `flask backup` writes and the console looks for the last backup.
+        "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(instance_path / "backups"),
         "IMPORT_RETENTION_DAYS": int(os.environ.get("IMPORT_RETENTION_DAYS", "30")),
     }

@@ -4,19 +4,29 @@ counts, opt-outs kept as keyed hashes, and an audit entry (without personal data
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ringround.audit import record_audit
 from ringround.models import Attempt, Contact, Household, Target, TargetState
 from ringround.optouts import opt_out_number
+from ringround.people.erasure_ledger import (
+    contact_hashes,
+    erased_before,
+    erased_hashes,
+    record_erasure,
+)
 from ringround.people.jobs import erase_import_copies
 
 
 def erase_contact(session: Session, contact: Contact, actor_id: int | None,
-                  via: str = "web") -> dict[str, int]:
-    """Erase `contact` and everything personal that hangs off it; commit. Returns counts."""
+                  via: str = "web", record: bool = True) -> dict[str, int]:
+    """Erase `contact` and everything personal that hangs off it; commit. Returns counts.
+
+    Unless `record` is false (a replay), the erasure also goes into the erasure ledger, so it
+    survives restoring an older backup."""
     org_id, contact_id = contact.organization_id, contact.id
     numbers = [phone.e164 for phone in contact.phones]
+    email = contact.email
     # A person who asked not to be contacted stays suppressed after erasure (keyed hash).
     kept_optouts = 0
     if contact.do_not_contact:
@@ -56,5 +66,24 @@ def erase_contact(session: Session, contact: Contact, actor_id: int | None,
               "texts_deleted": texts, "import_files_deleted": import_files}
     record_audit(session, org_id, actor_id, "contact.erased", "contact", contact_id,
                  {**counts, "via": via})
+    if record:
+        record_erasure(org_id, numbers, email)
     session.commit()
     return counts
+
+
+def replay_erasures(session: Session) -> int:
+    """Erase again everyone the ledger names (who was created before that erasure); return
+    how many were erased."""
+    erased = erased_hashes()
+    count = 0
+    for org_id, hashes in erased.items():
+        contacts = session.scalars(select(Contact).where(Contact.organization_id == org_id)
+                                   .options(selectinload(Contact.phones))).all()
+        for contact in contacts:
+            mine = contact_hashes([p.e164 for p in contact.phones], contact.email)
+            if erased_before(hashes, mine, contact.created_at):
+                erase_contact(session, contact, actor_id=None, via="erasure-ledger",
+                              record=False)
+                count += 1
+    return count
