@@ -472,12 +472,13 @@ def delete(op: Operation, org: Organization):
 
 # --- dashboard and export ------------------------------------------------------------------
 
-# The dashboard polls every 10 s; call figures may be that old (targets are always live).
+# The dashboard polls every 10 s; polled call figures may be that old (targets are always
+# live). Opening the page always computes them afresh.
 FIGURES_MAX_AGE = 10
 
 
-def _figures_context(op: Operation) -> dict:
-    figures = operation_figures(db.session, op, max_age=FIGURES_MAX_AGE)
+def _figures_context(op: Operation, max_age: float = 0) -> dict:
+    figures = operation_figures(db.session, op, max_age=max_age)
     charts = {t["id"]: bar_chart(t["items"], t["text"]) for t in figures.tallies if t["items"]}
     limits = SeeingLimits(current_app.config["CALLER_PEOPLE_PER_MINUTE"],
                           current_app.config["CALLER_PEOPLE_PER_HOUR"])
@@ -500,7 +501,8 @@ def dashboard(op: Operation, org: Organization):
 @bp.get("/<int:op_id>/figures")
 @managed_operation
 def figures(op: Operation, org: Organization):
-    return render_template("operations/_figures.html", **_figures_context(op))
+    return render_template("operations/_figures.html",
+                           **_figures_context(op, max_age=FIGURES_MAX_AGE))
 
 
 @bp.get("/<int:op_id>/results.csv")

@@ -171,10 +171,9 @@ def _call_figures(session: Session, operation: Operation, org: Organization | No
                "reached_today": reached_today, "reached_total": reached_total,
                "agents": agent_counts(session, operation.id),
                "tallies": answer_tallies(session, operation)}
-    if max_age > 0:
-        if len(_CALL_FIGURES) >= _CALL_FIGURES_MAX_ENTRIES:
-            _CALL_FIGURES.pop(min(_CALL_FIGURES, key=lambda k: _CALL_FIGURES[k][0]))
-        _CALL_FIGURES[key] = (time.monotonic(), figures)
+    if len(_CALL_FIGURES) >= _CALL_FIGURES_MAX_ENTRIES:
+        _CALL_FIGURES.pop(min(_CALL_FIGURES, key=lambda k: _CALL_FIGURES[k][0]))
+    _CALL_FIGURES[key] = (time.monotonic(), figures)
     return figures
 
 
@@ -195,7 +194,8 @@ def operation_figures(
 ) -> OperationFigures:
     """Everything the operation's dashboard shows, as of `now`.
 
-    With `max_age` (seconds), call figures computed that recently in this process are reused.
+    With `max_age` (seconds), call figures computed that recently in this process are reused;
+    without it they are computed afresh (and remembered for the next caller that allows reuse).
     """
     now = now or utcnow()
     blocked = _queue_blocked(session, operation)

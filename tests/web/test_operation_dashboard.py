@@ -56,6 +56,21 @@ def test_dashboard_shows_figures_and_polls_them(client, live_op):
     assert "<html" not in fragment
 
 
+def test_opening_the_dashboard_shows_calls_recorded_a_moment_ago(db, client, live_op):
+    # A CI run found "0 calls in total" beside "3 done": the page had reused figures from a
+    # poll a few seconds before the calls. Only the poll may reuse them; the page is fresh.
+    op, _, agent = live_op
+    before = client.get(f"/console/operations/{op.id}/figures").get_data(as_text=True)
+    assert "<strong>3</strong> calls in total" in before
+    db.session.add(Attempt(client_id="just-now", operation_id=op.id, agent_id=agent.id,
+                           disposition="busy", disposition_group=DispositionGroup.NO_CONTACT))
+    db.session.commit()
+    html = client.get(f"/console/operations/{op.id}").get_data(as_text=True)
+    assert "<strong>4</strong> calls in total" in html
+    polled = client.get(f"/console/operations/{op.id}/figures").get_data(as_text=True)
+    assert "<strong>4</strong> calls in total" in polled
+
+
 def test_answer_chart_is_a_valid_svg_with_the_counts(client, live_op):
     op, _, _ = live_op
     html = client.get(f"/console/operations/{op.id}/figures").get_data(as_text=True)
