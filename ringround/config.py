@@ -199,6 +199,11 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # "thread": webhooks hand slow work to a background thread; "sync" runs it at the end
         # of the request (tests, single-process debugging).
         "TELEPHONY_JOBS": os.environ.get("TELEPHONY_JOBS", "thread"),
+        # The job queue's storage (ringround/background.py): empty for a SQLite file in the
+        # instance folder; redis://… or postgresql://… when workers on several hosts share it.
+        "JOB_QUEUE_URL": os.environ.get("JOB_QUEUE_URL", ""),
+        # Run each job at once where it is enqueued (tests, single-process debugging).
+        "JOBS_IMMEDIATE": _flag(os.environ.get("JOBS_IMMEDIATE")),
         "BABEL_DEFAULT_LOCALE": "en",
         "NODE_MODULES": Path(os.environ.get("NODE_MODULES", PROJECT_ROOT / "node_modules")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
