@@ -36,6 +36,7 @@ def inbound_sms():
     replies = handle_inbound_text(
         db.session, sid=sid, remote=form.get("From", ""), number=form.get("To", ""),
         body=form.get("Body", ""), default_number=get_provider().default_from,
+        provider_replies=get_provider().answers_keywords,
     )
     db.session.commit()
     return twiml(get_provider().messaging_reply(replies))
