@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ringround.extensions import db
 from ringround.models import CallLeg, Message
+from ringround.status_order import MESSAGE_RANKS, moves_forward, sequence_number
 from ringround.telephony_rules import opt_out
 from sms.inbound import handle_inbound_text
 from sms.provider import UNSUBSCRIBED_RECIPIENT, get_provider
@@ -52,7 +53,8 @@ def message_status():
         return Response(status=204)
     message = db.session.scalar(select(Message).where(Message.sid == sid))
     if message is not None:
-        message.status = status[:32]
+        if moves_forward(MESSAGE_RANKS, message.status, status):  # never backwards
+            message.status = status[:32]
         code = form.get("ErrorCode", "")
         if code.isdigit():
             message.error_code = int(code)
@@ -75,7 +77,8 @@ def call_status(token: str):
     if leg is None or not first_delivery(sid, f"call_status:{status}"):
         return Response(status=204)
     on_leg_status(db.session, leg, sid=sid, status=status,
-                  answered_by=form.get("AnsweredBy") or None)
+                  answered_by=form.get("AnsweredBy") or None,
+                  sequence=sequence_number(form.get("SequenceNumber")))
     db.session.commit()
     return Response(status=204)
 
@@ -119,7 +122,8 @@ def inbound_call_status():
     leg = db.session.scalar(select(CallLeg).where(CallLeg.sid == sid)) if sid else None
     if leg is None or not first_delivery(sid, f"call_status:{status}"):
         return Response(status=204)
-    on_leg_status(db.session, leg, sid=sid, status=status, answered_by=None)
+    on_leg_status(db.session, leg, sid=sid, status=status, answered_by=None,
+                  sequence=sequence_number(form.get("SequenceNumber")))
     db.session.commit()
     return Response(status=204)
 
