@@ -6,11 +6,13 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from sms.provider.steps import Dial, Gather, Hangup, Pause, Play, Redirect, Say, VoiceStep
+from sms.provider.voices import voice_for
 
 
 def _speak(node, step: Say | Play | Pause) -> None:
     if isinstance(step, Say):
-        node.say(step.text, language=step.language)
+        voice = voice_for(step.locale)
+        node.say(step.text, voice=voice.voice, language=voice.language)
     elif isinstance(step, Play):
         node.play(step.url)
     else:
