@@ -187,6 +187,16 @@ def callback_whisper(token: str):
     return voice(bridge.callback_whisper(db.session, leg_or_404(token)))
 
 
+@hooks.post("/voice/callback/<token>/accept")
+@signed_webhook
+def callback_accept(token: str):
+    """The volunteer pressed 1 (or another key) to take a call-back."""
+    from sms import bridge
+
+    return voice(bridge.callback_accept(db.session, leg_or_404(token),
+                                        request.form.get("Digits", "")))
+
+
 @hooks.post("/voice/callback/<token>/done")
 @signed_webhook
 def callback_done(token: str):

@@ -243,7 +243,8 @@ TABLE: dict[str, dict[str, Any]] = {
         "voice/call-in/code", "voice/call-in/<token>/answer", "voice/call-in/<token>/code",
         "voice/call-in/<token>/continue", "voice/call-in/<token>/dialed",
         "voice/call-in/<token>/next", "voice/call-in/<token>/result",
-        "voice/callback/<token>/done", "voice/callback/<token>/whisper")},
+        "voice/callback/<token>/accept", "voice/callback/<token>/done",
+        "voice/callback/<token>/whisper")},
 }
 
 # Rows where today's main differs only because another part of issue 14 has not landed yet.
