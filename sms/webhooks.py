@@ -206,6 +206,16 @@ def callback_done(token: str):
                                       request.form.get("DialCallStatus", "")))
 
 
+@hooks.post("/voice/caller/choice")
+@signed_webhook
+def unknown_caller_choice():
+    """A caller who is neither a contact nor a volunteer keyed 1, 9, a code, or said stop."""
+    from sms.voice import unknown_caller_choice as choose
+
+    tries = request.args.get("tries", "0")
+    return voice(choose(db.session, request.form, int(tries) if tries.isdigit() else 0))
+
+
 @hooks.post("/voice/call-in/code")
 @signed_webhook
 def callin_code():

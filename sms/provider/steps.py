@@ -38,6 +38,7 @@ class Gather:
     timeout: int = 8
     prompt: tuple[Say | Play | Pause, ...] = ()
     finish_on_key: str = ""
+    speech: bool = False  # also listen for words (in the prompt's language): `SpeechResult`
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,15 @@ def render_voice(steps: list[VoiceStep]) -> str:
         if isinstance(step, (Say, Play, Pause)):
             _speak(response, step)
         elif isinstance(step, Gather):
+            listen = {}
+            if step.speech:
+                said = next((part for part in step.prompt if isinstance(part, Say)), None)
+                listen = {"language": voice_for(said.locale if said else None).language,
+                          "speech_timeout": "auto"}
             gather = response.gather(
                 action=step.action, method="POST", num_digits=step.num_digits,
-                timeout=step.timeout, finish_on_key=step.finish_on_key, input="dtmf",
+                timeout=step.timeout, finish_on_key=step.finish_on_key,
+                input="dtmf speech" if step.speech else "dtmf", **listen,
             )
             for part in step.prompt:
                 _speak(gather, part)
