@@ -3,7 +3,7 @@ call-backs) and the agent's one-tap follow-up."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from sms import bp
 from sms.forms import CampaignNumberForm, EmptyForm, FollowUpForm
 from sms.inbound import TO_READ
 from sms.links import hook_url
-from sms.outbound import TextRefusedError, send_followup
+from sms.outbound import TextRefusedError, measure_text, send_followup
 from sms.provider import get_provider
 
 ORGANIZERS = (OrgRole.ADMIN, OrgRole.ORGANIZER)
@@ -87,6 +87,14 @@ def settings(org: Organization):
         templates=org_templates(org.id), provider=get_provider(), webhooks=webhook_urls(),
         missed=missed, to_read=to_read, button=EmptyForm(),
     )
+
+
+@bp.get("/segments")
+@org_role_required(*ORGANIZERS)
+def text_segments(org: Organization):
+    """Encoding, segments and cost of the text being typed (the editors ask as one types)."""
+    body = request.args.get("body", request.args.get("help_text", ""))[:2000]
+    return render_template("sms/_segments.html", measures=measure_text(body))
 
 
 @bp.post("/followups")

@@ -229,6 +229,7 @@ TABLE: dict[str, dict[str, Any]] = {
     "POST /telephony/followups/<int:template_id>/archive": ORG_OBJECT,
     "POST /telephony/missed/<int:leg_id>/handled": ORG_OBJECT,
     "POST /telephony/texts/<int:message_id>/read": ORG_OBJECT,
+    "GET /telephony/segments": ORG_LIST,
     "GET /telephony/simulator/": ORG_LIST,
     "POST /telephony/simulator/texts": ORG_LIST,
     "POST /telephony/simulator/dial": ORG_LIST,
