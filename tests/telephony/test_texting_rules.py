@@ -143,3 +143,31 @@ def test_texts_go_through_the_messaging_service_when_one_is_set(app, world, http
     assert request["uri"].endswith("/Messages.json")
     assert request["data"]["MessagingServiceSid"] == MESSAGING_SERVICE
     assert request["data"]["From"] == CAMPAIGN and request["data"]["To"] == REMOTE
+
+
+def test_messaging_service_and_advanced_opt_out_settings_reach_the_provider(tmp_path,
+                                                                            monkeypatch):
+    from ringround import create_app
+    from ringround.config import TelephonySettings
+    from sms.provider import TelephonyConfigError
+    from tests.conftest import TEST_SECRET
+    from tests.telephony.conftest import ACCOUNT_SID, AUTH_TOKEN
+
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", MESSAGING_SERVICE)
+    monkeypatch.setenv("TWILIO_ADVANCED_OPT_OUT", "1")
+    settings = TelephonySettings.from_environ()
+    app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET, "TELEPHONY": settings,
+                      "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                      "PUBLIC_BASE_URL": "https://calls.example.org"},
+                     instance_path=str(tmp_path))
+    provider = app.extensions["telephony"]
+    assert provider.messaging_service_sid == MESSAGING_SERVICE and provider.answers_keywords
+    monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", "MG123")
+    with pytest.raises(TelephonyConfigError, match="TWILIO_MESSAGING_SERVICE_SID must be"):
+        create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET,
+                    "TELEPHONY": TelephonySettings.from_environ(),
+                    "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                    "PUBLIC_BASE_URL": "https://calls.example.org"},
+                   instance_path=str(tmp_path / "2"))
