@@ -79,11 +79,11 @@ def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str,
         with force_locale(reply_language(session, org, remote)):
             reply = answer_keyword(session, org, remote, keyword, senders)
         return [] if silent else [reply]
-    if is_opted_out(session, org.id, remote):
-        return []  # after STOP nothing starts (no sign-up) until START
     if found.unclear and open_conversation(session, org.id, remote) is None:
         message.status = TO_READ  # an organizer reads it rather than the app guessing
         return []
+    if is_opted_out(session, org.id, remote):
+        return []  # after STOP nothing starts (no sign-up) until START
     return continue_conversation(session, org, remote, body)
 
 
