@@ -60,7 +60,7 @@ def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str,
     if org is None:
         if keyword is Keyword.STOP and senders:
             for org_id in senders:
-                _stop(session, org_id, remote)
+                stop(session, org_id, remote)
             return [] if silent else [_("You will get no more calls or texts from this number.")]
         return []
     senders.add(org.id)
@@ -87,8 +87,9 @@ def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str,
     return continue_conversation(session, org, remote, body)
 
 
-def _stop(session: Session, org_id: int, remote: str) -> None:
-    opt_out(session, org_id, remote, "sms_stop")
+def stop(session: Session, org_id: int, remote: str, source: str = "sms_stop") -> None:
+    """The person asked to stop (by text or by voice): opt out, end any sign-up in progress."""
+    opt_out(session, org_id, remote, source)
     session.execute(
         update(Conversation).where(
             Conversation.organization_id == org_id, Conversation.remote_e164 == remote,
@@ -105,7 +106,7 @@ def answer_keyword(session: Session, org: Organization, remote: str, keyword: Ke
     org_ids = (senders or set()) | {org.id}
     if keyword is Keyword.STOP:
         for org_id in sorted(org_ids):
-            _stop(session, org_id, remote)
+            stop(session, org_id, remote)
         return _("%(org)s: you will get no more calls or texts from us. Reply START to undo.",
                  org=org.name)
     if keyword is Keyword.START:

@@ -14,10 +14,10 @@ from ringround.sms_keywords import Keyword, recognize
 from ringround.telephony_rules import (
     CALL_IN_CODE_DIGITS,
     contacts_with_number,
-    opt_out,
     organization_for_number,
     organizations_sending_from,
 )
+from sms.inbound import stop
 from sms.links import hook_url
 from sms.provider import get_provider
 from sms.provider.steps import Gather, Hangup, Say, VoiceStep
@@ -80,7 +80,7 @@ def unknown_caller_choice(session: Session, form: Mapping[str, str], tries: int
     if digits == STOP_KEY or recognize(form.get("SpeechResult")).keyword is Keyword.STOP:
         for org_id in sorted(organizations_sending_from(
                 session, form.get("To", ""), get_provider().default_from) | {org.id}):
-            opt_out(session, org_id, remote, "voice_stop")
+            stop(session, org_id, remote, "voice_stop")
         return [Say(_("You will get no more calls or texts from us. Goodbye.")), Hangup()]
     if digits == CALL_BACK_KEY:
         _ask_for_call_back(session, org, sid, remote)
