@@ -27,6 +27,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
@@ -150,8 +151,9 @@ def _limits() -> queue.SeeingLimits:
 
 
 def _limited_message(seconds: int) -> str:
-    return _("You have seen many people very quickly; take a breath, you can go on in "
-             "%(n)d seconds.", n=seconds)
+    return ngettext("You have seen many people very quickly; take a breath, you can go on in "
+                    "%(num)d second.", "You have seen many people very quickly; take a breath, "
+                    "you can go on in %(num)d seconds.", seconds)
 
 
 def _current_card(operation: Operation) -> tuple[Card | None, int | None]:

@@ -221,9 +221,9 @@ def _aware(value: Any, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as error:
-        raise ResultError(f"{name} is not a date and time.") from error
+        raise ResultError(_("%(field)s is not a date and time.", field=name)) from error
     if moment.tzinfo is None:
-        raise ResultError(f"{name} has no time zone.")
+        raise ResultError(_("%(field)s has no time zone.", field=name))
     return moment.astimezone(UTC)
 
 
@@ -238,7 +238,7 @@ def local_to_utc(value: str | None, time_zone: str | None) -> datetime | None:
     try:
         naive = datetime.fromisoformat(value)
     except ValueError as error:
-        raise ResultError("The call-back time is not a date and time.") from error
+        raise ResultError(_("The call-back time is not a date and time.")) from error
     return naive.replace(tzinfo=naive.tzinfo or zone).astimezone(UTC)
 
 
@@ -250,15 +250,15 @@ def clean_result(operation: Operation, payload: dict[str, Any], editable_keys: s
     """
     client_id = str(payload.get("client_id") or "").strip()
     if not 8 <= len(client_id) <= 64:
-        raise ResultError("The result has no valid client id.")
+        raise ResultError(_("The result has no valid client id."))
     codes = {d.code: d for group in caller_dispositions(operation).values() for d in group}
     code = str(payload.get("disposition") or "")
     if code not in codes:
-        raise ResultError("Choose how the call went.")
+        raise ResultError(_("Choose how the call went."))
     try:
         target_id = int(payload.get("target_id"))
     except (TypeError, ValueError) as error:
-        raise ResultError("The result names no person.") from error
+        raise ResultError(_("The result names no person.")) from error
     answers: dict[str, str] = {}
     if codes[code].group == DispositionGroup.CONTACTED:
         known = {str(q.get("id")) for q in questions_of(operation)}
@@ -274,7 +274,7 @@ def clean_result(operation: Operation, payload: dict[str, Any], editable_keys: s
                        or local_to_utc(payload.get("callback_local"), time_zone))
     method = payload.get("method") or CallMethod.OWN_PHONE
     if method not in set(CallMethod):
-        raise ResultError("Unknown call method.")
+        raise ResultError(_("Unknown call method."))
     return {
         "client_id": client_id, "target_id": target_id, "disposition": code, "answers": answers,
         "notes": str(payload.get("notes") or "").strip()[:MAX_NOTES] or None,

@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -285,7 +286,8 @@ def verify():
 def _code_error(code_id: int) -> str:
     left = code_attempts_left(db.session, code_id)
     if left:
-        return _("That code is not right. %(n)d tries left.", n=left)
+        return ngettext("That code is not right. %(num)d try left.",
+                        "That code is not right. %(num)d tries left.", left)
     return _("That code can no longer be used. Ask for a new one.")
 
 

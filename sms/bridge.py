@@ -214,7 +214,7 @@ def bridge_done(session: Session, agent_leg: CallLeg, dial_status: str) -> list[
     if contact_leg is not None and is_machine(contact_leg.answered_by):
         text = _("That was an answering machine. It is recorded; on to the next one.")
     elif dial_status in DIAL_OUTCOMES:
-        text = f"{DIAL_OUTCOMES[dial_status]} {_('It is recorded.')}"
+        text = _("%(outcome)s It is recorded.", outcome=DIAL_OUTCOMES[dial_status])
     else:
         text = _("Call ended. Record the result in the app.")
     return [Say(text), Hangup()]
