@@ -20,10 +20,12 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -33,6 +35,7 @@ from sqlalchemy import func, select
 
 from ringround import queue
 from ringround.audit import record_audit
+from ringround.caller_access import caller_access
 from ringround.calling import (
     SKIP_REASONS,
     Card,
@@ -48,11 +51,13 @@ from ringround.calling import (
     needs_wrap_up,
     questions_of,
     result_refusal,
+    result_target,
 )
 from ringround.extensions import db, htmx, limiter
 from ringround.models import (
     Attempt,
     Contact,
+    ContactPhone,
     Operation,
     OperationMember,
     OperationState,
@@ -78,29 +83,52 @@ SHELL_ASSETS = ("js/caller.js", "js/sw.js", "css/app.css", "css/caller.css",
                 "manifest.webmanifest", "icons/icon-192.png", "icons/icon-512.png")
 
 
+def _session_user_id() -> int | None:
+    """The user id in the signed session (Flask-Login's `"<id>:<version>"`), unchecked: only a
+    hint for loading the user with the operation; Flask-Login still checks the session."""
+    user_id = str(session.get("_user_id") or "").partition(":")[0]
+    return int(user_id) if user_id.isdigit() else None
+
+
 def member_required(api: bool = False):
-    """Views for members of the operation in the URL; passes `operation` to the view."""
+    """Views for members of the operation in the URL; passes `operation` to the view.
+
+    One query loads the operation, the user and the membership (`caller_access`); the user
+    is then in the session's identity map when Flask-Login loads it. The views keep what was
+    loaded across their commits (`expire_on_commit` off for the request): nothing they
+    commit changes the user or the operation, which would otherwise be read again."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(operation_id: int, *args, **kwargs):
+            access = caller_access(db.session, operation_id, _session_user_id())
             if not current_user.is_authenticated:
                 if api:
                     return jsonify(error=_("Please sign in again.")), 401
                 return redirect(url_for("auth.login", next=request.path))
-            operation = db.session.get(Operation, operation_id)
-            if operation is None:
+            if access is None:
                 abort(404)
-            member = db.session.scalar(select(OperationMember).where(
-                OperationMember.operation_id == operation.id,
-                OperationMember.user_id == current_user.id))
-            if member is None:
+            role = access.role
+            if access.user is None or access.user.id != current_user.id:
+                # Signed in some other way (a remember cookie): ask for the membership.
+                role = db.session.scalar(select(OperationMember.role).where(
+                    OperationMember.operation_id == access.operation.id,
+                    OperationMember.user_id == current_user.id))
+            if role is None:
                 abort(403)
-            return view(*args, operation=operation, **kwargs)
+            g.caller_access = access
+            db.session().expire_on_commit = False
+            return view(*args, operation=access.operation, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def _version() -> tuple | None:
+    """The operation's settings version (see `caller_access`), to use its cached settings."""
+    access = g.get("caller_access")
+    return access.settings_version if access is not None else None
 
 
 def _no_store(response: Response) -> Response:
@@ -113,12 +141,17 @@ def _no_store(response: Response) -> Response:
 
 
 def _card_for_lease(operation: Operation, lease) -> Card | None:
-    contact = db.session.get(Contact, lease.contact_id)
-    if contact is None:
+    found = db.session.execute(
+        select(Contact, ContactPhone.extension)
+        .outerjoin(ContactPhone, ContactPhone.id == lease.phone_id)
+        .where(Contact.id == lease.contact_id)).first()
+    if found is None:
         return None
+    contact, extension = found
     card = build_card(operation, contact, lease.target_id, lease.phone_e164, lease.expires_at,
                       caller_name=current_user.display_name,
-                      organization_name=_organization_name(operation))
+                      organization_name=_organization_name(operation), version=_version(),
+                      extension=extension)
     # The same lease shows the same id after a reload (e.g. the redirect after a bridged
     # call), so a result sent without JavaScript joins the call's attempt.
     seed = f"{current_user.id}:{lease.target_id}:{lease.expires_at.isoformat()}"
@@ -128,13 +161,17 @@ def _card_for_lease(operation: Operation, lease) -> Card | None:
 
 
 def _organization_name(operation: Operation) -> str:
+    access = g.get("caller_access")
+    if access is not None and access.operation is operation:
+        return access.organization_name
     org = db.session.get(Organization, operation.organization_id)
     return org.name if org else ""
 
 
 def _shell_script(operation: Operation) -> str:
     """The script on a page without a person: the person's placeholders stay empty."""
-    return card_script(operation, [], current_user.display_name, _organization_name(operation))
+    return card_script(operation, [], current_user.display_name, _organization_name(operation),
+                       _version())
 
 
 def _proof_key() -> bytes:
@@ -154,18 +191,29 @@ def _limited_message(seconds: int) -> str:
              "%(n)d seconds.", n=seconds)
 
 
-def _current_card(operation: Operation) -> tuple[Card | None, int | None]:
+def _current_lease(operation: Operation) -> tuple[queue.Lease | None, int | None]:
     """The target this agent already holds, else a newly leased one, else None; and, when
     the limits refused a new one, in how many seconds the agent may go on."""
-    held = queue.held_leases(db.session, operation, current_user)
     try:
-        lease = held[0] if held else queue.lease_next(db.session, operation, current_user,
-                                                      limits=_limits())
+        # With max_open=1 the queue hands back the lease held already, if any, and leases
+        # only when there is none: one statement fewer than asking for the held ones first.
+        lease = queue.lease_next(db.session, operation, current_user, max_open=1,
+                                 limits=_limits())
     except queue.LimitReachedError as limited:
         db.session.rollback()
         return None, limited.retry_after
     db.session.commit()
-    return (_card_for_lease(operation, lease) if lease else None), None
+    if lease is None:
+        # Nobody to lease (or the operation paused): the one held stays on the card.
+        held = queue.held_leases(db.session, operation, current_user)
+        lease = held[0] if held else None
+    return lease, None
+
+
+def _current_card(operation: Operation) -> tuple[Card | None, int | None]:
+    """The card of `_current_lease`, and the wait when the limits refused one."""
+    lease, wait = _current_lease(operation)
+    return (_card_for_lease(operation, lease) if lease else None), wait
 
 
 def _empty_state(operation: Operation, wait_seconds: int | None = None) -> dict:
@@ -289,23 +337,31 @@ def progress(operation: Operation):
 
 
 def _record(operation: Operation, payload: dict) -> tuple[str, object]:
-    """Record one result; returns ("accepted", outcome) or ("rejected", message)."""
-    target = db.session.get(Target, payload.get("target_id") or 0)
+    """Record one result; returns ("accepted", outcome) or ("rejected", message).
+
+    A bridged call placed from this card has its attempt under the same client id already:
+    the queue completes it (keeping its method)."""
+    try:
+        target_id = int(payload.get("target_id") or 0)
+    except (TypeError, ValueError):
+        target_id = 0
+    target, sender = result_target(db.session, target_id, str(payload.get("client_id") or ""))
     if target is None or target.operation_id != operation.id:
         return "rejected", _("That person is not part of this operation.")
-    refusal = result_refusal(db.session, _proof_key(), current_user.id, target, payload)
+    refusal = result_refusal(db.session, _proof_key(), current_user.id, target, payload,
+                             sender=sender)
     if refusal is not None:
         return "rejected", refusal
-    contact = db.session.get(Contact, target.contact_id) if target.contact_id else None
-    zone = target.time_zone or (contact.time_zone if contact else None)
+    zone = target.time_zone
+    if not zone and target.contact_id:
+        contact = db.session.get(Contact, target.contact_id)
+        zone = contact.time_zone if contact else None
     try:
-        values = clean_result(operation, payload, editable_field_keys(db.session, operation),
+        values = clean_result(operation, payload,
+                              editable_field_keys(db.session, operation, _version()),
                               time_zone=zone)
     except ResultError as error:
         return "rejected", str(error)
-    started = db.session.scalar(select(Attempt).where(Attempt.client_id == values["client_id"]))
-    if started is not None and started.recorded_at is None:
-        values["method"] = started.method  # a bridged call placed from this card
     result = queue.ResultIn(operation_id=operation.id, agent_id=current_user.id, **values)
     try:
         outcome = queue.record_result(db.session, result)
@@ -321,11 +377,12 @@ def _edit(operation: Operation, payload: dict) -> tuple[str, object]:
     returns ("accepted", outcome or None) or ("rejected", message). A resend changes
     nothing."""
     result_id = str(payload.get("result_client_id") or "")
-    attempt = db.session.scalar(select(Attempt).where(Attempt.client_id == result_id))
+    attempt = db.session.scalar(select(Attempt).where(Attempt.client_id == result_id)
+                                .execution_options(populate_existing=True))
     if (attempt is None or attempt.operation_id != operation.id
             or attempt.agent_id != current_user.id or attempt.target_id is None):
         return "rejected", _("There is no such result of yours to change.")
-    target = db.session.get(Target, attempt.target_id)
+    target = db.session.get(Target, attempt.target_id, populate_existing=True)
     try:
         values = clean_result(operation, {**payload, "client_id": result_id,
                                           "target_id": attempt.target_id}, set(),
@@ -477,8 +534,9 @@ def api_token(operation: Operation):
     return _no_store(jsonify(csrf_token=generate_csrf()))
 
 
-def _lease_json(operation: Operation, lease, position: int) -> dict | None:
-    card = _card_for_lease(operation, lease)
+def _lease_json(operation: Operation, lease, position: int, card: Card | None = None
+                ) -> dict | None:
+    card = card or _card_for_lease(operation, lease)
     if card is None:
         return None
     return {
@@ -491,18 +549,26 @@ def _lease_json(operation: Operation, lease, position: int) -> dict | None:
     }
 
 
+def _next_answer(operation: Operation) -> tuple[dict, int | None]:
+    """The next card as the phone's API gives it ({"lease": ...} or, with nobody to call,
+    {"lease": None, "next_at": ...}), or the wait in seconds when the limits refuse one."""
+    lease, wait = _current_lease(operation)
+    if wait is not None:
+        return {}, wait
+    card = _card_for_lease(operation, lease) if lease else None
+    if card is None:
+        empty = _empty_state(operation)
+        return {"lease": None, "next_at": empty["next_at"] and empty["next_at"].isoformat()}, None
+    return {"lease": _lease_json(operation, lease, 0, card)}, None
+
+
 @bp.post("/api/call/<int:operation_id>/next")
 @member_required(api=True)
 def api_next(operation: Operation):
-    card, wait = _current_card(operation)
+    answer, wait = _next_answer(operation)
     if wait is not None:
         return _limited_json(wait)
-    if card is None:
-        empty = _empty_state(operation)
-        return _no_store(jsonify(lease=None, next_at=empty["next_at"] and empty["next_at"]
-                                 .isoformat()))
-    lease = queue.held_leases(db.session, operation, current_user)[0]
-    return _no_store(jsonify(lease=_lease_json(operation, lease, 0)))
+    return _no_store(jsonify(answer))
 
 
 def _limited_json(seconds: int) -> Response:
@@ -548,8 +614,11 @@ def api_batch(operation: Operation):
 @member_required(api=True)
 def api_sync(operation: Operation):
     """The outbox: results, skips and edits, each once by its client id, however often it is
-    sent."""
-    entries = (request.get_json(silent=True) or {}).get("entries") or []
+    sent. With `"next": true` (the phone online, on the card just finished), the answer
+    also carries the next card, as /next gives it: a result and the next card in one round
+    trip. When the limits refuse one, `next` holds the wait instead (as /next's 429 does)."""
+    body = request.get_json(silent=True) or {}
+    entries = body.get("entries") or []
     if not isinstance(entries, list) or len(entries) > SYNC_MAX:
         return jsonify(error=_("Send at most %(n)d entries at a time.", n=SYNC_MAX)), 400
     accepted, rejected = [], []
@@ -572,7 +641,13 @@ def api_sync(operation: Operation):
             accepted.append(client_id)
         else:
             rejected.append({"client_id": client_id, "error": detail})
-    return _no_store(jsonify(accepted=accepted, rejected=rejected))
+    if body.get("next") is not True:
+        return _no_store(jsonify(accepted=accepted, rejected=rejected))
+    answer, wait = _next_answer(operation)
+    if wait is not None:
+        answer = {"error": _limited_message(wait), "code": "too_many_people",
+                  "retry_after": wait}
+    return _no_store(jsonify(accepted=accepted, rejected=rejected, next=answer))
 
 
 @bp.post("/api/call/<int:operation_id>/return")

@@ -95,8 +95,22 @@ def _refusals() -> dict[Standing, str]:
     }
 
 
+def result_target(session: Session, target_id: int, client_id: str
+                  ) -> tuple[Target | None, int | None]:
+    """The target a result names and, in the same query, who sent the result already
+    recorded (or the bridged call opened) under this client id for it, if anyone."""
+    sender = select(Attempt.agent_id).where(
+        Attempt.client_id == client_id, Attempt.target_id == Target.id).scalar_subquery()
+    row = session.execute(select(Target, sender).where(Target.id == target_id)
+                          .execution_options(populate_existing=True)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+_ASK = object()
+
+
 def result_refusal(session: Session, key: bytes, agent_id: int, target: Target,
-                   payload: dict[str, Any]) -> str | None:
+                   payload: dict[str, Any], sender: int | None | object = _ASK) -> str | None:
     """Why the caller app may not record this result, in words for the caller; None if it may.
 
     A resend of the agent's own result (or the result of the bridged call it placed) is
@@ -105,8 +119,9 @@ def result_refusal(session: Session, key: bytes, agent_id: int, target: Target,
     or ended by itself within the grace period with nobody else on the person since. Results
     for people handed back, taken over, or already done are refused, never stored."""
     client_id = str(payload.get("client_id") or "")
-    sender = session.scalar(select(Attempt.agent_id).where(
-        Attempt.client_id == client_id, Attempt.target_id == target.id))
+    if sender is _ASK:  # `sender`: as `result_target` read it, if it did
+        sender = session.scalar(select(Attempt.agent_id).where(
+            Attempt.client_id == client_id, Attempt.target_id == target.id))
     if sender is not None and sender == agent_id:
         return None
     standing = lease_standing(session, target, agent_id, client_id)
@@ -118,13 +133,20 @@ def result_refusal(session: Session, key: bytes, agent_id: int, target: Target,
     return None if standing.ok else _refusals()[standing]
 
 
+_FROM_PHONES = object()
+
+
 def build_card(operation: Operation, contact: Contact, target_id: int, phone: str,
                expires_at: datetime | None, caller_name: str = "",
-               organization_name: str = "") -> Card:
+               organization_name: str = "", version: tuple | None = None,
+               extension: str | None | object = _FROM_PHONES) -> Card:
     """The card for one lease. The name, and the script's placeholders, come from exposed
-    fields only; the extension is the leased number's own."""
-    shown = exposed_fields(operation, contact)
-    extension = next((p.extension for p in contact.phones if p.e164 == phone), None)
+    fields only; the extension is the leased number's own (looked up in the contact's phones
+    unless given). `version`: the operation's settings version, to use its cached settings
+    (`operation_fields.effective_settings`)."""
+    shown = exposed_fields(operation, contact, version)
+    if extension is _FROM_PHONES:
+        extension = next((p.extension for p in contact.phones if p.e164 == phone), None)
     names = {f["key"]: f["value"] for f in shown if f["key"] in NAME_KEYS and f["value"]}
     name = " ".join(names[key] for key in NAME_KEYS if key in names)
     return Card(
@@ -132,16 +154,16 @@ def build_card(operation: Operation, contact: Contact, target_id: int, phone: st
         fields=[f for f in shown if f["key"] not in NAME_KEYS and not f["editable"]
                 and f["value"] not in (None, "")],
         editable=[f for f in shown if f["editable"]], extension=extension or None,
-        script_html=card_script(operation, shown, caller_name, organization_name),
+        script_html=card_script(operation, shown, caller_name, organization_name, version),
     )
 
 
 def card_script(operation: Operation, shown: list[dict[str, Any]], caller_name: str,
-                organization_name: str) -> str:
+                organization_name: str, version: tuple | None = None) -> str:
     """The operation's script for one card (`shown`: its exposed fields; none for a page
     without a person, where the person's placeholders stay empty)."""
     session = object_session(operation)
-    offered = placeholders(session, operation) if session is not None else []
+    offered = placeholders(session, operation, version) if session is not None else []
     values = script_values(offered, shown, caller_name, organization_name)
     return render_script(operation.script, values)
 
