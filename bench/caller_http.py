@@ -11,8 +11,9 @@ POST /api/call/<op>/next. Then the same with the bare baseline app
 (bench/caller_http_server/bare.py: an UPDATE by key, an INSERT and a commit, then a SELECT of
 the next row by index), with the same gunicorn settings. Prints ONE JSON line: db, workers,
 threads, callers, targets, pairs_per_s, bare_pairs_per_s, ratio, p50/p99 per request and per
-pair (ms), statements_per_pair and bare_statements_per_pair (counted by the server's database
-driver, BEGIN and COMMIT included: bench/caller_http_server/hooks.py), app_cpu_ms_per_pair
+pair (ms), statements_per_pair and bare_statements_per_pair (SQL statements counted by the
+server's database driver: bench/caller_http_server/hooks.py; BEGIN, COMMIT and ROLLBACK apart,
+in begin_commit_per_pair), app_cpu_ms_per_pair
 (the gunicorn workers' CPU time over pairs), and client_cores (this process's CPU over the
 wall time: what the callers took from the server's two cores).
 
@@ -154,9 +155,11 @@ class Gunicorn:
             total += int(fields[11]) + int(fields[12])
         return total / ticks
 
-    def statements(self) -> int:
-        return sum(int.from_bytes(p.read_bytes()[:8], "little", signed=True)
-                   for p in self.count_dir.iterdir())
+    def statements(self) -> tuple[int, int]:
+        """SQL statements, and BEGIN/COMMIT/ROLLBACK, run by the workers so far."""
+        counts = [p.read_bytes()[:16] for p in self.count_dir.iterdir()]
+        return (sum(int.from_bytes(c[:8], "little", signed=True) for c in counts),
+                sum(int.from_bytes(c[8:16], "little", signed=True) for c in counts))
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -318,7 +321,8 @@ def drive(callers: list, seconds: float, server: Gunicorn) -> dict:
         "pair_p50_ms": round(percentile(pairs, 0.5), 1),
         "pair_p99_ms": round(percentile(pairs, 0.99), 1),
         # Per pair, measured over the whole phase (pairs still open at its edges are few).
-        "statements_per_pair": round((statements_after - statements_before) / n, 1),
+        "statements_per_pair": round((statements_after[0] - statements_before[0]) / n, 1),
+        "begin_commit_per_pair": round((statements_after[1] - statements_before[1]) / n, 1),
         "app_cpu_ms_per_pair": round((cpu_after - cpu_before) * 1000 / n, 2),
         "client_cores": round(client_cpu / elapsed, 2),
         "pairs": len(pairs), "errors": len(errors), "first_error": errors[0] if errors else None,
@@ -370,7 +374,8 @@ def run(args) -> dict:
             figures["ratio"] = round(ours["pairs_per_s"] / theirs["pairs_per_s"], 3)
         figures.update({"bare_" + key: value for key, value in theirs.items()
                         if key in ("pairs_per_s", "pair_p50_ms", "pair_p99_ms",
-                                   "statements_per_pair", "app_cpu_ms_per_pair",
+                                   "statements_per_pair", "begin_commit_per_pair",
+                                   "app_cpu_ms_per_pair",
                                    "client_cores", "errors")})
         figures.update(fill_s=round(fill_s, 1), load_avg=round(os.getloadavg()[0], 2))
         return figures

@@ -51,7 +51,7 @@ from ringround.calling import (
     needs_wrap_up,
     questions_of,
     result_refusal,
-    result_target,
+    result_time_zone,
 )
 from ringround.extensions import db, htmx, limiter
 from ringround.models import (
@@ -117,8 +117,12 @@ def member_required(api: bool = False):
             if role is None:
                 abort(403)
             g.caller_access = access
-            db.session().expire_on_commit = False
-            return view(*args, operation=access.operation, **kwargs)
+            session_now = db.session()
+            expiring, session_now.expire_on_commit = session_now.expire_on_commit, False
+            try:
+                return view(*args, operation=access.operation, **kwargs)
+            finally:
+                session_now.expire_on_commit = expiring
 
         return wrapped
 
@@ -141,13 +145,17 @@ def _no_store(response: Response) -> Response:
 
 
 def _card_for_lease(operation: Operation, lease) -> Card | None:
-    found = db.session.execute(
-        select(Contact, ContactPhone.extension)
-        .outerjoin(ContactPhone, ContactPhone.id == lease.phone_id)
-        .where(Contact.id == lease.contact_id)).first()
-    if found is None:
-        return None
-    contact, extension = found
+    """The card of a lease: from the contact's columns the lease read, else one query."""
+    if lease.contact is not None:
+        contact, extension = lease.contact, lease.contact.extension
+    else:
+        found = db.session.execute(
+            select(Contact, ContactPhone.extension)
+            .outerjoin(ContactPhone, ContactPhone.id == lease.phone_id)
+            .where(Contact.id == lease.contact_id)).first()
+        if found is None:
+            return None
+        contact, extension = found
     card = build_card(operation, contact, lease.target_id, lease.phone_e164, lease.expires_at,
                       caller_name=current_user.display_name,
                       organization_name=_organization_name(operation), version=_version(),
@@ -339,32 +347,34 @@ def progress(operation: Operation):
 def _record(operation: Operation, payload: dict) -> tuple[str, object]:
     """Record one result; returns ("accepted", outcome) or ("rejected", message).
 
-    A bridged call placed from this card has its attempt under the same client id already:
-    the queue completes it (keeping its method)."""
-    try:
-        target_id = int(payload.get("target_id") or 0)
-    except (TypeError, ValueError):
-        target_id = 0
-    target, sender = result_target(db.session, target_id, str(payload.get("client_id") or ""))
-    if target is None or target.operation_id != operation.id:
-        return "rejected", _("That person is not part of this operation.")
-    refusal = result_refusal(db.session, _proof_key(), current_user.id, target, payload,
-                             sender=sender)
-    if refusal is not None:
-        return "rejected", refusal
-    zone = target.time_zone
-    if not zone and target.contact_id:
-        contact = db.session.get(Contact, target.contact_id)
-        zone = contact.time_zone if contact else None
+    The queue reads the target and asks `result_refusal` under its lock (one statement for
+    both). A bridged call placed from this card has its attempt under the same client id
+    already: the queue completes it (keeping its method)."""
+    zone = None
+    if (payload.get("disposition") == "call_back" and payload.get("callback_local")
+            and not payload.get("callback_at")):
+        try:
+            zone = result_time_zone(db.session, int(payload.get("target_id") or 0))
+        except (TypeError, ValueError):
+            zone = None
     try:
         values = clean_result(operation, payload,
                               editable_field_keys(db.session, operation, _version()),
                               time_zone=zone)
     except ResultError as error:
         return "rejected", str(error)
-    result = queue.ResultIn(operation_id=operation.id, agent_id=current_user.id, **values)
+    agent_id = current_user.id
+
+    def admit(target, sender) -> str | None:
+        return result_refusal(db.session, _proof_key(), agent_id, target, payload,
+                              sender=sender)
+
+    result = queue.ResultIn(operation_id=operation.id, agent_id=agent_id, **values)
     try:
-        outcome = queue.record_result(db.session, result)
+        outcome = queue.record_result(db.session, result, admit=admit)
+    except queue.UnknownTargetError:
+        db.session.rollback()
+        return "rejected", _("That person is not part of this operation.")
     except queue.QueueError as error:
         db.session.rollback()
         return "rejected", str(error)

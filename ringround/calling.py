@@ -95,15 +95,12 @@ def _refusals() -> dict[Standing, str]:
     }
 
 
-def result_target(session: Session, target_id: int, client_id: str
-                  ) -> tuple[Target | None, int | None]:
-    """The target a result names and, in the same query, who sent the result already
-    recorded (or the bridged call opened) under this client id for it, if anyone."""
-    sender = select(Attempt.agent_id).where(
-        Attempt.client_id == client_id, Attempt.target_id == Target.id).scalar_subquery()
-    row = session.execute(select(Target, sender).where(Target.id == target_id)
-                          .execution_options(populate_existing=True)).first()
-    return (row[0], row[1]) if row else (None, None)
+def result_time_zone(session: Session, target_id: int) -> str | None:
+    """The time zone a result's call-back time is in: its target's, else its contact's."""
+    row = session.execute(select(Target.time_zone, Contact.time_zone)
+                          .outerjoin(Contact, Contact.id == Target.contact_id)
+                          .where(Target.id == target_id)).first()
+    return (row[0] or row[1]) if row else None
 
 
 _ASK = object()
@@ -119,7 +116,7 @@ def result_refusal(session: Session, key: bytes, agent_id: int, target: Target,
     or ended by itself within the grace period with nobody else on the person since. Results
     for people handed back, taken over, or already done are refused, never stored."""
     client_id = str(payload.get("client_id") or "")
-    if sender is _ASK:  # `sender`: as `result_target` read it, if it did
+    if sender is _ASK:  # `sender`: as `queue.record_result` read it, when it asks
         sender = session.scalar(select(Attempt.agent_id).where(
             Attempt.client_id == client_id, Attempt.target_id == target.id))
     if sender is not None and sender == agent_id:

@@ -1,9 +1,10 @@
 """gunicorn settings for bench/caller_http.py: counts each worker's SQL statements.
 
-Every statement the database driver runs (BEGIN and COMMIT included) adds one to a counter
-kept in a small file per worker (`$BENCH_COUNT_DIR/<pid>`), which the benchmark reads before
-and after its measured phase. SQLite: the driver's trace callback (every statement SQLite
-runs); psycopg: its cursors' executes, the BEGIN it sends on its own, commits and rollbacks.
+Every statement the database driver runs adds one to a counter kept in a small file per
+worker (`$BENCH_COUNT_DIR/<pid>`: SQL statements, then BEGIN/COMMIT/ROLLBACK apart), which
+the benchmark reads before and after its measured phase. SQLite: the driver's trace callback
+(every statement SQLite runs); psycopg: its cursors' executes, the BEGIN it sends on its own,
+commits and rollbacks.
 """
 
 from __future__ import annotations
@@ -16,21 +17,26 @@ from pathlib import Path
 _counter: mmap.mmap | None = None
 
 
-def _add(n: int = 1) -> None:
-    (value,) = struct.unpack_from("q", _counter, 0)
-    struct.pack_into("q", _counter, 0, value + n)
+def _add(slot: int = 0) -> None:
+    """One more statement: slot 0 SQL, slot 1 transaction control."""
+    (value,) = struct.unpack_from("q", _counter, slot * 8)
+    struct.pack_into("q", _counter, slot * 8, value + 1)
 
 
 def _open_counter() -> None:
     global _counter
     path = Path(os.environ["BENCH_COUNT_DIR"]) / str(os.getpid())
-    path.write_bytes(b"\0" * 8)
+    path.write_bytes(b"\0" * 16)
     with path.open("r+b") as handle:
-        _counter = mmap.mmap(handle.fileno(), 8)
+        _counter = mmap.mmap(handle.fileno(), 16)
+
+
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "END")
 
 
 def _count_sqlite(dbapi_connection) -> None:
-    dbapi_connection.set_trace_callback(lambda _sql: _add())
+    dbapi_connection.set_trace_callback(
+        lambda sql: _add(1 if sql.lstrip().upper().startswith(_CONTROL) else 0))
 
 
 def _count_psycopg(dbapi_connection) -> None:
@@ -43,7 +49,7 @@ def _count_psycopg(dbapi_connection) -> None:
         def run(*args, **kwargs):
             if begins and not connection.autocommit and (
                     connection.info.transaction_status == TransactionStatus.IDLE):
-                _add()  # the BEGIN psycopg sends before the first statement
+                _add(1)  # the BEGIN psycopg sends before the first statement
             _add()
             return method(*args, **kwargs)
         return run
@@ -61,7 +67,7 @@ def _count_psycopg(dbapi_connection) -> None:
 
         def finish(original=original):
             if connection.info.transaction_status != TransactionStatus.IDLE:
-                _add()
+                _add(1)
             return original()
         setattr(connection, name, finish)
 
