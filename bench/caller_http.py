@@ -120,7 +120,9 @@ class Gunicorn:
             command += ["--pythonpath", str(pythonpath)]
         full_env = {**os.environ, **env, "BENCH_COUNT_DIR": str(self.count_dir),
                     "PYTHONPATH": str(chdir)}
-        self.process = subprocess.Popen(command, env=full_env)  # noqa: S603 - our own command
+        # Started in `chdir`: `python -m` puts the working directory first on sys.path.
+        self.process = subprocess.Popen(command, env=full_env,  # noqa: S603 - our own command
+                                        cwd=chdir)
         self.port = port
         self.workers = workers
         self._wait()
@@ -386,6 +388,8 @@ def run(args) -> dict:
 
 
 def main() -> None:
+    # A SIGTERM stops gunicorn and the throwaway database too (the `finally` blocks run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--targets", type=int, default=20_000)

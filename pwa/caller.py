@@ -28,9 +28,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from ringround import queue
@@ -554,9 +556,31 @@ def _lease_json(operation: Operation, lease, position: int, card: Card | None = 
         "expires_at": card.expires_at.isoformat() if card.expires_at else None,
         "card_html": render_template(
             "caller/_card.html", operation=operation, card=card,
-            questions=questions_of(operation),
+            questions=questions_of(operation), result_choices_html=_result_choices_html(operation),
             groups=caller_dispositions(operation), skip_reasons=_skip_reasons()),
     }
+
+
+# The result form's choices, rendered once per (operation, settings version, language).
+_result_choices: dict[tuple, Markup] = {}
+
+
+def _result_choices_html(operation: Operation) -> Markup | None:
+    """The card's outcome choices and questions with nothing chosen (the same for every card
+    of the operation): rendered once per operation version and language."""
+    version = _version()
+    if version is None:
+        return None
+    key = (operation.id, version, str(get_locale()))
+    html = _result_choices.get(key)
+    if html is None:
+        html = Markup(render_template(  # noqa: S704 - our own template's output
+            "caller/_result_choices.html", groups=caller_dispositions(operation),
+            questions=questions_of(operation)))
+        if len(_result_choices) >= 256:
+            _result_choices.clear()
+        _result_choices[key] = html
+    return html
 
 
 def _next_answer(operation: Operation) -> tuple[dict, int | None]:

@@ -9,8 +9,9 @@ caller settings are keyed by (`settings_version`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ringround.models import (
@@ -34,6 +35,21 @@ class CallerAccess:
     settings_version: tuple
 
 
+@cache
+def _statement():
+    """Built once: building it (and its cache key) cost more than running it."""
+    of_org = CustomField.organization_id == Operation.organization_id
+    count = select(func.count(CustomField.id)).where(of_org).scalar_subquery()
+    newest = select(func.max(CustomField.id)).where(of_org).scalar_subquery()
+    return (
+        select(Operation, User, OperationMember.role, Organization.name, count, newest)
+        .join(Organization, Organization.id == Operation.organization_id)
+        .outerjoin(User, User.id == bindparam("user_id"))
+        .outerjoin(OperationMember, and_(OperationMember.operation_id == Operation.id,
+                                         OperationMember.user_id == User.id))
+        .where(Operation.id == bindparam("operation_id")))
+
+
 def caller_access(session: Session, operation_id: int, user_id: int | None
                   ) -> CallerAccess | None:
     """The operation with the user and their membership, or None when there is no such
@@ -43,17 +59,9 @@ def caller_access(session: Session, operation_id: int, user_id: int | None
     `settings_version`: the operation's last change and its organization's custom fields
     (their number and newest id: they are only ever added), which the caller settings built
     from them are cached by (`operation_fields.effective_settings`)."""
-    of_org = CustomField.organization_id == Operation.organization_id
-    count = select(func.count(CustomField.id)).where(of_org).scalar_subquery()
-    newest = select(func.max(CustomField.id)).where(of_org).scalar_subquery()
-    row = session.execute(
-        select(Operation, User, OperationMember.role, Organization.name, count, newest)
-        .join(Organization, Organization.id == Operation.organization_id)
-        .outerjoin(User, User.id == (user_id if user_id is not None else -1))
-        .outerjoin(OperationMember, and_(OperationMember.operation_id == Operation.id,
-                                         OperationMember.user_id == User.id))
-        .where(Operation.id == operation_id)
-    ).first()
+    row = session.execute(_statement(), {"operation_id": operation_id,
+                                         "user_id": user_id if user_id is not None else -1}
+                          ).first()
     if row is None:
         return None
     operation, user, role, org_name, count, newest = row

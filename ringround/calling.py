@@ -13,6 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from html import escape, unescape
 from typing import Any
 from urllib.parse import quote
@@ -171,20 +172,12 @@ def render_script(markdown: str, values: dict[str, str] | None = None) -> str:
     Placeholders named in `values` are filled with those values as plain text: each becomes
     an inert random token before the Markdown is rendered, then the escaped value, then nh3
     cleans the whole again, so a contact's name can add neither HTML nor Markdown (nor a
-    `javascript:` link). Other `{words}` stay as typed.
+    `javascript:` link). Other `{words}` stay as typed. The Markdown is rendered once per
+    script and set of placeholder names (`_with_tokens`); each card only fills and cleans.
     """
     values = values or {}
-    nonce = secrets.token_hex(6)
-    filled: dict[str, str] = {}
-
-    def hold(match: re.Match[str]) -> str:
-        if match.group(1) not in values:
-            return match.group(0)
-        token = f"rrph{nonce}n{len(filled)}x"
-        filled[token] = escape(values[match.group(1)])
-        return token
-
-    html = _markdown.render(PLACEHOLDER_RE.sub(hold, markdown or ""))
+    html, tokens = _with_tokens(markdown or "", frozenset(values))
+    filled = {token: escape(values[name]) for token, name in tokens}
 
     def in_link(match: re.Match[str]) -> str:  # inside a link, a value is part of the URL
         url = match.group(2)
@@ -192,10 +185,28 @@ def render_script(markdown: str, values: dict[str, str] | None = None) -> str:
             url = url.replace(token, escape(quote(unescape(value), safe="")))
         return f'{match.group(1)}="{url}"'
 
-    html = _LINK_ATTRIBUTE.sub(in_link, html)
+    if filled:
+        html = _LINK_ATTRIBUTE.sub(in_link, html)
     for token, value in filled.items():
         html = html.replace(token, value)
     return nh3.clean(html)
+
+
+@lru_cache(maxsize=256)
+def _with_tokens(markdown: str, names: frozenset[str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The script rendered with each placeholder in `names` as an inert token (random, made
+    here: never in a script or a value), and which token stands for which name."""
+    nonce = secrets.token_hex(6)
+    tokens: list[tuple[str, str]] = []
+
+    def hold(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            return match.group(0)
+        token = f"rrph{nonce}n{len(tokens)}x"
+        tokens.append((token, match.group(1)))
+        return token
+
+    return _markdown.render(PLACEHOLDER_RE.sub(hold, markdown)), tuple(tokens)
 
 
 def caller_dispositions(operation: Operation) -> dict[DispositionGroup, list[Disposition]]:

@@ -166,3 +166,19 @@ def test_the_guard_still_refuses_non_members(client, app):
     assert client.get(f"/api/call/{op.id}/token").status_code == 403
     assert client.get(f"/call/{op.id}").status_code == 403
     assert client.get(f"/call/{op.id + 1000}").status_code == 404
+
+
+def test_the_cached_result_choices_are_what_the_page_renders(client, app):
+    """The phone's cards reuse the result form's choices rendered once; the page renders them
+    each time: the same form either way."""
+    op, agent, _contacts = calling_operation(n=2)
+    token, lease = _start(client, op, agent)
+    page = client.get(f"/call/{op.id}").get_data(as_text=True)
+
+    def result_form(html: str) -> str:
+        found = re.search(r'<form class="result-form.*?</form>', html, re.S).group(0)
+        found = re.sub(r'name="csrf_token" value="[^"]*"', "", found)  # signed with the time
+        return re.sub(r"\s+", " ", found)
+
+    assert 'name="disposition" value="no_answer"' in result_form(lease["card_html"])
+    assert result_form(lease["card_html"]) == result_form(page)
