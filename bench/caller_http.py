@@ -295,7 +295,7 @@ def drive(callers: list, seconds: float, server: Gunicorn) -> dict:
                 requests.extend(timings)
                 pairs.append((time.perf_counter() - started) * 1000)
 
-    threads = [threading.Thread(target=loop, args=(c, out)) for c, out in zip(
+    threads = [threading.Thread(target=loop, args=(c, out), daemon=True) for c, out in zip(
         callers, results, strict=True)]
     for thread in threads:
         thread.start()
