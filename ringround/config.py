@@ -175,7 +175,11 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(
             os.environ.get("DATABASE_URL") or default_db
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping before every checkout (a round trip per request on a healthy pool):
+        # connections are renewed after half an hour instead, and one that broke (a database
+        # restart) is thrown away with its pool when first used (SQLAlchemy's disconnect
+        # handling), so only the request that meets it fails.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, "pool_recycle": 1800},
         "PUBLIC_BASE_URL": public_base_url,
         "BEHIND_PROXY": _flag(os.environ.get("BEHIND_PROXY")),
         "SESSION_COOKIE_HTTPONLY": True,

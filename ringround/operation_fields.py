@@ -62,8 +62,32 @@ def available_fields(session: Session, org_id: int) -> list[FieldInfo]:
     return fields
 
 
-def effective_settings(session: Session, operation: Operation) -> list[dict[str, Any]]:
-    """One row per available field (with label), stored order first, unlisted ones hidden."""
+# Settings by (operation id, settings version): the caller app reads them at every card and
+# result. The version (`caller_access.CallerAccess.settings_version`) holds the operation's
+# last change and its organization's custom fields, so an edit is seen at the next request of
+# every worker. Values are shared: callers must not modify them.
+_by_version: dict[tuple, list[dict[str, Any]]] = {}
+_CACHE_SIZE = 512
+
+
+def effective_settings(session: Session, operation: Operation,
+                       version: tuple | None = None) -> list[dict[str, Any]]:
+    """One row per available field (with label), stored order first, unlisted ones hidden.
+
+    With `version` (see `_by_version`), built once per operation and version."""
+    if version is None:
+        return _effective_settings(session, operation)
+    key = (operation.id, version)
+    rows = _by_version.get(key)
+    if rows is None:
+        rows = _effective_settings(session, operation)
+        if len(_by_version) >= _CACHE_SIZE:
+            _by_version.clear()
+        _by_version[key] = rows
+    return rows
+
+
+def _effective_settings(session: Session, operation: Operation) -> list[dict[str, Any]]:
     infos = {f.key: f for f in available_fields(session, operation.organization_id)}
     stored = (operation.field_settings or {}).get("fields")
     if stored is None:
@@ -120,13 +144,14 @@ def _value(contact: Contact, key: str, custom: bool) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def exposed_fields(operation: Operation, contact: Contact) -> list[dict[str, Any]]:
+def exposed_fields(operation: Operation, contact: Contact,
+                   version: tuple | None = None) -> list[dict[str, Any]]:
     """The fields callers of this operation may see for this contact, highlighted first.
 
     Each item: key, label, value, editable, highlight. Hidden fields never appear.
     """
     session = object_session(operation)
-    rows = effective_settings(session, operation) if session is not None else []
+    rows = effective_settings(session, operation, version) if session is not None else []
     shown = [row for row in rows if row["visibility"] != "hidden"]
     shown.sort(key=lambda row: not row["highlight"])  # stable: keeps the organizer's order
     return [{"key": row["key"], "label": row["label"],
@@ -135,7 +160,8 @@ def exposed_fields(operation: Operation, contact: Contact) -> list[dict[str, Any
              "highlight": row["highlight"]} for row in shown]
 
 
-def editable_field_keys(session: Session, operation: Operation) -> set[str]:
+def editable_field_keys(session: Session, operation: Operation,
+                        version: tuple | None = None) -> set[str]:
     """Keys of the fields callers may change for this operation's contacts."""
-    return {row["key"] for row in effective_settings(session, operation)
+    return {row["key"] for row in effective_settings(session, operation, version)
             if row["visibility"] == "editable" and not row["never_editable"]}

@@ -96,6 +96,8 @@ def test_agent_calls_online_then_offline_and_every_result_arrives_once(
     assert sorted(manifest["loaded"]) == ["192x192=192x192", "512x512=512x512"]
 
     # Online: three people, one after the other.
+    sent = []
+    page.on("request", lambda request: sent.append((request.url, request.post_data)))
     online = []
     plans = [("Talked to the right person", None,
               [("Will you come to the meeting?", "Yes"), ("How sure are you?", "4")]),
@@ -110,6 +112,10 @@ def test_agent_calls_online_then_offline_and_every_result_arrives_once(
         expect(page.locator("#call form.result-form")).not_to_have_attribute(
             "data-target", str(target_id))
     expect(page.locator("#pending")).to_have_text("All results sent")
+    # One round trip a result: the sync that sends it brings the next card back.
+    syncs = [json.loads(body) for url, body in sent if url.endswith("/sync")]
+    assert len(syncs) == 3 and all(sync["next"] is True for sync in syncs)
+    assert not [url for url, _body in sent if re.search(r"/card$", url)]
     attempts = {a.target_id: a for a in _fresh(Attempt)}
     assert sorted(attempts) == sorted(online)
     first = attempts[online[0]]
