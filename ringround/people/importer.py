@@ -58,7 +58,6 @@ from ringround.people.merge import (
     merge_fields,
     same_person,
 )
-from ringround.people.pg_copy import PgCopyWriter
 from ringround.people.normalize import (
     CONTACT_FIELDS,
     WORKER_DONE,
@@ -73,6 +72,7 @@ from ringround.people.normalize import (
     parse_birth_date,
     read_and_clean,
 )
+from ringround.people.pg_copy import PgCopyWriter
 from ringround.people.reader import DEFAULT_MAX_BYTES, TableError, TableSource, open_table
 from ringround.queue.exclusions import contacts_changed
 from ringround.spreadsheet_safety import neutralize

@@ -38,7 +38,7 @@ class PgCopyWriter:
                            "(key text NOT NULL)")
             # The contacts' columns and types without their constraints (a merge writes only
             # some columns): what one UPDATE … FROM reads.
-            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGED_CONTACTS} "
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGED_CONTACTS} "  # noqa: S608
                            "AS SELECT * FROM contacts WITH NO DATA")
 
     def close(self) -> None:
