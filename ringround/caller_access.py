@@ -65,5 +65,6 @@ def caller_access(session: Session, operation_id: int, user_id: int | None
     if row is None:
         return None
     operation, user, role, org_name, count, newest = row
+    # The database is part of the version: tests (and tools) use many in one process.
     return CallerAccess(operation, user, role, org_name or "",
-                        (operation.updated_at, count, newest))
+                        (str(session.get_bind().url), operation.updated_at, count, newest))
