@@ -507,15 +507,35 @@
     }
   }
 
-  // Call through the campaign line without leaving the card.
+  // Call through the campaign line without leaving the card. The call is placed by a job:
+  // the answer may say "calling your phone…"; then ask how it went until it is known.
   function bridge(form) {
     var result = currentForm();
     if (result) result.dataset.startedAt = new Date().toISOString();
     fetch(form.action, { method: 'POST', body: new FormData(form), credentials: 'same-origin',
                          headers: { Accept: 'application/json' } })
       .then(function (r) { return r.json(); })
-      .then(function (body) { say(body.message, body.ok ? 'ok' : 'error'); },
+      .then(function (body) { bridgeSaid(body, 0); },
             function () { say(t('NeedNetwork'), 'error'); });
+  }
+
+  function bridgeSaid(body, polls) {
+    say(body.message, body.ok ? (body.pending ? 'info' : 'ok') : 'error');
+    if (!body.ok) {
+      // Not placed: the card's own Call button dials from the volunteer's phone.
+      var call = $('#call .call-button');
+      if (call) call.focus();
+      return;
+    }
+    if (body.pending && body.status_url && polls < 40) {
+      var url = body.status_url;
+      setTimeout(function () {
+        fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+          .then(function (r) { return r.json(); })
+          .then(function (next) { next.status_url = url; bridgeSaid(next, polls + 1); },
+                function () { say(t('NeedNetwork'), 'error'); });
+      }, 1500);
+    }
   }
 
   function takeBatch(n) {
