@@ -310,6 +310,44 @@ def test_a_call_through_the_campaign_line_and_its_result_are_one_attempt(
     assert page.console_errors == []
 
 
+# IndexedDB answers late (a slow phone, a loaded machine): the page's script handles taps
+# before it has prepared the card.
+SLOW_INDEXEDDB = """(() => {
+  const open = IDBFactory.prototype.open;
+  IDBFactory.prototype.open = function (...args) {
+    const request = open.apply(this, args);
+    let handler = null;
+    Object.defineProperty(request, 'onsuccess', { get: () => handler,
+                                                 set: (h) => { handler = h; } });
+    request.addEventListener('success', (event) => {
+      setTimeout(() => handler && handler.call(request, event), 1500);
+    });
+    return request;
+  };
+})();"""
+
+
+def test_a_campaign_line_tap_before_the_card_is_prepared_still_joins_the_result(
+        phone_page, live_server):
+    """Was the flaky failure of the test above: the tap used the card's id from the server,
+    then the script gave the card a random one, and the result made a second attempt."""
+    op, agent, _ = calling_operation(n=2, allow_campaign_line=True)
+    page = phone_page
+    page.add_init_script(SLOW_INDEXEDDB)
+    _sign_in(page, live_server, agent)
+    page.goto(f"/call/{op.id}")
+    target_id = _card_target(page)
+    page.get_by_role("button", name="Call through the campaign line").click()
+    expect(page.locator("#caller-status")).to_have_text(
+        "Your phone is ringing: pick up to be connected.")
+    page.wait_for_timeout(2000)  # the script prepares the card now
+    _record(page, "No contact", "Voicemail")
+    expect(page.locator("#call form.result-form")).not_to_have_attribute(
+        "data-target", str(target_id))
+    attempts = _fresh(Attempt)
+    assert [(a.disposition, a.method.value) for a in attempts] == [("voicemail", "bridged")]
+
+
 def test_a_volunteer_joins_by_link_and_lands_on_the_first_person(phone_page, live_server):
     from ringround.enrollment import create_join_link
 

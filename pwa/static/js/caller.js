@@ -227,10 +227,17 @@
   /* ----- cards */
   function currentForm() { return $('#call form.result-form'); }
 
+  // The id the server gave the card (the same for its lease): a tap on the campaign line
+  // before this script prepared the card already used it, so the result must too.
+  function cardClientId(form) {
+    var given = form.querySelector('input[name="client_id"]');
+    return (given && given.value) || self.crypto.randomUUID();
+  }
+
   function prepareCard() {
     var form = currentForm();
     if (!form) return;
-    if (!form.dataset.clientId) form.dataset.clientId = self.crypto.randomUUID();
+    if (!form.dataset.clientId) form.dataset.clientId = cardClientId(form);
     // The bridged call (campaign line) and the result share this id: one attempt.
     $$('#call input[name="client_id"]').forEach(function (input) { input.value = form.dataset.clientId; });
     form.dataset.shownAt = new Date().toISOString();
@@ -364,7 +371,7 @@
     });
     var callback = data.get('callback_local');
     return {
-      kind: 'result', client_id: form.dataset.clientId || self.crypto.randomUUID(),
+      kind: 'result', client_id: form.dataset.clientId || cardClientId(form),
       operation_id: Number(op),
       target_id: Number(form.dataset.target), lease_proof: data.get('lease_proof'),
       disposition: disposition, group: group,
