@@ -147,6 +147,11 @@ def place_call_job(leg_id: int, task=None) -> None:
             raise
         _not_placed(leg, error)
         return
+    except Exception as error:  # a bug here must not leave the volunteer "calling…"
+        db.session.rollback()
+        _not_placed(db.session.get(CallLeg, leg_id), ProviderError(repr(error)))
+        db.session.commit()
+        raise
     leg.sid, leg.status, leg.error_code = sid, "ringing", None
 
 

@@ -443,3 +443,54 @@ def test_background_sync_sends_the_outbox_with_no_page_open(phone_page, live_ser
             break
         page.wait_for_timeout(100)
     assert [(a.target_id, a.disposition) for a in rows] == [(target_id, "busy")]
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844},
+                                      {"width": 1280, "height": 800}])
+def test_the_campaign_line_answers_at_once_and_the_page_learns_how_the_call_went(
+        browser, live_server, monkeypatch, viewport):
+    """The tap returns "calling your phone…" while a job places the call; the page asks how
+    it went. A line that does not answer is said plainly, with the Call button to use."""
+    from datetime import datetime, timedelta
+
+    from ringround.background import huey
+    from ringround.models import CallLeg
+    from sms.provider import ProviderError
+    from tests.browser_fixtures import open_page
+
+    op, agent, _ = calling_operation(n=2, allow_campaign_line=True)
+    provider = live_server.app.extensions["telephony"]
+    place_call = provider.place_call
+    busy = ProviderError("Too Many Requests", 20429, 429)
+    monkeypatch.setattr(provider, "place_call", lambda request: (_ for _ in ()).throw(busy))
+    page = open_page(browser, live_server, viewport=viewport, has_touch=viewport["width"] < 500)
+    try:
+        _sign_in(page, live_server, agent)
+        page.goto(f"/call/{op.id}")
+        _card_target(page)
+        page.get_by_role("button", name="Call through the campaign line").click()
+        expect(page.locator("#caller-status")).to_have_text("Calling your phone…")
+        page.screenshot(path=str(ARTIFACTS / f"bridge-{viewport['width']}-calling.png"))
+        # The worker's later try goes through; the page, asking, learns it.
+        monkeypatch.setattr(provider, "place_call", place_call)
+        future = datetime.utcnow() + timedelta(hours=1)  # noqa: DTZ003
+        for task in huey.read_schedule(future):
+            huey.execute(task, timestamp=future)
+        expect(page.locator("#caller-status")).to_have_text(
+            "Your phone is ringing: pick up to be connected.")
+        # The call dropped; a new tap finds the line down.
+        db.session.rollback()
+        leg = db.session.scalars(select(CallLeg).where(CallLeg.sid.is_not(None))).one()
+        leg.status = "completed"
+        db.session.commit()
+        down = ProviderError("Twilio could not be reached: ConnectTimeout", unreachable=True)
+        monkeypatch.setattr(provider, "place_call", lambda request: (_ for _ in ()).throw(down))
+        page.get_by_role("button", name="Call through the campaign line").click()
+        expect(page.locator("#caller-status")).to_have_text(
+            "The campaign line is not answering; call from your phone instead.")
+        expect(page.locator("#call .call-button")).to_be_focused()
+        page.screenshot(path=str(ARTIFACTS / f"bridge-{viewport['width']}-not-answering.png"))
+        # The refused tap's 409 is the browser's own log line, not a script error.
+        assert [e for e in page.console_errors if "409 (CONFLICT)" not in e] == []
+    finally:
+        page.context.close()
