@@ -18,7 +18,7 @@ from sms.jobs import defer, follow_up
 from sms.provider import BAD_NUMBER_CODES
 
 TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled", "invalid-number"}
-NOT_REACHED = {"busy", "no-answer", "failed", "canceled"}
+NOT_REACHED = {"busy", "no-answer", "failed", "canceled", "invalid-number"}
 CONTACT_LEGS = {LegKind.BRIDGE_CONTACT, LegKind.CALL_IN_CONTACT}
 
 
@@ -56,7 +56,7 @@ def on_leg_status(session: Session, leg: CallLeg, *, sid: str, status: str | Non
             attempt.provider_sid = attempt.provider_sid or leg.sid
             if is_machine(answered_by):
                 defer(apply_status_job, leg.attempt_id, answered_by)
-            elif status in NOT_REACHED or status == "invalid-number":
+            elif status in NOT_REACHED:
                 defer(apply_status_job, leg.attempt_id, status)
             elif status:
                 attempt.provider_status = status[:32]

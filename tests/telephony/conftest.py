@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 
 import pytest
 from twilio.http import HttpClient
@@ -55,7 +56,7 @@ class CapturingHttpClient(HttpClient):
     def request(self, method, uri, params=None, data=None, headers=None, auth=None,
                 timeout=None, allow_redirects=False):
         self.requests.append({"method": method, "uri": uri, "data": dict(data or {}),
-                              "auth": auth, "timeout": timeout})
+                              "auth": auth, "timeout": timeout, "at": time.time()})
         failure, self.fail_next = self.fail_next, None
         if failure is None and self.failures:
             failure = self.failures.pop(0)
