@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from dataclasses import astuple
 from datetime import UTC, datetime, time
 from functools import cache, wraps
 from pathlib import Path
@@ -515,26 +516,46 @@ def edit_last(operation: Operation):
 def bridge_call(operation: Operation, target_id: int):
     """Call through the campaign line: the line rings the caller's phone, then the person.
     The attempt takes the card's client id, so the result recorded after the call joins it.
-    The phone's script asks for JSON and stays on the card; a plain form post is redirected."""
-    from sms.bridge import BridgeError, place_bridged_call, prepare_bridged_call
+    The call is placed by a job: the answer says "calling your phone…" at once, and the
+    phone's script asks `bridge_status` how it went. A plain form post is redirected."""
+    from sms.bridge import BridgeError, bridge_progress, prepare_bridged_call, queue_bridged_call
 
     client_id = (request.form.get("client_id") or "").strip()[:64]
     if not client_id:
         abort(400)
+    status_url = None
     try:
         leg = prepare_bridged_call(db.session, operation, current_user, target_id, client_id)
-        db.session.commit()  # the provider's first webhook must find the call
-        place_bridged_call(db.session, leg)
-        db.session.commit()
+        queue_bridged_call(db.session, leg)
+        db.session.commit()  # the job and the provider's first webhook must find the call
     except BridgeError as error:
         db.session.commit()
-        ok, message = False, str(error)
+        ok, pending, message = False, False, str(error)
     else:
-        ok, message = True, _("Your phone is ringing: pick up to be connected.")
+        ok, pending, message = astuple(bridge_progress(leg))
+        status_url = url_for("caller.bridge_status", operation_id=operation.id,
+                             target_id=target_id, client_id=client_id)
     if request.accept_mimetypes.best == "application/json":
-        return _no_store(jsonify(ok=ok, message=message)), 200 if ok else 409
+        return _no_store(jsonify(ok=ok, pending=pending, message=message,
+                                 status_url=status_url)), 200 if ok else 409
     flash(message, "success" if ok else "error")
     return redirect(url_for("caller.home", operation_id=operation.id))
+
+
+@bp.get("/call/<int:operation_id>/bridge/<int:target_id>/status")
+@member_required()
+def bridge_status(operation: Operation, target_id: int):
+    """How the caller's last call through the campaign line for this card stands (JSON;
+    `found` is false when there was none)."""
+    from sms.bridge import bridge_progress, last_agent_leg
+
+    leg = last_agent_leg(db.session, operation.id, current_user.id, target_id,
+                         (request.args.get("client_id") or "")[:64])
+    if leg is None:
+        return _no_store(jsonify(found=False, ok=False, pending=False, message=""))
+    progress = bridge_progress(leg)
+    return _no_store(jsonify(found=True, ok=progress.ok, pending=progress.pending,
+                             message=progress.message))
 
 
 # ---------------------------------------------------------------- the phone's API

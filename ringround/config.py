@@ -212,9 +212,15 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "DEV_SHOW_CODES": _flag(os.environ.get("DEV_SHOW_CODES")),
         "ORGANIZATIONS_OPEN_TO_ALL": _flag(os.environ.get("ORGANIZATIONS_OPEN_TO_ALL")),
         "TELEPHONY": TelephonySettings.from_environ(),
-        # "thread": webhooks hand slow work to a background thread; "sync" runs it at the end
-        # of the request (tests, single-process debugging).
-        "TELEPHONY_JOBS": os.environ.get("TELEPHONY_JOBS", "thread"),
+        # Twilio's REST client gives up after these many seconds (connecting, then reading).
+        "TWILIO_CONNECT_TIMEOUT": float(os.environ.get("TWILIO_CONNECT_TIMEOUT") or 5),
+        "TWILIO_READ_TIMEOUT": float(os.environ.get("TWILIO_READ_TIMEOUT") or 20),
+        # Texts per second from one campaign number (a US long code: 1; toll-free or short
+        # code more), enforced by the queue across all workers.
+        "TEXTS_PER_SECOND": float(os.environ.get("TWILIO_TEXTS_PER_SECOND") or 1),
+        # Calls and texts with no final status after this many minutes are asked about.
+        "TELEPHONY_RECONCILE_MINUTES": float(os.environ.get("TELEPHONY_RECONCILE_MINUTES")
+                                             or 10),
         # The job queue's storage (ringround/background.py): empty for a SQLite file in the
         # instance folder; redis://… or postgresql://… when workers on several hosts share it.
         "JOB_QUEUE_URL": os.environ.get("JOB_QUEUE_URL", ""),

@@ -11,6 +11,7 @@ from __future__ import annotations
 CALL_RANKS = {
     "queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3, "ended": 3,
     "completed": 4, "busy": 4, "no-answer": 4, "failed": 4, "canceled": 4, "missed": 4,
+    "invalid-number": 4,  # ours: the provider refused the number (21211, 21214)
 }
 # A text: queued → sending → sent → delivered or not → read (channels that report it).
 MESSAGE_RANKS = {

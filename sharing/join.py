@@ -66,7 +66,7 @@ from sharing.rate_keys import (
     per_device_codes,
     remember_device,
 )
-from sms.jobs import defer
+from sms.outbound import text_now
 from sms.provider import get_provider, is_simulated
 
 bp = Blueprint("join", __name__, template_folder="templates")
@@ -94,19 +94,18 @@ def sms_codes() -> bool:
     return not is_simulated() or current_app.config.get("DEV_SHOW_CODES", False)
 
 
-def _text_code(phone: str, code: str) -> None:
-    get_provider().send_sms(
-        phone, _("Your Ringround code is %(code)s. It expires in 10 minutes.", code=code))
+def _code_text(code: str) -> str:
+    return _("Your Ringround code is %(code)s. It expires in 10 minutes.", code=code)
 
 
 def send_code(phone: str, code: str, *, later: bool = False) -> bool:
-    """Text the code (after this response when `later`, so that the answer takes as long
-    whether or not a text goes out). Only development mode also puts it on the page."""
+    """Text the code (by a queue job when `later`, so that the answer takes as long whether
+    or not a text goes out). Only development mode also puts it on the page."""
     if later:
-        defer(_text_code, phone, code)
+        text_now(phone, _code_text(code))
     else:
         try:
-            _text_code(phone, code)
+            get_provider().send_sms(phone, _code_text(code))
         except Exception:  # noqa: BLE001 - any provider failure means "could not text"
             current_app.logger.warning("sending a verification code failed")
             return False

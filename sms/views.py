@@ -28,8 +28,16 @@ from sms import bp
 from sms.forms import CampaignNumberForm, EmptyForm, FollowUpForm
 from sms.inbound import TO_READ
 from sms.links import hook_url
-from sms.outbound import TextRefusedError, measure_text, send_followup
+from sms.outbound import (
+    DISPATCHING,
+    QUEUED,
+    TextRefusedError,
+    measure_text,
+    refusal_of,
+    send_followup,
+)
 from sms.provider import get_provider
+from sms.provider_errors import recent_refusals
 
 ORGANIZERS = (OrgRole.ADMIN, OrgRole.ORGANIZER)
 
@@ -86,6 +94,7 @@ def settings(org: Organization):
         "sms/settings.html", org=org, form=form, template_form=template_form,
         templates=org_templates(org.id), provider=get_provider(), webhooks=webhook_urls(),
         missed=missed, to_read=to_read, button=EmptyForm(),
+        refusals=recent_refusals(db.session, org.id),
     )
 
 
@@ -186,13 +195,19 @@ def send_followup_view(attempt_id: int, template_id: int):
     if template is None or not EmptyForm().validate():
         abort(404)
     try:
-        send_followup(db.session, template, attempt, current_user)
+        text = send_followup(db.session, template, attempt, current_user)
     except TextRefusedError as error:
-        db.session.commit()  # an opt-out learnt from the provider must stick
+        db.session.rollback()
         message, category = str(error), "error"
     else:
-        db.session.commit()
-        message, category = _("Sent: %(name)s", name=template.name), "success"
+        db.session.commit()  # the job sends it (at once when jobs run where enqueued)
+        refusal = refusal_of(text)
+        if refusal is not None:
+            message, category = refusal, "error"
+        elif text.status in (QUEUED, DISPATCHING):
+            message, category = _("Sending: %(name)s", name=template.name), "success"
+        else:
+            message, category = _("Sent: %(name)s", name=template.name), "success"
     if htmx:
         return render_template("sms/_flash.html", message=message, category=category)
     flash(message, category)

@@ -9,10 +9,9 @@ from sqlalchemy import select
 
 from ringround.extensions import db
 from ringround.models import CallLeg, Message
-from ringround.status_order import MESSAGE_RANKS, moves_forward, sequence_number
-from ringround.telephony_rules import opt_out
+from ringround.status_order import sequence_number
 from sms.inbound import handle_inbound_text
-from sms.provider import UNSUBSCRIBED_RECIPIENT, get_provider
+from sms.provider import get_provider
 from sms.security import first_delivery, signed_webhook
 
 hooks = Blueprint("telephony_hooks", __name__, url_prefix="/telephony/hooks")
@@ -20,6 +19,12 @@ hooks = Blueprint("telephony_hooks", __name__, url_prefix="/telephony/hooks")
 
 def twiml(body: str) -> Response:
     return Response(body, mimetype=get_provider().reply_mimetype)
+
+
+def error_code(form) -> int | None:
+    """The provider's ErrorCode parameter, when it sent one."""
+    code = form.get("ErrorCode", "")
+    return int(code) if code.isdigit() else None
 
 
 def empty_messaging() -> Response:
@@ -46,21 +51,17 @@ def inbound_sms():
 @hooks.post("/sms/status")
 @signed_webhook
 def message_status():
-    """Delivery reports for texts we sent; error 21610 means the person unsubscribed."""
+    """Delivery reports for texts we sent; the error code's effects (21610 unsubscribed,
+    21211/21214 a bad number) follow as a job (sms/jobs.py)."""
+    from sms.outbound import on_message_status
+
     form = request.form
     sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
     if not first_delivery(sid, f"sms_status:{status}"):
         return Response(status=204)
     message = db.session.scalar(select(Message).where(Message.sid == sid))
     if message is not None:
-        if moves_forward(MESSAGE_RANKS, message.status, status):  # never backwards
-            message.status = status[:32]
-        code = form.get("ErrorCode", "")
-        if code.isdigit():
-            message.error_code = int(code)
-            if int(code) == UNSUBSCRIBED_RECIPIENT and message.organization_id:
-                opt_out(db.session, message.organization_id, message.remote_e164,
-                        "carrier_21610")
+        on_message_status(db.session, message, status, error_code(form))
     db.session.commit()
     return Response(status=204)
 
@@ -78,7 +79,7 @@ def call_status(token: str):
         return Response(status=204)
     on_leg_status(db.session, leg, sid=sid, status=status,
                   answered_by=form.get("AnsweredBy") or None,
-                  sequence=sequence_number(form.get("SequenceNumber")))
+                  sequence=sequence_number(form.get("SequenceNumber")), error_code=error_code(form))
     db.session.commit()
     return Response(status=204)
 
@@ -123,7 +124,7 @@ def inbound_call_status():
     if leg is None or not first_delivery(sid, f"call_status:{status}"):
         return Response(status=204)
     on_leg_status(db.session, leg, sid=sid, status=status, answered_by=None,
-                  sequence=sequence_number(form.get("SequenceNumber")))
+                  sequence=sequence_number(form.get("SequenceNumber")), error_code=error_code(form))
     db.session.commit()
     return Response(status=204)
 

@@ -127,6 +127,7 @@ TABLE: dict[str, dict[str, Any]] = {
     "GET /call/<int:operation_id>/last": CALLER,
     "POST /call/<int:operation_id>/last": CALLER,
     "POST /call/<int:operation_id>/bridge/<int:target_id>": CALLER,
+    "GET /call/<int:operation_id>/bridge/<int:target_id>/status": CALLER,
     "GET /api/call/<int:operation_id>/token": CALLER,
     "POST /api/call/<int:operation_id>/next": CALLER,
     "POST /api/call/<int:operation_id>/batch": CALLER,
@@ -441,7 +442,7 @@ def _no_fsync(dbapi_connection, _record) -> None:
 def world(tmp_path_factory):
     folder = tmp_path_factory.mktemp("permissions")
     app = make_app(f"sqlite:///{folder / 'test.sqlite'}", folder / "instance",
-                   RATELIMIT_ENABLED=False, TELEPHONY_JOBS="sync")
+                   RATELIMIT_ENABLED=False)
     with app.app_context():
         event.listen(db.engine, "connect", _no_fsync)
         db.engine.dispose()

@@ -205,6 +205,20 @@ class OptOut(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class TextOptOut(Base):
+    """A number that must not be texted, though it may still be called: the carrier said the
+    person unsubscribed from this sender's texts (Twilio error 21610). Kept as an `OptOut` is."""
+
+    __tablename__ = "text_opt_outs"
+    __table_args__ = (UniqueConstraint("organization_id", "phone_hmac"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    phone_hmac: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))  # carrier_21610, ...
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SavedList(TimestampMixin, Base):
     """A named, saved filter over an organization's contacts."""
 

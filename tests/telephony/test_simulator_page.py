@@ -79,9 +79,10 @@ def test_stop_from_a_simulated_phone_opts_out(client, organizer, factories):
     assert is_opted_out(db.session, org.id, "+16175550998")
 
 
-def test_carrier_unsubscribed_report_opts_out(client, organizer, factories):
+def test_carrier_unsubscribed_report_opts_out_of_texts(client, organizer, factories):
     from datetime import UTC, datetime
 
+    from ringround.telephony_rules import may_contact, may_text
     from sms.outbound import send_text
 
     org, _ = organizer
@@ -90,7 +91,9 @@ def test_carrier_unsubscribed_report_opts_out(client, organizer, factories):
     db.session.commit()
     response = post_form(client, f"{SIM}texts/{message.sid}/unsubscribed", {}, page=SIM)
     assert response.status_code == 302
-    assert is_opted_out(db.session, org.id, "+16175550997")
+    # 21610 stops texts only: the person may still be called.
+    assert not may_text(db.session, org.id, "+16175550997")
+    assert may_contact(db.session, org.id, "+16175550997")
 
 
 def test_phone_line_page_shows_the_webhooks_to_paste_and_saves_the_number(client, organizer):

@@ -242,10 +242,17 @@
   /* ----- cards */
   function currentForm() { return $('#call form.result-form'); }
 
+  // The id the server gave the card (the same for its lease): a tap on the campaign line
+  // before this script prepared the card already used it, so the result must too.
+  function cardClientId(form) {
+    var given = form.querySelector('input[name="client_id"]');
+    return (given && given.value) || self.crypto.randomUUID();
+  }
+
   function prepareCard() {
     var form = currentForm();
     if (!form) return;
-    if (!form.dataset.clientId) form.dataset.clientId = self.crypto.randomUUID();
+    if (!form.dataset.clientId) form.dataset.clientId = cardClientId(form);
     // The bridged call (campaign line) and the result share this id: one attempt.
     $$('#call input[name="client_id"]').forEach(function (input) { input.value = form.dataset.clientId; });
     form.dataset.shownAt = new Date().toISOString();
@@ -392,7 +399,7 @@
     });
     var callback = data.get('callback_local');
     return {
-      kind: 'result', client_id: form.dataset.clientId || self.crypto.randomUUID(),
+      kind: 'result', client_id: form.dataset.clientId || cardClientId(form),
       operation_id: Number(op),
       target_id: Number(form.dataset.target), lease_proof: data.get('lease_proof'),
       disposition: disposition, group: group,
@@ -535,15 +542,35 @@
     }
   }
 
-  // Call through the campaign line without leaving the card.
+  // Call through the campaign line without leaving the card. The call is placed by a job:
+  // the answer may say "calling your phone…"; then ask how it went until it is known.
   function bridge(form) {
     var result = currentForm();
     if (result) result.dataset.startedAt = new Date().toISOString();
     fetch(form.action, { method: 'POST', body: new FormData(form), credentials: 'same-origin',
                          headers: { Accept: 'application/json' } })
       .then(function (r) { return r.json(); })
-      .then(function (body) { say(body.message, body.ok ? 'ok' : 'error'); },
+      .then(function (body) { bridgeSaid(body, 0); },
             function () { say(t('NeedNetwork'), 'error'); });
+  }
+
+  function bridgeSaid(body, polls) {
+    say(body.message, body.ok ? (body.pending ? 'info' : 'ok') : 'error');
+    if (!body.ok) {
+      // Not placed: the card's own Call button dials from the volunteer's phone.
+      var call = $('#call .call-button');
+      if (call) call.focus();
+      return;
+    }
+    if (body.pending && body.status_url && polls < 40) {
+      var url = body.status_url;
+      setTimeout(function () {
+        fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+          .then(function (r) { return r.json(); })
+          .then(function (next) { next.status_url = url; bridgeSaid(next, polls + 1); },
+                function () { say(t('NeedNetwork'), 'error'); });
+      }, 1500);
+    }
   }
 
   function takeBatch(n) {
