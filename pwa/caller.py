@@ -528,6 +528,8 @@ def bridge_call(operation: Operation, target_id: int):
         leg = prepare_bridged_call(db.session, operation, current_user, target_id, client_id)
         queue_bridged_call(db.session, leg)
         db.session.commit()  # the job and the provider's first webhook must find the call
+        # Caller views keep objects across commits (hot path); the job may have run already.
+        db.session.refresh(leg)
     except BridgeError as error:
         db.session.commit()
         ok, pending, message = False, False, str(error)

@@ -139,6 +139,7 @@ def test_texts_go_through_the_messaging_service_when_one_is_set(app, world, http
     app.extensions["telephony"].messaging_service_sid = MESSAGING_SERVICE
     send_text(db.session, world["org"], REMOTE, "Rally on Saturday", kind="test",
               now=AFTERNOON)
+    db.session.commit()  # the text is sent by a job, once the sender commits
     [request] = http_client.requests
     assert request["uri"].endswith("/Messages.json")
     assert request["data"]["MessagingServiceSid"] == MESSAGING_SERVICE
