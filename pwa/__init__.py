@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     from pwa.operations import bp as operations_bp
     from pwa.operations import register_nav as register_operations_nav
     from pwa.shell import bp as shell_bp
+    from ringround.i18n import language_name, language_options
 
     app.register_blueprint(shell_bp)
     app.register_blueprint(auth_bp)
@@ -30,4 +31,5 @@ def register(app: Flask) -> None:
     register_operations_nav()
     register_console_nav()
     app.jinja_env.globals.update(console_nav=console_nav, get_locale=get_locale,
-                                 password_prompt=password_prompt)
+                                 password_prompt=password_prompt,
+                                 language_name=language_name, language_options=language_options)

@@ -36,7 +36,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
 
 
 def register_extensions(app: Flask) -> None:
-    from ringround.i18n import select_locale
+    from pwa.language import page_locale
     from ringround.migration_types import render_item
     from ringround.sessions import load_user
 
@@ -47,7 +47,7 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=page_locale)
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)

@@ -24,14 +24,7 @@ from ringround.telephony_rules import (
     organization_for_number,
     organizations_sending_from,
 )
-
-
-def reply_language(session: Session, org: Organization, remote: str) -> str:
-    """The language to answer in: the person's (when known), else English."""
-    for contact in contacts_with_number(session, org.id, remote):
-        if contact.language:
-            return contact.language
-    return "en"
+from sms.language import contact_locale
 
 
 def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str, body: str,
@@ -59,7 +52,7 @@ def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str,
     if keyword is Keyword.START and awaiting_confirmation(session, org.id, remote):
         keyword = None  # YES confirms the sign-up in progress
     if keyword is not None:
-        with force_locale(reply_language(session, org, remote)):
+        with force_locale(contact_locale(session, org, remote)):
             return [answer_keyword(session, org, remote, keyword, senders)]
     return continue_conversation(session, org, remote, body)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringround.models import CallInCode, User
 from ringround.telephony_rules import contacts_with_number, organization_for_number
+from sms.language import contact_locale, volunteer_locale
 from sms.provider import get_provider
 from sms.provider.steps import Hangup, Say, VoiceStep
 
@@ -28,5 +30,7 @@ def answer_inbound_call(session: Session, form: Mapping[str, str]) -> list[Voice
                                .where(User.phone_e164 == remote).limit(1))
     contacts = contacts_with_number(session, org.id, remote) if volunteer is None else []
     if contacts:
-        return answer_callback(session, org, contacts, form.get("CallSid", ""), number)
-    return ask_code(org)
+        with force_locale(contact_locale(session, org, remote)):
+            return answer_callback(session, org, contacts, form.get("CallSid", ""), number)
+    with force_locale(volunteer_locale(session, org, remote)):
+        return ask_code(org)

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import get_locale
+
+
+def current_language() -> str:
+    """The locale the words are being rendered in (sms/language.py chooses it per hearer)."""
+    return str(get_locale() or "en")
+
 
 @dataclass(frozen=True)
 class Say:
     text: str
-    language: str = "en"
+    language: str = field(default_factory=current_language)
 
 
 @dataclass(frozen=True)
