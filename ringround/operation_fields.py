@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
@@ -17,11 +19,12 @@ from ringround.models import Contact, CustomField, Operation
 VISIBILITIES = ("hidden", "visible", "editable")
 
 # Built-in contact fields an operation may expose, with their labels, in a sensible order.
-BUILTIN_FIELDS: tuple[tuple[str, str], ...] = (
-    ("first_name", "First name"), ("last_name", "Last name"), ("language", "Language"),
-    ("city", "City"), ("postcode", "Postcode"), ("street", "Street"), ("country", "Country"),
-    ("email", "Email"), ("date_of_birth", "Date of birth"), ("time_zone", "Time zone"),
-    ("source", "Source"),
+BUILTIN_FIELDS = (
+    ("first_name", _l("First name")), ("last_name", _l("Last name")),
+    ("language", _l("Language")), ("city", _l("City")), ("postcode", _l("Postcode")),
+    ("street", _l("Street")), ("country", _l("Country")), ("email", _l("Email")),
+    ("date_of_birth", _l("Date of birth")), ("time_zone", _l("Time zone")),
+    ("source", _l("Source")),
 )
 # Never editable by callers whatever the settings say (also: custom fields marked so).
 NEVER_EDITABLE_KEYS = frozenset({"date_of_birth", "donations"})
@@ -48,7 +51,7 @@ class FieldInfo:
 
 def available_fields(session: Session, org_id: int) -> list[FieldInfo]:
     """Every field an operation of this organization can show: built-in ones, then custom."""
-    fields = [FieldInfo(key, label, False, key in NEVER_EDITABLE_KEYS)
+    fields = [FieldInfo(key, str(label), False, key in NEVER_EDITABLE_KEYS)
               for key, label in BUILTIN_FIELDS]
     builtin = {key for key, _ in BUILTIN_FIELDS}
     custom = session.scalars(
@@ -94,15 +97,17 @@ def check_field_settings(
         key = item.get("key")
         info = infos.get(key)
         if info is None:
-            raise FieldSettingsError(f"There is no contact field called {key!r}.")
+            raise FieldSettingsError(_("There is no contact field called %(key)s.", key=key))
         if key in seen:
-            raise FieldSettingsError(f"The field {info.label} is listed twice.")
+            raise FieldSettingsError(_("The field %(label)s is listed twice.", label=info.label))
         seen.add(key)
         visibility = item.get("visibility", "hidden")
         if visibility not in VISIBILITIES:
-            raise FieldSettingsError(f"{info.label}: choose hidden, visible or editable.")
+            raise FieldSettingsError(_("%(label)s: choose hidden, visible or editable.",
+                                       label=info.label))
         if visibility == "editable" and info.never_editable:
-            raise FieldSettingsError(f"{info.label} can never be made editable by callers.")
+            raise FieldSettingsError(_("%(label)s can never be made editable by callers.",
+                                       label=info.label))
         result.append({"key": key, "visibility": visibility,
                        "highlight": bool(item.get("highlight")) and visibility != "hidden"})
     return {"fields": result}
