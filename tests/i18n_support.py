@@ -102,18 +102,24 @@ def compile_catalogue(catalogue: Catalog, root: Path, locale: str) -> None:
 
 # --- throwaway catalogues --------------------------------------------------------------------
 
-_ACCENTS = str.maketrans("aeiouyAEIOUYcnsz", "áéíöüÿÁÉÍÖÜŸçñšž")
+# Each throwaway language its own accents, so a test can tell which one it is reading.
+_ACCENTS = {
+    "fr": str.maketrans("aeiouyAEIOUYcnsz", "áéíöüÿÁÉÍÖÜŸçñšž"),
+    "sv": str.maketrans("aeiouAEIOU", "åëïøüÅËÏØÜ"),
+    "nl": str.maketrans("aeiouAEIOU", "âêîôûÂÊÎÔÛ"),
+}
 _KEEP = re.compile(PLACEHOLDER.pattern + r"|<[^>]*>|&\w+;")
 
 
-def pseudo(text: str) -> str:
+def pseudo(text: str, locale: str = "fr") -> str:
     """A pseudo-translation: every letter outside placeholders, tags and entities accented."""
+    accents = _ACCENTS.get(locale, _ACCENTS["fr"])
     out, last = [], 0
     for match in _KEEP.finditer(text):
-        out.append(text[last:match.start()].translate(_ACCENTS))
+        out.append(text[last:match.start()].translate(accents))
         out.append(match.group(0))
         last = match.end()
-    out.append(text[last:].translate(_ACCENTS))
+    out.append(text[last:].translate(accents))
     return "".join(out)
 
 
@@ -125,11 +131,11 @@ def pseudo_catalogue(english: Catalog, locale: str, leave_out: Iterable[str] = (
         if not message.id:
             continue
         if isinstance(message.id, (list, tuple)):
-            forms = [pseudo(message.id[0])] + [pseudo(message.id[1])] * (
+            forms = [pseudo(message.id[0], locale)] + [pseudo(message.id[1], locale)] * (
                 catalogue.num_plurals - 1)
             string = ("",) * catalogue.num_plurals if message.id[0] in skipped else tuple(forms)
         else:
-            string = "" if message.id in skipped else pseudo(message.id)
+            string = "" if message.id in skipped else pseudo(message.id, locale)
         catalogue.add(message.id, string, flags=set(message.flags) - {"fuzzy"})
     return catalogue
 
