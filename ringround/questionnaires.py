@@ -18,6 +18,10 @@ import copy
 import re
 from typing import Any
 
+from flask_babel import LazyString, force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 QUESTION_TYPES = ("choice", "yes_no", "scale", "text")
 END = "end"
 TEMPLATE_NAMES = ("mobilize", "inform", "survey", "stay_in_touch")
@@ -34,61 +38,74 @@ class QuestionnaireError(ValueError):
 
 
 def _yes_no(yes_next: str | None = None, no_next: str | None = None) -> list[dict[str, Any]]:
-    return [{"value": "yes", "label": "Yes", "next": yes_next},
-            {"value": "no", "label": "No", "next": no_next}]
+    return [{"value": "yes", "label": _l("Yes"), "next": yes_next},
+            {"value": "no", "label": _l("No"), "next": no_next}]
 
 
 TEMPLATES: dict[str, dict[str, Any]] = {
     "mobilize": {"template": "mobilize", "questions": [
-        {"id": "q1", "type": "yes_no", "text": "Can we count on you to join us?",
+        {"id": "q1", "type": "yes_no", "text": _l("Can we count on you to join us?"),
          "choices": _yes_no("q2", "q3"), "next": None},
-        {"id": "q2", "type": "yes_no", "text": "Can you bring a friend or neighbour along?",
+        {"id": "q2", "type": "yes_no", "text": _l("Can you bring a friend or neighbour along?"),
          "choices": _yes_no(), "next": None},
-        {"id": "q3", "type": "choice", "text": "Is there another way you could help?",
-         "choices": [{"value": "share", "label": "Share the news", "next": None},
-                     {"value": "donate", "label": "Give a little", "next": None},
-                     {"value": "not_now", "label": "Not right now", "next": None}],
+        {"id": "q3", "type": "choice", "text": _l("Is there another way you could help?"),
+         "choices": [{"value": "share", "label": _l("Share the news"), "next": None},
+                     {"value": "donate", "label": _l("Give a little"), "next": None},
+                     {"value": "not_now", "label": _l("Not right now"), "next": None}],
          "next": None},
     ]},
     "inform": {"template": "inform", "questions": [
-        {"id": "q1", "type": "yes_no", "text": "Had you already heard about this?",
+        {"id": "q1", "type": "yes_no", "text": _l("Had you already heard about this?"),
          "choices": _yes_no(), "next": "q2"},
-        {"id": "q2", "type": "yes_no", "text": "Would you like us to send you the details?",
+        {"id": "q2", "type": "yes_no", "text": _l("Would you like us to send you the details?"),
          "choices": _yes_no(), "next": "q3"},
-        {"id": "q3", "type": "text", "text": "Any questions we should follow up on?",
+        {"id": "q3", "type": "text", "text": _l("Any questions we should follow up on?"),
          "next": None},
     ]},
     "survey": {"template": "survey", "questions": [
-        {"id": "q1", "type": "scale", "text": "How much does this issue matter to you?",
+        {"id": "q1", "type": "scale", "text": _l("How much does this issue matter to you?"),
          "min": 1, "max": 5, "next": "q2"},
-        {"id": "q2", "type": "choice", "text": "Which matters most to you right now?",
-         "choices": [{"value": "housing", "label": "Housing", "next": None},
-                     {"value": "wages", "label": "Wages", "next": None},
-                     {"value": "health", "label": "Health care", "next": None},
-                     {"value": "other", "label": "Something else", "next": None}],
+        {"id": "q2", "type": "choice", "text": _l("Which matters most to you right now?"),
+         "choices": [{"value": "housing", "label": _l("Housing"), "next": None},
+                     {"value": "wages", "label": _l("Wages"), "next": None},
+                     {"value": "health", "label": _l("Health care"), "next": None},
+                     {"value": "other", "label": _l("Something else"), "next": None}],
          "next": "q3"},
-        {"id": "q3", "type": "text", "text": "Anything else you would like to tell us?",
+        {"id": "q3", "type": "text", "text": _l("Anything else you would like to tell us?"),
          "next": None},
     ]},
     "stay_in_touch": {"template": "stay_in_touch", "questions": [
-        {"id": "q1", "type": "yes_no", "text": "May we keep you posted by text message?",
+        {"id": "q1", "type": "yes_no", "text": _l("May we keep you posted by text message?"),
          "choices": _yes_no("q2", END), "next": None},
-        {"id": "q2", "type": "choice", "text": "When is the best time to reach you?",
-         "choices": [{"value": "morning", "label": "Morning", "next": None},
-                     {"value": "afternoon", "label": "Afternoon", "next": None},
-                     {"value": "evening", "label": "Evening", "next": None}],
+        {"id": "q2", "type": "choice", "text": _l("When is the best time to reach you?"),
+         "choices": [{"value": "morning", "label": _l("Morning"), "next": None},
+                     {"value": "afternoon", "label": _l("Afternoon"), "next": None},
+                     {"value": "evening", "label": _l("Evening"), "next": None}],
          "next": "q3"},
-        {"id": "q3", "type": "text", "text": "Anything you would like us to know?",
+        {"id": "q3", "type": "text", "text": _l("Anything you would like us to know?"),
          "next": None},
     ]},
 }
 
 
-def template(name: str) -> dict[str, Any]:
-    """A fresh copy of a template questionnaire (mobilize, inform, survey, stay_in_touch)."""
+def template(name: str, language: str = "en") -> dict[str, Any]:
+    """A fresh copy of a template questionnaire (mobilize, inform, survey, stay_in_touch),
+    its words written in `language` (then stored as the operation's own, editable data)."""
     if name not in TEMPLATES:
-        raise QuestionnaireError([f"There is no template called {name!r}."])
-    return copy.deepcopy(TEMPLATES[name])
+        raise QuestionnaireError([_("There is no template called %(name)s.", name=name)])
+    with force_locale(language):
+        return _written(TEMPLATES[name])
+
+
+def _written(value: Any) -> Any:
+    """A deep copy with every lazy string rendered in the current locale."""
+    if isinstance(value, LazyString):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _written(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_written(item) for item in value]
+    return value
 
 
 def blank() -> dict[str, Any]:
@@ -131,51 +148,56 @@ def validate(questionnaire: dict[str, Any] | None) -> list[str]:
     problems: list[str] = []
     questions = questions_of(questionnaire)
     if len(questions) > MAX_QUESTIONS:
-        problems.append(f"A questionnaire can hold at most {MAX_QUESTIONS} questions.")
+        problems.append(_("A questionnaire can hold at most %(n)d questions.", n=MAX_QUESTIONS))
     ids = [q.get("id") for q in questions]
     seen: set[str] = set()
     for question in questions:
         qid = question.get("id")
-        name = f"Question {qid}" if qid else "A question"
+        name = _("Question %(id)s", id=qid) if qid else _("A question")
         if not qid or not isinstance(qid, str):
-            problems.append("Every question needs an id.")
+            problems.append(_("Every question needs an id."))
         elif qid in seen:
-            problems.append(f"Two questions share the id {qid}.")
+            problems.append(_("Two questions share the id %(id)s.", id=qid))
         seen.add(qid)
         if not str(question.get("text") or "").strip():
-            problems.append(f"{name} has no text.")
+            problems.append(_("%(name)s has no text.", name=name))
         kind = question.get("type")
         if kind not in QUESTION_TYPES:
-            problems.append(f"{name} has an unknown type {kind!r}.")
+            problems.append(_("%(name)s has an unknown type %(kind)s.", name=name,
+                               kind=repr(kind)))
         choices = question.get("choices") or []
         if kind == "choice":
             if len(choices) < 2:
-                problems.append(f"{name} needs at least two choices.")
+                problems.append(_("%(name)s needs at least two choices.", name=name))
             if len(choices) > MAX_CHOICES:
-                problems.append(f"{name} has more than {MAX_CHOICES} choices.")
+                problems.append(_("%(name)s has more than %(n)d choices.", name=name,
+                                   n=MAX_CHOICES))
         if kind == "yes_no" and sorted(c.get("value") for c in choices) != ["no", "yes"]:
-            problems.append(f"{name} must offer exactly yes and no.")
+            problems.append(_("%(name)s must offer exactly yes and no.", name=name))
         values = [c.get("value") for c in choices]
         if any(not v for v in values) or any(not str(c.get("label") or "").strip()
                                               for c in choices):
-            problems.append(f"{name} has a choice without a label.")
+            problems.append(_("%(name)s has a choice without a label.", name=name))
         elif len(set(values)) != len(values):
-            problems.append(f"{name} has two choices with the same label.")
+            problems.append(_("%(name)s has two choices with the same label.", name=name))
         if kind == "scale":
             low, high = question.get("min"), question.get("max")
             if not isinstance(low, int) or not isinstance(high, int) or low >= high:
-                problems.append(f"{name}: the scale's lowest value must be below its highest.")
+                problems.append(_("%(name)s: the scale's lowest value must be below its "
+                                   "highest.", name=name))
             elif high - low > 10:
-                problems.append(f"{name}: a scale can have at most 11 steps.")
+                problems.append(_("%(name)s: a scale can have at most 11 steps.", name=name))
         for target in _edges(question):
             if target not in ids:
-                problems.append(f"{name} leads to {target}, which does not exist.")
+                problems.append(_("%(name)s leads to %(target)s, which does not exist.",
+                                   name=name, target=target))
             elif target == qid:
-                problems.append(f"{name} leads back to itself.")
+                problems.append(_("%(name)s leads back to itself.", name=name))
     if not problems:
         cycle = _find_cycle(questions)
         if cycle:
-            problems.append("The branches go round in a circle: " + " → ".join(cycle) + ".")
+            problems.append(_("The branches go round in a circle: %(cycle)s.",
+                               cycle=" → ".join(cycle)))
     return problems
 
 
@@ -217,21 +239,23 @@ def check_answer(question: dict[str, Any], answer: Any) -> str | int:
     if kind in ("choice", "yes_no"):
         values = [c["value"] for c in question.get("choices") or []]
         if answer not in values:
-            raise QuestionnaireError([f"{answer!r} is not one of the choices."])
+            raise QuestionnaireError([_("%(answer)s is not one of the choices.",
+                                        answer=repr(answer))])
         return answer
     if kind == "scale":
         try:
             number = int(answer)
         except (TypeError, ValueError):
-            raise QuestionnaireError(["Please give a number on the scale."]) from None
+            raise QuestionnaireError([_("Please give a number on the scale.")]) from None
         if not question["min"] <= number <= question["max"]:
             raise QuestionnaireError(
-                [f"Please give a number from {question['min']} to {question['max']}."]
+                [_("Please give a number from %(low)s to %(high)s.", low=question["min"],
+                   high=question["max"])]
             )
         return number
     text = str(answer or "").strip()
     if len(text) > 2000:
-        raise QuestionnaireError(["Answers are limited to 2000 characters."])
+        raise QuestionnaireError([_("Answers are limited to 2000 characters.")])
     return text
 
 
@@ -303,7 +327,8 @@ def build_question(
     question: dict[str, Any] = {"id": question_id, "type": kind, "text": text.strip(),
                                 "next": next_id or None}
     if kind == "yes_no":
-        question["choices"] = _yes_no(branches.get("yes") or None, branches.get("no") or None)
+        question["choices"] = _written(_yes_no(branches.get("yes") or None,
+                                               branches.get("no") or None))
     elif kind == "choice":
         question["choices"] = [
             {"value": choice_value(label), "label": label.strip(),

@@ -56,6 +56,8 @@ def _editor(org: Organization, form: SignupForm | None) -> SignupFormEditor:
         if form is not None:
             editor.tags.data = ", ".join(form.tags)
             editor.operation_id.data = form.operation_id or 0
+        else:
+            editor.language.data = org.language  # a new form speaks the organization's
     return editor
 
 
