@@ -60,8 +60,8 @@ endif
 catalogues: messages
 ifneq ($(CATALOGUES),)
 	$(BIN)/pybabel update --no-fuzzy-matching -i translations/messages.pot -d translations
+	$(BIN)/pybabel compile --statistics -d translations
 endif
-	$(MAKE) compile-catalogues
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
