@@ -9,7 +9,7 @@ PYTEST_ARGS ?= -n auto --dist loadgroup
 .PHONY: run test setup setup-test system-deps lint migrate messages catalogues compile-catalogues clean
 
 run: setup migrate compile-catalogues
-	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+	HOST=$(HOST) $(BIN)/honcho start -f Procfile.dev --port $(PORT)
 
 test: setup-test system-deps lint compile-catalogues
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

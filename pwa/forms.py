@@ -55,8 +55,8 @@ class CountryZoneMixin:
     language = SelectField(
         _l("Language"), choices=language_choices, validate_choice=False,
         description=_l("Members who chose no language see Ringround in it; texts and calls "
-                       "to people without a language use it, and new result codes, "
-                       "questionnaires and texts are written in it."))
+                       "to people without a language use it; new questionnaires and sign-up "
+                       "forms start in it."))
 
 
 class SetupForm(CountryZoneMixin, FlaskForm):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     register_security(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_jobs(app)
     return app
 
 
@@ -48,6 +50,10 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=page_locale)
+    # Flask-Babel keeps loaded catalogues on the (module-wide) extension, not per app: a new
+    # app must not see another app's translations (tests make many apps in one process).
+    with app.app_context():
+        babel.domain_instance.cache.clear()
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
@@ -75,6 +81,18 @@ def register_errorhandlers(app: Flask) -> None:
     from pwa.errors import register_error_pages
 
     register_error_pages(app)
+
+
+# Modules that declare background jobs: imported so that every worker knows every job.
+JOB_MODULES = ("ringround.background",)
+
+
+def register_jobs(app: Flask) -> None:
+    from ringround.background import init_queue
+
+    init_queue(app)
+    for module in JOB_MODULES:
+        importlib.import_module(module)
 
 
 def register_commands(app: Flask) -> None:

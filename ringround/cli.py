@@ -85,9 +85,11 @@ def register_cli(app: Flask) -> None:
     from ringround.backup_cli import backup_cli
     from ringround.operation_cli import operations_cli
     from ringround.people.cli import contacts_cli
+    from ringround.worker_cli import worker
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
     app.cli.add_command(contacts_cli)
     app.cli.add_command(operations_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(worker)

@@ -77,6 +77,7 @@ def check_dev_mode(config: dict[str, object]) -> None:
 E164_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
 ACCOUNT_SID_PATTERN = re.compile(r"^AC[0-9a-fA-F]{32}$")
 AUTH_TOKEN_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
+MESSAGING_SERVICE_PATTERN = re.compile(r"^MG[0-9a-fA-F]{32}$")
 PROVIDERS = ("twilio", "simulator")
 
 
@@ -86,6 +87,9 @@ class TelephonySettings:
 
     `calls_per_second` paces outbound calls (Twilio's default account limit is 1 per second);
     `simulator_token` signs the simulator's webhook requests (derived from SECRET_KEY when unset).
+    `messaging_service_sid` sends texts through a Twilio Messaging Service (A2P 10DLC);
+    `provider_answers_keywords` says the provider replies to STOP/HELP itself (Advanced
+    Opt-Out), so the app records them but sends no second reply.
     """
 
     provider: str
@@ -94,6 +98,8 @@ class TelephonySettings:
     default_from: str | None
     calls_per_second: float = 1.0
     simulator_token: str | None = None
+    messaging_service_sid: str | None = None
+    provider_answers_keywords: bool = False
 
     @classmethod
     def from_environ(cls) -> TelephonySettings:
@@ -108,6 +114,8 @@ class TelephonySettings:
         return cls(
             provider, sid, token, os.environ.get("TWILIO_FROM_NUMBER") or None, cps,
             os.environ.get("TELEPHONY_SIMULATOR_TOKEN") or None,
+            (os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or "").strip() or None,
+            _flag(os.environ.get("TWILIO_ADVANCED_OPT_OUT")),
         )
 
     def problems(self, public_base_url: str | None) -> list[str]:
@@ -124,6 +132,10 @@ class TelephonySettings:
                 "TWILIO_FROM_NUMBER must be in E.164 form (e.g. +14155550100), "
                 f"not {self.default_from!r}."
             )
+        if self.messaging_service_sid and not MESSAGING_SERVICE_PATTERN.match(
+                self.messaging_service_sid):
+            found.append("TWILIO_MESSAGING_SERVICE_SID must be 'MG' followed by 32 hex "
+                         "characters (Twilio console → Messaging → Services).")
         if self.provider != "twilio":
             return found
         if not self.account_sid:
@@ -199,6 +211,11 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # "thread": webhooks hand slow work to a background thread; "sync" runs it at the end
         # of the request (tests, single-process debugging).
         "TELEPHONY_JOBS": os.environ.get("TELEPHONY_JOBS", "thread"),
+        # The job queue's storage (ringround/background.py): empty for a SQLite file in the
+        # instance folder; redis://… or postgresql://… when workers on several hosts share it.
+        "JOB_QUEUE_URL": os.environ.get("JOB_QUEUE_URL", ""),
+        # Run each job at once where it is enqueued (tests, single-process debugging).
+        "JOBS_IMMEDIATE": _flag(os.environ.get("JOBS_IMMEDIATE")),
         "BABEL_DEFAULT_LOCALE": "en",
         # translations/<locale>/LC_MESSAGES/messages.po, built to .mo by `make` (docs/languages.md)
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),

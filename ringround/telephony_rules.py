@@ -1,9 +1,9 @@
-"""Telephony rules that need no provider: SMS keywords, opt-out and opt-in, quiet hours,
-which campaign number an organization or operation uses, and follow-up eligibility."""
+"""Telephony rules that need no provider: opt-out and opt-in (the words that ask for them are
+in ringround.sms_keywords), quiet hours, which campaign number an organization or operation
+uses, and follow-up eligibility."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,29 +31,8 @@ OPTED_OUT_REASON = "opted_out"
 DEFAULT_TEXT_WINDOW = (time(9, 0), time(21, 0))
 
 
-class Keyword(enum.StrEnum):
-    STOP = "stop"
-    START = "start"
-    HELP = "help"
-
-
-STOP_WORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
+# Words that answer a sign-up's "reply YES" (and, alone, opt back in).
 START_WORDS = frozenset({"START", "YES", "UNSTOP"})
-HELP_WORDS = frozenset({"HELP", "INFO"})
-
-
-def classify_keyword(body: str | None) -> Keyword | None:
-    """STOP/START/HELP when the whole text (any case, spaces around) is one of their words."""
-    word = (body or "").strip().upper()
-    if word in STOP_WORDS:
-        return Keyword.STOP
-    if word in START_WORDS:
-        return Keyword.START
-    if word in HELP_WORDS:
-        return Keyword.HELP
-    return None
 
 
 def contacts_with_number(session: Session, org_id: int, e164: str) -> list[Contact]:

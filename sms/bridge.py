@@ -268,16 +268,33 @@ def _callback_steps(org: Organization, leg: CallLeg, agent: User | None,
     ]
 
 
+CALLBACK_CONFIRM_SECONDS = 10
+
+
 def callback_whisper(session: Session, leg: CallLeg) -> list[VoiceStep]:
-    """Said to the volunteer before the contact is connected."""
+    """Said to the volunteer before the contact is connected: they press 1 to take the call,
+    so that their own voicemail (which presses nothing) never takes it."""
     contact = session.get(Contact, leg.contact_id) if leg.contact_id else None
     name = contact.first_name if contact and contact.first_name else _("someone you called")
-    return [Say(_("A call back from %(name)s.", name=name))]
+    accept = hook_url("telephony_hooks.callback_accept", token=leg.token)
+    return [Gather(action=accept, num_digits=1, timeout=CALLBACK_CONFIRM_SECONDS, prompt=(
+        Say(_("A call back from %(name)s. Press 1 to take it.", name=name)),)),
+        Hangup()]
+
+
+def callback_accept(session: Session, leg: CallLeg, digits: str) -> list[VoiceStep]:
+    """The volunteer's key: 1 connects them (an empty reply ends the whisper); anything else
+    leaves the call-back for the missed list."""
+    if digits == "1" and leg.status != "missed":
+        leg.state = {**(leg.state or {}), "accepted": True}
+        return []
+    return [Hangup()]
 
 
 def callback_done(session: Session, leg: CallLeg, dial_status: str) -> list[VoiceStep]:
-    """The volunteer did not pick up: the call back goes on the owners' missed list."""
-    if dial_status == "completed":
+    """The call-back ended: taken by the volunteer (who pressed 1), or on the owners' missed
+    list (not picked up, or picked up by a voicemail)."""
+    if dial_status == "completed" and (leg.state or {}).get("accepted"):
         leg.status = "completed"
         return [Hangup()]
     leg.status = "missed"

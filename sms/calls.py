@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ringround.extensions import db
 from ringround.models import Attempt, CallLeg, LegKind, Target, TargetState, User, utcnow
+from ringround.status_order import CALL_RANKS, moves_forward
 from sms.jobs import defer
 
 TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
@@ -33,12 +34,17 @@ def is_machine(answered_by: str | None) -> bool:
 
 
 def on_leg_status(session: Session, leg: CallLeg, *, sid: str, status: str | None,
-                  answered_by: str | None) -> None:
-    """Record a call leg's progress; hand final outcomes to the queue after the answer."""
+                  answered_by: str | None, sequence: int | None = None) -> None:
+    """Record a call leg's progress; hand final outcomes to the queue after the answer.
+
+    A status that does not move the leg forward (a late `ringing` after `completed`, an
+    earlier-numbered callback) changes nothing (ringround.status_order)."""
     leg.sid = leg.sid or sid or None
     if status:
-        if not (leg.kind == LegKind.CALLBACK and leg.status == "missed"):  # stays on the list
-            leg.status = status[:32]
+        if not moves_forward(CALL_RANKS, leg.status, status, leg.status_sequence, sequence):
+            return
+        leg.status = status[:32]
+        leg.status_sequence = sequence if sequence is not None else leg.status_sequence
         if status in TERMINAL:
             leg.ended_at = utcnow()
     if answered_by:

@@ -19,6 +19,7 @@ from ringround.models import (
     User,
     utcnow,
 )
+from ringround.sms_segments import Segments, segments
 from ringround.telephony_rules import has_sms_consent, may_contact, quiet_hours
 from ringround.telephony_rules import opt_out as opt_out_everywhere
 from sms.links import hook_url
@@ -80,6 +81,19 @@ def render_followup(template: FollowUpTemplate, contact: Contact, agent: User) -
     """The template's text with {first_name} and {agent_name} filled in."""
     return (template.body.replace("{first_name}", contact.first_name or "")
             .replace("{agent_name}", agent.display_name.split(" ")[0]))
+
+
+# Names a follow-up is measured with: a GSM-7 one, and one that turns the text into UCS-2.
+SAMPLE_NAMES = ("Maria", "Aïcha")
+
+
+def measure_text(body: str) -> list[tuple[str | None, Segments]]:
+    """The segments of a text as organizers type it; with {first_name} in it, once per sample
+    name (a name like "Aïcha" or "Zoë" makes the whole text UCS-2)."""
+    if "{first_name}" not in body:
+        return [(None, segments(body.replace("{agent_name}", "Sam")))]
+    return [(name, segments(body.replace("{first_name}", name).replace("{agent_name}", "Sam")))
+            for name in SAMPLE_NAMES]
 
 
 def send_followup(session: Session, template: FollowUpTemplate, attempt: Attempt,

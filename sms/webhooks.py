@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ringround.extensions import db
 from ringround.models import CallLeg, Message
+from ringround.status_order import MESSAGE_RANKS, moves_forward, sequence_number
 from ringround.telephony_rules import opt_out
 from sms.inbound import handle_inbound_text
 from sms.language import Hearer, leg_locale, volunteer_locale
@@ -38,6 +39,7 @@ def inbound_sms():
     replies = handle_inbound_text(
         db.session, sid=sid, remote=form.get("From", ""), number=form.get("To", ""),
         body=form.get("Body", ""), default_number=get_provider().default_from,
+        provider_replies=get_provider().answers_keywords,
     )
     db.session.commit()
     return twiml(get_provider().messaging_reply(replies))
@@ -53,7 +55,8 @@ def message_status():
         return Response(status=204)
     message = db.session.scalar(select(Message).where(Message.sid == sid))
     if message is not None:
-        message.status = status[:32]
+        if moves_forward(MESSAGE_RANKS, message.status, status):  # never backwards
+            message.status = status[:32]
         code = form.get("ErrorCode", "")
         if code.isdigit():
             message.error_code = int(code)
@@ -76,7 +79,8 @@ def call_status(token: str):
     if leg is None or not first_delivery(sid, f"call_status:{status}"):
         return Response(status=204)
     on_leg_status(db.session, leg, sid=sid, status=status,
-                  answered_by=form.get("AnsweredBy") or None)
+                  answered_by=form.get("AnsweredBy") or None,
+                  sequence=sequence_number(form.get("SequenceNumber")))
     db.session.commit()
     return Response(status=204)
 
@@ -120,7 +124,8 @@ def inbound_call_status():
     leg = db.session.scalar(select(CallLeg).where(CallLeg.sid == sid)) if sid else None
     if leg is None or not first_delivery(sid, f"call_status:{status}"):
         return Response(status=204)
-    on_leg_status(db.session, leg, sid=sid, status=status, answered_by=None)
+    on_leg_status(db.session, leg, sid=sid, status=status, answered_by=None,
+                  sequence=sequence_number(form.get("SequenceNumber")))
     db.session.commit()
     return Response(status=204)
 
@@ -190,6 +195,16 @@ def callback_whisper(token: str):
     return leg_voice(token, Hearer.AGENT, bridge.callback_whisper)
 
 
+@hooks.post("/voice/callback/<token>/accept")
+@signed_webhook
+def callback_accept(token: str):
+    """The volunteer pressed 1 (or another key) to take a call-back."""
+    from sms import bridge
+
+    return voice(bridge.callback_accept(db.session, leg_or_404(token),
+                                        request.form.get("Digits", "")))
+
+
 @hooks.post("/voice/callback/<token>/done")
 @signed_webhook
 def callback_done(token: str):
@@ -197,6 +212,16 @@ def callback_done(token: str):
 
     return leg_voice(token, Hearer.CONTACT, bridge.callback_done,
                      request.form.get("DialCallStatus", ""))
+
+
+@hooks.post("/voice/caller/choice")
+@signed_webhook
+def unknown_caller_choice():
+    """A caller who is neither a contact nor a volunteer keyed 1, 9, a code, or said stop."""
+    from sms.voice import unknown_caller_choice as choose
+
+    tries = request.args.get("tries", "0")
+    return voice(choose(db.session, request.form, int(tries) if tries.isdigit() else 0))
 
 
 @hooks.post("/voice/call-in/code")

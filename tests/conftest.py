@@ -42,6 +42,9 @@ def make_app(database_url: str, instance_path, **overrides):
             "SECRET_KEY": TEST_SECRET,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "RATELIMIT_STORAGE_URI": "memory://",
+            # Jobs run where they are enqueued; tests of the worker itself override both.
+            "JOB_QUEUE_URL": "memory://",
+            "JOBS_IMMEDIATE": True,
             **overrides,
         },
         instance_path=str(instance_path),

@@ -229,6 +229,8 @@ TABLE: dict[str, dict[str, Any]] = {
     "POST /telephony/followups": ORG_LIST,
     "POST /telephony/followups/<int:template_id>/archive": ORG_OBJECT,
     "POST /telephony/missed/<int:leg_id>/handled": ORG_OBJECT,
+    "POST /telephony/texts/<int:message_id>/read": ORG_OBJECT,
+    "GET /telephony/segments": ORG_LIST,
     "GET /telephony/simulator/": ORG_LIST,
     "POST /telephony/simulator/texts": ORG_LIST,
     "POST /telephony/simulator/dial": ORG_LIST,
@@ -240,10 +242,12 @@ TABLE: dict[str, dict[str, Any]] = {
         "sms", "sms/status", "voice", "voice/status", "voice/status/<token>",
         "voice/amd/<token>", "voice/bridge/<token>/answer", "voice/bridge/<token>/confirm",
         "voice/bridge/<token>/done", "voice/bridge/<token>/screen",
-        "voice/call-in/code", "voice/call-in/<token>/answer", "voice/call-in/<token>/code",
+        "voice/caller/choice", "voice/call-in/code", "voice/call-in/<token>/answer",
+        "voice/call-in/<token>/code",
         "voice/call-in/<token>/continue", "voice/call-in/<token>/dialed",
         "voice/call-in/<token>/next", "voice/call-in/<token>/result",
-        "voice/callback/<token>/done", "voice/callback/<token>/whisper")},
+        "voice/callback/<token>/accept", "voice/callback/<token>/done",
+        "voice/callback/<token>/whisper")},
 }
 
 # Rows where today's main differs only because another part of issue 14 has not landed yet.
@@ -355,6 +359,10 @@ def _build(app: Flask) -> World:
         SimText(sid=text_sid, direction="outbound-api", to_number=number,
                 from_number="+15005550006", body="Hi"),
     ])
+    unclear = Message(organization_id=org.id, contact_id=contacts[0].id,
+                      direction=Direction.INBOUND, remote_e164=number, status="to_read",
+                      body="don't stop")
+    db.session.add(unclear)
     stored = jobs.new_upload_name("people.csv")
     (jobs.imports_dir() / stored).write_text("name,phone\nAna,+16175550100\n")
     job = jobs.receive_upload(db.session, org.id, admin.id, "people.csv", stored)
@@ -369,6 +377,7 @@ def _build(app: Flask) -> World:
         "org_link": org_link.id, "token": token, "form": form.id, "slug": form.slug,
         "attempt": attempt.id, "removed_attempt": removed_attempt.id, "template": template.id,
         "leg": leg.id, "leg_token": leg.token, "sim_call": leg.sid, "sim_text": text_sid,
+        "message": unclear.id,
     }
     users = {"anonymous": None, "agent": agent, "other_agent": other_agent,
              "removed_agent": removed, "owner": owner, "organizer": organizer, "admin": admin,
@@ -465,7 +474,7 @@ def _url(rule: str, overrides: dict[str, str], ids: dict[str, Any]) -> str:
         "job_id": ids["job"], "member_id": ids["member"], "link_id": ids["link"], "fmt": "svg",
         "form_id": ids["form"], "slug": ids["slug"], "token": ids["token"],
         "attempt_id": ids["attempt"], "template_id": ids["template"], "leg_id": ids["leg"],
-        "question_id": "q1", "step": "basics", "name": "htmx.min.js",
+        "message_id": ids["message"], "question_id": "q1", "step": "basics", "name": "htmx.min.js",
         "filename": "css/app.css", "outcome": "delivered",
     }
     if "/questions/" in rule:

@@ -5,6 +5,7 @@ from ringround.models.audit import AuditEntry
 from ringround.models.base import Base, utcnow
 from ringround.models.calls import Attempt, CallMethod, DispositionGroup
 from ringround.models.imports import ImportJob, ImportStatus
+from ringround.models.jobs import FailedJob
 from ringround.models.messaging import (
     CallInCode,
     CallLeg,
@@ -53,7 +54,8 @@ from ringround.models.simulator import SimCall, SimText
 
 __all__ = [
     "Attempt", "AuditEntry", "Base", "CallMethod", "Consent", "Contact", "ContactPhone",
-    "CustomField", "CustomFieldType", "DispositionGroup", "Household", "ImportJob", "ImportStatus",
+    "CustomField", "CustomFieldType", "DispositionGroup", "FailedJob", "Household", "ImportJob",
+    "ImportStatus",
     "JoinLink", "JoinLinkUse", "LeaseGrant", "LinkRole", "Membership", "OptOut", "PhoneCode",
     "SignupForm", "SigninLink",
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRemoval",

@@ -94,6 +94,8 @@ class CallLeg(TimestampMixin, Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("call_legs.id", ondelete="CASCADE"))
     sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(32), default="queued")
+    # The provider's number of the status callback last applied (Twilio: SequenceNumber).
+    status_sequence: Mapped[int | None]
     answered_by: Mapped[str | None] = mapped_column(String(32))
     # call_in: the result being keyed in ({"group": ..., "answers": {...}, "question": n}).
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

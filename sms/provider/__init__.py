@@ -56,6 +56,8 @@ def build_provider(app: Flask) -> TelephonyProvider:
             settings.account_sid, settings.auth_token, settings.default_from,
             settings.calls_per_second, http_client=app.config.get("TWILIO_HTTP_CLIENT"),
             pacing_storage=_shared_storage(app),
+            messaging_service_sid=settings.messaging_service_sid,
+            answers_keywords=settings.provider_answers_keywords,
         )
     return SimulatedProvider(
         settings.default_from, max(settings.calls_per_second, 100.0),

@@ -76,6 +76,8 @@ class TelephonyProvider(ABC):
     """What Ringround needs from a phone network: texts, calls, webhook checks, replies."""
 
     is_simulated: bool = False
+    # The provider replies to STOP/HELP itself (Twilio Advanced Opt-Out): no second reply.
+    answers_keywords: bool = False
 
     def __init__(self, default_from: str | None, calls_per_second: float = 1.0,
                  pacing_storage: Storage | None = None):

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import get_locale
-
-
-def current_language() -> str:
-    """The locale the words are being rendered in (sms/language.py chooses it per hearer)."""
-    return str(get_locale() or "en")
+from sms.provider.voices import current_locale
 
 
 @dataclass(frozen=True)
 class Say:
+    """Spoken text, in the locale in effect when the step was made (sms.provider.voices)."""
+
     text: str
-    language: str = field(default_factory=current_language)
+    locale: str = field(default_factory=current_locale)
 
 
 @dataclass(frozen=True)
@@ -41,6 +38,7 @@ class Gather:
     timeout: int = 8
     prompt: tuple[Say | Play | Pause, ...] = ()
     finish_on_key: str = ""
+    speech: bool = False  # also listen for words (in the prompt's language): `SpeechResult`
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,12 @@ class TwilioProvider(TelephonyProvider):
 
     def __init__(self, account_sid: str, auth_token: str, default_from: str | None,
                  calls_per_second: float = 1.0, http_client: HttpClient | None = None,
-                 pacing_storage=None):
+                 pacing_storage=None, messaging_service_sid: str | None = None,
+                 answers_keywords: bool = False):
         super().__init__(default_from, calls_per_second, pacing_storage)
         self._token = auth_token
+        self.messaging_service_sid = messaging_service_sid
+        self.answers_keywords = answers_keywords
         self.client = Client(account_sid, auth_token, http_client=http_client)
 
     def signature_token(self) -> str:
@@ -31,6 +34,10 @@ class TwilioProvider(TelephonyProvider):
         if not sender:
             raise ProviderError("No campaign number to send from.")
         kwargs = {"status_callback": status_callback} if status_callback else {}
+        if self.messaging_service_sid:
+            # A2P 10DLC: the service's compliance settings apply; `From` stays the campaign
+            # number (it must be in the service's sender pool).
+            kwargs["messaging_service_sid"] = self.messaging_service_sid
         try:
             message = self.client.messages.create(to=to, from_=sender, body=body, **kwargs)
         except TwilioRestException as error:
