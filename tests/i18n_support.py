@@ -232,12 +232,21 @@ def english_phrases(english: Catalog, translated: Catalog | None) -> list[Phrase
 def _phrase(msgid: str) -> Phrase | None:
     parts = [" ".join(html.unescape(p).split()) for p in _KEEP.split(msgid)]
     literal = [p for p in parts if p.strip()]
-    if not literal or not any(re.search(r"[A-Za-z]{2}", p) for p in literal):
-        return None
-    words = " ".join(literal).split()
-    body = r"\s*.*?\s*".join(re.escape(p.strip()) for p in parts)
-    return Phrase(msgid, re.compile(r"(?<![\w])" + body + r"(?![\w])"), max(literal, key=len)
-                  .strip(), len(words) < 2)
+    words = re.findall(r"[^\W\d_]{2,}", " ".join(literal))  # words of letters, not "."
+    if sum(map(len, words)) < 4:
+        return None  # "%(done)s of %(total)s": nothing English enough to tell ("Isle of Man")
+    # A literal part is whole words; a filled-in placeholder is a value of one to three words.
+    body = r"\s*(?:\S+(?: \S+){0,2}?)?\s*".join(_bounded(p.strip()) for p in parts)
+    return Phrase(msgid, re.compile(body), max(literal, key=len).strip(), len(words) < 2)
+
+
+def _bounded(text: str) -> str:
+    """`text` as a pattern that does not start or end inside a word ("In" is not "Ingen")."""
+    if not text:
+        return ""
+    start = r"(?<!\w)" if re.match(r"\w", text) else ""
+    end = r"(?!\w)" if re.search(r"\w$", text) else ""
+    return start + re.escape(text) + end
 
 
 def leaks(page: str, phrases: list[Phrase], data: Iterable[str] = ()) -> list[str]:
@@ -258,8 +267,8 @@ def leaks(page: str, phrases: list[Phrase], data: Iterable[str] = ()) -> list[st
     for phrase in phrases:
         if phrase.longest not in joined:
             continue
-        if phrase.whole:
-            if any(chunk == phrase.longest or chunk.rstrip(":*. ") == phrase.longest
+        if phrase.whole:  # one word: only a whole piece of text ("Dashboard", "In Paris.")
+            if any(phrase.pattern.fullmatch(chunk) or chunk.rstrip(":*. ") == phrase.longest
                    for chunk in chunks):
                 found.append(phrase.msgid)
         elif any(phrase.pattern.search(chunk) for chunk in chunks):
