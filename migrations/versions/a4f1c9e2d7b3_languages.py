@@ -1,7 +1,7 @@
 """organizations.language; users.language may be unset (then the organization's applies)
 
 Revision ID: a4f1c9e2d7b3
-Revises: e7c3a9f2b815
+Revises: b41d7e2c9a10
 Create Date: 2026-12-03 16:20:00
 
 Until now English was the only language, so a user's 'en' was the default, not a choice:
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a4f1c9e2d7b3'
-down_revision = 'e7c3a9f2b815'
+down_revision = 'b41d7e2c9a10'
 branch_labels = None
 depends_on = None
 
