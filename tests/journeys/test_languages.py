@@ -162,6 +162,15 @@ def test_a_volunteer_calls_in_their_own_language_online_and_offline(browser, ser
         expect(page.locator("#pending")).to_have_text(tr("All results sent"), timeout=20_000)
         db.session.rollback()
         assert db.session.scalar(select(func.count(Attempt.id))) == 2
+
         assert [e for e in page.console_errors if "net::ERR" not in e] == []
+
+        # Offline with no page kept: the service worker's own answer, in the language too.
+        page.evaluate("caches.delete('ringround-shell')")
+        page.context.set_offline(True)
+        page.goto(f"/call/{served['operation_id']}")
+        expect(page.locator("body")).to_have_text(
+            tr("You are offline. Open Ringround once with a connection to use it offline."))
+        page.context.set_offline(False)
     finally:
         page.context.close()
