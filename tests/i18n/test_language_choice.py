@@ -56,7 +56,8 @@ def test_the_switch_stores_the_person_own_choice(client, db, factories):
     assert db.session.get(User, admin.id).language == "sv"
     html = client.get("/console/settings").get_data(as_text=True)
     assert lang_of(html) == "sv" and pseudo(SIGN_OUT, "sv") in html
-    assert '<option value="sv" lang="sv" selected>Svenska</option>' in html
+    assert '<strong class="current" lang="sv" aria-current="true">Svenska</strong>' in html
+    assert '<button type="submit" name="language" value="fr" lang="fr" class="link">' in html
 
 
 def test_the_switch_refuses_what_it_does_not_speak_and_never_leaves_the_site(client, db,
