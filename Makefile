@@ -6,12 +6,12 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?= -n auto --dist loadgroup
 
-.PHONY: run test setup setup-test system-deps lint migrate messages clean
+.PHONY: run test setup setup-test system-deps lint migrate messages catalogues compile-catalogues clean
 
-run: setup migrate
+run: setup migrate compile-catalogues
 	HOST=$(HOST) $(BIN)/honcho start -f Procfile.dev --port $(PORT)
 
-test: setup-test system-deps lint
+test: setup-test system-deps lint compile-catalogues
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed node_modules/.installed
@@ -47,5 +47,22 @@ messages: setup
 	mkdir -p translations
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --ignore-dirs='.venv node_modules' .
 
+# Translations: the .po files are kept in git, the .mo files are built (docs/languages.md).
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+
+# The .mo files Flask-Babel reads, built from the .po files (none yet: nothing to build).
+compile-catalogues: setup
+ifneq ($(CATALOGUES),)
+	$(BIN)/pybabel compile --statistics -d translations
+endif
+
+# Every catalogue brought up to today's strings (no guessed "fuzzy" matches), then built.
+catalogues: messages
+ifneq ($(CATALOGUES),)
+	$(BIN)/pybabel update --no-fuzzy-matching -i translations/messages.pot -d translations
+	$(BIN)/pybabel compile --statistics -d translations
+endif
+
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
+	find translations -name '*.mo' -delete 2>/dev/null || true

@@ -15,10 +15,12 @@ def register(app: Flask) -> None:
     from pwa.console import register_nav as register_console_nav
     from pwa.contacts import bp as contacts_bp
     from pwa.contacts import register_nav as register_contacts_nav
+    from pwa.formats import register_formats
     from pwa.nav import console_nav, password_prompt
     from pwa.operations import bp as operations_bp
     from pwa.operations import register_nav as register_operations_nav
     from pwa.shell import bp as shell_bp
+    from ringround.i18n import language_name, language_options
 
     app.register_blueprint(shell_bp)
     app.register_blueprint(auth_bp)
@@ -29,5 +31,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(operations_bp)
     register_operations_nav()
     register_console_nav()
+    register_formats(app)
     app.jinja_env.globals.update(console_nav=console_nav, get_locale=get_locale,
-                                 password_prompt=password_prompt)
+                                 password_prompt=password_prompt,
+                                 language_name=language_name, language_options=language_options)

@@ -16,16 +16,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from pwa.context import ORG_SESSION_KEY, home_url
-from pwa.forms import LoginForm, SetPasswordForm, SetupForm
+from pwa.forms import LanguageForm, LoginForm, SetPasswordForm, SetupForm
+from pwa.language import browser_languages
 from ringround.accounts import (
     AccountError,
     authenticate,
     end_all_sessions,
     is_fresh_instance,
+    set_language,
     set_password,
     set_up_instance,
 )
 from ringround.extensions import db, limiter
+from ringround.i18n import choose_locale
 from ringround.organizations import SettingsError, guess_country, guess_zone
 from ringround.redirects import safe_next_path
 
@@ -50,6 +53,7 @@ def setup():
         # browser's time zone (both stay select lists the person can change).
         country = guess_country(None, [tag for tag, _q in request.accept_languages]) or "US"
         form.country.data, form.time_zone.data = country, guess_zone(country)
+        form.language.data = choose_locale(browser=browser_languages())
         form.country.render_kw = form.time_zone.render_kw = {"data-guess": "zone"}
     if form.validate_on_submit():
         try:
@@ -57,6 +61,7 @@ def setup():
                 db.session, org_name=form.org_name.data, email=form.email.data,
                 password=form.password.data, display_name=form.display_name.data,
                 country=form.country.data, time_zone=form.time_zone.data,
+                language=form.language.data or choose_locale(browser=browser_languages()),
             )
         except SettingsError as error:
             db.session.rollback()
@@ -112,6 +117,22 @@ def account_password():
                   "success")
             return redirect(home_url())
     return render_template("auth/password.html", form=form)
+
+
+@bp.post("/account/language")
+@login_required
+def account_language():
+    """The language switch of the caller app and the console: the person's own choice."""
+    form = LanguageForm()  # CSRF is checked before any view (CSRFProtect)
+    back = safe_next_path(form.next.data) or home_url()
+    try:
+        set_language(db.session, current_user, form.language.data)
+    except AccountError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+    return redirect(back)
 
 
 @bp.post("/logout")

@@ -36,6 +36,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from pwa.formats import clock
 from ringround import queue
 from ringround.audit import record_audit
 from ringround.caller_access import caller_access
@@ -49,7 +50,7 @@ from ringround.calling import (
     chosen_disposition,
     clean_result,
     lease_proof,
-    local_clock,
+    local_moment,
     milestone_reached,
     needs_wrap_up,
     questions_of,
@@ -233,13 +234,13 @@ def _empty_state(operation: Operation, wait_seconds: int | None = None) -> dict:
     now = utcnow()
     found = queue.next_callable_zone(db.session, operation, now=now)
     state = {"state": operation.state, "next_at": None, "local_time": None, "wait_minutes": None,
-             "window_start": operation.window_start.strftime("%H:%M"),
-             "window_end": operation.window_end.strftime("%H:%M"),
+             "window_start": clock(operation.window_start),
+             "window_end": clock(operation.window_end),
              "limited": _limited_message(wait_seconds) if wait_seconds else None}
     if found is not None:
         next_at, zone = found
         state["next_at"] = next_at
-        state["local_time"] = local_clock(next_at, zone)
+        state["local_time"] = clock(local_moment(next_at, zone))
         if next_at > now:
             state["wait_minutes"] = max(1, round((next_at - now).total_seconds() / 60))
     return state

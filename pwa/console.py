@@ -140,11 +140,13 @@ def settings(org: Organization):
         form.name.data, form.help_text.data = saved.name, saved.help_text
         form.country.data, form.time_zone.data = saved.country, saved.time_zone
         form.window_start.data, form.window_end.data = saved.window_start, saved.window_end
+        form.language.data = saved.language
     elif form.validate_on_submit():
         try:
             update_settings(db.session, org, current_user, OrganizationSettings(
                 form.name.data, form.country.data, form.time_zone.data, form.help_text.data,
-                form.window_start.data, form.window_end.data))
+                form.window_start.data, form.window_end.data,
+                form.language.data or org.language))
         except SettingsError as error:
             db.session.rollback()
             form[error.field].errors = [str(error)]

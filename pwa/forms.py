@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from pwa.choices import options
 from ringround.accounts import MIN_PASSWORD_LENGTH
+from ringround.i18n import language_options
 from ringround.organizations import country_codes, zone_country, zone_names
 
 
@@ -39,13 +40,23 @@ def zone_options() -> list[SelectChoice]:
             for zone in zone_names()]
 
 
+def language_choices() -> list[SelectChoice]:
+    """The languages Ringround speaks, each named in itself."""
+    return options(language_options())
+
+
 class CountryZoneMixin:
-    """An organization's country and time zone (checked by the core, with clear messages)."""
+    """An organization's country, time zone and language (checked by the core)."""
 
     country = SelectField(_l("Country"), choices=country_options, validate_choice=False,
                           description=_l("National numbers are read as this country's."))
     time_zone = SelectField(_l("Time zone"), choices=zone_options, validate_choice=False,
                             description=_l("Dates in forms and “today” use this zone."))
+    language = SelectField(
+        _l("Language"), choices=language_choices, validate_choice=False,
+        description=_l("Members who chose no language see Ringround in it; texts and calls "
+                       "to people without a language use it; new questionnaires and sign-up "
+                       "forms start in it."))
 
 
 class SetupForm(CountryZoneMixin, FlaskForm):
@@ -96,6 +107,13 @@ class AddMemberForm(FlaskForm):
 
 class SwitchOrgForm(FlaskForm):
     org_id = HiddenField(validators=[DataRequired()])
+
+
+class LanguageForm(FlaskForm):
+    """The language switch of the caller app and the console (`POST /account/language`)."""
+
+    language = SelectField(_l("Language"), choices=language_choices, validate_choice=False)
+    next = HiddenField()
 
 
 class OrganizationForm(FlaskForm):

@@ -127,7 +127,7 @@ def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
                        placeholders=placeholders(db.session, op))
         preview = request.args.get("preview")
         if preview in qn.TEMPLATES:
-            context["preview"] = (preview, qn.template(preview)["questions"])
+            context["preview"] = (preview, qn.template(preview, org.language)["questions"])
         context["question_forms"] = {q["id"]: _question_form(op, q)
                                      for q in context["questions"]}
         if "try" in request.args:
@@ -331,7 +331,7 @@ def apply_template(op: Operation, org: Organization):
         abort(400)
     script_form = _draft_script(op)
     error = _questionnaire_change(
-        op, org, lambda: qn.template(name) if name else qn.blank())
+        op, org, lambda: qn.template(name, org.language) if name else qn.blank())
     return _questionnaire_response(op, org, error, script_form=script_form)
 
 

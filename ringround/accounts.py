@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ringround.audit import record_audit
 from ringround.models import Membership, Organization, OrgRole, User, utcnow
-from ringround.organizations import check_country, check_zone
+from ringround.organizations import SettingsError, check_country, check_language, check_zone
 
 # Werkzeug's scrypt (n=2**15, r=8, p=1): a memory-hard KDF from the standard library.
 PASSWORD_METHOD = "scrypt"  # noqa: S105 - a method name, not a password
@@ -58,7 +58,7 @@ def unique_slug(session: Session, name: str) -> str:
 
 def create_organization(
     session: Session, *, name: str, admin: User, default_region: str = "US",
-    time_zone: str = "UTC",
+    time_zone: str = "UTC", language: str = "en",
 ) -> Organization:
     """A new organization with `admin` as its administrator."""
     name = name.strip()
@@ -66,7 +66,7 @@ def create_organization(
         raise AccountError(_("The organization needs a name."))
     org = Organization(
         name=name, slug=unique_slug(session, name), default_region=default_region,
-        time_zone=time_zone,
+        time_zone=time_zone, language=check_language(language),
     )
     session.add(org)
     session.add(Membership(organization=org, user=admin, role=OrgRole.ADMIN))
@@ -95,17 +95,18 @@ def create_password_user(
 
 def set_up_instance(
     session: Session, *, org_name: str, email: str, password: str, display_name: str | None = None,
-    country: str = "US", time_zone: str = "UTC",
+    country: str = "US", time_zone: str = "UTC", language: str = "en",
 ) -> tuple[Organization, User]:
-    """First run: the first organization (with its country and time zone) and its admin.
+    """First run: the first organization (country, time zone, language) and its admin.
     Refused once any organization exists. A bad country or zone raises `SettingsError`."""
     if not is_fresh_instance(session):
         raise AccountError(_("This Ringround is already set up. Please sign in."))
     country, time_zone = check_country(country), check_zone(time_zone)
+    language = check_language(language)
     user = create_password_user(session, email=email, password=password, display_name=display_name)
     user.is_instance_admin = True
     org = create_organization(session, name=org_name, admin=user, default_region=country,
-                              time_zone=time_zone)
+                              time_zone=time_zone, language=language)
     return org, user
 
 
@@ -159,6 +160,19 @@ def set_password(session: Session, user: User, *, password: str, email: str | No
     user.password_hash = hash_password(password)
     session.flush()
     record_audit(session, None, user.id, "user.password_set", "user", user.id)
+
+
+def set_language(session: Session, user: User, language: str | None) -> str | None:
+    """Store the person's own language (a supported one; empty: follow the organization's).
+    Returns what is stored; an unsupported code raises AccountError."""
+    code = (language or "").strip().lower() or None
+    if code is not None:
+        try:
+            code = check_language(code)
+        except SettingsError:
+            raise AccountError(_("Choose a language from the list.")) from None
+    user.language = code
+    return code
 
 
 def end_all_sessions(session: Session, user: User) -> None:

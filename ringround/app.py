@@ -38,7 +38,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
 
 
 def register_extensions(app: Flask) -> None:
-    from ringround.i18n import select_locale
+    from pwa.language import page_locale
     from ringround.migration_types import render_item
     from ringround.sessions import load_user
 
@@ -49,7 +49,7 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=page_locale)
     # Flask-Babel keeps loaded catalogues on the (module-wide) extension, not per app: a new
     # app must not see another app's translations (tests make many apps in one process).
     with app.app_context():

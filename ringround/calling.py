@@ -315,13 +315,18 @@ def clean_result(operation: Operation, payload: dict[str, Any], editable_keys: s
     }
 
 
-def local_clock(moment: datetime, time_zone: str | None) -> str:
-    """`moment` as HH:MM on the wall clocks of `time_zone` (UTC if unknown)."""
+def local_moment(moment: datetime, time_zone: str | None) -> datetime:
+    """`moment` on the wall clocks of `time_zone` (UTC if unknown)."""
     try:
         zone = ZoneInfo(time_zone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         zone = UTC
-    return moment.astimezone(zone).strftime("%H:%M")
+    return moment.astimezone(zone)
+
+
+def local_clock(moment: datetime, time_zone: str | None) -> str:
+    """`moment` as HH:MM on the wall clocks of `time_zone` (UTC if unknown)."""
+    return local_moment(moment, time_zone).strftime("%H:%M")
 
 
 def milestone_reached(calls_today: int) -> int | None:

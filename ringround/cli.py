@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 
 from ringround.accounts import AccountError, create_organization, create_password_user
 from ringround.extensions import db
+from ringround.i18n import SUPPORTED_LOCALES
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 
@@ -37,11 +38,15 @@ def create_admin(email: str, password: str, org_name: str, display_name: str | N
 @click.option("--email", default="demo@example.org", show_default=True)
 @click.option("--password", default="demo-password", show_default=True)
 @click.option("--contacts", "n_contacts", default=40, show_default=True)
+@click.option("--language", default="en", show_default=True,
+              type=click.Choice(SUPPORTED_LOCALES),
+              help="The demo organization's language (and its operation's words).")
 @click.option("--base-url", default=None,
               help="Where the app is served, for the printed links. Default: "
                    "PUBLIC_BASE_URL, else http://127.0.0.1:5000 (flask run).")
 @with_appcontext
-def demo(email: str, password: str, n_contacts: int, base_url: str | None) -> None:
+def demo(email: str, password: str, n_contacts: int, language: str,
+         base_url: str | None) -> None:
     """Fill a demo organization with contacts, an operation and a join link; print the
     sign-in details, the operation's id and the links to open."""
     from flask_migrate import upgrade
@@ -52,7 +57,8 @@ def demo(email: str, password: str, n_contacts: int, base_url: str | None) -> No
         upgrade()  # the demo may be the very first command run on a new instance
 
     try:
-        summary = build_demo(db.session, email=email, password=password, n_contacts=n_contacts)
+        summary = build_demo(db.session, email=email, password=password, n_contacts=n_contacts,
+                             language=language)
     except AccountError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error

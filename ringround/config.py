@@ -227,6 +227,8 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # Run each job at once where it is enqueued (tests, single-process debugging).
         "JOBS_IMMEDIATE": _flag(os.environ.get("JOBS_IMMEDIATE")),
         "BABEL_DEFAULT_LOCALE": "en",
+        # translations/<locale>/LC_MESSAGES/messages.po, built to .mo by `make` (docs/languages.md)
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "NODE_MODULES": Path(os.environ.get("NODE_MODULES", PROJECT_ROOT / "node_modules")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         "IMPORT_MAX_COLUMNS": int(os.environ.get("IMPORT_MAX_COLUMNS", "300")),

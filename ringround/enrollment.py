@@ -307,7 +307,7 @@ def find_or_create_phone_user(
     if email and session.scalar(select(User.id).where(User.email == email)):
         email = None  # someone else's address: never attach it to this account
     user = User(phone_e164=phone_e164, display_name=(display_name or "").strip()[:200] or
-                phone_e164[-4:], email=email, language=language or "en")
+                phone_e164[-4:], email=email, language=language or None)
     session.add(user)
     session.flush()
     return user, True
@@ -332,7 +332,7 @@ def enroll_without_code(
     if email and session.scalar(select(User.id).where(User.email == email)):
         email = None
     user = User(phone_e164=phone_e164 or None, email=email,
-                display_name=(display_name or "").strip()[:200] or "?", language=language or "en")
+                display_name=(display_name or "").strip()[:200] or "?", language=language or None)
     session.add(user)
     session.flush()
     return user, join_via_link(session, link, user)

@@ -280,7 +280,8 @@ def update_questionnaire(
 def apply_template(session: Session, operation: Operation, name: str | None) -> Operation:
     """Step 5: start from a template (or blank when `name` is None)."""
     try:
-        chosen = questionnaires.template(name) if name else questionnaires.blank()
+        language = session.get(Organization, operation.organization_id).language
+        chosen = questionnaires.template(name, language) if name else questionnaires.blank()
     except questionnaires.QuestionnaireError as error:
         raise OperationError(str(error), "template") from None
     return update_questionnaire(session, operation, chosen)

@@ -1,4 +1,4 @@
-"""An organization's own settings: name, country, time zone, help text, default calling hours.
+"""An organization's own settings: name, country, time zone, language, help text, calling hours.
 
 The country (ISO 3166 alpha-2, stored as `Organization.default_region`) is the region of
 national numbers everywhere: imports, join and sign-in by phone, sign-up forms. One function,
@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from ringround.audit import record_audit
+from ringround.i18n import check_language as _check_language
 from ringround.models import Organization, User
 from ringround.phones import COUNTRY_MAIN_ZONE
 
@@ -93,6 +94,13 @@ def check_zone(zone: str | None) -> str:
     return name
 
 
+def check_language(language: str | None) -> str:
+    try:
+        return _check_language(language)
+    except ValueError:
+        raise SettingsError(_("Choose a language from the list."), "language") from None
+
+
 @dataclass(frozen=True)
 class OrganizationSettings:
     """What the settings page edits."""
@@ -103,12 +111,13 @@ class OrganizationSettings:
     help_text: str | None
     window_start: time
     window_end: time
+    language: str = "en"
 
 
 def settings_of(org: Organization) -> OrganizationSettings:
     return OrganizationSettings(org.name, default_region(org), org.time_zone or "UTC",
                                 org.help_text, org.default_window_start,
-                                org.default_window_end)
+                                org.default_window_end, org.language or "en")
 
 
 def update_settings(session: Session, org: Organization, actor: User,
@@ -120,6 +129,7 @@ def update_settings(session: Session, org: Organization, actor: User,
     if len(name) > 200:
         raise SettingsError(_("The name can have at most 200 characters."), "name")
     country, zone = check_country(settings.country), check_zone(settings.time_zone)
+    language = check_language(settings.language)
     help_text = (settings.help_text or "").strip() or None
     if help_text and len(help_text) > 320:
         raise SettingsError(_("The help text can have at most 320 characters."), "help_text")
@@ -131,6 +141,7 @@ def update_settings(session: Session, org: Organization, actor: User,
     before = settings_of(org)
     org.name, org.default_region, org.time_zone, org.help_text = name, country, zone, help_text
     org.default_window_start, org.default_window_end = settings.window_start, settings.window_end
+    org.language = language
     changed = sorted(k for k, v in settings_of(org).__dict__.items()
                      if getattr(before, k) != v)
     record_audit(session, org.id, actor.id, "organization.settings_changed", "organization",

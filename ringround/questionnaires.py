@@ -18,7 +18,9 @@ import copy
 import re
 from typing import Any
 
+from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 QUESTION_TYPES = ("choice", "yes_no", "scale", "text")
 END = "end"
@@ -36,61 +38,74 @@ class QuestionnaireError(ValueError):
 
 
 def _yes_no(yes_next: str | None = None, no_next: str | None = None) -> list[dict[str, Any]]:
-    return [{"value": "yes", "label": "Yes", "next": yes_next},
-            {"value": "no", "label": "No", "next": no_next}]
+    return [{"value": "yes", "label": _l("Yes"), "next": yes_next},
+            {"value": "no", "label": _l("No"), "next": no_next}]
 
 
 TEMPLATES: dict[str, dict[str, Any]] = {
     "mobilize": {"template": "mobilize", "questions": [
-        {"id": "q1", "type": "yes_no", "text": "Can we count on you to join us?",
+        {"id": "q1", "type": "yes_no", "text": _l("Can we count on you to join us?"),
          "choices": _yes_no("q2", "q3"), "next": None},
-        {"id": "q2", "type": "yes_no", "text": "Can you bring a friend or neighbour along?",
+        {"id": "q2", "type": "yes_no", "text": _l("Can you bring a friend or neighbour along?"),
          "choices": _yes_no(), "next": None},
-        {"id": "q3", "type": "choice", "text": "Is there another way you could help?",
-         "choices": [{"value": "share", "label": "Share the news", "next": None},
-                     {"value": "donate", "label": "Give a little", "next": None},
-                     {"value": "not_now", "label": "Not right now", "next": None}],
+        {"id": "q3", "type": "choice", "text": _l("Is there another way you could help?"),
+         "choices": [{"value": "share", "label": _l("Share the news"), "next": None},
+                     {"value": "donate", "label": _l("Give a little"), "next": None},
+                     {"value": "not_now", "label": _l("Not right now"), "next": None}],
          "next": None},
     ]},
     "inform": {"template": "inform", "questions": [
-        {"id": "q1", "type": "yes_no", "text": "Had you already heard about this?",
+        {"id": "q1", "type": "yes_no", "text": _l("Had you already heard about this?"),
          "choices": _yes_no(), "next": "q2"},
-        {"id": "q2", "type": "yes_no", "text": "Would you like us to send you the details?",
+        {"id": "q2", "type": "yes_no", "text": _l("Would you like us to send you the details?"),
          "choices": _yes_no(), "next": "q3"},
-        {"id": "q3", "type": "text", "text": "Any questions we should follow up on?",
+        {"id": "q3", "type": "text", "text": _l("Any questions we should follow up on?"),
          "next": None},
     ]},
     "survey": {"template": "survey", "questions": [
-        {"id": "q1", "type": "scale", "text": "How much does this issue matter to you?",
+        {"id": "q1", "type": "scale", "text": _l("How much does this issue matter to you?"),
          "min": 1, "max": 5, "next": "q2"},
-        {"id": "q2", "type": "choice", "text": "Which matters most to you right now?",
-         "choices": [{"value": "housing", "label": "Housing", "next": None},
-                     {"value": "wages", "label": "Wages", "next": None},
-                     {"value": "health", "label": "Health care", "next": None},
-                     {"value": "other", "label": "Something else", "next": None}],
+        {"id": "q2", "type": "choice", "text": _l("Which matters most to you right now?"),
+         "choices": [{"value": "housing", "label": _l("Housing"), "next": None},
+                     {"value": "wages", "label": _l("Wages"), "next": None},
+                     {"value": "health", "label": _l("Health care"), "next": None},
+                     {"value": "other", "label": _l("Something else"), "next": None}],
          "next": "q3"},
-        {"id": "q3", "type": "text", "text": "Anything else you would like to tell us?",
+        {"id": "q3", "type": "text", "text": _l("Anything else you would like to tell us?"),
          "next": None},
     ]},
     "stay_in_touch": {"template": "stay_in_touch", "questions": [
-        {"id": "q1", "type": "yes_no", "text": "May we keep you posted by text message?",
+        {"id": "q1", "type": "yes_no", "text": _l("May we keep you posted by text message?"),
          "choices": _yes_no("q2", END), "next": None},
-        {"id": "q2", "type": "choice", "text": "When is the best time to reach you?",
-         "choices": [{"value": "morning", "label": "Morning", "next": None},
-                     {"value": "afternoon", "label": "Afternoon", "next": None},
-                     {"value": "evening", "label": "Evening", "next": None}],
+        {"id": "q2", "type": "choice", "text": _l("When is the best time to reach you?"),
+         "choices": [{"value": "morning", "label": _l("Morning"), "next": None},
+                     {"value": "afternoon", "label": _l("Afternoon"), "next": None},
+                     {"value": "evening", "label": _l("Evening"), "next": None}],
          "next": "q3"},
-        {"id": "q3", "type": "text", "text": "Anything you would like us to know?",
+        {"id": "q3", "type": "text", "text": _l("Anything you would like us to know?"),
          "next": None},
     ]},
 }
 
 
-def template(name: str) -> dict[str, Any]:
-    """A fresh copy of a template questionnaire (mobilize, inform, survey, stay_in_touch)."""
+def template(name: str, language: str = "en") -> dict[str, Any]:
+    """A fresh copy of a template questionnaire (mobilize, inform, survey, stay_in_touch),
+    its words written in `language` (then stored as the operation's own, editable data)."""
     if name not in TEMPLATES:
         raise QuestionnaireError([_("There is no template called “%(name)s”.", name=name)])
-    return copy.deepcopy(TEMPLATES[name])
+    with force_locale(language):
+        return _written(TEMPLATES[name])
+
+
+def _written(value: Any) -> Any:
+    """A deep copy with every lazy string rendered in the current locale."""
+    if isinstance(value, LazyString):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _written(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_written(item) for item in value]
+    return value
 
 
 def blank() -> dict[str, Any]:
@@ -225,21 +240,23 @@ def check_answer(question: dict[str, Any], answer: Any) -> str | int:
     if kind in ("choice", "yes_no"):
         values = [c["value"] for c in question.get("choices") or []]
         if answer not in values:
-            raise QuestionnaireError([f"{answer!r} is not one of the choices."])
+            raise QuestionnaireError([_("%(answer)s is not one of the choices.",
+                                        answer=repr(answer))])
         return answer
     if kind == "scale":
         try:
             number = int(answer)
         except (TypeError, ValueError):
-            raise QuestionnaireError(["Please give a number on the scale."]) from None
+            raise QuestionnaireError([_("Please give a number on the scale.")]) from None
         if not question["min"] <= number <= question["max"]:
             raise QuestionnaireError(
-                [f"Please give a number from {question['min']} to {question['max']}."]
+                [_("Please give a number from %(low)s to %(high)s.", low=question["min"],
+                   high=question["max"])]
             )
         return number
     text = str(answer or "").strip()
     if len(text) > 2000:
-        raise QuestionnaireError(["Answers are limited to 2000 characters."])
+        raise QuestionnaireError([_("Answers are limited to 2000 characters.")])
     return text
 
 
@@ -311,7 +328,8 @@ def build_question(
     question: dict[str, Any] = {"id": question_id, "type": kind, "text": text.strip(),
                                 "next": next_id or None}
     if kind == "yes_no":
-        question["choices"] = _yes_no(branches.get("yes") or None, branches.get("no") or None)
+        question["choices"] = _written(_yes_no(branches.get("yes") or None,
+                                               branches.get("no") or None))
     elif kind == "choice":
         question["choices"] = [
             {"value": choice_value(label), "label": label.strip(),

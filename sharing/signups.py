@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from pwa.choices import options
 from pwa.context import org_role_required
 from ringround.extensions import db, limiter
+from ringround.i18n import choose_locale
 from ringround.links import public_url
 from ringround.models import Operation, Organization, OrgRole, SignupForm
 from ringround.organizations import default_region
@@ -55,6 +56,8 @@ def _editor(org: Organization, form: SignupForm | None) -> SignupFormEditor:
         if form is not None:
             editor.tags.data = ", ".join(form.tags)
             editor.operation_id.data = form.operation_id or 0
+        else:
+            editor.language.data = org.language  # a new form speaks the organization's
     return editor
 
 
@@ -145,6 +148,11 @@ def form_poster(form_id: int, org: Organization):
 
 # ---- the public ----------------------------------------------------------------------------
 
+def _visitor_locale(form: SignupForm) -> str:
+    """The browser's language when Ringround speaks it, else the form's own."""
+    return choose_locale(*(tag for tag, _q in request.accept_languages), form.language)
+
+
 @bp.route("/s/<slug>", methods=["GET", "POST"])
 @limiter.limit(page_limit)
 @limiter.limit(submit_limit, methods=["POST"])
@@ -152,7 +160,7 @@ def public_form(slug: str):
     form = form_by_slug(db.session, slug)
     if form is None:
         abort(404)
-    with force_locale(form.language or "en"):
+    with force_locale(_visitor_locale(form)):
         return _public_page(form)
 
 
@@ -183,6 +191,6 @@ def thanks(slug: str):
     form = form_by_slug(db.session, slug)
     if form is None:
         abort(404)
-    with force_locale(form.language or "en"):
+    with force_locale(_visitor_locale(form)):
         return render_no_store("sharing/signup_thanks.html", form=form,
                                again=url_for("signup.public_form", slug=form.slug))

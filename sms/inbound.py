@@ -26,19 +26,12 @@ from ringround.telephony_rules import (
     organization_for_number,
     organizations_sending_from,
 )
+from sms.language import contact_locale
 
 log = logging.getLogger(__name__)
 KINDS = {Keyword.STOP: "optout", Keyword.START: "optin", Keyword.HELP: "help"}
 # An inbound text no rule was sure about waits on the Phone line page with this status.
 TO_READ = "to_read"
-
-
-def reply_language(session: Session, org: Organization, remote: str) -> str:
-    """The language to answer in: the person's (when known), else English."""
-    for contact in contacts_with_number(session, org.id, remote):
-        if contact.language:
-            return contact.language
-    return "en"
 
 
 def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str, body: str,
@@ -76,7 +69,7 @@ def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str,
     if keyword is Keyword.START and awaiting_confirmation(session, org.id, remote):
         keyword = None  # YES confirms the sign-up in progress
     if keyword is not None:
-        with force_locale(reply_language(session, org, remote)):
+        with force_locale(contact_locale(session, org, remote)):
             reply = answer_keyword(session, org, remote, keyword, senders)
         return [] if silent else [reply]
     if found.unclear and open_conversation(session, org.id, remote) is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from ringround.telephony_rules import (
     organizations_sending_from,
 )
 from sms.inbound import stop
+from sms.language import contact_locale, volunteer_locale
 from sms.links import hook_url
 from sms.provider import get_provider
 from sms.provider.steps import Gather, Hangup, Say, VoiceStep
@@ -44,11 +46,14 @@ def answer_inbound_call(session: Session, form: Mapping[str, str]) -> list[Voice
     volunteer = session.scalar(select(User.id).join(CallInCode, CallInCode.user_id == User.id)
                                .where(User.phone_e164 == remote).limit(1))
     if volunteer is not None:
-        return ask_code(org)
+        with force_locale(volunteer_locale(session, org, remote)):
+            return ask_code(org)
     contacts = contacts_with_number(session, org.id, remote)
     if contacts:
-        return answer_callback(session, org, contacts, form.get("CallSid", ""), number)
-    return unknown_caller(org)
+        with force_locale(contact_locale(session, org, remote)):
+            return answer_callback(session, org, contacts, form.get("CallSid", ""), number)
+    with force_locale(contact_locale(session, org, remote)):  # nobody known: the org's
+        return unknown_caller(org)
 
 
 def unknown_caller(org: Organization, tries: int = 0) -> list[VoiceStep]:
@@ -69,11 +74,18 @@ def unknown_caller(org: Organization, tries: int = 0) -> list[VoiceStep]:
 def unknown_caller_choice(session: Session, form: Mapping[str, str], tries: int
                           ) -> list[VoiceStep]:
     """What the caller keyed or said at the `unknown_caller` menu."""
-    from sms.callin import check_code
 
     org = _organization(session, form)
     if org is None:
         return [Say(_("This number is not in service. Goodbye.")), Hangup()]
+    with force_locale(contact_locale(session, org, form.get("From", ""))):
+        return _unknown_caller_choice(session, org, form, tries)
+
+
+def _unknown_caller_choice(session: Session, org: Organization, form: Mapping[str, str],
+                           tries: int) -> list[VoiceStep]:
+    from sms.callin import check_code
+
     digits, sid, remote = form.get("Digits", ""), form.get("CallSid", ""), form.get("From", "")
     if len(digits) == CALL_IN_CODE_DIGITS:
         return check_code(session, digits, 0, sid)

@@ -5,12 +5,14 @@ the TwiML steps of bridged calls and call-in shifts (sms/voice.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from ringround.extensions import db
 from ringround.models import CallLeg, Message
 from ringround.status_order import sequence_number
 from sms.inbound import handle_inbound_text
+from sms.language import Hearer, leg_locale, volunteer_locale
 from sms.provider import get_provider
 from sms.security import first_delivery, signed_webhook
 
@@ -141,13 +143,20 @@ def voice(steps) -> Response:
     return twiml(get_provider().voice_reply(steps))
 
 
+def leg_voice(token: str, hearer: Hearer, flow, *args) -> Response:
+    """Run `flow(session, leg, *args)` and answer its steps, in the language of who hears them."""
+    leg = leg_or_404(token)
+    with force_locale(leg_locale(db.session, leg, hearer)):
+        return voice(flow(db.session, leg, *args))
+
+
 @hooks.post("/voice/bridge/<token>/answer")
 @signed_webhook
 def bridge_answer(token: str):
     """The volunteer's phone picked up a bridged call (the REST call's Url)."""
     from sms import bridge
 
-    return voice(bridge.bridge_answer(db.session, leg_or_404(token)))
+    return leg_voice(token, Hearer.AGENT, bridge.bridge_answer)
 
 
 @hooks.post("/voice/bridge/<token>/confirm")
@@ -156,8 +165,7 @@ def bridge_confirm(token: str):
     """The volunteer pressed a key (or none) before the contact is dialled."""
     from sms import bridge
 
-    return voice(bridge.bridge_confirm(db.session, leg_or_404(token),
-                                       request.form.get("Digits", "")))
+    return leg_voice(token, Hearer.AGENT, bridge.bridge_confirm, request.form.get("Digits", ""))
 
 
 @hooks.post("/voice/bridge/<token>/screen")
@@ -166,8 +174,8 @@ def bridge_screen(token: str):
     """The contact's side answered (the Number's url): a machine or a person?"""
     from sms import bridge
 
-    return voice(bridge.bridge_screen(db.session, leg_or_404(token),
-                                      request.form.get("AnsweredBy") or None))
+    return leg_voice(token, Hearer.CONTACT, bridge.bridge_screen,
+                     request.form.get("AnsweredBy") or None)
 
 
 @hooks.post("/voice/bridge/<token>/done")
@@ -176,8 +184,8 @@ def bridge_done(token: str):
     """The contact's side ended (the Dial's action)."""
     from sms import bridge
 
-    return voice(bridge.bridge_done(db.session, leg_or_404(token),
-                                    request.form.get("DialCallStatus", "")))
+    return leg_voice(token, Hearer.AGENT, bridge.bridge_done,
+                     request.form.get("DialCallStatus", ""))
 
 
 @hooks.post("/voice/callback/<token>/whisper")
@@ -185,7 +193,7 @@ def bridge_done(token: str):
 def callback_whisper(token: str):
     from sms import bridge
 
-    return voice(bridge.callback_whisper(db.session, leg_or_404(token)))
+    return leg_voice(token, Hearer.AGENT, bridge.callback_whisper)
 
 
 @hooks.post("/voice/callback/<token>/accept")
@@ -203,8 +211,8 @@ def callback_accept(token: str):
 def callback_done(token: str):
     from sms import bridge
 
-    return voice(bridge.callback_done(db.session, leg_or_404(token),
-                                      request.form.get("DialCallStatus", "")))
+    return leg_voice(token, Hearer.CONTACT, bridge.callback_done,
+                     request.form.get("DialCallStatus", ""))
 
 
 @hooks.post("/voice/caller/choice")
@@ -224,9 +232,10 @@ def callin_code():
     from sms import callin
 
     tries = request.args.get("tries", "0")
-    return voice(callin.check_code(db.session, request.form.get("Digits", ""),
-                                   int(tries) if tries.isdigit() else 0,
-                                   request.form.get("CallSid", "")))
+    with force_locale(volunteer_locale(db.session, None, request.form.get("From", ""))):
+        return voice(callin.check_code(db.session, request.form.get("Digits", ""),
+                                       int(tries) if tries.isdigit() else 0,
+                                       request.form.get("CallSid", "")))
 
 
 @hooks.post("/voice/call-in/<token>/next")
@@ -234,7 +243,7 @@ def callin_code():
 def callin_next(token: str):
     from sms import callin
 
-    return voice(callin.next_call(db.session, leg_or_404(token)))
+    return leg_voice(token, Hearer.AGENT, callin.next_call)
 
 
 @hooks.post("/voice/call-in/<token>/dialed")
@@ -242,8 +251,7 @@ def callin_next(token: str):
 def callin_dialed(token: str):
     from sms import callin
 
-    return voice(callin.dialed(db.session, leg_or_404(token),
-                               request.form.get("DialCallStatus", "")))
+    return leg_voice(token, Hearer.AGENT, callin.dialed, request.form.get("DialCallStatus", ""))
 
 
 @hooks.post("/voice/call-in/<token>/result")
@@ -251,8 +259,7 @@ def callin_dialed(token: str):
 def callin_result(token: str):
     from sms import callin
 
-    return voice(callin.keyed_result(db.session, leg_or_404(token),
-                                     request.form.get("Digits", "")))
+    return leg_voice(token, Hearer.AGENT, callin.keyed_result, request.form.get("Digits", ""))
 
 
 @hooks.post("/voice/call-in/<token>/code")
@@ -261,8 +268,7 @@ def callin_code_choice(token: str):
     """The key choosing a result code within the group keyed before."""
     from sms import callin
 
-    return voice(callin.keyed_code(db.session, leg_or_404(token),
-                                   request.form.get("Digits", "")))
+    return leg_voice(token, Hearer.AGENT, callin.keyed_code, request.form.get("Digits", ""))
 
 
 @hooks.post("/voice/call-in/<token>/answer")
@@ -270,9 +276,8 @@ def callin_code_choice(token: str):
 def callin_answer(token: str):
     from sms import callin
 
-    return voice(callin.keyed_answer(db.session, leg_or_404(token),
-                                     request.args.get("question", ""),
-                                     request.form.get("Digits", "")))
+    return leg_voice(token, Hearer.AGENT, callin.keyed_answer,
+                     request.args.get("question", ""), request.form.get("Digits", ""))
 
 
 @hooks.post("/voice/call-in/<token>/continue")
@@ -280,5 +285,4 @@ def callin_answer(token: str):
 def callin_continue(token: str):
     from sms import callin
 
-    return voice(callin.keyed_continue(db.session, leg_or_404(token),
-                                       request.form.get("Digits", "")))
+    return leg_voice(token, Hearer.AGENT, callin.keyed_continue, request.form.get("Digits", ""))

@@ -113,6 +113,7 @@ TABLE: dict[str, dict[str, Any]] = {
     "POST /in/<token>": everyone(PUBLIC),
     "GET /account/password": row(LOGIN, OK, OK, OK, OK, OK, OK, OK),
     "POST /account/password": row(LOGIN, OK, OK, OK, OK, OK, OK, OK),
+    "POST /account/language": row(LOGIN, OK, OK, OK, OK, OK, OK, OK),  # the person's own
     "GET /s/<slug>": everyone(PUBLIC),
     "POST /s/<slug>": everyone(PUBLIC),
     "GET /s/<slug>/thanks": everyone(PUBLIC),
@@ -263,6 +264,7 @@ SIGNUP_FORM = {
 }
 FORM_DATA: dict[str, dict[str, str]] = {
     "POST /console/organizations/switch": {"org_id": "{org}"},
+    "POST /account/language": {"language": "fr", "next": "/call/"},
     "POST /console/operations/<int:op_id>/members": {"user_id": "{candidate}", "role": "agent"},
     "POST /console/operations/<int:op_id>/members/<int:member_id>": {"role": "agent"},
     "POST /operations/<int:operation_id>/people": {"user_id": "{candidate}", "role": "agent"},

@@ -42,6 +42,10 @@ class Organization(TimestampMixin, Base):
     # IANA zone of dates in forms and of "today" on dashboards.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     help_text: Mapped[str | None] = mapped_column(String(320))
+    # The organization's language (`ringround.i18n.SUPPORTED_LOCALES`): members who chose none
+    # see it, contacts without a language get texts and voice prompts in it, and the result
+    # codes, templates and default texts are written in it when they are created.
+    language: Mapped[str] = mapped_column(String(12), default="en", server_default="en")
     # Calling hours new operations start with.
     default_window_start: Mapped[time] = mapped_column(
         default=time(9, 0), server_default=text("'09:00:00'"))
@@ -70,7 +74,8 @@ class User(UserMixin, TimestampMixin, Base):
     phone_e164: Mapped[str | None] = mapped_column(String(20), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(200))
-    language: Mapped[str] = mapped_column(String(12), default="en")
+    # The person's own choice of language; None follows the organization's (ringround.i18n).
+    language: Mapped[str | None] = mapped_column(String(12))
     active: Mapped[bool] = mapped_column(default=True)
     # Instance administrators may create organizations (the first-run user is one).
     is_instance_admin: Mapped[bool] = mapped_column(default=False, server_default=false())

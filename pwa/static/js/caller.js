@@ -9,6 +9,9 @@
   'use strict';
   var DB_NAME = 'ringround-caller';
   var SHELL_CACHE = 'ringround-shell';
+  // Words the service worker says itself (sw.js), kept apart from the pages it may serve.
+  var WORDS_CACHE = 'ringround-words';
+  var OFFLINE_WORDS = '/call/offline-words';
   var dbPromise = null, wiped = false;
 
   function openDb() {
@@ -678,6 +681,15 @@
     self.caches.open(SHELL_CACHE).then(function (cache) {
       return cache.add(root.dataset.shell);
     }).catch(function () {});
+    // What the service worker answers when it has no page to show, in the page's language.
+    if (root.dataset.tSwOffline) {
+      self.caches.open(WORDS_CACHE).then(function (cache) {
+        return cache.put(OFFLINE_WORDS, new Response(root.dataset.tSwOffline, { headers: {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'Content-Language': document.documentElement.lang || 'en'
+        } }));
+      }).catch(function () {});
+    }
   }
 
   function start() {

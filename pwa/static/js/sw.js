@@ -58,9 +58,26 @@ function callerPage(request, opId) {
   });
 }
 
+// The caller page leaves this sentence in its own language (caller.js, cacheShell); English
+// only before any caller page was ever opened.
+var WORDS_CACHE = 'ringround-words';
+var OFFLINE_WORDS = '/call/offline-words';
+
 function offlineAnswer() {
-  return new Response('You are offline. Open Ringround once with a connection to use it offline.',
-    { status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+  return caches.open(WORDS_CACHE).then(function (cache) {
+    return cache.match(OFFLINE_WORDS);
+  }).then(function (words) {
+    if (words) {
+      return words.text().then(function (text) {
+        return new Response(text, { status: 503, headers: {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'Content-Language': words.headers.get('Content-Language') || 'en'
+        } });
+      });
+    }
+    return new Response('You are offline. Open Ringround once with a connection to use it ' +
+      'offline.', { status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+  });
 }
 
 self.addEventListener('fetch', function (event) {

@@ -1,0 +1,27 @@
+"""The locale of a page, from the request (the rule itself is `ringround.i18n`)."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from pwa.context import current_org
+from ringround.i18n import DEFAULT_LOCALE, choose_locale
+
+
+def browser_languages() -> list[str]:
+    """The browser's Accept-Language tags, best first."""
+    return [tag for tag, _quality in request.accept_languages]
+
+
+def page_locale() -> str:
+    """Flask-Babel's locale selector: the person's choice, else their organization's language,
+    else the browser's; English outside a request (CLI and background work)."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    if current_user.is_authenticated:
+        org = current_org()
+        return choose_locale(current_user.language, org.language if org else None,
+                             browser=browser_languages())
+    return choose_locale(browser=browser_languages())
+
