@@ -127,6 +127,9 @@ TABLE: dict[str, dict[str, Any]] = {
     "GET /call/<int:operation_id>/last": CALLER,
     "POST /call/<int:operation_id>/last": CALLER,
     "POST /call/<int:operation_id>/bridge/<int:target_id>": CALLER,
+    # "Add someone who wants to get involved" (issue 20): the operation's members
+    "GET /call/<int:operation_id>/share": CALLER,
+    "POST /call/<int:operation_id>/share": CALLER,
     "GET /api/call/<int:operation_id>/token": CALLER,
     "POST /api/call/<int:operation_id>/next": CALLER,
     "POST /api/call/<int:operation_id>/batch": CALLER,
