@@ -22,6 +22,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SHARED = Path(__file__).resolve().parents[1] / "fixtures" / "contacts" / "shared"
 PHONE_390 = {**PHONE, "viewport": {"width": 390, "height": 844}}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+TITLE = "Add someone who wants to get involved"
 # What Chrome on Android offers (navigator.contacts); added before the page's own scripts.
 FAKE_PICKER = """Object.defineProperty(navigator, 'contacts', {value: {
   select: (props, opts) => Promise.resolve([{name: ['Noor van Dijk'], tel: ['+31 6 12345678']}])
@@ -59,8 +60,8 @@ def test_volunteer_shares_an_android_then_an_iphone_card(phone, live_server):
     page, op = phone
     page.goto(f"/call/{op.id}")
     _shot(page, "caller-page")
-    page.get_by_role("link", name="Add someone who wants to get involved").click()
-    expect(page.get_by_role("heading", name="Add someone who wants to get involved")).to_be_visible()
+    page.get_by_role("link", name=TITLE).click()
+    expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
     expect(page.get_by_role("button", name="Choose from my contacts")).to_be_hidden()
     assert_accessible(page, "caller share contact (phone)")
     _shot(page, "form")
@@ -127,7 +128,7 @@ def test_the_share_page_on_a_desktop_screen(phone):
     page, op = phone
     page.goto(f"/call/{op.id}")
     page.get_by_role("link", name="Add someone", exact=True).click()
-    expect(page.get_by_role("heading", name="Add someone who wants to get involved")).to_be_visible()
+    expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
     assert_accessible(page, "caller share contact (desktop)")
     _shot(page, "desktop")
     assert page.console_errors == []
