@@ -8,17 +8,18 @@ knew the number or not."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from sqlalchemy import select
 from wtforms import BooleanField, StringField, TelField
 from wtforms.validators import Length
 
 from pwa.caller import member_required
 from ringround.extensions import db, limiter
-from ringround.models import Operation, Organization
+from ringround.models import Operation, OperationMember, OperationState, Organization
 from ringround.people import volunteer_shares as shares
 
 bp = Blueprint("share_contact", __name__)
@@ -52,6 +53,21 @@ def _page(operation: Operation, form: ShareContactForm, error: str | None = None
         organization=org.name if org else "", card_again=card_again), status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/call/share")
+def choose_operation():
+    """Where the phone's share sheet lands (through the service worker, which keeps the card):
+    the share page of the volunteer's operation, or a choice when they have several."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.path))
+    operations = list(db.session.scalars(
+        select(Operation).join(OperationMember).where(
+            OperationMember.user_id == current_user.id,
+            Operation.state != OperationState.ENDED).order_by(Operation.id.desc())))
+    if len(operations) == 1:
+        return redirect(url_for("share_contact.share_form", operation_id=operations[0].id))
+    return render_template("caller/share_choose.html", operations=operations)
 
 
 @bp.get("/call/<int:operation_id>/share")

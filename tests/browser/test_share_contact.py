@@ -132,3 +132,39 @@ def test_the_share_page_on_a_desktop_screen(phone):
     assert_accessible(page, "caller share contact (desktop)")
     _shot(page, "desktop")
     assert page.console_errors == []
+
+
+# What the phone's share sheet sends to the manifest's share_target (no CSRF token).
+SHARE_SHEET_POST = """async ([text, name]) => {
+  const form = new FormData();
+  form.append('card', new File([text], name, {type: 'text/x-vcard'}));
+  const answer = await fetch('/call/share-target', {method: 'POST', body: form});
+  return answer.url;
+}"""
+
+
+def test_a_card_from_the_share_sheet_waits_in_the_service_worker_for_the_form(phone):
+    page, op = phone
+    page.goto(f"/call/{op.id}")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.reload()  # now under the service worker
+    assert page.evaluate("!!navigator.serviceWorker.controller")
+    card = (SHARED / "android_2.1.vcf").read_text(encoding="utf-8")
+    landed = page.evaluate(SHARE_SHEET_POST, [card, "Åsa Öberg.vcf"])
+    assert landed.endswith(f"/call/{op.id}/share")  # kept by the worker, not posted on
+    assert page.evaluate("caches.has('ringround-shared')")
+    page.goto("/call/share")  # where the share sheet opens the app
+    assert page.url.endswith(f"/call/{op.id}/share")
+    expect(page.get_by_text("The contact card you shared is chosen here.")).to_be_visible()
+    card_input = page.get_by_label("Their contact card (.vcf)")
+    assert card_input.evaluate("input => input.files[0].name") == "Åsa Öberg.vcf"
+    # taken from the cache into the form: nothing of the person stays on the phone
+    assert page.evaluate(
+        "caches.open('ringround-shared').then(c => c.keys()).then(k => k.length)") == 0
+    _shot(page, "share-sheet")
+    page.get_by_label("What they want to be contacted about").fill("Food bank shifts")
+    page.get_by_label("They agreed that").check()
+    page.get_by_role("button", name="Add them").click()
+    expect(page.get_by_role("heading", name="Thanks, we have Åsa.")).to_be_visible()
+    assert _contact("+46701234567").last_name == "Öberg"
+    assert page.console_errors == []

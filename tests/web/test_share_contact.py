@@ -232,3 +232,27 @@ def test_without_csrf_nothing_is_stored(setup, client):
         "first_name": "Dana", "phone": "+1 202 555 0142", "purpose": PURPOSE, "consent": "y"})
     assert response.status_code == 400
     assert _by_number("+12025550142") is None
+
+
+def test_the_share_sheet_lands_on_the_volunteers_operation_or_a_choice(setup, client):
+    op, agent, _ = setup
+    answer = client.get("/call/share")
+    assert answer.status_code == 302 and answer.location.endswith(f"/call/{op.id}/share")
+    other = factories.operation(db.session.get(Organization, op.organization_id),
+                                name="Second drive", state=OperationState.ACTIVE)
+    db.session.add(OperationMember(operation_id=other.id, user_id=agent.id,
+                                   role=OperationRole.AGENT))
+    db.session.commit()
+    page = client.get("/call/share").get_data(as_text=True)
+    assert f'href="/call/{op.id}/share"' in page and f'href="/call/{other.id}/share"' in page
+
+
+def test_the_manifest_offers_the_app_in_the_share_sheet_for_contact_cards(client):
+    manifest = client.get("/static/manifest.webmanifest").get_json(force=True)
+    target = manifest["share_target"]
+    assert (target["action"], target["method"], target["enctype"]) == (
+        "/call/share-target", "POST", "multipart/form-data")
+    assert target["params"]["files"] == [
+        {"name": "card", "accept": [".vcf", "text/vcard", "text/x-vcard"]}]
+    # the POST is the service worker's, never the server's (it has no CSRF token)
+    assert client.post("/call/share-target").status_code in (400, 404, 405)
