@@ -1,11 +1,15 @@
 """Benchmark: generate N messy contact rows and import them through the real import code.
 
-    python bench/import_contacts.py --rows 100000 [--database sqlite|postgresql] [--workers 2]
+    python bench/import_contacts.py --rows 100000 [--backend sqlite|postgresql] [--workers 2]
+
+PostgreSQL: the database of `$PG_URL` when set (a fresh one is best), else a throwaway server
+(on `--pg-port`, else a free port).
 
 Prints one JSON line: rows, seconds (the import only, not the generation), rows_per_s,
 peak_rss_mb (the importing process and its worker processes together, sampled every 50 ms),
 cpu_seconds (this process and its workers: on a busy shared machine, cpu_seconds / cores
-is what the import would take alone), and the import's counts.
+is what the import would take alone), server_cpu_seconds (a PostgreSQL server on this
+machine: its processes' CPU during the import), and the import's counts.
 """
 
 from __future__ import annotations
@@ -107,10 +111,35 @@ class PeakRss(threading.Thread):
             time.sleep(0.05)
 
 
+def server_cpu(url: str) -> float | None:
+    """CPU seconds used so far by a PostgreSQL server on this machine (its processes, live
+    and ended), found by the port it listens on; None for SQLite or a server elsewhere."""
+    import psutil
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or parsed.host not in ("127.0.0.1", "localhost"):
+        return None
+    port = parsed.port or 5432
+    with contextlib.suppress(psutil.Error):
+        for conn in psutil.net_connections("tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+                main = psutil.Process(conn.pid)
+                total = sum(main.cpu_times()[:4])  # its own and its ended children's
+                for child in main.children():
+                    with contextlib.suppress(psutil.Error):
+                        total += sum(child.cpu_times()[:2])
+                return total
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--backend", "--database", dest="database",
+                        choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--pg-port", type=int, default=None,
+                        help="the throwaway PostgreSQL server's port (without $PG_URL)")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the file, database, report")
     args = parser.parse_args()
@@ -124,13 +153,15 @@ def main() -> None:
     source = workdir / "contacts.csv"
     write_rows(source, args.rows)
     server = None
-    if args.database == "postgresql":
+    if args.database == "postgresql" and not os.environ.get("PG_URL"):
         from ringround.throwaway_postgres import ThrowawayPostgres
 
-        server = ThrowawayPostgres().start()
+        server = ThrowawayPostgres(port=args.pg_port).start()
         url = server.create_database("bench")
     else:
-        url = f"sqlite:///{workdir / 'bench.sqlite'}"
+        from ringround.throwaway_postgres import benchmark_database
+
+        url, _server = benchmark_database(args.database, str(workdir), "bench")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"},
                      instance_path=str(workdir / "instance"))
     try:
@@ -144,6 +175,7 @@ def main() -> None:
             cpu_before = sum(u.ru_utime + u.ru_stime for u in (
                 resource.getrusage(resource.RUSAGE_SELF),
                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+            server_before = server_cpu(url)
             sampler = PeakRss()
             sampler.start()
             started = time.perf_counter()
@@ -151,6 +183,7 @@ def main() -> None:
                 db.session, org.id, source, workers=args.workers,
                 report_path=workdir / "report.csv")
             seconds = time.perf_counter() - started
+            server_after = server_cpu(url)
             sampler.stop.set()
             sampler.join()
     finally:
@@ -167,6 +200,9 @@ def main() -> None:
         "rows": args.rows, "seconds": round(seconds, 2),
         "rows_per_s": round(args.rows / seconds), "peak_rss_mb": round(sampler.peak / 2**20),
         "main_peak_rss_mb": round(sampler.main_peak / 2**20), "cpu_seconds": round(cpu_seconds, 1),
+        "server_cpu_seconds": (round(server_after - server_before, 1)
+                               if server_before is not None and server_after is not None
+                               else None),
         "database": args.database, "cpus": os.cpu_count(),
         "load_avg_1m": round(os.getloadavg()[0], 2), **counts,
     }))

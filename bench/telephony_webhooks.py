@@ -43,7 +43,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite'}",
                       "SECRET_KEY": "bench", "PUBLIC_BASE_URL": PUBLIC,
-                      "TELEPHONY_JOBS": "sync", "TESTING": True}, instance_path=str(tmp))
+                      "JOBS_IMMEDIATE": True, "JOB_QUEUE_URL": "memory://", "TESTING": True},
+                     instance_path=str(tmp))
     provider = app.extensions["telephony"]
     with app.app_context():
         db.create_all()

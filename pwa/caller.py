@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from dataclasses import astuple
 from datetime import UTC, datetime, time
 from functools import cache, wraps
 from pathlib import Path
@@ -20,19 +21,24 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from ringround import queue
 from ringround.audit import record_audit
+from ringround.caller_access import caller_access
 from ringround.calling import (
     SKIP_REASONS,
     Card,
@@ -48,11 +54,13 @@ from ringround.calling import (
     needs_wrap_up,
     questions_of,
     result_refusal,
+    result_time_zone,
 )
 from ringround.extensions import db, htmx, limiter
 from ringround.models import (
     Attempt,
     Contact,
+    ContactPhone,
     Operation,
     OperationMember,
     OperationState,
@@ -78,29 +86,56 @@ SHELL_ASSETS = ("js/caller.js", "js/sw.js", "css/app.css", "css/caller.css",
                 "manifest.webmanifest", "icons/icon-192.png", "icons/icon-512.png")
 
 
+def _session_user_id() -> int | None:
+    """The user id in the signed session (Flask-Login's `"<id>:<version>"`), unchecked: only a
+    hint for loading the user with the operation; Flask-Login still checks the session."""
+    user_id = str(session.get("_user_id") or "").partition(":")[0]
+    return int(user_id) if user_id.isdigit() else None
+
+
 def member_required(api: bool = False):
-    """Views for members of the operation in the URL; passes `operation` to the view."""
+    """Views for members of the operation in the URL; passes `operation` to the view.
+
+    One query loads the operation, the user and the membership (`caller_access`); the user
+    is then in the session's identity map when Flask-Login loads it. The views keep what was
+    loaded across their commits (`expire_on_commit` off for the request): nothing they
+    commit changes the user or the operation, which would otherwise be read again."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(operation_id: int, *args, **kwargs):
+            access = caller_access(db.session, operation_id, _session_user_id())
             if not current_user.is_authenticated:
                 if api:
                     return jsonify(error=_("Please sign in again.")), 401
                 return redirect(url_for("auth.login", next=request.path))
-            operation = db.session.get(Operation, operation_id)
-            if operation is None:
+            if access is None:
                 abort(404)
-            member = db.session.scalar(select(OperationMember).where(
-                OperationMember.operation_id == operation.id,
-                OperationMember.user_id == current_user.id))
-            if member is None:
+            role = access.role
+            if access.user is None or access.user.id != current_user.id:
+                # Signed in some other way (a remember cookie): ask for the membership.
+                role = db.session.scalar(select(OperationMember.role).where(
+                    OperationMember.operation_id == access.operation.id,
+                    OperationMember.user_id == current_user.id))
+            if role is None:
                 abort(403)
-            return view(*args, operation=operation, **kwargs)
+            g.caller_access = access
+            session_now = db.session()
+            expiring, session_now.expire_on_commit = session_now.expire_on_commit, False
+            try:
+                return view(*args, operation=access.operation, **kwargs)
+            finally:
+                session_now.expire_on_commit = expiring
 
         return wrapped
 
     return decorator
+
+
+def _version() -> tuple | None:
+    """The operation's settings version (see `caller_access`), to use its cached settings."""
+    access = g.get("caller_access")
+    return access.settings_version if access is not None else None
 
 
 def _no_store(response: Response) -> Response:
@@ -113,12 +148,21 @@ def _no_store(response: Response) -> Response:
 
 
 def _card_for_lease(operation: Operation, lease) -> Card | None:
-    contact = db.session.get(Contact, lease.contact_id)
-    if contact is None:
-        return None
+    """The card of a lease: from the contact's columns the lease read, else one query."""
+    if lease.contact is not None:
+        contact, extension = lease.contact, lease.contact.extension
+    else:
+        found = db.session.execute(
+            select(Contact, ContactPhone.extension)
+            .outerjoin(ContactPhone, ContactPhone.id == lease.phone_id)
+            .where(Contact.id == lease.contact_id)).first()
+        if found is None:
+            return None
+        contact, extension = found
     card = build_card(operation, contact, lease.target_id, lease.phone_e164, lease.expires_at,
                       caller_name=current_user.display_name,
-                      organization_name=_organization_name(operation))
+                      organization_name=_organization_name(operation), version=_version(),
+                      extension=extension)
     # The same lease shows the same id after a reload (e.g. the redirect after a bridged
     # call), so a result sent without JavaScript joins the call's attempt.
     seed = f"{current_user.id}:{lease.target_id}:{lease.expires_at.isoformat()}"
@@ -128,13 +172,17 @@ def _card_for_lease(operation: Operation, lease) -> Card | None:
 
 
 def _organization_name(operation: Operation) -> str:
+    access = g.get("caller_access")
+    if access is not None and access.operation is operation:
+        return access.organization_name
     org = db.session.get(Organization, operation.organization_id)
     return org.name if org else ""
 
 
 def _shell_script(operation: Operation) -> str:
     """The script on a page without a person: the person's placeholders stay empty."""
-    return card_script(operation, [], current_user.display_name, _organization_name(operation))
+    return card_script(operation, [], current_user.display_name, _organization_name(operation),
+                       _version())
 
 
 def _proof_key() -> bytes:
@@ -150,22 +198,34 @@ def _limits() -> queue.SeeingLimits:
 
 
 def _limited_message(seconds: int) -> str:
-    return _("You have seen many people very quickly; take a breath, you can go on in "
-             "%(n)d seconds.", n=seconds)
+    return ngettext("You have seen many people very quickly; take a breath, you can go on in "
+                    "%(num)d second.", "You have seen many people very quickly; take a breath, "
+                    "you can go on in %(num)d seconds.", seconds)
 
 
-def _current_card(operation: Operation) -> tuple[Card | None, int | None]:
+def _current_lease(operation: Operation) -> tuple[queue.Lease | None, int | None]:
     """The target this agent already holds, else a newly leased one, else None; and, when
     the limits refused a new one, in how many seconds the agent may go on."""
-    held = queue.held_leases(db.session, operation, current_user)
     try:
-        lease = held[0] if held else queue.lease_next(db.session, operation, current_user,
-                                                      limits=_limits())
+        # With max_open=1 the queue hands back the lease held already, if any, and leases
+        # only when there is none: one statement fewer than asking for the held ones first.
+        lease = queue.lease_next(db.session, operation, current_user, max_open=1,
+                                 limits=_limits())
     except queue.LimitReachedError as limited:
         db.session.rollback()
         return None, limited.retry_after
     db.session.commit()
-    return (_card_for_lease(operation, lease) if lease else None), None
+    if lease is None:
+        # Nobody to lease (or the operation paused): the one held stays on the card.
+        held = queue.held_leases(db.session, operation, current_user)
+        lease = held[0] if held else None
+    return lease, None
+
+
+def _current_card(operation: Operation) -> tuple[Card | None, int | None]:
+    """The card of `_current_lease`, and the wait when the limits refused one."""
+    lease, wait = _current_lease(operation)
+    return (_card_for_lease(operation, lease) if lease else None), wait
 
 
 def _empty_state(operation: Operation, wait_seconds: int | None = None) -> dict:
@@ -289,26 +349,36 @@ def progress(operation: Operation):
 
 
 def _record(operation: Operation, payload: dict) -> tuple[str, object]:
-    """Record one result; returns ("accepted", outcome) or ("rejected", message)."""
-    target = db.session.get(Target, payload.get("target_id") or 0)
-    if target is None or target.operation_id != operation.id:
-        return "rejected", _("That person is not part of this operation.")
-    refusal = result_refusal(db.session, _proof_key(), current_user.id, target, payload)
-    if refusal is not None:
-        return "rejected", refusal
-    contact = db.session.get(Contact, target.contact_id) if target.contact_id else None
-    zone = target.time_zone or (contact.time_zone if contact else None)
+    """Record one result; returns ("accepted", outcome) or ("rejected", message).
+
+    The queue reads the target and asks `result_refusal` under its lock (one statement for
+    both). A bridged call placed from this card has its attempt under the same client id
+    already: the queue completes it (keeping its method)."""
+    zone = None
+    if (payload.get("disposition") == "call_back" and payload.get("callback_local")
+            and not payload.get("callback_at")):
+        try:
+            zone = result_time_zone(db.session, int(payload.get("target_id") or 0))
+        except (TypeError, ValueError):
+            zone = None
     try:
-        values = clean_result(operation, payload, editable_field_keys(db.session, operation),
+        values = clean_result(operation, payload,
+                              editable_field_keys(db.session, operation, _version()),
                               time_zone=zone)
     except ResultError as error:
         return "rejected", str(error)
-    started = db.session.scalar(select(Attempt).where(Attempt.client_id == values["client_id"]))
-    if started is not None and started.recorded_at is None:
-        values["method"] = started.method  # a bridged call placed from this card
-    result = queue.ResultIn(operation_id=operation.id, agent_id=current_user.id, **values)
+    agent_id = current_user.id
+
+    def admit(target, sender) -> str | None:
+        return result_refusal(db.session, _proof_key(), agent_id, target, payload,
+                              sender=sender)
+
+    result = queue.ResultIn(operation_id=operation.id, agent_id=agent_id, **values)
     try:
-        outcome = queue.record_result(db.session, result)
+        outcome = queue.record_result(db.session, result, admit=admit)
+    except queue.UnknownTargetError:
+        db.session.rollback()
+        return "rejected", _("That person is not part of this operation.")
     except queue.QueueError as error:
         db.session.rollback()
         return "rejected", str(error)
@@ -321,11 +391,12 @@ def _edit(operation: Operation, payload: dict) -> tuple[str, object]:
     returns ("accepted", outcome or None) or ("rejected", message). A resend changes
     nothing."""
     result_id = str(payload.get("result_client_id") or "")
-    attempt = db.session.scalar(select(Attempt).where(Attempt.client_id == result_id))
+    attempt = db.session.scalar(select(Attempt).where(Attempt.client_id == result_id)
+                                .execution_options(populate_existing=True))
     if (attempt is None or attempt.operation_id != operation.id
             or attempt.agent_id != current_user.id or attempt.target_id is None):
         return "rejected", _("There is no such result of yours to change.")
-    target = db.session.get(Target, attempt.target_id)
+    target = db.session.get(Target, attempt.target_id, populate_existing=True)
     try:
         values = clean_result(operation, {**payload, "client_id": result_id,
                                           "target_id": attempt.target_id}, set(),
@@ -445,26 +516,48 @@ def edit_last(operation: Operation):
 def bridge_call(operation: Operation, target_id: int):
     """Call through the campaign line: the line rings the caller's phone, then the person.
     The attempt takes the card's client id, so the result recorded after the call joins it.
-    The phone's script asks for JSON and stays on the card; a plain form post is redirected."""
-    from sms.bridge import BridgeError, place_bridged_call, prepare_bridged_call
+    The call is placed by a job: the answer says "calling your phone…" at once, and the
+    phone's script asks `bridge_status` how it went. A plain form post is redirected."""
+    from sms.bridge import BridgeError, bridge_progress, prepare_bridged_call, queue_bridged_call
 
     client_id = (request.form.get("client_id") or "").strip()[:64]
     if not client_id:
         abort(400)
+    status_url = None
     try:
         leg = prepare_bridged_call(db.session, operation, current_user, target_id, client_id)
-        db.session.commit()  # the provider's first webhook must find the call
-        place_bridged_call(db.session, leg)
-        db.session.commit()
+        queue_bridged_call(db.session, leg)
+        db.session.commit()  # the job and the provider's first webhook must find the call
+        # Caller views keep objects across commits (hot path); the job may have run already.
+        db.session.refresh(leg)
     except BridgeError as error:
         db.session.commit()
-        ok, message = False, str(error)
+        ok, pending, message = False, False, str(error)
     else:
-        ok, message = True, _("Your phone is ringing: pick up to be connected.")
+        ok, pending, message = astuple(bridge_progress(leg))
+        status_url = url_for("caller.bridge_status", operation_id=operation.id,
+                             target_id=target_id, client_id=client_id)
     if request.accept_mimetypes.best == "application/json":
-        return _no_store(jsonify(ok=ok, message=message)), 200 if ok else 409
+        return _no_store(jsonify(ok=ok, pending=pending, message=message,
+                                 status_url=status_url)), 200 if ok else 409
     flash(message, "success" if ok else "error")
     return redirect(url_for("caller.home", operation_id=operation.id))
+
+
+@bp.get("/call/<int:operation_id>/bridge/<int:target_id>/status")
+@member_required()
+def bridge_status(operation: Operation, target_id: int):
+    """How the caller's last call through the campaign line for this card stands (JSON;
+    `found` is false when there was none)."""
+    from sms.bridge import bridge_progress, last_agent_leg
+
+    leg = last_agent_leg(db.session, operation.id, current_user.id, target_id,
+                         (request.args.get("client_id") or "")[:64])
+    if leg is None:
+        return _no_store(jsonify(found=False, ok=False, pending=False, message=""))
+    progress = bridge_progress(leg)
+    return _no_store(jsonify(found=True, ok=progress.ok, pending=progress.pending,
+                             message=progress.message))
 
 
 # ---------------------------------------------------------------- the phone's API
@@ -477,8 +570,9 @@ def api_token(operation: Operation):
     return _no_store(jsonify(csrf_token=generate_csrf()))
 
 
-def _lease_json(operation: Operation, lease, position: int) -> dict | None:
-    card = _card_for_lease(operation, lease)
+def _lease_json(operation: Operation, lease, position: int, card: Card | None = None
+                ) -> dict | None:
+    card = card or _card_for_lease(operation, lease)
     if card is None:
         return None
     return {
@@ -486,23 +580,53 @@ def _lease_json(operation: Operation, lease, position: int) -> dict | None:
         "expires_at": card.expires_at.isoformat() if card.expires_at else None,
         "card_html": render_template(
             "caller/_card.html", operation=operation, card=card,
-            questions=questions_of(operation),
+            questions=questions_of(operation), result_choices_html=_result_choices_html(operation),
             groups=caller_dispositions(operation), skip_reasons=_skip_reasons()),
     }
+
+
+# The result form's choices, rendered once per (operation, settings version, language).
+_result_choices: dict[tuple, Markup] = {}
+
+
+def _result_choices_html(operation: Operation) -> Markup | None:
+    """The card's outcome choices and questions with nothing chosen (the same for every card
+    of the operation): rendered once per operation version and language."""
+    version = _version()
+    if version is None:
+        return None
+    key = (operation.id, version, str(get_locale()))
+    html = _result_choices.get(key)
+    if html is None:
+        html = Markup(render_template(  # noqa: S704 - our own template's output
+            "caller/_result_choices.html", groups=caller_dispositions(operation),
+            questions=questions_of(operation)))
+        if len(_result_choices) >= 256:
+            _result_choices.clear()
+        _result_choices[key] = html
+    return html
+
+
+def _next_answer(operation: Operation) -> tuple[dict, int | None]:
+    """The next card as the phone's API gives it ({"lease": ...} or, with nobody to call,
+    {"lease": None, "next_at": ...}), or the wait in seconds when the limits refuse one."""
+    lease, wait = _current_lease(operation)
+    if wait is not None:
+        return {}, wait
+    card = _card_for_lease(operation, lease) if lease else None
+    if card is None:
+        empty = _empty_state(operation)
+        return {"lease": None, "next_at": empty["next_at"] and empty["next_at"].isoformat()}, None
+    return {"lease": _lease_json(operation, lease, 0, card)}, None
 
 
 @bp.post("/api/call/<int:operation_id>/next")
 @member_required(api=True)
 def api_next(operation: Operation):
-    card, wait = _current_card(operation)
+    answer, wait = _next_answer(operation)
     if wait is not None:
         return _limited_json(wait)
-    if card is None:
-        empty = _empty_state(operation)
-        return _no_store(jsonify(lease=None, next_at=empty["next_at"] and empty["next_at"]
-                                 .isoformat()))
-    lease = queue.held_leases(db.session, operation, current_user)[0]
-    return _no_store(jsonify(lease=_lease_json(operation, lease, 0)))
+    return _no_store(jsonify(answer))
 
 
 def _limited_json(seconds: int) -> Response:
@@ -548,8 +672,11 @@ def api_batch(operation: Operation):
 @member_required(api=True)
 def api_sync(operation: Operation):
     """The outbox: results, skips and edits, each once by its client id, however often it is
-    sent."""
-    entries = (request.get_json(silent=True) or {}).get("entries") or []
+    sent. With `"next": true` (the phone online, on the card just finished), the answer
+    also carries the next card, as /next gives it: a result and the next card in one round
+    trip. When the limits refuse one, `next` holds the wait instead (as /next's 429 does)."""
+    body = request.get_json(silent=True) or {}
+    entries = body.get("entries") or []
     if not isinstance(entries, list) or len(entries) > SYNC_MAX:
         return jsonify(error=_("Send at most %(n)d entries at a time.", n=SYNC_MAX)), 400
     accepted, rejected = [], []
@@ -572,7 +699,13 @@ def api_sync(operation: Operation):
             accepted.append(client_id)
         else:
             rejected.append({"client_id": client_id, "error": detail})
-    return _no_store(jsonify(accepted=accepted, rejected=rejected))
+    if body.get("next") is not True:
+        return _no_store(jsonify(accepted=accepted, rejected=rejected))
+    answer, wait = _next_answer(operation)
+    if wait is not None:
+        answer = {"error": _limited_message(wait), "code": "too_many_people",
+                  "retry_after": wait}
+    return _no_store(jsonify(accepted=accepted, rejected=rejected, next=answer))
 
 
 @bp.post("/api/call/<int:operation_id>/return")

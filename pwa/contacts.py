@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext, pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileRequired, MultipleFileField
@@ -212,8 +213,10 @@ def tag(org: Organization):
         add = request.form.get("action") != "remove"
         changed = bulk_tag(db.session, org.id, filter_, name, add=add)
         db.session.commit()
-        message = _("Tagged %(n)s contacts with “%(tag)s”.", n=changed, tag=name) if add else \
-            _("Removed “%(tag)s” from %(n)s contacts.", n=changed, tag=name)
+        message = ngettext("Tagged %(num)s contact with “%(tag)s”.",
+                           "Tagged %(num)s contacts with “%(tag)s”.", changed, tag=name) \
+            if add else ngettext("Removed “%(tag)s” from %(num)s contact.",
+                                 "Removed “%(tag)s” from %(num)s contacts.", changed, tag=name)
         flash(message, "success")
     return redirect(url_for("contacts.index", **filter_to_args(filter_)))
 
@@ -360,7 +363,7 @@ def contact(org: Organization, contact_id: int):
                               .where(Attempt.contact_id == person.id))
     return render_template("contacts/contact.html", org=org, contact=person, form=CsrfForm(),
                            opted_out=opted_out_numbers(db.session, org.id, person),
-                           calls=calls)
+                           calls=calls, erase_word=erase_word())
 
 
 @bp.post("/<int:contact_id>/do-not-contact")
@@ -394,14 +397,24 @@ def phone_action(org: Organization, phone_id: int, action: str):
     return redirect(url_for("contacts.contact", contact_id=phone.contact_id))
 
 
+def erase_word() -> str:
+    """The word an organizer types to confirm erasing a contact, in their language."""
+    return pgettext("the word typed to confirm erasing a contact", "erase")
+
+
+def confirms_erasure(typed: str | None) -> bool:
+    """The translated word or the English one, in any case (phones capitalise)."""
+    return (typed or "").strip().casefold() in {erase_word().casefold(), "erase"}
+
+
 @bp.post("/<int:contact_id>/erase")
 @org_role_required(*ORGANIZERS)
 def erase(org: Organization, contact_id: int):
     person = _contact_or_404(org, contact_id)
     if not CsrfForm().validate_on_submit():
         abort(400)
-    if request.form.get("confirm") != "erase":
-        flash(_("Type “erase” to confirm."), "error")
+    if not confirms_erasure(request.form.get("confirm")):
+        flash(_("Type “%(word)s” to confirm.", word=erase_word()), "error")
         return redirect(url_for("contacts.contact", contact_id=person.id))
     erase_contact(db.session, person, current_user.id)
     flash(_("The contact was erased. Call results remain as anonymous counts."), "success")

@@ -36,6 +36,7 @@ from ringround.extensions import db
 from ringround.models import Operation, Organization, SavedList
 from ringround.operation_dispositions import disposition_rows
 from ringround.operation_fields import available_fields, effective_settings
+from ringround.operation_rules import EXCLUSION_KIND_LABELS
 
 WEEKDAYS = [("0", _l("Monday")), ("1", _l("Tuesday")), ("2", _l("Wednesday")),
             ("3", _l("Thursday")), ("4", _l("Friday")), ("5", _l("Saturday")),
@@ -146,9 +147,7 @@ class ExclusionsForm(FlaskForm):
     max_calls_per_person = IntegerField(_l("Call one person at most (times)"),
                                         validators=[Optional(), NumberRange(min=1, max=100)])
     new_kind = SelectField(_l("Remove targets who"), choices=options([
-        ("", _l("(no new rule)")), ("field_equals", _l("have a field set to a value")),
-        ("answered", _l("already answered a question")), ("tag", _l("carry a tag")),
-        ("opted_out", _l("opted out"))]), validate_choice=False)
+        ("", _l("(no new rule)")), *EXCLUSION_KIND_LABELS.items()]), validate_choice=False)
     new_field = SelectField(_l("Field"), choices=[], validate_choice=False)
     new_value = StringField(_l("Value"), validators=[Length(max=200)])
     new_tag = StringField(_l("Tag"), validators=[Length(max=64)])

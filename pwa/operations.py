@@ -37,6 +37,7 @@ from ringround.extensions import db, htmx
 from ringround.models import Operation, OperationRole, Organization, OrgRole, User
 from ringround.operation_dispositions import disposition_rows
 from ringround.operation_fields import effective_settings
+from ringround.operation_rules import EXCLUSION_KIND_LABELS
 from ringround.operation_stats import (
     operation_figures,
     organization_progress,
@@ -44,6 +45,7 @@ from ringround.operation_stats import (
 )
 from ringround.people.crm_export import PROFILES, RESULTS
 from ringround.queue import SeeingLimits, caller_alerts
+from ringround.queue.reasons import reason_label
 from ringround.script_placeholders import placeholders
 
 bp = Blueprint("operations", __name__, url_prefix="/console/operations")
@@ -137,6 +139,7 @@ def _step_context(op: Operation, org: Organization, step: str, form) -> dict:
         context["rows"] = disposition_rows(op)
     elif step == "exclusions":
         context["exclusions"] = op.exclusions or {}
+        context["kind_labels"] = EXCLUSION_KIND_LABELS
     elif step == "fields":
         context["fields"] = effective_settings(db.session, op)
     elif step == "people":
@@ -482,9 +485,9 @@ def _figures_context(op: Operation, max_age: float = 0) -> dict:
     charts = {t["id"]: bar_chart(t["items"], t["text"]) for t in figures.tallies if t["items"]}
     limits = SeeingLimits(current_app.config["CALLER_PEOPLE_PER_MINUTE"],
                           current_app.config["CALLER_PEOPLE_PER_HOUR"])
-    return {"op": op, "figures": figures, "charts": charts, "rows": {
-        row.code: row.label for row in disposition_rows(op)},
-        "alerts": caller_alerts(db.session, op.id, limits)}
+    return {"op": op, "figures": figures, "charts": charts, "reason_label": reason_label,
+            "rows": {row.code: row.label for row in disposition_rows(op)},
+            "alerts": caller_alerts(db.session, op.id, limits)}
 
 
 @bp.get("/<int:op_id>")

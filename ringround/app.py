@@ -50,6 +50,10 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel keeps loaded catalogues on the (module-wide) extension, not per app: a new
+    # app must not see another app's translations (tests make many apps in one process).
+    with app.app_context():
+        babel.domain_instance.cache.clear()
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
@@ -80,7 +84,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 # Modules that declare background jobs: imported so that every worker knows every job.
-JOB_MODULES = ("ringround.background",)
+JOB_MODULES = ("ringround.background", "sms.jobs", "sms.calls", "sms.outbound", "sms.bridge",
+               "sms.reconcile")
 
 
 def register_jobs(app: Flask) -> None:

@@ -31,13 +31,14 @@ from huey.api import Task, TaskWrapper
 from huey.constants import EmptyData
 from huey.signals import SIGNAL_ERROR
 from huey.storage import MemoryStorage, PostgresStorage, RedisStorage, SqliteStorage
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ringround.extensions import db
 from ringround.models import FailedJob, utcnow
 
-__all__ = ["FailedJob", "crontab", "huey", "init_queue", "job", "periodic_job", "run_again",
-           "worker_last_seen"]
+__all__ = ["FailedJob", "crontab", "enqueue_after_commit", "huey", "init_queue", "job",
+           "periodic_job", "run_again", "worker_last_seen"]
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -157,3 +158,24 @@ def worker_last_seen() -> float | None:
     """When a worker last ran its heartbeat (a UNIX time), or None if never."""
     value = huey.storage.peek_data(_SEEN_KEY)
     return None if value is EmptyData else float(value.decode())
+
+
+_AFTER_COMMIT = "jobs_after_commit"
+
+
+def enqueue_after_commit(session: Session, task: TaskWrapper, *args: Any) -> None:
+    """Enqueue `task(*args)` once `session` commits (the job then finds what it needs);
+    nothing is enqueued if it rolls back. A killed process between the commit and the
+    enqueue loses the message only: its work must be findable again (an outbox row)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append((task, args))
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_committed(session: Session) -> None:
+    for task, args in session.info.pop(_AFTER_COMMIT, ()):
+        task(*args)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

@@ -13,6 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from html import escape, unescape
 from typing import Any
 from urllib.parse import quote
@@ -95,8 +96,19 @@ def _refusals() -> dict[Standing, str]:
     }
 
 
+def result_time_zone(session: Session, target_id: int) -> str | None:
+    """The time zone a result's call-back time is in: its target's, else its contact's."""
+    row = session.execute(select(Target.time_zone, Contact.time_zone)
+                          .outerjoin(Contact, Contact.id == Target.contact_id)
+                          .where(Target.id == target_id)).first()
+    return (row[0] or row[1]) if row else None
+
+
+_ASK = object()
+
+
 def result_refusal(session: Session, key: bytes, agent_id: int, target: Target,
-                   payload: dict[str, Any]) -> str | None:
+                   payload: dict[str, Any], sender: int | None | object = _ASK) -> str | None:
     """Why the caller app may not record this result, in words for the caller; None if it may.
 
     A resend of the agent's own result (or the result of the bridged call it placed) is
@@ -105,8 +117,9 @@ def result_refusal(session: Session, key: bytes, agent_id: int, target: Target,
     or ended by itself within the grace period with nobody else on the person since. Results
     for people handed back, taken over, or already done are refused, never stored."""
     client_id = str(payload.get("client_id") or "")
-    sender = session.scalar(select(Attempt.agent_id).where(
-        Attempt.client_id == client_id, Attempt.target_id == target.id))
+    if sender is _ASK:  # `sender`: as `queue.record_result` read it, when it asks
+        sender = session.scalar(select(Attempt.agent_id).where(
+            Attempt.client_id == client_id, Attempt.target_id == target.id))
     if sender is not None and sender == agent_id:
         return None
     standing = lease_standing(session, target, agent_id, client_id)
@@ -118,13 +131,20 @@ def result_refusal(session: Session, key: bytes, agent_id: int, target: Target,
     return None if standing.ok else _refusals()[standing]
 
 
+_FROM_PHONES = object()
+
+
 def build_card(operation: Operation, contact: Contact, target_id: int, phone: str,
                expires_at: datetime | None, caller_name: str = "",
-               organization_name: str = "") -> Card:
+               organization_name: str = "", version: tuple | None = None,
+               extension: str | None | object = _FROM_PHONES) -> Card:
     """The card for one lease. The name, and the script's placeholders, come from exposed
-    fields only; the extension is the leased number's own."""
-    shown = exposed_fields(operation, contact)
-    extension = next((p.extension for p in contact.phones if p.e164 == phone), None)
+    fields only; the extension is the leased number's own (looked up in the contact's phones
+    unless given). `version`: the operation's settings version, to use its cached settings
+    (`operation_fields.effective_settings`)."""
+    shown = exposed_fields(operation, contact, version)
+    if extension is _FROM_PHONES:
+        extension = next((p.extension for p in contact.phones if p.e164 == phone), None)
     names = {f["key"]: f["value"] for f in shown if f["key"] in NAME_KEYS and f["value"]}
     name = " ".join(names[key] for key in NAME_KEYS if key in names)
     return Card(
@@ -132,16 +152,16 @@ def build_card(operation: Operation, contact: Contact, target_id: int, phone: st
         fields=[f for f in shown if f["key"] not in NAME_KEYS and not f["editable"]
                 and f["value"] not in (None, "")],
         editable=[f for f in shown if f["editable"]], extension=extension or None,
-        script_html=card_script(operation, shown, caller_name, organization_name),
+        script_html=card_script(operation, shown, caller_name, organization_name, version),
     )
 
 
 def card_script(operation: Operation, shown: list[dict[str, Any]], caller_name: str,
-                organization_name: str) -> str:
+                organization_name: str, version: tuple | None = None) -> str:
     """The operation's script for one card (`shown`: its exposed fields; none for a page
     without a person, where the person's placeholders stay empty)."""
     session = object_session(operation)
-    offered = placeholders(session, operation) if session is not None else []
+    offered = placeholders(session, operation, version) if session is not None else []
     values = script_values(offered, shown, caller_name, organization_name)
     return render_script(operation.script, values)
 
@@ -152,20 +172,12 @@ def render_script(markdown: str, values: dict[str, str] | None = None) -> str:
     Placeholders named in `values` are filled with those values as plain text: each becomes
     an inert random token before the Markdown is rendered, then the escaped value, then nh3
     cleans the whole again, so a contact's name can add neither HTML nor Markdown (nor a
-    `javascript:` link). Other `{words}` stay as typed.
+    `javascript:` link). Other `{words}` stay as typed. The Markdown is rendered once per
+    script and set of placeholder names (`_with_tokens`); each card only fills and cleans.
     """
     values = values or {}
-    nonce = secrets.token_hex(6)
-    filled: dict[str, str] = {}
-
-    def hold(match: re.Match[str]) -> str:
-        if match.group(1) not in values:
-            return match.group(0)
-        token = f"rrph{nonce}n{len(filled)}x"
-        filled[token] = escape(values[match.group(1)])
-        return token
-
-    html = _markdown.render(PLACEHOLDER_RE.sub(hold, markdown or ""))
+    html, tokens = _with_tokens(markdown or "", frozenset(values))
+    filled = {token: escape(values[name]) for token, name in tokens}
 
     def in_link(match: re.Match[str]) -> str:  # inside a link, a value is part of the URL
         url = match.group(2)
@@ -173,10 +185,28 @@ def render_script(markdown: str, values: dict[str, str] | None = None) -> str:
             url = url.replace(token, escape(quote(unescape(value), safe="")))
         return f'{match.group(1)}="{url}"'
 
-    html = _LINK_ATTRIBUTE.sub(in_link, html)
+    if filled:
+        html = _LINK_ATTRIBUTE.sub(in_link, html)
     for token, value in filled.items():
         html = html.replace(token, value)
     return nh3.clean(html)
+
+
+@lru_cache(maxsize=256)
+def _with_tokens(markdown: str, names: frozenset[str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The script rendered with each placeholder in `names` as an inert token (random, made
+    here: never in a script or a value), and which token stands for which name."""
+    nonce = secrets.token_hex(6)
+    tokens: list[tuple[str, str]] = []
+
+    def hold(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            return match.group(0)
+        token = f"rrph{nonce}n{len(tokens)}x"
+        tokens.append((token, match.group(1)))
+        return token
+
+    return _markdown.render(PLACEHOLDER_RE.sub(hold, markdown)), tuple(tokens)
 
 
 def caller_dispositions(operation: Operation) -> dict[DispositionGroup, list[Disposition]]:
@@ -221,9 +251,9 @@ def _aware(value: Any, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as error:
-        raise ResultError(f"{name} is not a date and time.") from error
+        raise ResultError(_("%(field)s is not a date and time.", field=name)) from error
     if moment.tzinfo is None:
-        raise ResultError(f"{name} has no time zone.")
+        raise ResultError(_("%(field)s has no time zone.", field=name))
     return moment.astimezone(UTC)
 
 
@@ -238,7 +268,7 @@ def local_to_utc(value: str | None, time_zone: str | None) -> datetime | None:
     try:
         naive = datetime.fromisoformat(value)
     except ValueError as error:
-        raise ResultError("The call-back time is not a date and time.") from error
+        raise ResultError(_("The call-back time is not a date and time.")) from error
     return naive.replace(tzinfo=naive.tzinfo or zone).astimezone(UTC)
 
 
@@ -250,15 +280,15 @@ def clean_result(operation: Operation, payload: dict[str, Any], editable_keys: s
     """
     client_id = str(payload.get("client_id") or "").strip()
     if not 8 <= len(client_id) <= 64:
-        raise ResultError("The result has no valid client id.")
+        raise ResultError(_("The result has no valid client id."))
     codes = {d.code: d for group in caller_dispositions(operation).values() for d in group}
     code = str(payload.get("disposition") or "")
     if code not in codes:
-        raise ResultError("Choose how the call went.")
+        raise ResultError(_("Choose how the call went."))
     try:
         target_id = int(payload.get("target_id"))
     except (TypeError, ValueError) as error:
-        raise ResultError("The result names no person.") from error
+        raise ResultError(_("The result names no person.")) from error
     answers: dict[str, str] = {}
     if codes[code].group == DispositionGroup.CONTACTED:
         known = {str(q.get("id")) for q in questions_of(operation)}
@@ -274,7 +304,7 @@ def clean_result(operation: Operation, payload: dict[str, Any], editable_keys: s
                        or local_to_utc(payload.get("callback_local"), time_zone))
     method = payload.get("method") or CallMethod.OWN_PHONE
     if method not in set(CallMethod):
-        raise ResultError("Unknown call method.")
+        raise ResultError(_("Unknown call method."))
     return {
         "client_id": client_id, "target_id": target_id, "disposition": code, "answers": answers,
         "notes": str(payload.get("notes") or "").strip()[:MAX_NOTES] or None,

@@ -77,6 +77,7 @@ def check_dev_mode(config: dict[str, object]) -> None:
 E164_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
 ACCOUNT_SID_PATTERN = re.compile(r"^AC[0-9a-fA-F]{32}$")
 AUTH_TOKEN_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
+MESSAGING_SERVICE_PATTERN = re.compile(r"^MG[0-9a-fA-F]{32}$")
 PROVIDERS = ("twilio", "simulator")
 
 
@@ -86,6 +87,9 @@ class TelephonySettings:
 
     `calls_per_second` paces outbound calls (Twilio's default account limit is 1 per second);
     `simulator_token` signs the simulator's webhook requests (derived from SECRET_KEY when unset).
+    `messaging_service_sid` sends texts through a Twilio Messaging Service (A2P 10DLC);
+    `provider_answers_keywords` says the provider replies to STOP/HELP itself (Advanced
+    Opt-Out), so the app records them but sends no second reply.
     """
 
     provider: str
@@ -94,6 +98,8 @@ class TelephonySettings:
     default_from: str | None
     calls_per_second: float = 1.0
     simulator_token: str | None = None
+    messaging_service_sid: str | None = None
+    provider_answers_keywords: bool = False
 
     @classmethod
     def from_environ(cls) -> TelephonySettings:
@@ -108,6 +114,8 @@ class TelephonySettings:
         return cls(
             provider, sid, token, os.environ.get("TWILIO_FROM_NUMBER") or None, cps,
             os.environ.get("TELEPHONY_SIMULATOR_TOKEN") or None,
+            (os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or "").strip() or None,
+            _flag(os.environ.get("TWILIO_ADVANCED_OPT_OUT")),
         )
 
     def problems(self, public_base_url: str | None) -> list[str]:
@@ -124,6 +132,10 @@ class TelephonySettings:
                 "TWILIO_FROM_NUMBER must be in E.164 form (e.g. +14155550100), "
                 f"not {self.default_from!r}."
             )
+        if self.messaging_service_sid and not MESSAGING_SERVICE_PATTERN.match(
+                self.messaging_service_sid):
+            found.append("TWILIO_MESSAGING_SERVICE_SID must be 'MG' followed by 32 hex "
+                         "characters (Twilio console → Messaging → Services).")
         if self.provider != "twilio":
             return found
         if not self.account_sid:
@@ -163,7 +175,11 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(
             os.environ.get("DATABASE_URL") or default_db
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping before every checkout (a round trip per request on a healthy pool):
+        # connections are renewed after half an hour instead, and one that broke (a database
+        # restart) is thrown away with its pool when first used (SQLAlchemy's disconnect
+        # handling), so only the request that meets it fails.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, "pool_recycle": 1800},
         "PUBLIC_BASE_URL": public_base_url,
         "BEHIND_PROXY": _flag(os.environ.get("BEHIND_PROXY")),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -200,9 +216,15 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "DEV_SHOW_CODES": _flag(os.environ.get("DEV_SHOW_CODES")),
         "ORGANIZATIONS_OPEN_TO_ALL": _flag(os.environ.get("ORGANIZATIONS_OPEN_TO_ALL")),
         "TELEPHONY": TelephonySettings.from_environ(),
-        # "thread": webhooks hand slow work to a background thread; "sync" runs it at the end
-        # of the request (tests, single-process debugging).
-        "TELEPHONY_JOBS": os.environ.get("TELEPHONY_JOBS", "thread"),
+        # Twilio's REST client gives up after these many seconds (connecting, then reading).
+        "TWILIO_CONNECT_TIMEOUT": float(os.environ.get("TWILIO_CONNECT_TIMEOUT") or 5),
+        "TWILIO_READ_TIMEOUT": float(os.environ.get("TWILIO_READ_TIMEOUT") or 20),
+        # Texts per second from one campaign number (a US long code: 1; toll-free or short
+        # code more), enforced by the queue across all workers.
+        "TEXTS_PER_SECOND": float(os.environ.get("TWILIO_TEXTS_PER_SECOND") or 1),
+        # Calls and texts with no final status after this many minutes are asked about.
+        "TELEPHONY_RECONCILE_MINUTES": float(os.environ.get("TELEPHONY_RECONCILE_MINUTES")
+                                             or 10),
         # The job queue's storage (ringround/background.py): empty for a SQLite file in the
         # instance folder; redis://… or postgresql://… when workers on several hosts share it.
         "JOB_QUEUE_URL": os.environ.get("JOB_QUEUE_URL", ""),

@@ -71,6 +71,9 @@ PROVIDER_STATUS_CODES: dict[str, str] = {
     "machine_end_silence": "auto_voicemail",
     "machine_end_other": "auto_voicemail",
     "fax": "auto_failed",
+    # The provider refused the number itself (Twilio 21211, 21214): as a caller's "wrong
+    # number", the number is marked and not called again.
+    "invalid-number": "wrong_number",
 }
 CODE_MAX_LENGTH = 64
 

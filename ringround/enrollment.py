@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -61,6 +62,18 @@ class LinkStatus(enum.StrEnum):
     EXPIRED = "expired"
     USED_UP = "used_up"
     CLOSED = "closed"  # its operation has ended
+
+    @property
+    def label(self) -> str:
+        """The status as people read it, in the current language."""
+        return str(LINK_STATUS_LABELS[self])
+
+
+LINK_STATUS_LABELS = {
+    LinkStatus.OPEN: _l("Works"), LinkStatus.REVOKED: _l("Revoked"),
+    LinkStatus.EXPIRED: _l("Expired"), LinkStatus.USED_UP: _l("Used up"),
+    LinkStatus.CLOSED: _l("Operation ended"),
+}
 
 
 class RemovedError(EnrollmentError):

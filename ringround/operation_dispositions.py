@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from ringround.dispositions import BUILTIN as DISPOSITIONS
 from ringround.dispositions import BUILTIN_BY_CODE
 from ringround.models import Operation
@@ -108,7 +110,7 @@ def check_dispositions(
         if code not in BUILTIN_CODES:
             continue  # custom ones carry their own label
         if len(label) > 80:
-            raise DispositionError("Disposition labels are limited to 80 characters.")
+            raise DispositionError(_("Disposition labels are limited to 80 characters."))
         if label and label != str(defaults[code]):
             clean_labels[code] = label
     clean_custom: list[dict[str, str]] = []
@@ -117,14 +119,15 @@ def check_dispositions(
         label = (item.get("label") or "").strip()
         group = item.get("group")
         if not label:
-            raise DispositionError("A new disposition needs a label.")
+            raise DispositionError(_("A new disposition needs a label."))
         if len(label) > 80:
-            raise DispositionError("Disposition labels are limited to 80 characters.")
+            raise DispositionError(_("Disposition labels are limited to 80 characters."))
         if group not in GROUPS:
-            raise DispositionError("Choose the group the new disposition belongs to.")
+            raise DispositionError(_("Choose the group the new disposition belongs to."))
         code = item.get("code") or "custom_" + choice_value(label)
         if code in codes:
-            raise DispositionError(f"There is already a disposition like {label!r}.")
+            raise DispositionError(_("There is already a disposition like “%(label)s”.",
+                                      label=label))
         codes.add(code)
         clean_custom.append({"code": code, "label": label, "group": group})
     result = {"labels": clean_labels, "custom": clean_custom}
@@ -143,14 +146,15 @@ def check_retry_rules(
     clean = {}
     for code, rule in rules.items():
         if code not in groups:
-            raise DispositionError(f"There is no disposition {code!r}.")
+            raise DispositionError(_("There is no disposition “%(code)s”.", code=code))
         if groups[code] == "remove":
-            raise DispositionError("Dispositions in the remove group are never retried.")
+            raise DispositionError(_("Dispositions in the remove group are never retried."))
         retries, interval = rule.get("retries"), rule.get("interval_minutes")
         if not isinstance(retries, int) or not 1 <= retries <= MAX_RETRIES:
-            raise DispositionError(f"More attempts must be a number from 1 to {MAX_RETRIES}.")
+            raise DispositionError(_("More attempts must be a number from 1 to %(max)d.",
+                                      max=MAX_RETRIES))
         if not isinstance(interval, int) or not 1 <= interval <= MAX_INTERVAL_MINUTES:
-            raise DispositionError("The time between attempts must be from 1 minute to 30 days.")
+            raise DispositionError(_("The time between attempts must be from 1 minute to 30 days."))
         clean[code] = {"retries": retries, "interval_minutes": interval}
     problems = validate_retry_rules(clean)  # the queue's own reading must agree
     if problems:
@@ -162,7 +166,7 @@ def check_voicemail_policy(leave_message: bool, message: str) -> dict[str, Any]:
     """A voicemail policy in its stored shape, or DispositionError."""
     message = (message or "").strip()
     if leave_message and not message:
-        raise DispositionError("Say what callers should leave as a message.")
+        raise DispositionError(_("Say what callers should leave as a message."))
     if len(message) > 1000:
-        raise DispositionError("The voicemail message is limited to 1000 characters.")
+        raise DispositionError(_("The voicemail message is limited to 1000 characters."))
     return {"leave_message": bool(leave_message), "message": message}

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
@@ -17,11 +19,12 @@ from ringround.models import Contact, CustomField, Operation
 VISIBILITIES = ("hidden", "visible", "editable")
 
 # Built-in contact fields an operation may expose, with their labels, in a sensible order.
-BUILTIN_FIELDS: tuple[tuple[str, str], ...] = (
-    ("first_name", "First name"), ("last_name", "Last name"), ("language", "Language"),
-    ("city", "City"), ("postcode", "Postcode"), ("street", "Street"), ("country", "Country"),
-    ("email", "Email"), ("date_of_birth", "Date of birth"), ("time_zone", "Time zone"),
-    ("source", "Source"),
+BUILTIN_FIELDS = (
+    ("first_name", _l("First name")), ("last_name", _l("Last name")),
+    ("language", _l("Language")), ("city", _l("City")), ("postcode", _l("Postcode")),
+    ("street", _l("Street")), ("country", _l("Country")), ("email", _l("Email")),
+    ("date_of_birth", _l("Date of birth")), ("time_zone", _l("Time zone")),
+    ("source", _l("Source")),
 )
 # Never editable by callers whatever the settings say (also: custom fields marked so).
 NEVER_EDITABLE_KEYS = frozenset({"date_of_birth", "donations"})
@@ -48,7 +51,7 @@ class FieldInfo:
 
 def available_fields(session: Session, org_id: int) -> list[FieldInfo]:
     """Every field an operation of this organization can show: built-in ones, then custom."""
-    fields = [FieldInfo(key, label, False, key in NEVER_EDITABLE_KEYS)
+    fields = [FieldInfo(key, str(label), False, key in NEVER_EDITABLE_KEYS)
               for key, label in BUILTIN_FIELDS]
     builtin = {key for key, _ in BUILTIN_FIELDS}
     custom = session.scalars(
@@ -59,8 +62,32 @@ def available_fields(session: Session, org_id: int) -> list[FieldInfo]:
     return fields
 
 
-def effective_settings(session: Session, operation: Operation) -> list[dict[str, Any]]:
-    """One row per available field (with label), stored order first, unlisted ones hidden."""
+# Settings by (operation id, settings version): the caller app reads them at every card and
+# result. The version (`caller_access.CallerAccess.settings_version`) holds the operation's
+# last change and its organization's custom fields, so an edit is seen at the next request of
+# every worker. Values are shared: callers must not modify them.
+_by_version: dict[tuple, list[dict[str, Any]]] = {}
+_CACHE_SIZE = 512
+
+
+def effective_settings(session: Session, operation: Operation,
+                       version: tuple | None = None) -> list[dict[str, Any]]:
+    """One row per available field (with label), stored order first, unlisted ones hidden.
+
+    With `version` (see `_by_version`), built once per operation and version."""
+    if version is None:
+        return _effective_settings(session, operation)
+    key = (operation.id, version)
+    rows = _by_version.get(key)
+    if rows is None:
+        rows = _effective_settings(session, operation)
+        if len(_by_version) >= _CACHE_SIZE:
+            _by_version.clear()
+        _by_version[key] = rows
+    return rows
+
+
+def _effective_settings(session: Session, operation: Operation) -> list[dict[str, Any]]:
     infos = {f.key: f for f in available_fields(session, operation.organization_id)}
     stored = (operation.field_settings or {}).get("fields")
     if stored is None:
@@ -94,15 +121,17 @@ def check_field_settings(
         key = item.get("key")
         info = infos.get(key)
         if info is None:
-            raise FieldSettingsError(f"There is no contact field called {key!r}.")
+            raise FieldSettingsError(_("There is no contact field called %(key)s.", key=key))
         if key in seen:
-            raise FieldSettingsError(f"The field {info.label} is listed twice.")
+            raise FieldSettingsError(_("The field %(label)s is listed twice.", label=info.label))
         seen.add(key)
         visibility = item.get("visibility", "hidden")
         if visibility not in VISIBILITIES:
-            raise FieldSettingsError(f"{info.label}: choose hidden, visible or editable.")
+            raise FieldSettingsError(_("%(label)s: choose hidden, visible or editable.",
+                                       label=info.label))
         if visibility == "editable" and info.never_editable:
-            raise FieldSettingsError(f"{info.label} can never be made editable by callers.")
+            raise FieldSettingsError(_("%(label)s can never be made editable by callers.",
+                                       label=info.label))
         result.append({"key": key, "visibility": visibility,
                        "highlight": bool(item.get("highlight")) and visibility != "hidden"})
     return {"fields": result}
@@ -115,13 +144,14 @@ def _value(contact: Contact, key: str, custom: bool) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def exposed_fields(operation: Operation, contact: Contact) -> list[dict[str, Any]]:
+def exposed_fields(operation: Operation, contact: Contact,
+                   version: tuple | None = None) -> list[dict[str, Any]]:
     """The fields callers of this operation may see for this contact, highlighted first.
 
     Each item: key, label, value, editable, highlight. Hidden fields never appear.
     """
     session = object_session(operation)
-    rows = effective_settings(session, operation) if session is not None else []
+    rows = effective_settings(session, operation, version) if session is not None else []
     shown = [row for row in rows if row["visibility"] != "hidden"]
     shown.sort(key=lambda row: not row["highlight"])  # stable: keeps the organizer's order
     return [{"key": row["key"], "label": row["label"],
@@ -130,7 +160,8 @@ def exposed_fields(operation: Operation, contact: Contact) -> list[dict[str, Any
              "highlight": row["highlight"]} for row in shown]
 
 
-def editable_field_keys(session: Session, operation: Operation) -> set[str]:
+def editable_field_keys(session: Session, operation: Operation,
+                        version: tuple | None = None) -> set[str]:
     """Keys of the fields callers may change for this operation's contacts."""
-    return {row["key"] for row in effective_settings(session, operation)
+    return {row["key"] for row in effective_settings(session, operation, version)
             if row["visibility"] == "editable" and not row["never_editable"]}

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from ringround.dispositions import BUILTIN_BY_CODE, CODE_MAX_LENGTH, disposition_map
 from ringround.models.calls import DispositionGroup
 
@@ -49,6 +51,12 @@ def default_retry_rules_json() -> dict[str, dict[str, int]]:
 
 
 EXCLUSION_KINDS = ("field_equals", "answered", "tag", "opted_out")
+# Each kind as the wizard says it, after "Remove targets who …".
+EXCLUSION_KIND_LABELS = {
+    "field_equals": _l("have a field set to a value"),
+    "answered": _l("already answered a question"), "tag": _l("carry a tag"),
+    "opted_out": _l("opted out"),
+}
 DONE_KINDS = ("answered",)
 
 

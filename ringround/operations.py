@@ -12,6 +12,7 @@ import copy
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -82,7 +83,7 @@ def _actor_id(actor: User | None) -> int | None:
 
 def _editable(operation: Operation) -> None:
     if operation.state not in EDITABLE_STATES:
-        raise OperationError("This operation has ended. Duplicate it to run it again.")
+        raise OperationError(_("This operation has ended. Duplicate it to run it again."))
 
 
 def one_month_after(moment: datetime) -> datetime:
@@ -101,7 +102,7 @@ def create_draft(session: Session, org_id: int, actor: User, name: str = "") -> 
     org = session.get(Organization, org_id)
     window = (org.default_window_start, org.default_window_end) if org else DEFAULT_WINDOW
     operation = Operation(
-        organization_id=org_id, name=(name or "").strip()[:200] or "New call operation",
+        organization_id=org_id, name=(name or "").strip()[:200] or _("New call operation"),
         state=OperationState.DRAFT, mode=OperationMode.SIMPLE, description="",
         starts_at=now, ends_at=one_month_after(now), window_start=window[0],
         window_end=window[1], weekdays="0123456", allow_own_phone=True,
@@ -126,7 +127,7 @@ def update_mode(session: Session, operation: Operation, mode: str) -> Operation:
     try:
         operation.mode = OperationMode(mode)
     except ValueError:
-        raise OperationError("Choose simple or guided.", "mode") from None
+        raise OperationError(_("Choose simple or guided."), "mode") from None
     return operation
 
 
@@ -137,7 +138,8 @@ def normalize_filter(raw: dict[str, Any]) -> dict[str, Any]:
 
     unknown = set(raw) - set(FILTER_KEYS)
     if unknown:
-        raise OperationError(f"Unknown filter {sorted(unknown)[0]!r}.", "source_filter")
+        raise OperationError(_("Unknown filter “%(name)s”.", name=sorted(unknown)[0]),
+                             "source_filter")
     days = raw.get("not_called_days")
     if isinstance(days, str):
         days = days.strip()
@@ -145,10 +147,10 @@ def normalize_filter(raw: dict[str, Any]) -> dict[str, Any]:
         try:
             days = int(days)
         except (TypeError, ValueError):
-            raise OperationError("“Not called for” needs a number of days.",
+            raise OperationError(_("“Not called for” needs a number of days."),
                                  "not_called_days") from None
         if not 1 <= days <= 3650:
-            raise OperationError("“Not called for” must be from 1 to 3650 days.",
+            raise OperationError(_("“Not called for” must be from 1 to 3650 days."),
                                  "not_called_days")
     clean = clean_filter({**raw, "not_called_days": days})
     try:
@@ -167,12 +169,12 @@ def update_source(
     if list_id is not None:
         saved = session.get(SavedList, list_id)
         if saved is None or saved.organization_id != operation.organization_id:
-            raise OperationError("Choose one of your saved lists.", "source_list")
+            raise OperationError(_("Choose one of your saved lists."), "source_list")
         operation.source_list_id, operation.source_filter = saved.id, {}
     else:
         clean = normalize_filter(contact_filter or {})
         if not clean:
-            raise OperationError("Choose a saved list or set at least one filter.", "source")
+            raise OperationError(_("Choose a saved list or set at least one filter."), "source")
         operation.source_list_id, operation.source_filter = None, clean
     _refresh_targets(session, operation)
     return operation
@@ -189,7 +191,7 @@ def count_source(
     if list_id is not None:
         saved = session.get(SavedList, list_id)
         if saved is None or saved.organization_id != operation.organization_id:
-            raise OperationError("Choose one of your saved lists.", "list_id")
+            raise OperationError(_("Choose one of your saved lists."), "list_id")
         chosen = saved.filter or {}
     else:
         chosen = normalize_filter(contact_filter or {})
@@ -210,26 +212,26 @@ def update_basics(
     name = (name or "").strip()
     problems: dict[str, str] = {}  # every problem at once, so the form can show them all
     if not name:
-        problems["name"] = "The operation needs a name."
+        problems["name"] = _("The operation needs a name.")
     elif len(name) > 200:
-        problems["name"] = "Names are limited to 200 characters."
+        problems["name"] = _("Names are limited to 200 characters.")
     if starts_at is None or starts_at.tzinfo is None:
-        problems["starts_at"] = "Give the date and time calling starts."
+        problems["starts_at"] = _("Give the date and time calling starts.")
     else:
         ends_at = ends_at or one_month_after(starts_at)
         if ends_at.tzinfo is None:
-            problems["ends_at"] = "Give the date and time calling ends."
+            problems["ends_at"] = _("Give the date and time calling ends.")
         elif ends_at <= starts_at:
-            problems["ends_at"] = "The end must come after the start."
+            problems["ends_at"] = _("The end must come after the start.")
     if window_start is not None and window_end is not None and window_end <= window_start:
-        problems["window_end"] = "The daily window must end after it starts."
+        problems["window_end"] = _("The daily window must end after it starts.")
     elif window_start is None:
-        problems["window_start"] = "Give the time calls may start."
+        problems["window_start"] = _("Give the time calls may start.")
     elif window_end is None:
-        problems["window_end"] = "Give the time calls must stop."
+        problems["window_end"] = _("Give the time calls must stop.")
     days = "".join(sorted(set(weekdays or "")))
     if not days or any(d not in "0123456" for d in days):
-        problems["weekdays"] = "Choose at least one weekday."
+        problems["weekdays"] = _("Choose at least one weekday.")
     if problems:
         raise OperationError.from_problems(problems)
     operation.name, operation.description = name, (description or "").strip()
@@ -245,7 +247,7 @@ def update_call_method(
     """Step 4: the caller's own phone (tel: links) and/or the campaign line (bridged)."""
     _editable(operation)
     if not own_phone and not campaign_line:
-        raise OperationError("Choose at least one way to call.", "method")
+        raise OperationError(_("Choose at least one way to call."), "method")
     operation.allow_own_phone, operation.allow_campaign_line = own_phone, campaign_line
     return operation
 
@@ -254,7 +256,7 @@ def update_script(session: Session, operation: Operation, script: str) -> Operat
     """The script callers read (Markdown), shown on the card in both modes."""
     _editable(operation)
     if len(script or "") > 20_000:
-        raise OperationError("The script is limited to 20,000 characters.", "script")
+        raise OperationError(_("The script is limited to 20,000 characters."), "script")
     try:
         check_script(session, operation, script or "")
     except ScriptError as error:
@@ -307,31 +309,31 @@ def _check_exclusion(rule: dict[str, Any], question_ids: set[str], done: bool,
     kind = rule.get("kind")
     label = (rule.get("label") or "").strip()[:80]
     if kind not in (("answered",) if done else EXCLUSION_KINDS):
-        raise OperationError(f"Unknown kind of rule {kind!r}.", "exclusions")
+        raise OperationError(_("Unknown kind of rule “%(kind)s”.", kind=kind), "exclusions")
     if not label:
-        raise OperationError("Every rule needs a label (shown as the reason).", "exclusions")
+        raise OperationError(_("Every rule needs a label (shown as the reason)."), "exclusions")
     clean: dict[str, Any] = {"kind": kind, "label": label}
     if kind == "field_equals":
         if not (rule.get("field") or "").strip():
-            raise OperationError("Say which field the rule looks at.", "exclusions")
+            raise OperationError(_("Say which field the rule looks at."), "exclusions")
         if field_keys is not None and rule["field"].strip() not in field_keys:
-            raise OperationError(f"There is no contact field called {rule['field']!r}.",
-                                 "exclusions")
+            raise OperationError(_("There is no contact field called %(key)s.",
+                                   key=rule["field"]), "exclusions")
         clean["field"], clean["value"] = rule["field"].strip(), str(rule.get("value") or "")
     elif kind == "tag":
         if not (rule.get("tag") or "").strip():
-            raise OperationError("Say which tag removes a target.", "exclusions")
+            raise OperationError(_("Say which tag removes a target."), "exclusions")
         clean["tag"] = rule["tag"].strip()
     elif kind == "answered":
         if rule.get("question") not in question_ids:
-            raise OperationError("The rule refers to a question the questionnaire lacks.",
+            raise OperationError(_("The rule refers to a question the questionnaire lacks."),
                                  "exclusions")
         clean["question"] = rule["question"]
         clean["answer"] = rule.get("answer") or None
     if done:
         days = rule.get("reselect_after_days")
         if days not in (None, "") and (not isinstance(days, int) or not 1 <= days <= 3650):
-            raise OperationError("“Reselect after” must be from 1 to 3650 days.", "exclusions")
+            raise OperationError(_("“Reselect after” must be from 1 to 3650 days."), "exclusions")
         clean["reselect_after_days"] = days or None
     return clean
 
@@ -357,9 +359,9 @@ def update_exclusions(
     except OperationError as error:
         problems["done_question"] = str(error)
     if not isinstance(cooldown_minutes, int) or not 0 <= cooldown_minutes <= 60 * 24 * 90:
-        problems["cooldown_minutes"] = "The cooldown must be from 0 minutes to 90 days."
+        problems["cooldown_minutes"] = _("The cooldown must be from 0 minutes to 90 days.")
     if max_calls_per_person is not None and not 1 <= max_calls_per_person <= 100:
-        problems["max_calls_per_person"] = "The cap on calls per person must be from 1 to 100."
+        problems["max_calls_per_person"] = _("The cap on calls per person must be from 1 to 100.")
     if problems:
         raise OperationError.from_problems(problems)
     exclusions = {"household_wide": bool(household_wide), "rules": clean_rules,
@@ -425,12 +427,12 @@ def add_member(
     who was removed lifts the removal: join links let them in again."""
     _editable(operation)
     if user_id not in {u.id for u in candidate_members(session, operation)}:
-        raise OperationError("Choose someone from your organization who is not in yet.",
+        raise OperationError(_("Choose someone from your organization who is not in yet."),
                              "user")
     try:
         role_value = OperationRole(role)
     except ValueError:
-        raise OperationError("Choose owner or agent.", "role") from None
+        raise OperationError(_("Choose owner or agent."), "role") from None
     member = OperationMember(user_id=user_id, role=role_value, prefer_tags=_clean_tags(
         prefer_tags), avoid_tags=_clean_tags(avoid_tags))
     operation.members.append(member)
@@ -445,7 +447,7 @@ def add_member(
 def _member(operation: Operation, member_id: int) -> OperationMember:
     member = next((m for m in operation.members if m.id == member_id), None)
     if member is None:
-        raise OperationError("This person is not in the operation.", "member")
+        raise OperationError(_("This person is not in the operation."), "member")
     return member
 
 
@@ -465,14 +467,14 @@ def update_member(
     try:
         role_value = OperationRole(role)
     except ValueError:
-        raise OperationError("Choose owner or agent.", "role") from None
+        raise OperationError(_("Choose owner or agent."), "role") from None
     if member.role is OperationRole.OWNER and role_value is not OperationRole.OWNER \
             and len(_owners(operation)) == 1:
-        raise OperationError("An operation keeps at least one owner.", "role")
+        raise OperationError(_("An operation keeps at least one owner."), "role")
     prefer = member.prefer_tags if prefer_tags is None else _clean_tags(prefer_tags)
     avoid = member.avoid_tags if avoid_tags is None else _clean_tags(avoid_tags)
     if set(prefer) & set(avoid):
-        raise OperationError("A tag cannot be both preferred and avoided.", "tags")
+        raise OperationError(_("A tag cannot be both preferred and avoided."), "tags")
     changed_role = member.role is not role_value
     member.role, member.prefer_tags, member.avoid_tags = role_value, prefer, avoid
     if changed_role and actor is not None:
@@ -491,7 +493,7 @@ def remove_member(
     _editable(operation)
     member = _member(operation, member_id)
     if member.role is OperationRole.OWNER and len(_owners(operation)) == 1:
-        raise OperationError("An operation keeps at least one owner.", "member")
+        raise OperationError(_("An operation keeps at least one owner."), "member")
     operation.members.remove(member)
     if removal_of(session, operation.id, member.user_id) is None:
         session.add(OperationRemoval(operation_id=operation.id, user_id=member.user_id,
@@ -583,16 +585,16 @@ def readiness_problems(session: Session, operation: Operation) -> list[str]:
     """What stops this operation from being activated ([] when it is ready)."""
     problems = []
     if operation.source_list_id is None and not operation.source_filter:
-        problems.append("Choose who to call (a saved list or a filter).")
+        problems.append(_("Choose who to call (a saved list or a filter)."))
     if operation.starts_at is None or operation.ends_at is None:
-        problems.append("Set the start and end.")
+        problems.append(_("Set the start and end."))
     elif operation.ends_at <= utcnow():
-        problems.append("The end date has passed.")
+        problems.append(_("The end date has passed."))
     if not operation.allow_own_phone and not operation.allow_campaign_line:
-        problems.append("Choose at least one way to call.")
+        problems.append(_("Choose at least one way to call."))
     questions = questionnaires.questions_of(operation.questionnaire)
     if operation.mode is OperationMode.GUIDED and not questions:
-        problems.append("Guided mode needs at least one question.")
+        problems.append(_("Guided mode needs at least one question."))
     problems += questionnaires.validate(operation.questionnaire)
     return problems
 
@@ -617,7 +619,7 @@ def activate(session: Session, operation: Operation, actor: User | None) -> int 
     """Review passed: the operation goes live and its targets are materialized from the source.
     Returns how many targets the queue added (None when the queue is not installed)."""
     if operation.state is not OperationState.DRAFT:
-        raise OperationError("Only a draft can be activated.")
+        raise OperationError(_("Only a draft can be activated."))
     problems = readiness_problems(session, operation)
     if problems:
         raise OperationError(" ".join(problems))
@@ -631,7 +633,7 @@ def activate(session: Session, operation: Operation, actor: User | None) -> int 
 def pause(session: Session, operation: Operation, actor: User | None) -> Operation:
     """Stop handing out targets for now (results still arrive)."""
     if operation.state is not OperationState.ACTIVE:
-        raise OperationError("Only an active operation can be paused.")
+        raise OperationError(_("Only an active operation can be paused."))
     operation.state = OperationState.PAUSED
     record_audit(session, operation.organization_id, _actor_id(actor), "operation.paused",
                  "operation", operation.id)
@@ -641,7 +643,7 @@ def pause(session: Session, operation: Operation, actor: User | None) -> Operati
 def resume(session: Session, operation: Operation, actor: User | None) -> Operation:
     """Hand out targets again, picking up contacts that newly match the source."""
     if operation.state is not OperationState.PAUSED:
-        raise OperationError("Only a paused operation can be resumed.")
+        raise OperationError(_("Only a paused operation can be resumed."))
     problems = readiness_problems(session, operation)
     if problems:
         raise OperationError(" ".join(problems))
@@ -656,7 +658,7 @@ def end(session: Session, operation: Operation, actor: User | None) -> Operation
     """Finish for good: no more calls; results stay."""
     if operation.state not in (OperationState.ACTIVE, OperationState.PAUSED,
                                OperationState.DRAFT):
-        raise OperationError("This operation has already ended.")
+        raise OperationError(_("This operation has already ended."))
     operation.state = OperationState.ENDED
     record_audit(session, operation.organization_id, _actor_id(actor), "operation.ended",
                  "operation", operation.id)
@@ -675,9 +677,9 @@ def delete_draft(session: Session, operation: Operation, actor: User) -> None:
     """Delete a draft for good (with its members and join links). Active, paused and ended
     operations are never deleted: their results matter; they are paused or ended instead."""
     if operation.state is not OperationState.DRAFT:
-        raise OperationError("Only a draft can be deleted: pause or end this operation instead.")
+        raise OperationError(_("Only a draft can be deleted: pause or end this operation instead."))
     if not can_delete(session, operation, actor):
-        raise OperationError("Only the organization's admins and organizers delete drafts.")
+        raise OperationError(_("Only the organization's admins and organizers delete drafts."))
     record_audit(session, operation.organization_id, actor.id, "operation.deleted",
                  "operation", operation.id, {"name": operation.name})
     session.delete(operation)

@@ -18,6 +18,8 @@ import copy
 import re
 from typing import Any
 
+from flask_babel import gettext as _
+
 QUESTION_TYPES = ("choice", "yes_no", "scale", "text")
 END = "end"
 TEMPLATE_NAMES = ("mobilize", "inform", "survey", "stay_in_touch")
@@ -87,7 +89,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
 def template(name: str) -> dict[str, Any]:
     """A fresh copy of a template questionnaire (mobilize, inform, survey, stay_in_touch)."""
     if name not in TEMPLATES:
-        raise QuestionnaireError([f"There is no template called {name!r}."])
+        raise QuestionnaireError([_("There is no template called “%(name)s”.", name=name)])
     return copy.deepcopy(TEMPLATES[name])
 
 
@@ -131,51 +133,57 @@ def validate(questionnaire: dict[str, Any] | None) -> list[str]:
     problems: list[str] = []
     questions = questions_of(questionnaire)
     if len(questions) > MAX_QUESTIONS:
-        problems.append(f"A questionnaire can hold at most {MAX_QUESTIONS} questions.")
+        problems.append(_("A questionnaire can hold at most %(max)d questions.",
+                           max=MAX_QUESTIONS))
     ids = [q.get("id") for q in questions]
     seen: set[str] = set()
     for question in questions:
         qid = question.get("id")
-        name = f"Question {qid}" if qid else "A question"
+        name = qid if qid and isinstance(qid, str) else "?"
         if not qid or not isinstance(qid, str):
-            problems.append("Every question needs an id.")
+            problems.append(_("Every question needs an id."))
         elif qid in seen:
-            problems.append(f"Two questions share the id {qid}.")
+            problems.append(_("Two questions share the id %(id)s.", id=qid))
         seen.add(qid)
         if not str(question.get("text") or "").strip():
-            problems.append(f"{name} has no text.")
+            problems.append(_("Question %(id)s has no text.", id=name))
         kind = question.get("type")
         if kind not in QUESTION_TYPES:
-            problems.append(f"{name} has an unknown type {kind!r}.")
+            problems.append(_("Question %(id)s has an unknown type “%(type)s”.", id=name,
+                               type=kind))
         choices = question.get("choices") or []
         if kind == "choice":
             if len(choices) < 2:
-                problems.append(f"{name} needs at least two choices.")
+                problems.append(_("Question %(id)s needs at least two choices.", id=name))
             if len(choices) > MAX_CHOICES:
-                problems.append(f"{name} has more than {MAX_CHOICES} choices.")
+                problems.append(_("Question %(id)s has more than %(max)d choices.", id=name,
+                                   max=MAX_CHOICES))
         if kind == "yes_no" and sorted(c.get("value") for c in choices) != ["no", "yes"]:
-            problems.append(f"{name} must offer exactly yes and no.")
+            problems.append(_("Question %(id)s must offer exactly yes and no.", id=name))
         values = [c.get("value") for c in choices]
         if any(not v for v in values) or any(not str(c.get("label") or "").strip()
                                               for c in choices):
-            problems.append(f"{name} has a choice without a label.")
+            problems.append(_("Question %(id)s has a choice without a label.", id=name))
         elif len(set(values)) != len(values):
-            problems.append(f"{name} has two choices with the same label.")
+            problems.append(_("Question %(id)s has two choices with the same label.", id=name))
         if kind == "scale":
             low, high = question.get("min"), question.get("max")
             if not isinstance(low, int) or not isinstance(high, int) or low >= high:
-                problems.append(f"{name}: the scale's lowest value must be below its highest.")
+                problems.append(_("Question %(id)s: the scale’s lowest value must be below its "
+                                   "highest.", id=name))
             elif high - low > 10:
-                problems.append(f"{name}: a scale can have at most 11 steps.")
+                problems.append(_("Question %(id)s: a scale can have at most 11 steps.", id=name))
         for target in _edges(question):
             if target not in ids:
-                problems.append(f"{name} leads to {target}, which does not exist.")
+                problems.append(_("Question %(id)s leads to %(target)s, which does not exist.",
+                                   id=name, target=target))
             elif target == qid:
-                problems.append(f"{name} leads back to itself.")
+                problems.append(_("Question %(id)s leads back to itself.", id=name))
     if not problems:
         cycle = _find_cycle(questions)
         if cycle:
-            problems.append("The branches go round in a circle: " + " → ".join(cycle) + ".")
+            problems.append(_("The branches go round in a circle: %(path)s.",
+                               path=" → ".join(cycle)))
     return problems
 
 

@@ -43,12 +43,14 @@ class Placeholder:
         return "{" + self.name + "}"
 
 
-def placeholders(session: Session, operation: Any) -> list[Placeholder]:
+def placeholders(session: Session, operation: Any,
+                 version: tuple | None = None) -> list[Placeholder]:
     """The placeholders a script of this operation may use: names, caller, organization, and
-    the custom fields callers are shown (never a hidden one)."""
+    the custom fields callers are shown (never a hidden one). `version`: as for
+    `operation_fields.effective_settings`."""
     found = [Placeholder(name, label) for name, label in BUILTIN]
     found += [Placeholder(row["key"], row["label"])
-              for row in effective_settings(session, operation)
+              for row in effective_settings(session, operation, version)
               if row["custom"] and row["visibility"] != "hidden"
               and row["key"] not in dict(BUILTIN)]
     return found

@@ -30,7 +30,7 @@ DEFAULT_FIELDS = {"first_name": "required", "last_name": "optional", "phone": "r
                   "email": "optional"}
 MAX_LENGTHS = {"first_name": 120, "last_name": 120, "email": 320, "postcode": 20, "city": 120,
                "language": 12, "phone": 40}
-KEYWORD_RE = re.compile(r"^[A-Z0-9]{2,32}$")
+KEYWORD_RE = re.compile(r"^[^\W_]{2,32}$")  # letters of any alphabet (GÅMED) and digits
 
 
 class SignupError(ValueError):
@@ -68,12 +68,28 @@ def clean_tags(tags: list[str] | str) -> list[str]:
 
 
 def clean_keyword(keyword: str | None) -> str | None:
+    """The keyword in capitals, in the organization's alphabet; STOP, HELP and their kin in
+    any language are kept for opt-out and help."""
+    from ringround.sms_keywords import recognize
+
     keyword = (keyword or "").strip().upper()
     if not keyword:
         return None
     if not KEYWORD_RE.match(keyword):
         raise SignupError(_("A keyword is one word of letters and digits (2 to 32)."))
+    if recognize(keyword).keyword is not None:
+        raise SignupError(_("%(word)s is kept for opting out, opting in and help.",
+                            word=keyword))
     return keyword
+
+
+def _forms_with_keyword(session: Session, org_id: int, keyword: str) -> list[SignupForm]:
+    """The organization's forms whose keyword is `keyword` without case and accents."""
+    from ringround.sms_keywords import same_keyword
+
+    return [form for form in session.scalars(select(SignupForm).where(
+        SignupForm.organization_id == org_id, SignupForm.sms_keyword.is_not(None)))
+        if same_keyword(form.sms_keyword, keyword)]
 
 
 def unique_form_slug(session: Session, title: str) -> str:
@@ -97,9 +113,7 @@ def _check_operation(session: Session, org_id: int, operation_id: int | None) ->
 def _check_keyword(session: Session, org_id: int, keyword: str | None, form_id: int | None):
     if keyword is None:
         return
-    other = session.scalar(select(SignupForm.id).where(
-        SignupForm.organization_id == org_id, SignupForm.sms_keyword == keyword))
-    if other is not None and other != form_id:
+    if any(form.id != form_id for form in _forms_with_keyword(session, org_id, keyword)):
         raise SignupError(_("Another sign-up form already uses that keyword."))
 
 
@@ -158,15 +172,10 @@ def form_by_slug(session: Session, slug: str) -> SignupForm | None:
 
 def form_for_keyword(session: Session, org_id: int, keyword: str) -> SignupForm | None:
     """The active form an SMS keyword starts (the telephony part's hook)."""
-    try:
-        keyword = clean_keyword(keyword)
-    except SignupError:
+    if not keyword:
         return None
-    if keyword is None:
-        return None
-    return session.scalar(select(SignupForm).where(
-        SignupForm.organization_id == org_id, SignupForm.sms_keyword == keyword,
-        SignupForm.active.is_(True)))
+    return next((form for form in _forms_with_keyword(session, org_id, keyword)
+                 if form.active), None)
 
 
 # ---- the public side -------------------------------------------------------------------

@@ -1,9 +1,9 @@
-"""Telephony rules that need no provider: SMS keywords, opt-out and opt-in, quiet hours,
-which campaign number an organization or operation uses, and follow-up eligibility."""
+"""Telephony rules that need no provider: opt-out and opt-in (the words that ask for them are
+in ringround.sms_keywords), quiet hours, which campaign number an organization or operation
+uses, and follow-up eligibility."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,38 +22,19 @@ from ringround.models import (
     Operation,
     OperationState,
     Organization,
+    PhoneStatus,
     Target,
     TargetState,
+    TextOptOut,
 )
-from ringround.optouts import is_opted_out, opt_in_number, opt_out_number
+from ringround.optouts import is_opted_out, opt_in_number, opt_out_number, phone_hmac
 
 OPTED_OUT_REASON = "opted_out"
 DEFAULT_TEXT_WINDOW = (time(9, 0), time(21, 0))
 
 
-class Keyword(enum.StrEnum):
-    STOP = "stop"
-    START = "start"
-    HELP = "help"
-
-
-STOP_WORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
+# Words that answer a sign-up's "reply YES" (and, alone, opt back in).
 START_WORDS = frozenset({"START", "YES", "UNSTOP"})
-HELP_WORDS = frozenset({"HELP", "INFO"})
-
-
-def classify_keyword(body: str | None) -> Keyword | None:
-    """STOP/START/HELP when the whole text (any case, spaces around) is one of their words."""
-    word = (body or "").strip().upper()
-    if word in STOP_WORDS:
-        return Keyword.STOP
-    if word in START_WORDS:
-        return Keyword.START
-    if word in HELP_WORDS:
-        return Keyword.HELP
-    return None
 
 
 def contacts_with_number(session: Session, org_id: int, e164: str) -> list[Contact]:
@@ -134,6 +115,44 @@ def may_contact(session: Session, org_id: int, e164: str) -> bool:
     if is_opted_out(session, org_id, e164):
         return False
     return not any(c.do_not_contact for c in contacts_with_number(session, org_id, e164))
+
+
+def opt_out_of_texts(session: Session, org_id: int, e164: str, source: str) -> bool:
+    """Stop texting `e164` in the whole organization (calls go on): the carrier said the
+    person unsubscribed from texts (21610). True when it is new."""
+    digest = phone_hmac(e164)
+    if session.scalar(select(TextOptOut.id).where(TextOptOut.organization_id == org_id,
+                                                  TextOptOut.phone_hmac == digest)):
+        return False
+    session.add(TextOptOut(organization_id=org_id, phone_hmac=digest, source=source))
+    record_audit(session, org_id, None, "optout.texts_added", details={"source": source})
+    session.flush()
+    return True
+
+
+def may_text(session: Session, org_id: int, e164: str) -> bool:
+    """`may_contact`, and not unsubscribed from texts at the carrier."""
+    if not may_contact(session, org_id, e164):
+        return False
+    return session.scalar(select(TextOptOut.id).where(
+        TextOptOut.organization_id == org_id,
+        TextOptOut.phone_hmac == phone_hmac(e164))) is None
+
+
+def mark_number_bad(session: Session, org_id: int, e164: str) -> int:
+    """The provider says `e164` is not a valid or reachable number (21211, 21214): mark it
+    "wrong number" on the organization's contacts, as a caller's result would (organizers
+    can undo it). Returns how many numbers were marked."""
+    phones = session.scalars(select(ContactPhone).where(
+        ContactPhone.organization_id == org_id, ContactPhone.e164 == e164,
+        ContactPhone.status == PhoneStatus.OK)).all()
+    for phone in phones:
+        phone.status = PhoneStatus.WRONG_NUMBER
+    if phones:
+        record_audit(session, org_id, None, "phone.marked_by_provider",
+                     details={"status": PhoneStatus.WRONG_NUMBER.value})
+    session.flush()
+    return len(phones)
 
 
 def has_sms_consent(contact: Contact) -> bool:

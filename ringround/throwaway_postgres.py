@@ -34,9 +34,9 @@ def _free_port() -> int:
 class ThrowawayPostgres:
     """Start with `start()`, get `url`, end with `stop()` (or use it as a context manager)."""
 
-    def __init__(self, user: str = "postgres"):
+    def __init__(self, user: str = "postgres", port: int | None = None):
         self.bin = _bin_dir()
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.user = user
         self.root = Path(tempfile.mkdtemp(prefix="ringround-pg-"))
         self.data = self.root / "data"

@@ -79,16 +79,11 @@ def render_no_store(template: str, http_status: int = 200, **context) -> Respons
 
 def template_helpers() -> dict:
     """Helpers every sharing template may use."""
-    from flask_babel import gettext as _
 
     def masked(phone: str | None) -> str:
         return f"•••• {phone[-4:]}" if phone else ""
 
     return {
         "masked": masked,
-        "status_labels": {
-            "open": _("Works"), "revoked": _("Revoked"), "expired": _("Expired"),
-            "used_up": _("Used up"), "closed": _("Operation ended"),
-        },
         "kiosk_seconds": current_app.config.get("KIOSK_RETURN_SECONDS", 6),
     }

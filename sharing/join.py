@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -65,7 +66,7 @@ from sharing.rate_keys import (
     per_device_codes,
     remember_device,
 )
-from sms.jobs import defer
+from sms.outbound import text_now
 from sms.provider import get_provider, is_simulated
 
 bp = Blueprint("join", __name__, template_folder="templates")
@@ -93,19 +94,18 @@ def sms_codes() -> bool:
     return not is_simulated() or current_app.config.get("DEV_SHOW_CODES", False)
 
 
-def _text_code(phone: str, code: str) -> None:
-    get_provider().send_sms(
-        phone, _("Your Ringround code is %(code)s. It expires in 10 minutes.", code=code))
+def _code_text(code: str) -> str:
+    return _("Your Ringround code is %(code)s. It expires in 10 minutes.", code=code)
 
 
 def send_code(phone: str, code: str, *, later: bool = False) -> bool:
-    """Text the code (after this response when `later`, so that the answer takes as long
-    whether or not a text goes out). Only development mode also puts it on the page."""
+    """Text the code (by a queue job when `later`, so that the answer takes as long whether
+    or not a text goes out). Only development mode also puts it on the page."""
     if later:
-        defer(_text_code, phone, code)
+        text_now(phone, _code_text(code))
     else:
         try:
-            _text_code(phone, code)
+            get_provider().send_sms(phone, _code_text(code))
         except Exception:  # noqa: BLE001 - any provider failure means "could not text"
             current_app.logger.warning("sending a verification code failed")
             return False
@@ -285,7 +285,8 @@ def verify():
 def _code_error(code_id: int) -> str:
     left = code_attempts_left(db.session, code_id)
     if left:
-        return _("That code is not right. %(n)d tries left.", n=left)
+        return ngettext("That code is not right. %(num)d try left.",
+                        "That code is not right. %(num)d tries left.", left)
     return _("That code can no longer be used. Ask for a new one.")
 
 

@@ -16,13 +16,11 @@ def register(app: Flask) -> None:
     from pwa.nav import add_console_nav
     from ringround.extensions import csrf
     from sms.cli import telephony_cli
-    from sms.jobs import init_jobs
     from sms.provider import build_provider
     from sms.simulator_views import sim
     from sms.webhooks import hooks
 
     app.extensions["telephony"] = build_provider(app)
-    init_jobs(app)
     app.register_blueprint(bp)
     app.register_blueprint(sim)
     add_console_nav("sms.settings", _l("Phone line"))

@@ -7,13 +7,17 @@ side sees the other's number, and webhook URLs carry only a leg's opaque token.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ringround.background import enqueue_after_commit, job
+from ringround.extensions import db
 from ringround.models import (
     Attempt,
     CallLeg,
@@ -33,6 +37,7 @@ from ringround.telephony_rules import may_contact, quiet_hours
 from sms.calls import TERMINAL, legs_of, new_leg, release_job
 from sms.jobs import defer
 from sms.links import hook_url
+from sms.pacing import take_slot
 from sms.provider import ProviderError, get_provider
 from sms.provider.steps import CallRequest, Dial, Gather, Hangup, Redirect, Say, VoiceStep
 from sms.telephony_numbers import default_number
@@ -54,8 +59,9 @@ def _leased_target(session: Session, target_id: int, agent: User, now: datetime)
 
 def prepare_bridged_call(session: Session, operation: Operation, agent: User, target_id: int,
                          client_id: str, now: datetime | None = None) -> CallLeg:
-    """Check everything and record the attempt and its two legs; the caller commits, then
-    calls `place_bridged_call` (so the provider's first webhook finds them)."""
+    """Check everything and record the attempt and its two legs (a new pair when the last
+    call of this attempt is over); `queue_bridged_call` then places the call as a job once
+    the caller commits (so the provider's first webhook finds them)."""
     from ringround.queue import start_attempt
     from ringround.queue.checks import usable_phone
 
@@ -81,10 +87,12 @@ def prepare_bridged_call(session: Session, operation: Operation, agent: User, ta
     attempt = start_attempt(session, client_id, operation.id, target.id, agent.id,
                             CallMethod.BRIDGED, now=now)
     attempt.phone_id = phone.id
-    existing = session.scalar(select(CallLeg).where(CallLeg.attempt_id == attempt.id,
-                                                    CallLeg.kind == LegKind.BRIDGE_AGENT))
-    if existing is not None:  # the same tap sent twice
-        return existing
+    existing = session.scalar(select(CallLeg).where(
+        CallLeg.attempt_id == attempt.id, CallLeg.kind == LegKind.BRIDGE_AGENT,
+    ).order_by(CallLeg.id.desc()).limit(1))
+    if existing is not None and existing.status not in OVER:
+        return existing  # the same tap sent twice, or the call still going
+    # First tap, or a new tap after that call ended (dropped, failed): a new call.
     common = {"organization_id": org.id, "operation_id": operation.id,
               "attempt_id": attempt.id, "agent_id": agent.id, "contact_id": contact.id}
     agent_leg = new_leg(session, LegKind.BRIDGE_AGENT, **common)
@@ -92,27 +100,110 @@ def prepare_bridged_call(session: Session, operation: Operation, agent: User, ta
     return agent_leg
 
 
-def place_bridged_call(session: Session, agent_leg: CallLeg) -> str:
-    """Ask the provider to ring the volunteer's phone from the campaign number (paced)."""
-    if agent_leg.sid:
-        return agent_leg.sid
-    operation = session.get(Operation, agent_leg.operation_id)
-    org = session.get(Organization, agent_leg.organization_id)
-    agent = session.get(User, agent_leg.agent_id)
+def queue_bridged_call(session: Session, agent_leg: CallLeg) -> None:
+    """Place the call as a job once the caller commits (it waits for a slot of the account's
+    calls per second; nothing sleeps in the request)."""
+    if agent_leg.status == QUEUED:
+        enqueue_after_commit(session, place_call_job, agent_leg.id)
+
+
+# An agent leg waits in the queue (queued), is being placed (placing), rings the volunteer
+# (ringing, in-progress), or is over: then a new tap places a new call.
+QUEUED, PLACING = "queued", "placing"
+OVER = {*TERMINAL, "ended", "missed"}
+# Transient refusals (20429, 5xx) are tried again this many times, a few seconds apart.
+CALL_RETRIES = 2
+
+
+@job(retries=CALL_RETRIES, retry_delay=2, retry_backoff=2, context=True)
+def place_call_job(leg_id: int, task=None) -> None:
+    """Ask the provider to ring the volunteer's phone from the campaign number. Idempotent
+    and at most once: the leg is claimed (`placing`, committed) before the provider is asked;
+    reconciliation ends a leg left `placing` by a killed worker."""
+    leg = db.session.get(CallLeg, leg_id)
+    if leg is None or leg.sid or leg.status != QUEUED:
+        return
+    provider = get_provider()
+    take_slot("calls", provider.calls_per_second)
+    claimed = db.session.execute(update(CallLeg).where(
+        CallLeg.id == leg_id, CallLeg.status == QUEUED).values(status=PLACING)).rowcount
+    db.session.commit()
+    if not claimed:
+        return
+    operation = db.session.get(Operation, leg.operation_id)
+    org = db.session.get(Organization, leg.organization_id)
+    agent = db.session.get(User, leg.agent_id)
     try:
-        sid = get_provider().place_call(CallRequest(
+        sid = provider.place_call(CallRequest(
             to=agent.phone_e164, from_number=default_number(org, operation),
-            answer_url=hook_url("telephony_hooks.bridge_answer", token=agent_leg.token),
-            status_callback=hook_url("telephony_hooks.call_status", token=agent_leg.token),
+            answer_url=hook_url("telephony_hooks.bridge_answer", token=leg.token),
+            status_callback=hook_url("telephony_hooks.call_status", token=leg.token),
             timeout=RING_SECONDS,
         ))
     except ProviderError as error:
-        agent_leg.status = "failed"
-        raise BridgeError(_("The campaign line could not place the call.")) from error
-    agent_leg.sid = sid
-    agent_leg.status = "ringing"
-    session.flush()
-    return sid
+        if error.transient and not error.unreachable and task is not None and task.retries:
+            leg.status, leg.error_code = QUEUED, error.code
+            db.session.commit()
+            raise
+        _not_placed(leg, error)
+        return
+    except Exception as error:  # a bug here must not leave the volunteer "calling…"
+        db.session.rollback()
+        _not_placed(db.session.get(CallLeg, leg_id), ProviderError(repr(error)))
+        db.session.commit()
+        raise
+    leg.sid, leg.status, leg.error_code = sid, "ringing", None
+
+
+def _not_placed(leg: CallLeg, error: ProviderError) -> None:
+    """The provider could not place the call: the leg and attempt say why; the person stays
+    on the volunteer's card (to call from their own phone)."""
+    reason = ("unreachable" if error.transient else
+              "bad_agent_number" if error.bad_number else "refused")
+    leg.status, leg.error_code, leg.ended_at = "failed", error.code, utcnow()
+    leg.state = {**(leg.state or {}), "failure": reason}
+    attempt = db.session.get(Attempt, leg.attempt_id) if leg.attempt_id else None
+    if attempt is not None and attempt.recorded_at is None:
+        attempt.provider_status = f"line_{reason}"[:32]
+    current_app.logger.warning("bridged call not placed: %s (%s)", reason, error.code)
+
+
+def last_agent_leg(session: Session, operation_id: int, agent_id: int, target_id: int,
+                   client_id: str) -> CallLeg | None:
+    """The latest bridged call of this volunteer for this card (its attempt's client id)."""
+    return session.scalar(select(CallLeg).join(Attempt, Attempt.id == CallLeg.attempt_id).where(
+        Attempt.client_id == client_id, Attempt.operation_id == operation_id,
+        Attempt.agent_id == agent_id, Attempt.target_id == target_id,
+        CallLeg.kind == LegKind.BRIDGE_AGENT,
+    ).order_by(CallLeg.id.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class BridgeProgress:
+    """Where a tap on "call through the campaign line" stands, for the volunteer."""
+
+    ok: bool
+    pending: bool
+    message: str
+
+
+def bridge_progress(leg: CallLeg) -> BridgeProgress:
+    if leg.status in (QUEUED, PLACING):
+        return BridgeProgress(True, True, _("Calling your phone…"))
+    if leg.status == "failed" and not leg.sid:
+        reason = (leg.state or {}).get("failure")
+        if reason == "bad_agent_number":
+            return BridgeProgress(False, False, _(
+                "The campaign line cannot reach your phone number; check it, or call from "
+                "your phone instead."))
+        if reason == "refused":
+            return BridgeProgress(False, False, _(
+                "The campaign line could not place the call; call from your phone instead."))
+        return BridgeProgress(False, False, _(
+            "The campaign line is not answering; call from your phone instead."))
+    if leg.status in OVER:
+        return BridgeProgress(True, False, _("The call has ended."))
+    return BridgeProgress(True, False, _("Your phone is ringing: pick up to be connected."))
 
 
 def machine_detection(operation: Operation) -> str:
@@ -214,7 +305,7 @@ def bridge_done(session: Session, agent_leg: CallLeg, dial_status: str) -> list[
     if contact_leg is not None and is_machine(contact_leg.answered_by):
         text = _("That was an answering machine. It is recorded; on to the next one.")
     elif dial_status in DIAL_OUTCOMES:
-        text = f"{DIAL_OUTCOMES[dial_status]} {_('It is recorded.')}"
+        text = _("%(outcome)s It is recorded.", outcome=DIAL_OUTCOMES[dial_status])
     else:
         text = _("Call ended. Record the result in the app.")
     return [Say(text), Hangup()]
@@ -268,16 +359,33 @@ def _callback_steps(org: Organization, leg: CallLeg, agent: User | None,
     ]
 
 
+CALLBACK_CONFIRM_SECONDS = 10
+
+
 def callback_whisper(session: Session, leg: CallLeg) -> list[VoiceStep]:
-    """Said to the volunteer before the contact is connected."""
+    """Said to the volunteer before the contact is connected: they press 1 to take the call,
+    so that their own voicemail (which presses nothing) never takes it."""
     contact = session.get(Contact, leg.contact_id) if leg.contact_id else None
     name = contact.first_name if contact and contact.first_name else _("someone you called")
-    return [Say(_("A call back from %(name)s.", name=name))]
+    accept = hook_url("telephony_hooks.callback_accept", token=leg.token)
+    return [Gather(action=accept, num_digits=1, timeout=CALLBACK_CONFIRM_SECONDS, prompt=(
+        Say(_("A call back from %(name)s. Press 1 to take it.", name=name)),)),
+        Hangup()]
+
+
+def callback_accept(session: Session, leg: CallLeg, digits: str) -> list[VoiceStep]:
+    """The volunteer's key: 1 connects them (an empty reply ends the whisper); anything else
+    leaves the call-back for the missed list."""
+    if digits == "1" and leg.status != "missed":
+        leg.state = {**(leg.state or {}), "accepted": True}
+        return []
+    return [Hangup()]
 
 
 def callback_done(session: Session, leg: CallLeg, dial_status: str) -> list[VoiceStep]:
-    """The volunteer did not pick up: the call back goes on the owners' missed list."""
-    if dial_status == "completed":
+    """The call-back ended: taken by the volunteer (who pressed 1), or on the owners' missed
+    list (not picked up, or picked up by a voicemail)."""
+    if dial_status == "completed" and (leg.state or {}).get("accepted"):
         leg.status = "completed"
         return [Hangup()]
     leg.status = "missed"

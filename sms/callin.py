@@ -38,6 +38,7 @@ from sms.telephony_numbers import default_number
 KEY_GROUPS = {"1": DispositionGroup.CONTACTED, "2": DispositionGroup.NO_CONTACT,
               "3": DispositionGroup.REMOVE}
 MAX_CODE_TRIES = 3
+MAX_SILENCE = 3  # prompts in a row met with silence before the shift ends
 KEYPAD_TYPES = ("choice", "yes_no", "scale")
 
 
@@ -121,7 +122,25 @@ def _result_prompt(shift: CallLeg) -> list[VoiceStep]:
     return [Gather(action=url("callin_result", shift), num_digits=1, timeout=15,
                    prompt=(Say(_("Press 1 if you talked to the right person, 2 for no "
                                  "contact, 3 to remove this number.")),)),
-            Redirect(url("callin_dialed", shift, again=1))]
+            Redirect(url("callin_result", shift))]
+
+
+def _silence(session: Session, shift: CallLeg, digits: str) -> list[VoiceStep] | None:
+    """Count the prompts met with silence in a row; after MAX_SILENCE the shift ends politely
+    (an unrecorded person goes back in line). None while the call goes on."""
+    state = dict(shift.state or {})
+    if digits:
+        if "silence" in state:
+            shift.state = {key: value for key, value in state.items() if key != "silence"}
+        return None
+    silence = int(state.get("silence", 0)) + 1
+    if silence < MAX_SILENCE:
+        shift.state = {**state, "silence": silence}
+        return None
+    _drop_unrecorded(session, shift)
+    shift.status = "ended"
+    return [Say(_("We did not hear a key, so we are ending your shift here. Thank you for "
+                  "calling today. Goodbye!")), Hangup()]
 
 
 def dialed(session: Session, shift: CallLeg, dial_status: str) -> list[VoiceStep]:
@@ -189,7 +208,8 @@ def keyed_result(session: Session, shift: CallLeg, digit: str) -> list[VoiceStep
     """1, 2 or 3: the result group; then the code within it (when there are several), and
     after talking to the person, the questionnaire by keypad."""
     if digit not in KEY_GROUPS:
-        return _result_prompt(shift)
+        return _silence(session, shift, digit) or _result_prompt(shift)
+    _silence(session, shift, digit)
     operation = session.get(Operation, shift.operation_id)
     group = KEY_GROUPS[digit]
     codes = caller_dispositions(operation)[group]
@@ -221,7 +241,8 @@ def keyed_code(session: Session, shift: CallLeg, digits: str) -> list[VoiceStep]
     codes = caller_dispositions(operation)[group]
     digits = (digits or "").strip("#")
     if not digits.isdigit() or not 1 <= int(digits) <= len(codes):
-        return _ask_code(shift, codes)
+        return _silence(session, shift, digits) or _ask_code(shift, codes)
+    _silence(session, shift, digits)
     return _with_code(session, shift, operation, codes[int(digits) - 1])
 
 
@@ -254,7 +275,8 @@ def keyed_answer(session: Session, shift: CallLeg, question_id: str, digit: str
             choice = choices[int(digit) - 1]
             value = choice.get("value")
     if value is None:
-        return _ask(shift, question)
+        return _silence(session, shift, digit) or _ask(shift, question)
+    _silence(session, shift, digit)
     shift.state = {**shift.state, "answers": {**shift.state.get("answers", {}),
                                               question["id"]: value}}
     following = _next_question(operation, question, choice)

@@ -1,7 +1,8 @@
 """Call legs: creating them, and what a status or AMD callback changes.
 
 Status callbacks record the leg's progress at once; turning a final status into a disposition
-(the queue's `apply_provider_status`, with its retry rules) runs after the answer (sms.jobs).
+(the queue's `apply_provider_status`, with its retry rules) runs after the answer, as a job
+from the webhook's outbox (sms.jobs).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from ringround.extensions import db
 from ringround.models import Attempt, CallLeg, LegKind, Target, TargetState, User, utcnow
-from sms.jobs import defer
+from ringround.status_order import CALL_RANKS, moves_forward
+from sms.jobs import defer, follow_up
+from sms.provider import BAD_NUMBER_CODES
 
-TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
-NOT_REACHED = {"busy", "no-answer", "failed", "canceled"}
+TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled", "invalid-number"}
+NOT_REACHED = {"busy", "no-answer", "failed", "canceled", "invalid-number"}
 CONTACT_LEGS = {LegKind.BRIDGE_CONTACT, LegKind.CALL_IN_CONTACT}
 
 
@@ -33,12 +36,23 @@ def is_machine(answered_by: str | None) -> bool:
 
 
 def on_leg_status(session: Session, leg: CallLeg, *, sid: str, status: str | None,
-                  answered_by: str | None) -> None:
-    """Record a call leg's progress; hand final outcomes to the queue after the answer."""
+                  answered_by: str | None, sequence: int | None = None,
+                  error_code: int | None = None) -> None:
+    """Record a call leg's progress; hand final outcomes to the queue after the answer.
+
+    A status that does not move the leg forward (a late `ringing` after `completed`, an
+    earlier-numbered callback) changes nothing (ringround.status_order). A contact's number
+    the provider calls invalid (21211, 21214) counts as a wrong number."""
     leg.sid = leg.sid or sid or None
+    if error_code is not None:
+        leg.error_code = error_code
+        if error_code in BAD_NUMBER_CODES and status in TERMINAL:
+            status = "invalid-number"
     if status:
-        if not (leg.kind == LegKind.CALLBACK and leg.status == "missed"):  # stays on the list
-            leg.status = status[:32]
+        if not moves_forward(CALL_RANKS, leg.status, status, leg.status_sequence, sequence):
+            return
+        leg.status = status[:32]
+        leg.status_sequence = sequence if sequence is not None else leg.status_sequence
         if status in TERMINAL:
             leg.ended_at = utcnow()
     if answered_by:
@@ -66,6 +80,7 @@ def on_leg_status(session: Session, leg: CallLeg, *, sid: str, status: str | Non
             defer(release_job, attempt.target_id, leg.agent_id)
 
 
+@follow_up
 def apply_status_job(attempt_id: int, status: str) -> None:
     """Deferred: the queue turns the provider's final status into a disposition and retry."""
     from ringround.queue import apply_provider_status
@@ -75,6 +90,7 @@ def apply_status_job(attempt_id: int, status: str) -> None:
         apply_provider_status(db.session, attempt, status)
 
 
+@follow_up
 def release_job(target_id: int | None, agent_id: int | None) -> None:
     """Deferred: give a target back to the queue when its call never happened."""
     from ringround.queue import release_target

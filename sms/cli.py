@@ -18,9 +18,11 @@ telephony_cli = AppGroup("telephony", help="Telephony housekeeping.")
 @click.option("--days", default=30, show_default=True,
               help="Forget webhook deliveries older than this (Twilio retries within hours).")
 def prune(days: int) -> None:
-    """Delete old entries of the webhook idempotency log."""
+    """Delete old entries of the webhook idempotency log (never work still to do)."""
     cutoff = utcnow() - timedelta(days=days)
-    gone = db.session.execute(delete(ProviderEvent).where(ProviderEvent.created_at < cutoff))
+    gone = db.session.execute(delete(ProviderEvent).where(
+        ProviderEvent.created_at < cutoff,
+        ProviderEvent.job.is_(None) | ProviderEvent.handled_at.is_not(None)))
     db.session.commit()
     click.echo(f"{gone.rowcount or 0} webhook deliveries forgotten.")
 

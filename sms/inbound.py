@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -15,15 +17,20 @@ from ringround.models import (
     Organization,
     utcnow,
 )
+from ringround.optouts import is_opted_out
+from ringround.sms_keywords import Keyword, provider_answers, recognize
 from ringround.telephony_rules import (
-    Keyword,
-    classify_keyword,
     contacts_with_number,
     opt_in,
     opt_out,
     organization_for_number,
     organizations_sending_from,
 )
+
+log = logging.getLogger(__name__)
+KINDS = {Keyword.STOP: "optout", Keyword.START: "optin", Keyword.HELP: "help"}
+# An inbound text no rule was sure about waits on the Phone line page with this status.
+TO_READ = "to_read"
 
 
 def reply_language(session: Session, org: Organization, remote: str) -> str:
@@ -35,37 +42,54 @@ def reply_language(session: Session, org: Organization, remote: str) -> str:
 
 
 def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str, body: str,
-                        default_number: str | None) -> list[str]:
-    """Record an inbound text and act on it; returns the texts to reply with."""
+                        default_number: str | None, provider_replies: bool = False
+                        ) -> list[str]:
+    """Record an inbound text and act on it; returns the texts to reply with.
+
+    `provider_replies`: the provider answers its own STOP/HELP words (Twilio Advanced
+    Opt-Out), so those get no second reply here; what they ask is recorded all the same."""
     org = organization_for_number(session, number, default_number, remote)
-    keyword = classify_keyword(body)
+    found = recognize(body)
+    if found.keyword or found.unclear:
+        log.info("inbound text %s recognized as %s by rule %s", sid or "-",
+                 found.keyword or "unclear", found.rule)
+    keyword = found.keyword
+    silent = provider_replies and provider_answers(body)
     # STOP reaches every organization that calls or texts from this number.
     senders = organizations_sending_from(session, number, default_number)
     if org is None:
         if keyword is Keyword.STOP and senders:
             for org_id in senders:
-                _stop(session, org_id, remote)
-            return [_("You will get no more calls or texts from this number.")]
+                stop(session, org_id, remote)
+            return [] if silent else [_("You will get no more calls or texts from this number.")]
         return []
     senders.add(org.id)
     contacts = contacts_with_number(session, org.id, remote)
-    session.add(Message(
+    message = Message(
         organization_id=org.id, contact_id=contacts[0].id if contacts else None,
         direction=Direction.INBOUND, remote_e164=remote, campaign_number=number, body=body,
-        kind="inbound", sid=sid or None, status="received",
-    ))
+        kind=KINDS.get(keyword, "inbound"), sid=sid or None, status="received",
+    )
+    session.add(message)
     from sms.signup import awaiting_confirmation, continue_conversation
 
     if keyword is Keyword.START and awaiting_confirmation(session, org.id, remote):
         keyword = None  # YES confirms the sign-up in progress
     if keyword is not None:
         with force_locale(reply_language(session, org, remote)):
-            return [answer_keyword(session, org, remote, keyword, senders)]
+            reply = answer_keyword(session, org, remote, keyword, senders)
+        return [] if silent else [reply]
+    if found.unclear and open_conversation(session, org.id, remote) is None:
+        message.status = TO_READ  # an organizer reads it rather than the app guessing
+        return []
+    if is_opted_out(session, org.id, remote):
+        return []  # after STOP nothing starts (no sign-up) until START
     return continue_conversation(session, org, remote, body)
 
 
-def _stop(session: Session, org_id: int, remote: str) -> None:
-    opt_out(session, org_id, remote, "sms_stop")
+def stop(session: Session, org_id: int, remote: str, source: str = "sms_stop") -> None:
+    """The person asked to stop (by text or by voice): opt out, end any sign-up in progress."""
+    opt_out(session, org_id, remote, source)
     session.execute(
         update(Conversation).where(
             Conversation.organization_id == org_id, Conversation.remote_e164 == remote,
@@ -82,7 +106,7 @@ def answer_keyword(session: Session, org: Organization, remote: str, keyword: Ke
     org_ids = (senders or set()) | {org.id}
     if keyword is Keyword.STOP:
         for org_id in sorted(org_ids):
-            _stop(session, org_id, remote)
+            stop(session, org_id, remote)
         return _("%(org)s: you will get no more calls or texts from us. Reply START to undo.",
                  org=org.name)
     if keyword is Keyword.START:

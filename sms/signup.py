@@ -34,6 +34,12 @@ QUESTIONS = {
 }
 LENGTHS = {"first_name": 120, "last_name": 120, "email": 320, "postcode": 20, "city": 120}
 SKIP_WORDS = {"SKIP", "-"}
+# The replies that confirm or cancel a sign-up, in each language we speak (any case). Every
+# conversation accepts all of them: people answer in the language they think in.
+YES_WORDS = {"en": {"YES", "Y", "OK"}, "fr": {"OUI"}, "sv": {"JA"}, "nl": {"JA", "OKÉ", "OKE"}}
+NO_WORDS = {"en": {"NO", "N"}, "fr": {"NON"}, "sv": {"NEJ"}, "nl": {"NEE"}}
+CONFIRMING = START_WORDS.union(*YES_WORDS.values(), {"SI"})  # SI: Spanish and Italian
+CANCELLING = frozenset().union(*NO_WORDS.values())
 CONFIRM = "confirm"
 
 
@@ -58,8 +64,13 @@ def continue_conversation(session: Session, org: Organization, remote: str,
 
 
 def confirms(body: str) -> bool:
-    """YES (and the other START words) confirms a sign-up waiting for it."""
-    return body.strip().upper() in START_WORDS | {"Y", "OK", "OUI", "SI", "JA"}
+    """YES in any of our languages (and the START words) confirms a sign-up waiting for it."""
+    return body.strip().upper() in CONFIRMING
+
+
+def cancels(body: str) -> bool:
+    """NO in any of our languages cancels a sign-up waiting for its confirmation."""
+    return body.strip().upper() in CANCELLING
 
 
 def awaiting_confirmation(session: Session, org_id: int, remote: str) -> bool:
@@ -120,14 +131,14 @@ def answer(session: Session, form: SignupForm, conversation: Conversation, remot
     if not conversation.fields:
         if confirms(text):
             return finish(session, form, conversation, remote)
-        if text.upper() in {"NO", "NON", "N"}:
+        if cancels(text):
             conversation.state = ConversationState.CANCELLED
             return _("All right, nothing was saved.")
         return next_prompt(form, conversation)
     key = conversation.fields[0]
     if text.upper() in SKIP_WORDS or not text:
         if form.fields.get(key) == "required":
-            return f"{_('We need this one.')} {next_prompt(form, conversation)}"
+            return _("We need this one. %(question)s", question=next_prompt(form, conversation))
         value = None
     else:
         value, problem = _clean(key, text)

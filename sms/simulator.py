@@ -181,18 +181,22 @@ class SimulatedNetwork:
             if amd:
                 self._post(amd, self._params(call, AnsweredBy=answered_by,
                                              MachineDetectionDuration=2300))
-            parent = self.call(call.parent_sid)
             if call.params.get("url"):
                 self._fetch_and_run(call, call.params["url"], screen=True,
                                     AnsweredBy=call.answered_by)
                 call = self.call(sid)
-            if call.phase != "ended":
-                call.phase = parent.phase = "bridged"
+            self._connect_screened(call)
             return
         self._fetch_and_run(call, call.params["url"])
         if amd:
             self._post(amd, self._params(self.call(sid), AnsweredBy=answered_by,
                                          MachineDetectionDuration=2300))
+
+    def _connect_screened(self, call: SimCall) -> None:
+        """A dialled leg whose whisper is over (not waiting for keys, not hung up) is
+        connected to the caller, as on Twilio."""
+        if call.phase not in ("ended", "gather"):
+            call.phase = self.call(call.parent_sid).phase = "bridged"
 
     def ring_out(self, sid: str, outcome: str) -> None:
         """The phone does not pick up: `busy`, `no-answer` or `failed`."""
@@ -208,10 +212,12 @@ class SimulatedNetwork:
         """Keypad digits on a call waiting for them (or `*` to leave a bridged call)."""
         call = self.call(sid)
         if call.phase == "gather":
-            action = call.params["gather"]["action"]
+            action, screen = call.params["gather"]["action"], call.params["gather"]["screen"]
             call.phase = "talking"
             self._say(call, f"Pressed {digits}")
-            self._fetch_and_run(call, action, Digits=digits)
+            self._fetch_and_run(call, action, screen, Digits=digits)
+            if screen:
+                self._connect_screened(self.call(sid))
         elif call.phase == "bridged" and digits == "*" and call.params["dial"]["hangup_on_star"]:
             self._say(call, "Pressed *")
             for child in db.session.scalars(select(SimCall).where(
@@ -230,6 +236,8 @@ class SimulatedNetwork:
         call.phase = "talking"
         self._say(call, "No key pressed")
         self._run(call, gather["rest"], gather.get("screen", False))
+        if gather.get("screen"):
+            self._connect_screened(self.call(sid))
 
     def hang_up(self, sid: str) -> None:
         """The phone hangs up."""

@@ -3,7 +3,7 @@ call-backs) and the agent's one-tap follow-up."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -15,8 +15,10 @@ from ringround.extensions import db, htmx
 from ringround.models import (
     Attempt,
     CallLeg,
+    Direction,
     FollowUpTemplate,
     LegKind,
+    Message,
     Operation,
     Organization,
     OrgRole,
@@ -24,9 +26,18 @@ from ringround.models import (
 from ringround.telephony_rules import CampaignNumberError, set_campaign_number
 from sms import bp
 from sms.forms import CampaignNumberForm, EmptyForm, FollowUpForm
+from sms.inbound import TO_READ
 from sms.links import hook_url
-from sms.outbound import TextRefusedError, send_followup
+from sms.outbound import (
+    DISPATCHING,
+    QUEUED,
+    TextRefusedError,
+    measure_text,
+    refusal_of,
+    send_followup,
+)
 from sms.provider import get_provider
+from sms.provider_errors import recent_refusals
 
 ORGANIZERS = (OrgRole.ADMIN, OrgRole.ORGANIZER)
 
@@ -71,14 +82,28 @@ def settings(org: Organization):
     operations = db.session.scalars(
         select(Operation).where(Operation.organization_id == org.id).order_by(Operation.name)
     ).all()
+    to_read = db.session.scalars(
+        select(Message).where(Message.organization_id == org.id, Message.status == TO_READ,
+                              Message.direction == Direction.INBOUND)
+        .order_by(Message.created_at.desc()).limit(50)
+    ).all()
     template_form = FollowUpForm()
     template_form.operation_id.choices = [("", _("Every operation"))] + [
         (str(op.id), op.name) for op in operations]
     return render_template(
         "sms/settings.html", org=org, form=form, template_form=template_form,
         templates=org_templates(org.id), provider=get_provider(), webhooks=webhook_urls(),
-        missed=missed, button=EmptyForm(),
+        missed=missed, to_read=to_read, button=EmptyForm(),
+        refusals=recent_refusals(db.session, org.id),
     )
+
+
+@bp.get("/segments")
+@org_role_required(*ORGANIZERS)
+def text_segments(org: Organization):
+    """Encoding, segments and cost of the text being typed (the editors ask as one types)."""
+    body = request.args.get("body", request.args.get("help_text", ""))[:2000]
+    return render_template("sms/_segments.html", measures=measure_text(body))
 
 
 @bp.post("/followups")
@@ -125,6 +150,21 @@ def missed_handled(leg_id: int, org: Organization):
     return redirect(url_for("sms.settings"))
 
 
+@bp.post("/texts/<int:message_id>/read")
+@org_role_required(*ORGANIZERS)
+def text_read(message_id: int, org: Organization):
+    """An organizer has read an unclear text (and acted on it by hand if needed)."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.organization_id != org.id or message.status != TO_READ \
+            or not EmptyForm().validate():
+        abort(404)
+    message.status = "read"
+    record_audit(db.session, org.id, current_user.id, "telephony.text_read", "message",
+                 message.id)
+    db.session.commit()
+    return redirect(url_for("sms.settings"))
+
+
 def own_attempt(attempt_id: int) -> Attempt:
     """An attempt the signed-in agent made, in an operation they still belong to (others'
     attempts, and those of an operation they were removed from, do not exist for them)."""
@@ -155,13 +195,19 @@ def send_followup_view(attempt_id: int, template_id: int):
     if template is None or not EmptyForm().validate():
         abort(404)
     try:
-        send_followup(db.session, template, attempt, current_user)
+        text = send_followup(db.session, template, attempt, current_user)
     except TextRefusedError as error:
-        db.session.commit()  # an opt-out learnt from the provider must stick
+        db.session.rollback()
         message, category = str(error), "error"
     else:
-        db.session.commit()
-        message, category = _("Sent: %(name)s", name=template.name), "success"
+        db.session.commit()  # the job sends it (at once when jobs run where enqueued)
+        refusal = refusal_of(text)
+        if refusal is not None:
+            message, category = refusal, "error"
+        elif text.status in (QUEUED, DISPATCHING):
+            message, category = _("Sending: %(name)s", name=template.name), "success"
+        else:
+            message, category = _("Sent: %(name)s", name=template.name), "success"
     if htmx:
         return render_template("sms/_flash.html", message=message, category=category)
     flash(message, category)

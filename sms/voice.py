@@ -1,4 +1,5 @@
-"""Who answers a call to a campaign number: a contact calling back, or a volunteer calling in."""
+"""Who answers a call to a campaign number: a contact calling back, a volunteer calling in,
+or someone else who was called from the line."""
 
 from __future__ import annotations
 
@@ -8,25 +9,93 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ringround.models import CallInCode, User
-from ringround.telephony_rules import contacts_with_number, organization_for_number
+from ringround.models import CallInCode, CallLeg, LegKind, Organization, User
+from ringround.sms_keywords import Keyword, recognize
+from ringround.telephony_rules import (
+    CALL_IN_CODE_DIGITS,
+    contacts_with_number,
+    organization_for_number,
+    organizations_sending_from,
+)
+from sms.inbound import stop
+from sms.links import hook_url
 from sms.provider import get_provider
-from sms.provider.steps import Hangup, Say, VoiceStep
+from sms.provider.steps import Gather, Hangup, Say, VoiceStep
+
+CALL_BACK_KEY, STOP_KEY = "1", "9"
+MENU_TRIES = 2
+
+
+def _organization(session: Session, form: Mapping[str, str]) -> Organization | None:
+    return organization_for_number(session, form.get("To", ""), get_provider().default_from,
+                                   form.get("From", ""))
 
 
 def answer_inbound_call(session: Session, form: Mapping[str, str]) -> list[VoiceStep]:
-    """A contact who was called from the line is routed back; anyone else is asked for a
-    volunteer code (call-in mode)."""
+    """A contact who was called from the line is routed back; a volunteer with a call-in code
+    is asked for it; anyone else hears who we are and what they can do (`unknown_caller`)."""
     from sms.bridge import answer_callback
     from sms.callin import ask_code
 
     remote, number = form.get("From", ""), form.get("To", "")
-    org = organization_for_number(session, number, get_provider().default_from, remote)
+    org = _organization(session, form)
     if org is None:
         return [Say(_("This number is not in service. Goodbye.")), Hangup()]
     volunteer = session.scalar(select(User.id).join(CallInCode, CallInCode.user_id == User.id)
                                .where(User.phone_e164 == remote).limit(1))
-    contacts = contacts_with_number(session, org.id, remote) if volunteer is None else []
+    if volunteer is not None:
+        return ask_code(org)
+    contacts = contacts_with_number(session, org.id, remote)
     if contacts:
         return answer_callback(session, org, contacts, form.get("CallSid", ""), number)
-    return ask_code(org)
+    return unknown_caller(org)
+
+
+def unknown_caller(org: Organization, tries: int = 0) -> list[VoiceStep]:
+    """Someone who is neither a known contact nor a volunteer: say who calls from this number;
+    1 leaves their number for a call-back, 9 (or saying stop) opts out. A volunteer calling
+    from another phone may still key in their code."""
+    intro = _("You have reached the phone line of %(org)s. We may have called you from this "
+              "number.", org=org.name) + " " if not tries else ""
+    return [
+        Gather(action=hook_url("telephony_hooks.unknown_caller_choice", tries=tries),
+               num_digits=CALL_IN_CODE_DIGITS, timeout=6, speech=True, prompt=(Say(
+                   intro + _("To be called back, press 1. To get no more calls or texts from "
+                             "us, press 9 or say stop. Volunteers, enter your caller code.")),)),
+        Say(_("Thank you for calling %(org)s. Goodbye.", org=org.name)), Hangup(),
+    ]
+
+
+def unknown_caller_choice(session: Session, form: Mapping[str, str], tries: int
+                          ) -> list[VoiceStep]:
+    """What the caller keyed or said at the `unknown_caller` menu."""
+    from sms.callin import check_code
+
+    org = _organization(session, form)
+    if org is None:
+        return [Say(_("This number is not in service. Goodbye.")), Hangup()]
+    digits, sid, remote = form.get("Digits", ""), form.get("CallSid", ""), form.get("From", "")
+    if len(digits) == CALL_IN_CODE_DIGITS:
+        return check_code(session, digits, 0, sid)
+    if digits == STOP_KEY or recognize(form.get("SpeechResult")).keyword is Keyword.STOP:
+        for org_id in sorted(organizations_sending_from(
+                session, form.get("To", ""), get_provider().default_from) | {org.id}):
+            stop(session, org_id, remote, "voice_stop")
+        return [Say(_("You will get no more calls or texts from us. Goodbye.")), Hangup()]
+    if digits == CALL_BACK_KEY:
+        _ask_for_call_back(session, org, sid, remote)
+        return [Say(_("Thank you. Someone will call you back at this number. Goodbye.")),
+                Hangup()]
+    if tries + 1 >= MENU_TRIES:
+        return [Say(_("Thank you for calling %(org)s. Goodbye.", org=org.name)), Hangup()]
+    return unknown_caller(org, tries + 1)
+
+
+def _ask_for_call_back(session: Session, org: Organization, sid: str, remote: str) -> None:
+    """A missed call-back entry organizers see, with the number to call (once per call)."""
+    if sid and session.scalar(select(CallLeg.id).where(CallLeg.sid == sid)) is not None:
+        return
+    from sms.calls import new_leg
+
+    new_leg(session, LegKind.CALLBACK, organization_id=org.id, sid=sid or None,
+            status="missed", state={"number": remote, "asked": True})

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from ringround.extensions import db
 from ringround.models import CallLeg, Message
-from ringround.telephony_rules import opt_out
+from ringround.status_order import sequence_number
 from sms.inbound import handle_inbound_text
-from sms.provider import UNSUBSCRIBED_RECIPIENT, get_provider
+from sms.provider import get_provider
 from sms.security import first_delivery, signed_webhook
 
 hooks = Blueprint("telephony_hooks", __name__, url_prefix="/telephony/hooks")
@@ -19,6 +19,12 @@ hooks = Blueprint("telephony_hooks", __name__, url_prefix="/telephony/hooks")
 
 def twiml(body: str) -> Response:
     return Response(body, mimetype=get_provider().reply_mimetype)
+
+
+def error_code(form) -> int | None:
+    """The provider's ErrorCode parameter, when it sent one."""
+    code = form.get("ErrorCode", "")
+    return int(code) if code.isdigit() else None
 
 
 def empty_messaging() -> Response:
@@ -36,6 +42,7 @@ def inbound_sms():
     replies = handle_inbound_text(
         db.session, sid=sid, remote=form.get("From", ""), number=form.get("To", ""),
         body=form.get("Body", ""), default_number=get_provider().default_from,
+        provider_replies=get_provider().answers_keywords,
     )
     db.session.commit()
     return twiml(get_provider().messaging_reply(replies))
@@ -44,20 +51,17 @@ def inbound_sms():
 @hooks.post("/sms/status")
 @signed_webhook
 def message_status():
-    """Delivery reports for texts we sent; error 21610 means the person unsubscribed."""
+    """Delivery reports for texts we sent; the error code's effects (21610 unsubscribed,
+    21211/21214 a bad number) follow as a job (sms/jobs.py)."""
+    from sms.outbound import on_message_status
+
     form = request.form
     sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
     if not first_delivery(sid, f"sms_status:{status}"):
         return Response(status=204)
     message = db.session.scalar(select(Message).where(Message.sid == sid))
     if message is not None:
-        message.status = status[:32]
-        code = form.get("ErrorCode", "")
-        if code.isdigit():
-            message.error_code = int(code)
-            if int(code) == UNSUBSCRIBED_RECIPIENT and message.organization_id:
-                opt_out(db.session, message.organization_id, message.remote_e164,
-                        "carrier_21610")
+        on_message_status(db.session, message, status, error_code(form))
     db.session.commit()
     return Response(status=204)
 
@@ -74,7 +78,8 @@ def call_status(token: str):
     if leg is None or not first_delivery(sid, f"call_status:{status}"):
         return Response(status=204)
     on_leg_status(db.session, leg, sid=sid, status=status,
-                  answered_by=form.get("AnsweredBy") or None)
+                  answered_by=form.get("AnsweredBy") or None,
+                  sequence=sequence_number(form.get("SequenceNumber")), error_code=error_code(form))
     db.session.commit()
     return Response(status=204)
 
@@ -118,7 +123,8 @@ def inbound_call_status():
     leg = db.session.scalar(select(CallLeg).where(CallLeg.sid == sid)) if sid else None
     if leg is None or not first_delivery(sid, f"call_status:{status}"):
         return Response(status=204)
-    on_leg_status(db.session, leg, sid=sid, status=status, answered_by=None)
+    on_leg_status(db.session, leg, sid=sid, status=status, answered_by=None,
+                  sequence=sequence_number(form.get("SequenceNumber")), error_code=error_code(form))
     db.session.commit()
     return Response(status=204)
 
@@ -182,6 +188,16 @@ def callback_whisper(token: str):
     return voice(bridge.callback_whisper(db.session, leg_or_404(token)))
 
 
+@hooks.post("/voice/callback/<token>/accept")
+@signed_webhook
+def callback_accept(token: str):
+    """The volunteer pressed 1 (or another key) to take a call-back."""
+    from sms import bridge
+
+    return voice(bridge.callback_accept(db.session, leg_or_404(token),
+                                        request.form.get("Digits", "")))
+
+
 @hooks.post("/voice/callback/<token>/done")
 @signed_webhook
 def callback_done(token: str):
@@ -189,6 +205,16 @@ def callback_done(token: str):
 
     return voice(bridge.callback_done(db.session, leg_or_404(token),
                                       request.form.get("DialCallStatus", "")))
+
+
+@hooks.post("/voice/caller/choice")
+@signed_webhook
+def unknown_caller_choice():
+    """A caller who is neither a contact nor a volunteer keyed 1, 9, a code, or said stop."""
+    from sms.voice import unknown_caller_choice as choose
+
+    tries = request.args.get("tries", "0")
+    return voice(choose(db.session, request.form, int(tries) if tries.isdigit() else 0))
 
 
 @hooks.post("/voice/call-in/code")

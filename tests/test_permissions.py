@@ -127,6 +127,7 @@ TABLE: dict[str, dict[str, Any]] = {
     "GET /call/<int:operation_id>/last": CALLER,
     "POST /call/<int:operation_id>/last": CALLER,
     "POST /call/<int:operation_id>/bridge/<int:target_id>": CALLER,
+    "GET /call/<int:operation_id>/bridge/<int:target_id>/status": CALLER,
     # "Add someone who wants to get involved" (issue 20): the operation's members
     "GET /call/share": SIGNED_IN,  # the share sheet's landing: to the visitor's own operation
     "GET /call/<int:operation_id>/share": CALLER,
@@ -232,6 +233,8 @@ TABLE: dict[str, dict[str, Any]] = {
     "POST /telephony/followups": ORG_LIST,
     "POST /telephony/followups/<int:template_id>/archive": ORG_OBJECT,
     "POST /telephony/missed/<int:leg_id>/handled": ORG_OBJECT,
+    "POST /telephony/texts/<int:message_id>/read": ORG_OBJECT,
+    "GET /telephony/segments": ORG_LIST,
     "GET /telephony/simulator/": ORG_LIST,
     "POST /telephony/simulator/texts": ORG_LIST,
     "POST /telephony/simulator/dial": ORG_LIST,
@@ -243,10 +246,12 @@ TABLE: dict[str, dict[str, Any]] = {
         "sms", "sms/status", "voice", "voice/status", "voice/status/<token>",
         "voice/amd/<token>", "voice/bridge/<token>/answer", "voice/bridge/<token>/confirm",
         "voice/bridge/<token>/done", "voice/bridge/<token>/screen",
-        "voice/call-in/code", "voice/call-in/<token>/answer", "voice/call-in/<token>/code",
+        "voice/caller/choice", "voice/call-in/code", "voice/call-in/<token>/answer",
+        "voice/call-in/<token>/code",
         "voice/call-in/<token>/continue", "voice/call-in/<token>/dialed",
         "voice/call-in/<token>/next", "voice/call-in/<token>/result",
-        "voice/callback/<token>/done", "voice/callback/<token>/whisper")},
+        "voice/callback/<token>/accept", "voice/callback/<token>/done",
+        "voice/callback/<token>/whisper")},
 }
 
 # Rows where today's main differs only because another part of issue 14 has not landed yet.
@@ -357,6 +362,10 @@ def _build(app: Flask) -> World:
         SimText(sid=text_sid, direction="outbound-api", to_number=number,
                 from_number="+15005550006", body="Hi"),
     ])
+    unclear = Message(organization_id=org.id, contact_id=contacts[0].id,
+                      direction=Direction.INBOUND, remote_e164=number, status="to_read",
+                      body="don't stop")
+    db.session.add(unclear)
     stored = jobs.new_upload_name("people.csv")
     (jobs.imports_dir() / stored).write_text("name,phone\nAna,+16175550100\n")
     job = jobs.receive_upload(db.session, org.id, admin.id, "people.csv", stored)
@@ -371,6 +380,7 @@ def _build(app: Flask) -> World:
         "org_link": org_link.id, "token": token, "form": form.id, "slug": form.slug,
         "attempt": attempt.id, "removed_attempt": removed_attempt.id, "template": template.id,
         "leg": leg.id, "leg_token": leg.token, "sim_call": leg.sid, "sim_text": text_sid,
+        "message": unclear.id,
     }
     users = {"anonymous": None, "agent": agent, "other_agent": other_agent,
              "removed_agent": removed, "owner": owner, "organizer": organizer, "admin": admin,
@@ -436,7 +446,7 @@ def _no_fsync(dbapi_connection, _record) -> None:
 def world(tmp_path_factory):
     folder = tmp_path_factory.mktemp("permissions")
     app = make_app(f"sqlite:///{folder / 'test.sqlite'}", folder / "instance",
-                   RATELIMIT_ENABLED=False, TELEPHONY_JOBS="sync")
+                   RATELIMIT_ENABLED=False)
     with app.app_context():
         event.listen(db.engine, "connect", _no_fsync)
         db.engine.dispose()
@@ -467,7 +477,7 @@ def _url(rule: str, overrides: dict[str, str], ids: dict[str, Any]) -> str:
         "job_id": ids["job"], "member_id": ids["member"], "link_id": ids["link"], "fmt": "svg",
         "form_id": ids["form"], "slug": ids["slug"], "token": ids["token"],
         "attempt_id": ids["attempt"], "template_id": ids["template"], "leg_id": ids["leg"],
-        "question_id": "q1", "step": "basics", "name": "htmx.min.js",
+        "message_id": ids["message"], "question_id": "q1", "step": "basics", "name": "htmx.min.js",
         "filename": "css/app.css", "outcome": "delivered",
     }
     if "/questions/" in rule:

@@ -40,6 +40,7 @@ from ringround.models.people import (
     PhoneStatus,
     SavedList,
     Tag,
+    TextOptOut,
     contact_tags,
 )
 from ringround.models.sharing import (
@@ -61,7 +62,7 @@ __all__ = [
     "OrgRole", "Operation", "OperationMember", "OperationMode", "OperationRemoval",
     "OperationRole",
     "OperationState", "Organization", "PhoneLabel", "PhoneStatus", "SavedList", "Tag",
-    "Target", "TargetState", "User", "contact_tags", "utcnow",
+    "Target", "TargetState", "TextOptOut", "User", "contact_tags", "utcnow",
     # telephony
     "CallInCode", "CallLeg", "Conversation", "ConversationState", "Direction",
     "FollowUpTemplate", "LegKind", "Message", "ProviderEvent", "SimCall", "SimText",

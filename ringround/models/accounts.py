@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, time
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,6 +18,14 @@ class OrgRole(enum.StrEnum):
 
     ADMIN = "admin"
     ORGANIZER = "organizer"
+
+    @property
+    def label(self) -> str:
+        """The role as people read it, in the current language."""
+        return str(ORG_ROLE_LABELS[self])
+
+
+ORG_ROLE_LABELS = {OrgRole.ADMIN: _l("Admin"), OrgRole.ORGANIZER: _l("Organizer")}
 
 
 class Organization(TimestampMixin, Base):

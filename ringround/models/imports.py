@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +20,18 @@ class ImportStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        """The status as people read it, in the current language."""
+        return str(IMPORT_STATUS_LABELS[self])
+
+
+IMPORT_STATUS_LABELS = {
+    ImportStatus.CHECKING: _l("Checking the file"), ImportStatus.PREVIEW: _l("Columns to check"),
+    ImportStatus.QUEUED: _l("Waiting to start"), ImportStatus.RUNNING: _l("Importing"),
+    ImportStatus.DONE: _l("Imported"), ImportStatus.FAILED: _l("Import failed"),
+}
 
 
 class ImportJob(Base):

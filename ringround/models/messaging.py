@@ -46,9 +46,12 @@ class Message(TimestampMixin, Base):
 
 
 class ProviderEvent(Base):
-    """A webhook already handled, keyed by the provider's SID and the kind of event.
+    """A webhook already handled, keyed by the provider's SID and the kind of event, and the
+    outbox of the work that follows one (sms/jobs.py).
 
-    Twilio retries webhooks; the unique key makes the second delivery a no-op.
+    Twilio retries webhooks; the unique key makes the second delivery a no-op. A row with a
+    `job` is work to do after the webhook's commit: it counts as done only when `handled_at`
+    is set, in the job's own transaction.
     """
 
     __tablename__ = "provider_events"
@@ -58,6 +61,12 @@ class ProviderEvent(Base):
     sid: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    job: Mapped[str | None] = mapped_column(String(120))
+    args: Mapped[list[Any] | None] = mapped_column(JSON)
+    handled_at: Mapped[datetime | None] = mapped_column(index=True)
+    enqueued_at: Mapped[datetime | None]
+    # How many times the periodic sweep enqueued it again (it stops after a few).
+    sweeps: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class LegKind(enum.StrEnum):
@@ -94,7 +103,11 @@ class CallLeg(TimestampMixin, Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("call_legs.id", ondelete="CASCADE"))
     sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(32), default="queued")
+    # The provider's number of the status callback last applied (Twilio: SequenceNumber).
+    status_sequence: Mapped[int | None]
     answered_by: Mapped[str | None] = mapped_column(String(32))
+    # The provider's error number when it refused the call (21211, 21214, 20429...).
+    error_code: Mapped[int | None]
     # call_in: the result being keyed in ({"group": ..., "answers": {...}, "question": n}).
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ended_at: Mapped[datetime | None]

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime, time
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -18,6 +19,11 @@ class OperationState(enum.StrEnum):
     PAUSED = "paused"
     ENDED = "ended"
 
+    @property
+    def label(self) -> str:
+        """The state as people read it, in the current language."""
+        return str(OPERATION_STATE_LABELS[self])
+
 
 class OperationMode(enum.StrEnum):
     SIMPLE = "simple"  # script, contact and result on one screen
@@ -27,6 +33,18 @@ class OperationMode(enum.StrEnum):
 class OperationRole(enum.StrEnum):
     OWNER = "owner"
     AGENT = "agent"
+
+    @property
+    def label(self) -> str:
+        """The role as people read it, in the current language."""
+        return str(OPERATION_ROLE_LABELS[self])
+
+
+OPERATION_STATE_LABELS = {
+    OperationState.DRAFT: _l("Draft"), OperationState.ACTIVE: _l("Active"),
+    OperationState.PAUSED: _l("Paused"), OperationState.ENDED: _l("Ended"),
+}
+OPERATION_ROLE_LABELS = {OperationRole.OWNER: _l("Owner"), OperationRole.AGENT: _l("Agent")}
 
 
 class TargetState(enum.StrEnum):

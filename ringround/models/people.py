@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,6 +20,11 @@ class PhoneLabel(enum.StrEnum):
     LANDLINE = "landline"
     OTHER = "other"
 
+    @property
+    def label(self) -> str:
+        """The kind of number as people read it, in the current language."""
+        return str(PHONE_LABELS[self])
+
 
 class PhoneStatus(enum.StrEnum):
     """A mark on the number (not the person); organizers can review and undo it."""
@@ -26,6 +32,18 @@ class PhoneStatus(enum.StrEnum):
     OK = "ok"
     WRONG_NUMBER = "wrong_number"
     DISCONNECTED = "disconnected"
+
+    @property
+    def label(self) -> str:
+        """The mark as people read it, in the current language."""
+        return str(PHONE_STATUS_LABELS[self])
+
+
+PHONE_LABELS = {PhoneLabel.MOBILE: _l("Mobile"), PhoneLabel.LANDLINE: _l("Landline"),
+                PhoneLabel.OTHER: _l("Other phone")}
+PHONE_STATUS_LABELS = {PhoneStatus.OK: _l("Usable"),
+                       PhoneStatus.WRONG_NUMBER: _l("Wrong number"),
+                       PhoneStatus.DISCONNECTED: _l("Disconnected")}
 
 
 # WITHOUT ROWID on SQLite: the rows live in their primary key's B-tree, instead of a rowid
@@ -184,6 +202,20 @@ class OptOut(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     phone_hmac: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(64))  # sms_stop, disposition, organizer, ...
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TextOptOut(Base):
+    """A number that must not be texted, though it may still be called: the carrier said the
+    person unsubscribed from this sender's texts (Twilio error 21610). Kept as an `OptOut` is."""
+
+    __tablename__ = "text_opt_outs"
+    __table_args__ = (UniqueConstraint("organization_id", "phone_hmac"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    phone_hmac: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))  # carrier_21610, ...
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -20,6 +21,15 @@ class LinkRole(enum.StrEnum):
     AGENT = "agent"
     OWNER = "owner"
     ORGANIZER = "organizer"
+
+    @property
+    def label(self) -> str:
+        """The role as people read it, in the current language."""
+        return str(LINK_ROLE_LABELS[self])
+
+
+LINK_ROLE_LABELS = {LinkRole.AGENT: _l("Agent"), LinkRole.OWNER: _l("Owner"),
+                    LinkRole.ORGANIZER: _l("Organizer")}
 
 
 class JoinLink(TimestampMixin, Base):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import (
     Select,
     String,
@@ -57,9 +58,9 @@ def _field_condition(spec: dict[str, Any]):
     op = spec.get("op") or "equals"
     value = str(spec.get("value") or "").strip()
     if not name:
-        raise FilterError("A field condition needs a field.")
+        raise FilterError(_("A field condition needs a field."))
     if op not in ("equals", "contains"):
-        raise FilterError(f"Unknown operator {op!r}.")
+        raise FilterError(_("Unknown operator “%(op)s”.", op=op))
     if name in COLUMN_FIELDS:
         column = func.lower(getattr(Contact, name))
     else:
@@ -103,7 +104,7 @@ def contact_ids_select(org_id: int, filter: dict[str, Any] | None) -> Select:  #
         try:
             day = since if isinstance(since, date) else date.fromisoformat(str(since))
         except ValueError as error:
-            raise FilterError("Created since must be a date (YYYY-MM-DD).") from error
+            raise FilterError(_("Created since must be a date (YYYY-MM-DD).")) from error
         conditions.append(Contact.created_at >= datetime(day.year, day.month, day.day,
                                                          tzinfo=UTC))
     days = filter.get("not_called_days")
@@ -111,7 +112,7 @@ def contact_ids_select(org_id: int, filter: dict[str, Any] | None) -> Select:  #
         try:
             days = int(days)
         except (TypeError, ValueError) as error:
-            raise FilterError("Not called for N days needs a number.") from error
+            raise FilterError(_("Not called for N days needs a number.")) from error
         since_time = utcnow() - timedelta(days=days)
         conditions.append(~exists(select(Attempt.id).where(
             Attempt.contact_id == Contact.id, Attempt.created_at >= since_time)))
@@ -150,7 +151,7 @@ def save_list(session: Session, org_id: int, name: str, filter: dict[str, Any]) 
     """Save (or replace) a named list."""
     name = name.strip()[:120]
     if not name:
-        raise FilterError("A list needs a name.")
+        raise FilterError(_("A list needs a name."))
     saved = session.scalar(select(SavedList).where(
         SavedList.organization_id == org_id, SavedList.name == name))
     if saved is None:
@@ -199,7 +200,7 @@ def filter_from_args(args) -> dict[str, Any]:
                           "value": args.get("field_value")}]
     days = str(raw.get("not_called_days") or "").strip()
     if days and not days.isdigit():
-        raise FilterError("Not called for N days needs a number.")
+        raise FilterError(_("Not called for N days needs a number."))
     return clean_filter(raw)
 
 

@@ -72,6 +72,7 @@ from ringround.people.normalize import (
     parse_birth_date,
     read_and_clean,
 )
+from ringround.people.pg_copy import PgCopyWriter
 from ringround.people.reader import DEFAULT_MAX_BYTES, TableError, TableSource, open_table
 from ringround.queue.exclusions import contacts_changed
 from ringround.spreadsheet_safety import neutralize
@@ -212,6 +213,14 @@ class _MergeState:
         connection = session.connection()
         self.mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         self.dialect = connection.dialect
+        # PostgreSQL: rows written by COPY and set-based statements (`pg_copy`)
+        self.copier = (PgCopyWriter(connection.connection.driver_connection, org_id)
+                       if connection.dialect.name == "postgresql" else None)
+
+    def close(self) -> None:
+        """Drop what the import set up on its connection (PostgreSQL's staging tables)."""
+        if self.copier is not None:
+            self.copier.close()
 
     # -- matching -----------------------------------------------------------------------
 
@@ -463,6 +472,8 @@ class _MergeState:
         how many rows it inserted."""
         if not rows:
             return 0
+        if self.copier is not None and not on_conflict:
+            return self.copier.insert(table.name, columns, rows)
         sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
                f"VALUES ({', '.join([self.mark] * len(columns))}) {on_conflict}")
         cursor = self.session.connection().connection.cursor()
@@ -479,6 +490,11 @@ class _MergeState:
         (one seek of the unique index per key instead of two)."""
         missing = sorted({k for k in keys if k and k not in self.households})
         if not missing:
+            return
+        if self.copier is not None:
+            found, inserted = self.copier.household_ids(missing)
+            self.households.update(found)
+            self.summary.households += inserted
             return
         ids = self._reserve_ids(_households, len(missing))
         inserted = self._bulk_insert(
@@ -618,7 +634,14 @@ class _MergeState:
                             **{f"b_{k}": v for k, v in state.items() if k != "id"}})
         known = self._known_numbers([p["e164"] for p in phone_rows])
         phone_rows = [p for p in phone_rows if p["e164"] not in known]
-        if updates:
+        if updates and self.copier is not None:
+            names = [k[2:] for k in updates[0] if k != "b_id"]
+            bind = {name: _contacts.c[name].type._cached_bind_processor(self.dialect)
+                    for name in names}
+            self.copier.update_contacts(names, [
+                (u["b_id"], *(bind[name](u[f"b_{name}"]) if bind[name] else u[f"b_{name}"]
+                              for name in names)) for u in updates])
+        elif updates:
             names = [k[2:] for k in updates[0] if k != "b_id"]
             statement = update(_contacts).where(_contacts.c.id == bindparam("b_id")).values(
                 {name: bindparam(f"b_{name}") for name in names})
@@ -948,6 +971,7 @@ def import_contacts(
                         progress(done, max(table.estimated_rows, done))
             # Changed fields and tags may put people under (or out of) an exclusion.
             contacts_changed(writer.session, org_id)
+            state.close()
             writer.commit()
         if progress:
             progress(done, max(table.estimated_rows, done))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
@@ -72,6 +74,10 @@ MAX_CHECKS_PER_CALL = 64
 PREFER_WINDOW = 300
 # Expired leases of an operation are swept by lease calls at most this often.
 EXPIRE_EVERY = timedelta(seconds=30)
+# What a caller's card can show of the contact (`operation_fields.BUILTIN_FIELDS` and the
+# custom fields), read with each candidate: the card of a new lease needs no query of its own.
+CARD_CONTACT_COLUMNS = ("first_name", "last_name", "language", "city", "postcode", "street",
+                        "country", "email", "date_of_birth", "time_zone", "source", "custom")
 
 ONE, ZERO = literal_column("1"), literal_column("0")
 # Literals, so the partial indexes apply (ix_targets_ready, ix_targets_leased).
@@ -90,6 +96,17 @@ class Lease:
     phone_e164: str  # the number to dial, E.164
     expires_at: datetime
     attempts: int
+    # The contact's card columns (CARD_CONTACT_COLUMNS) and the number's extension, as the
+    # lease read them; None when it did not (held leases, batches).
+    contact: Any = None
+
+
+def _card_contact(row, phone_id: int | None) -> SimpleNamespace | None:
+    """The card columns a candidate row carries, if the number leased is the one it read."""
+    if phone_id != row.phone_id:
+        return None
+    return SimpleNamespace(id=row.contact_id, extension=row.card_extension,
+                           **{name: getattr(row, f"card_{name}") for name in CARD_CONTACT_COLUMNS})
 
 
 class QueueError(ValueError):
@@ -170,6 +187,8 @@ def _zone_probe(k: int, prefer: str | None, lock: bool, filtered: bool = True,
         first_phone.scalar_subquery().label("phone_id"),
         first_phone.with_only_columns(p.c.e164).scalar_subquery().label("phone_e164"),
         c.c.user_id, siblings.label("siblings"),
+        *[c.c[name].label(f"card_{name}") for name in CARD_CONTACT_COLUMNS],
+        first_phone.with_only_columns(p.c.extension).scalar_subquery().label("card_extension"),
     ).join(c, c.c.id == t.c.contact_id).where(
         t.c.operation_id == bindparam("operation_id"), WAITING_SQL,
         t.c.time_zone == bindparam(f"z{k}"), t.c.next_eligible_at <= bindparam("now"),
@@ -433,7 +452,8 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
                                   agent_id, now, expires):
                         _grant_one(connection, op.id, row.id, agent_id, now, expires)
                         return [Lease(row.id, op.id, row.contact_id, verdict.phone_id,
-                                      verdict.phone_e164, expires, row.attempts)]
+                                      verdict.phone_e164, expires, row.attempts,
+                                      _card_contact(row, verdict.phone_id))]
                     verdict = check_candidate(session, row, rules, org_id, now,
                                               lock_siblings=pg,
                                               call_gap_minutes=op.call_gap_minutes)

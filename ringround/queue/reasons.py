@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
@@ -25,9 +27,25 @@ REASONS = (
     "ready", "leased", "cooldown", "call_back_later", "called_recently", "skipped",
     "outside_hours", "no_number", "opted_out", "done", "removed", "attempts_used_up",
 )
+# What the dashboard calls each reason, in the organizer's language.
+REASON_LABELS = {
+    "ready": _l("Ready to call"), "leased": _l("Being called"), "cooldown": _l("Cooling down"),
+    "call_back_later": _l("Call back later"),
+    "called_recently": _l("Called recently in another operation"),
+    "skipped": _l("Skipped by a caller, back soon"), "outside_hours": _l("Outside calling hours"),
+    "no_number": _l("No number"), "opted_out": _l("Opted out"), "done": _l("Done"),
+    "removed": _l("Removed"), "attempts_used_up": _l("Attempts used up"),
+}
 # Hold reasons stored on waiting targets, as reported; anything else counts as cooldown.
 HOLD_REASONS = frozenset({"call_back_later", "called_recently", "skipped", "no_number",
                           "opted_out"})
+
+
+def reason_label(reason: str) -> str:
+    """A reason as the dashboard names it (a reason it does not know: said as such, never
+    as its code)."""
+    label = REASON_LABELS.get(reason)
+    return str(label) if label is not None else _("Not callable for another reason")
 
 
 def blocked_counts(session: Session, operation: Operation, now: datetime | None = None

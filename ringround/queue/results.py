@@ -8,6 +8,7 @@ someone else (offline batches): it is kept and counted once, and never takes a t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +53,14 @@ from ringround.queue.leasing import QueueError, _now
 from ringround.telephony_rules import take_out_of_operations
 
 EDIT_WINDOW = timedelta(minutes=10)
+
+
+class UnknownTargetError(QueueError):
+    """The result names no target of its operation."""
+
+
+class ResultRefusedError(QueueError):
+    """`record_result`'s `admit` refused the result; the message says why."""
 # Caller edits never touch these, whatever the operation's field settings say.
 NEVER_EDITABLE = frozenset({"date_of_birth", "time_zone", "source", "country"})
 
@@ -189,15 +198,17 @@ def _target_statement(lock: bool):
 
 def _result_statement(lock: bool):
     """One round trip for a result: the target (locked on PostgreSQL), its operation with the
-    organization's gap, and the attempt already recorded under this client id, if any."""
+    organization's gap, and the attempt already recorded under this client id, if any (with
+    who sent it, for which target)."""
     t = Target.__table__
     a = Attempt.__table__
-    known = select(a.c.id).where(a.c.client_id == bindparam("client_id")).scalar_subquery()
     stmt = select(
         *[t.c[name] for name in _TARGET_FIELDS], sibling_count(t).label("siblings"),
-        *operation_columns("op_", rules_as_text=True), known.label("known_attempt_id"),
+        *operation_columns("op_", rules_as_text=True), a.c.id.label("known_attempt_id"),
+        a.c.agent_id.label("known_agent_id"), a.c.target_id.label("known_target_id"),
     ).select_from(operation_join(t.join(Operation.__table__,
-                                        Operation.__table__.c.id == t.c.operation_id)))
+                                        Operation.__table__.c.id == t.c.operation_id))
+                  .outerjoin(a, a.c.client_id == bindparam("client_id")))
     stmt = stmt.where(t.c.id == bindparam("target_id"))
     return stmt.with_for_update(of=t) if lock else stmt
 
@@ -291,13 +302,19 @@ def _stored_outcome(attempt: Attempt, **changes) -> RecordOutcome:
     return RecordOutcome.from_json(attempt.outcome["result"], attempt_id=attempt.id, **changes)
 
 
-def record_result(session: Session, result: ResultIn, now: datetime | None = None
+def record_result(session: Session, result: ResultIn, now: datetime | None = None,
+                  admit: Callable[[Any, int | None], str | None] | None = None
                   ) -> RecordOutcome:
     """Record a call's result and apply the operation's rules to its target.
 
     Idempotent by `result.client_id`: a resend returns the first outcome with
     `duplicate=True` and changes nothing. Raises QueueError for an unknown target, operation
-    or disposition. The caller commits (promptly: the write lock is held until then).
+    or disposition (UnknownTargetError: no such target in the operation). The caller commits
+    (promptly: the write lock is held until then).
+
+    `admit(target, sender)`, if given, is asked first, with the target as read (locked) here
+    and the agent who sent the attempt already under this client id for this target (None
+    if none): a message it returns refuses the result (ResultRefusedError), nothing stored.
     """
     now = _now(now)
     connection = begin_write(session)
@@ -307,11 +324,16 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
     row = statement.first(connection, {"target_id": result.target_id,
                                        "client_id": result.client_id})
     if row is None or row.operation_id != result.operation_id:
-        raise QueueError("unknown target")
+        raise UnknownTargetError("unknown target")
     operation = OperationView(row, "op_")
     if result.disposition not in rules_of(operation)[1]:
         raise QueueError(f"unknown disposition {result.disposition!r}")
     target = _TargetRow(**{name: getattr(row, name) for name in (*_TARGET_FIELDS, "siblings")})
+    if admit is not None:
+        sender = row.known_agent_id if row.known_target_id == target.id else None
+        refusal = admit(target, sender)
+        if refusal is not None:
+            raise ResultRefusedError(refusal)
     data = _AttemptData(result.agent_id, dict(result.answers or {}), _aware(result.callback_at),
                         _aware(result.started_at), _aware(result.ended_at), result.phone_id,
                         dict(result.field_updates or {}))

@@ -10,16 +10,18 @@ from flask import Flask, current_app
 
 from ringround.config import TelephonySettings
 from sms.provider.base import (
+    BAD_NUMBER_CODES,
     UNSUBSCRIBED_RECIPIENT,
-    Pacer,
     ProviderError,
+    ProviderState,
     SentText,
     TelephonyProvider,
 )
 from sms.provider.simulated import SimulatedProvider
 
 __all__ = [
-    "UNSUBSCRIBED_RECIPIENT", "Pacer", "ProviderError", "SentText", "SimulatedProvider",
+    "BAD_NUMBER_CODES", "UNSUBSCRIBED_RECIPIENT", "ProviderError", "ProviderState", "SentText",
+    "SimulatedProvider",
     "TelephonyConfigError", "TelephonyProvider", "build_provider", "get_provider",
     "is_simulated",
 ]
@@ -27,18 +29,6 @@ __all__ = [
 
 class TelephonyConfigError(RuntimeError):
     """The telephony settings cannot work; raised by create_app, never mid-call."""
-
-
-def _shared_storage(app: Flask):
-    """The rate-limit storage shared by workers (redis, memcached…), if one is configured:
-    outbound call pacing then holds across every worker and host. `memory://` is per process,
-    where the provider's own pacer already spaces calls."""
-    uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
-    if uri.startswith("memory://"):
-        return None
-    from limits.storage import storage_from_string
-
-    return storage_from_string(uri)
 
 
 def build_provider(app: Flask) -> TelephonyProvider:
@@ -55,7 +45,9 @@ def build_provider(app: Flask) -> TelephonyProvider:
         return TwilioProvider(
             settings.account_sid, settings.auth_token, settings.default_from,
             settings.calls_per_second, http_client=app.config.get("TWILIO_HTTP_CLIENT"),
-            pacing_storage=_shared_storage(app),
+            messaging_service_sid=settings.messaging_service_sid,
+            answers_keywords=settings.provider_answers_keywords,
+            timeouts=(app.config["TWILIO_CONNECT_TIMEOUT"], app.config["TWILIO_READ_TIMEOUT"]),
         )
     return SimulatedProvider(
         settings.default_from, max(settings.calls_per_second, 100.0),

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from limits import RateLimitItemPerSecond
-from limits.storage import Storage
-from limits.strategies import MovingWindowRateLimiter
 
 from ringround.models import utcnow
 from sms.provider.steps import CallRequest, VoiceStep
@@ -18,14 +12,41 @@ from sms.provider.twiml import render_messaging, render_voice
 
 # Twilio: "Attempt to send to unsubscribed recipient" (the person texted STOP at the carrier).
 UNSUBSCRIBED_RECIPIENT = 21610
+# Twilio: "Invalid 'To' phone number", "'To' number cannot be reached": a bad number.
+BAD_NUMBER_CODES = frozenset({21211, 21214})
+# Twilio: "Too many requests" (the account's API concurrency or rate).
+TOO_MANY_REQUESTS = 20429
 
 
 class ProviderError(Exception):
-    """The provider refused a request; `code` is its error number when it gave one."""
+    """The provider refused a request or could not be reached.
 
-    def __init__(self, message: str, code: int | None = None):
+    `code` is its error number when it gave one, `status` the HTTP status, `unreachable`
+    true for network errors and timeouts (no answer at all)."""
+
+    def __init__(self, message: str, code: int | None = None, status: int | None = None,
+                 unreachable: bool = False):
         super().__init__(message)
-        self.code = code
+        self.code, self.status, self.unreachable = code, status, unreachable
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later: no answer, too many requests, or the provider's own
+        server error (5xx)."""
+        return (self.unreachable or self.code == TOO_MANY_REQUESTS
+                or (self.status is not None and self.status >= 500))
+
+    @property
+    def bad_number(self) -> bool:
+        return self.code in BAD_NUMBER_CODES
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    """What the provider says of one call or text now (reconciliation asks)."""
+
+    status: str
+    error_code: int | None = None
 
 
 @dataclass
@@ -39,61 +60,35 @@ class SentText:
     sent_at: object = field(default_factory=utcnow)
 
 
-class Pacer:
-    """Spaces outbound calls to at most `per_second` per second.
-
-    Twilio queues calls beyond the account's CPS limit; pacing here keeps the ring times
-    (and so the no-answer timeouts) honest. Within a process calls are spaced evenly; with
-    `shared` (a `limits` storage, the one Flask-Limiter uses: RATELIMIT_STORAGE_URI) all
-    workers and hosts together stay within the limit in any one-second window.
-    """
-
-    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, shared: Storage | None = None):
-        self.interval = 1.0 / per_second
-        self.clock, self.sleep = clock, sleep
-        self._next = 0.0
-        self._lock = threading.Lock()
-        self._shared = MovingWindowRateLimiter(shared) if shared is not None else None
-        if per_second >= 1:
-            self._item = RateLimitItemPerSecond(int(per_second))
-        else:
-            self._item = RateLimitItemPerSecond(1, round(1 / per_second))
-
-    def wait(self) -> None:
-        """Block until the next call may start."""
-        with self._lock:
-            now = self.clock()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            self.sleep(start - now)
-        while self._shared is not None and not self._shared.hit(self._item, "outbound-calls"):
-            self.sleep(min(self.interval, 0.05))
-
-
 class TelephonyProvider(ABC):
     """What Ringround needs from a phone network: texts, calls, webhook checks, replies."""
 
     is_simulated: bool = False
+    # The provider replies to STOP/HELP itself (Twilio Advanced Opt-Out): no second reply.
+    answers_keywords: bool = False
 
-    def __init__(self, default_from: str | None, calls_per_second: float = 1.0,
-                 pacing_storage: Storage | None = None):
+    def __init__(self, default_from: str | None, calls_per_second: float = 1.0):
         self.default_from = default_from
-        self.pacer = Pacer(calls_per_second, shared=pacing_storage)
+        # Paced by the queue (sms/pacing.py): calls are jobs that wait for a free slot.
+        self.calls_per_second = calls_per_second
 
     @abstractmethod
     def send_sms(self, to: str, body: str, from_number: str | None = None,
                  status_callback: str | None = None) -> str:
         """Send a text; returns the provider's message SID. Raises ProviderError."""
 
+    @abstractmethod
     def place_call(self, request: CallRequest) -> str:
-        """Place an outbound call (paced); returns the call SID. Raises ProviderError."""
-        self.pacer.wait()
-        return self._place_call(request)
+        """Place an outbound call now; returns the call SID. Raises ProviderError. Callers
+        pace it (a job of sms/pacing.py), never by sleeping."""
 
     @abstractmethod
-    def _place_call(self, request: CallRequest) -> str: ...
+    def fetch_call(self, call_sid: str) -> ProviderState | None:
+        """The call's status now (None if the provider does not know it)."""
+
+    @abstractmethod
+    def fetch_text(self, message_sid: str) -> ProviderState | None:
+        """The text's status now (None if the provider does not know it)."""
 
     @abstractmethod
     def hang_up(self, call_sid: str) -> None:

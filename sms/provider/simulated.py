@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from ringround.extensions import db
 from ringround.models import SimCall, SimText
-from sms.provider.base import UNSUBSCRIBED_RECIPIENT, ProviderError, SentText, TelephonyProvider
+from sms.provider.base import (
+    UNSUBSCRIBED_RECIPIENT,
+    ProviderError,
+    ProviderState,
+    SentText,
+    TelephonyProvider,
+)
 from sms.provider.steps import CallRequest
 
 SIMULATED_ACCOUNT_SID = "AC" + "5" * 32
@@ -69,7 +75,7 @@ class SimulatedProvider(TelephonyProvider):
                 return False
         return False
 
-    def _place_call(self, request: CallRequest) -> str:
+    def place_call(self, request: CallRequest) -> str:
         call = SimCall(
             sid=new_sid("CA"), direction="outbound-api", to_number=request.to,
             from_number=request.from_number, status="ringing", phase="ringing",
@@ -88,6 +94,14 @@ class SimulatedProvider(TelephonyProvider):
         call = db.session.scalar(select(SimCall).where(SimCall.sid == call_sid))
         if call is not None:
             call.params = {**call.params, "hangup_requested": True}
+
+    def fetch_call(self, call_sid: str) -> ProviderState | None:
+        status = db.session.scalar(select(SimCall.status).where(SimCall.sid == call_sid))
+        return ProviderState(status) if status else None
+
+    def fetch_text(self, message_sid: str) -> ProviderState | None:
+        status = db.session.scalar(select(SimText.status).where(SimText.sid == message_sid))
+        return ProviderState(status) if status else None
 
     @property
     def outbox(self) -> list[SentText]:

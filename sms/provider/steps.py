@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sms.provider.voices import current_locale
+
 
 @dataclass(frozen=True)
 class Say:
+    """Spoken text, in the locale in effect when the step was made (sms.provider.voices)."""
+
     text: str
-    language: str = "en"
+    locale: str = field(default_factory=current_locale)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class Gather:
     timeout: int = 8
     prompt: tuple[Say | Play | Pause, ...] = ()
     finish_on_key: str = ""
+    speech: bool = False  # also listen for words (in the prompt's language): `SpeechResult`
 
 
 @dataclass(frozen=True)

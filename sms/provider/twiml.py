@@ -6,11 +6,13 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from sms.provider.steps import Dial, Gather, Hangup, Pause, Play, Redirect, Say, VoiceStep
+from sms.provider.voices import voice_for
 
 
 def _speak(node, step: Say | Play | Pause) -> None:
     if isinstance(step, Say):
-        node.say(step.text, language=step.language)
+        voice = voice_for(step.locale)
+        node.say(step.text, voice=voice.voice, language=voice.language)
     elif isinstance(step, Play):
         node.play(step.url)
     else:
@@ -24,9 +26,15 @@ def render_voice(steps: list[VoiceStep]) -> str:
         if isinstance(step, (Say, Play, Pause)):
             _speak(response, step)
         elif isinstance(step, Gather):
+            listen = {}
+            if step.speech:
+                said = next((part for part in step.prompt if isinstance(part, Say)), None)
+                listen = {"language": voice_for(said.locale if said else None).language,
+                          "speech_timeout": "auto"}
             gather = response.gather(
                 action=step.action, method="POST", num_digits=step.num_digits,
-                timeout=step.timeout, finish_on_key=step.finish_on_key, input="dtmf",
+                timeout=step.timeout, finish_on_key=step.finish_on_key,
+                input="dtmf speech" if step.speech else "dtmf", **listen,
             )
             for part in step.prompt:
                 _speak(gather, part)

@@ -96,6 +96,8 @@ def test_agent_calls_online_then_offline_and_every_result_arrives_once(
     assert sorted(manifest["loaded"]) == ["192x192=192x192", "512x512=512x512"]
 
     # Online: three people, one after the other.
+    sent = []
+    page.on("request", lambda request: sent.append((request.url, request.post_data)))
     online = []
     plans = [("Talked to the right person", None,
               [("Will you come to the meeting?", "Yes"), ("How sure are you?", "4")]),
@@ -110,6 +112,10 @@ def test_agent_calls_online_then_offline_and_every_result_arrives_once(
         expect(page.locator("#call form.result-form")).not_to_have_attribute(
             "data-target", str(target_id))
     expect(page.locator("#pending")).to_have_text("All results sent")
+    # One round trip a result: the sync that sends it brings the next card back.
+    syncs = [json.loads(body) for url, body in sent if url.endswith("/sync")]
+    assert len(syncs) == 3 and all(sync["next"] is True for sync in syncs)
+    assert not [url for url, _body in sent if re.search(r"/card$", url)]
     attempts = {a.target_id: a for a in _fresh(Attempt)}
     assert sorted(attempts) == sorted(online)
     first = attempts[online[0]]
@@ -310,6 +316,44 @@ def test_a_call_through_the_campaign_line_and_its_result_are_one_attempt(
     assert page.console_errors == []
 
 
+# IndexedDB answers late (a slow phone, a loaded machine): the page's script handles taps
+# before it has prepared the card.
+SLOW_INDEXEDDB = """(() => {
+  const open = IDBFactory.prototype.open;
+  IDBFactory.prototype.open = function (...args) {
+    const request = open.apply(this, args);
+    let handler = null;
+    Object.defineProperty(request, 'onsuccess', { get: () => handler,
+                                                 set: (h) => { handler = h; } });
+    request.addEventListener('success', (event) => {
+      setTimeout(() => handler && handler.call(request, event), 1500);
+    });
+    return request;
+  };
+})();"""
+
+
+def test_a_campaign_line_tap_before_the_card_is_prepared_still_joins_the_result(
+        phone_page, live_server):
+    """Was the flaky failure of the test above: the tap used the card's id from the server,
+    then the script gave the card a random one, and the result made a second attempt."""
+    op, agent, _ = calling_operation(n=2, allow_campaign_line=True)
+    page = phone_page
+    page.add_init_script(SLOW_INDEXEDDB)
+    _sign_in(page, live_server, agent)
+    page.goto(f"/call/{op.id}")
+    target_id = _card_target(page)
+    page.get_by_role("button", name="Call through the campaign line").click()
+    expect(page.locator("#caller-status")).to_have_text(
+        "Your phone is ringing: pick up to be connected.")
+    page.wait_for_timeout(2000)  # the script prepares the card now
+    _record(page, "No contact", "Voicemail")
+    expect(page.locator("#call form.result-form")).not_to_have_attribute(
+        "data-target", str(target_id))
+    attempts = _fresh(Attempt)
+    assert [(a.disposition, a.method.value) for a in attempts] == [("voicemail", "bridged")]
+
+
 def test_a_volunteer_joins_by_link_and_lands_on_the_first_person(phone_page, live_server):
     from ringround.enrollment import create_join_link
 
@@ -405,3 +449,54 @@ def test_background_sync_sends_the_outbox_with_no_page_open(phone_page, live_ser
             break
         page.wait_for_timeout(100)
     assert [(a.target_id, a.disposition) for a in rows] == [(target_id, "busy")]
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844},
+                                      {"width": 1280, "height": 800}])
+def test_the_campaign_line_answers_at_once_and_the_page_learns_how_the_call_went(
+        browser, live_server, monkeypatch, viewport):
+    """The tap returns "calling your phone…" while a job places the call; the page asks how
+    it went. A line that does not answer is said plainly, with the Call button to use."""
+    from datetime import datetime, timedelta
+
+    from ringround.background import huey
+    from ringround.models import CallLeg
+    from sms.provider import ProviderError
+    from tests.browser_fixtures import open_page
+
+    op, agent, _ = calling_operation(n=2, allow_campaign_line=True)
+    provider = live_server.app.extensions["telephony"]
+    place_call = provider.place_call
+    busy = ProviderError("Too Many Requests", 20429, 429)
+    monkeypatch.setattr(provider, "place_call", lambda request: (_ for _ in ()).throw(busy))
+    page = open_page(browser, live_server, viewport=viewport, has_touch=viewport["width"] < 500)
+    try:
+        _sign_in(page, live_server, agent)
+        page.goto(f"/call/{op.id}")
+        _card_target(page)
+        page.get_by_role("button", name="Call through the campaign line").click()
+        expect(page.locator("#caller-status")).to_have_text("Calling your phone…")
+        page.screenshot(path=str(ARTIFACTS / f"bridge-{viewport['width']}-calling.png"))
+        # The worker's later try goes through; the page, asking, learns it.
+        monkeypatch.setattr(provider, "place_call", place_call)
+        future = datetime.utcnow() + timedelta(hours=1)  # noqa: DTZ003
+        for task in huey.read_schedule(future):
+            huey.execute(task, timestamp=future)
+        expect(page.locator("#caller-status")).to_have_text(
+            "Your phone is ringing: pick up to be connected.")
+        # The call dropped; a new tap finds the line down.
+        db.session.rollback()
+        leg = db.session.scalars(select(CallLeg).where(CallLeg.sid.is_not(None))).one()
+        leg.status = "completed"
+        db.session.commit()
+        down = ProviderError("Twilio could not be reached: ConnectTimeout", unreachable=True)
+        monkeypatch.setattr(provider, "place_call", lambda request: (_ for _ in ()).throw(down))
+        page.get_by_role("button", name="Call through the campaign line").click()
+        expect(page.locator("#caller-status")).to_have_text(
+            "The campaign line is not answering; call from your phone instead.")
+        expect(page.locator("#call .call-button")).to_be_focused()
+        page.screenshot(path=str(ARTIFACTS / f"bridge-{viewport['width']}-not-answering.png"))
+        # The refused tap's 409 is the browser's own log line, not a script error.
+        assert [e for e in page.console_errors if "409 (CONFLICT)" not in e] == []
+    finally:
+        page.context.close()

@@ -19,7 +19,7 @@ def sign_in(page, user):
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Your role: admin")).to_be_visible()
+    expect(page.get_by_text("Your role: Admin")).to_be_visible()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def test_create_an_organization_through_the_ui(phone_page):
     page.get_by_role("button", name="Create organization").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Tenants Union of Lyon")
-    expect(page.get_by_text("Your role: admin")).to_be_visible()
+    expect(page.get_by_text("Your role: Admin")).to_be_visible()
     # htmx came from our own origin and loaded under the strict CSP.
     assert page.evaluate("typeof window.htmx") == "object"
     # Works at phone width: nothing wider than the screen.

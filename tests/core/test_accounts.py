@@ -1,3 +1,7 @@
+import hashlib
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import select
 
@@ -96,3 +100,35 @@ def test_volunteers_can_exist_with_a_phone_and_no_password(any_app, db):
 ])
 def test_slugs_are_ascii_and_readable(name, slug):
     assert slugify(name) == slug
+
+
+def test_an_unknown_email_costs_one_password_check_like_a_known_one(app, db, monkeypatch):
+    """The dummy hash checked for unknown emails is written out (not computed at start-up)
+    but has the parameters of a real hash, so both answers take as long."""
+    from werkzeug.security import generate_password_hash
+
+    from ringround.accounts import _DUMMY_HASH, PASSWORD_METHOD
+
+    real = generate_password_hash("long enough pw", method=PASSWORD_METHOD)
+    assert _DUMMY_HASH.split("$")[0] == real.split("$")[0]  # scrypt:32768:8:1
+    calls = []
+    original = hashlib.scrypt
+    monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: calls.append(k) or original(*a, **k))
+    assert authenticate(db.session, "nobody@example.org", "long enough pw") is None
+    assert len(calls) == 1 and calls[0]["n"] == 32768
+
+
+def test_starting_the_app_computes_no_password_hash(tmp_path):
+    """Every web worker builds the app when it starts: no scrypt there (it cost half a second
+    of CPU per worker, and restarts waited for it)."""
+    code = ("import hashlib, sys\n"
+            "calls = []\n"
+            "original = hashlib.scrypt\n"
+            "hashlib.scrypt = lambda *a, **k: calls.append(1) or original(*a, **k)\n"
+            "from ringround import create_app\n"
+            "create_app({'SECRET_KEY': 'x', 'JOB_QUEUE_URL': 'memory://'},"
+            f" instance_path={str(tmp_path)!r})\n"
+            "sys.exit(len(calls))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr or f"{done.returncode} scrypt calls at start-up"

@@ -18,7 +18,7 @@ from ringround.models import (
     TargetState,
 )
 from ringround.queue import ResultIn, lease_next, record_result
-from sms.bridge import BridgeError, place_bridged_call, prepare_bridged_call
+from sms.bridge import BridgeError, prepare_bridged_call, queue_bridged_call
 from tests.telephony.conftest import CAMPAIGN, PUBLIC, post_signed
 from tests.telephony.flows import PhoneBank
 
@@ -29,9 +29,9 @@ def start(bank: PhoneBank, client_id: str = "tap-1"):
     lease = lease_next(db.session, bank.op, bank.agent)
     db.session.commit()
     leg = prepare_bridged_call(db.session, bank.op, bank.agent, lease.target_id, client_id)
-    db.session.commit()
-    place_bridged_call(db.session, leg)
-    db.session.commit()
+    queue_bridged_call(db.session, leg)
+    db.session.commit()  # the job places the call (at once in tests)
+    db.session.refresh(leg)
     return leg
 
 
@@ -181,12 +181,12 @@ def test_the_same_tap_twice_places_one_call(bank):
     lease = lease_next(db.session, bank.op, bank.agent)
     db.session.commit()
     first = prepare_bridged_call(db.session, bank.op, bank.agent, lease.target_id, "tap-9")
-    db.session.commit()
-    place_bridged_call(db.session, first)
+    queue_bridged_call(db.session, first)
     db.session.commit()
     again = prepare_bridged_call(db.session, bank.op, bank.agent, lease.target_id, "tap-9")
     assert again.id == first.id
-    place_bridged_call(db.session, again)
+    queue_bridged_call(db.session, again)
+    db.session.commit()
     assert db.session.scalar(select(func.count(SimCall.id))) == 1
 
 
@@ -218,7 +218,55 @@ def test_a_contact_calling_back_reaches_the_last_caller_masked(bank):
     ring = bank.ringing(bank.agent.phone_e164)
     assert ring is not None and ring.from_number == CAMPAIGN  # Maria's number stays hidden
     bank.net.answer(ring.sid)
-    assert "Say: A call back from Maria." in bank.net.call(ring.sid).transcript
+    assert "Say: A call back from Maria. Press 1 to take it." in bank.net.call(ring.sid).transcript
+    bank.net.press(ring.sid, "1")
+    assert bank.net.call(ring.sid).phase == "bridged"
+    bank.net.hang_up(ring.sid)
+    callback = db.session.scalar(select(CallLeg).where(CallLeg.kind == LegKind.CALLBACK))
+    assert callback.status == "completed"
+
+
+def _call_back_reaches_the_volunteer(bank) -> SimCall:
+    start(bank)
+    contact_call = connect(bank)
+    bank.net.answer(contact_call.sid)
+    bank.net.hang_up(contact_call.sid)
+    bank.net.dial_in(bank.people[0].phones[0].e164, CAMPAIGN)
+    return bank.ringing(bank.agent.phone_e164)
+
+
+def test_a_call_back_taken_by_the_volunteers_voicemail_goes_on_the_missed_list(bank):
+    ring = _call_back_reaches_the_volunteer(bank)
+    bank.net.answer(ring.sid, by="machine")  # the volunteer's voicemail presses nothing
+    bank.net.no_key(ring.sid)
+    callback = db.session.scalar(select(CallLeg).where(CallLeg.kind == LegKind.CALLBACK))
+    assert callback.status == "missed"
+    caller = db.session.scalar(select(SimCall).where(SimCall.direction == "inbound"))
+    assert "we will call you back" in " ".join(caller.transcript)
+
+
+@pytest.mark.twilio
+def test_twilio_call_back_whisper_asks_for_1_and_only_then_counts_it_taken(
+        app, client, factories, http_client):
+    bank = PhoneBank(app, factories, network=False)
+    leg = start(bank)
+    maria = bank.people[0].phones[0].e164
+    params = {"CallSid": "CA" + "8" * 32, "From": maria, "To": CAMPAIGN,
+              "AccountSid": "AC" + "5" * 32, "CallStatus": "ringing"}
+    db.session.get(CallLeg, leg.id).status = "completed"
+    db.session.commit()
+    post_signed(client, "/telephony/hooks/voice", params)
+    callback = db.session.scalar(select(CallLeg).where(CallLeg.kind == LegKind.CALLBACK))
+    base = f"/telephony/hooks/voice/callback/{callback.token}"
+    whisper = ET.fromstring(post_signed(client, f"{base}/whisper", {
+        "CallSid": "CA" + "9" * 32, "CallStatus": "in-progress"}).get_data(as_text=True))
+    assert [node.tag for node in whisper] == ["Gather", "Hangup"]
+    assert whisper[0].get("action") == f"{PUBLIC}{base}/accept"
+    # The volunteer's voicemail answered and the whisper ended without a key: not taken.
+    post_signed(client, f"{base}/done", {"CallSid": "CA" + "8" * 32,
+                                         "DialCallStatus": "completed"})
+    db.session.expire_all()
+    assert db.session.get(CallLeg, callback.id).status == "missed"
 
 
 def test_a_call_back_when_the_caller_is_busy_goes_on_the_missed_list(bank, client, factories):

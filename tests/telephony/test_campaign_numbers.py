@@ -21,7 +21,7 @@ REMOTE = "+16175550123"
 
 @pytest.fixture
 def app_overrides():
-    return {"TELEPHONY_JOBS": "sync", "PUBLIC_BASE_URL": PUBLIC,
+    return {"PUBLIC_BASE_URL": PUBLIC,
             "TELEPHONY": TelephonySettings("simulator", None, None, SHARED_DEFAULT)}
 
 

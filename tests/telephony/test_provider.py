@@ -12,7 +12,6 @@ from ringround import create_app
 from ringround.config import TelephonySettings
 from ringround.extensions import db
 from sms.provider import (
-    Pacer,
     ProviderError,
     SimulatedProvider,
     TelephonyConfigError,
@@ -124,19 +123,6 @@ def test_correct_twilio_settings_start(tmp_path):
     assert not app.extensions["telephony"].is_simulated
 
 
-def test_pacer_spaces_calls_to_the_calls_per_second_limit():
-    now, slept = [100.0], []
-
-    def sleep(seconds):
-        slept.append(seconds)
-        now[0] += seconds
-
-    pacer = Pacer(2.0, clock=lambda: now[0], sleep=sleep)
-    for _ in range(3):
-        pacer.wait()
-    assert slept == [0.5, 0.5]
-
-
 def test_voice_reply_renders_twiml_that_parses():
     provider = SimulatedProvider(None, secret_key="k")
     xml = provider.voice_reply([
@@ -175,20 +161,3 @@ def test_nothing_outside_sms_imports_twilio():
                 if any(name.split(".")[0] == "twilio" for name in names):
                     offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
-
-
-def test_pacers_sharing_a_storage_stay_within_the_limit_together():
-    """Two workers (two pacers) sharing one rate-limit storage, as with redis://, place at most
-    `per_second` calls in any one-second window between them."""
-    import time as _time
-
-    from limits.storage import MemoryStorage
-
-    shared = MemoryStorage()
-    workers = [Pacer(3.0, shared=shared), Pacer(3.0, shared=shared)]
-    started = []
-    for i in range(5):
-        workers[i % 2].wait()
-        started.append(_time.monotonic())
-    assert started[3] - started[0] >= 0.95  # the 4th call waited for the window to move on
-    assert started[2] - started[0] < 0.9  # within the limit nobody waits a whole second

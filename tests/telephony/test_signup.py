@@ -101,3 +101,20 @@ def test_the_conversation_speaks_the_forms_language(bank):
 
 def test_an_unknown_word_gets_no_reply(bank):
     assert bank.net.text_in(PHONE, CAMPAIGN, "hello?") == []
+
+
+@pytest.mark.parametrize("word", ["no", "NON", "nej", "Nee"])
+def test_no_in_each_of_our_languages_cancels_the_confirmation(bank, word):
+    for body in ("JOIN", "Maria", "SKIP", "02139"):
+        text(bank, body)
+    assert text(bank, word) == "All right, nothing was saved."
+    assert db.session.scalar(select(Conversation.state)) is ConversationState.CANCELLED
+    assert db.session.scalar(select(func.count(Contact.id))) == 0
+
+
+@pytest.mark.parametrize("word", ["yes", "OUI", "ja", "Oké"])
+def test_yes_in_each_of_our_languages_confirms(bank, word):
+    for body in ("JOIN", "Maria", "SKIP", "02139"):
+        text(bank, body)
+    assert text(bank, word) == "Welcome aboard!"
+    assert db.session.scalar(select(func.count(Contact.id))) == 1

@@ -28,7 +28,7 @@ def app_overrides(tmp_path_factory):
     (root / "fr" / "LC_MESSAGES").mkdir(parents=True)
     with open(root / "fr" / "LC_MESSAGES" / "messages.mo", "wb") as handle:
         write_mo(handle, catalog)
-    return {"TELEPHONY_JOBS": "sync", "PUBLIC_BASE_URL": PUBLIC,
+    return {"PUBLIC_BASE_URL": PUBLIC,
             "BABEL_TRANSLATION_DIRECTORIES": str(root)}
 
 

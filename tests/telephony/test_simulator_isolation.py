@@ -23,7 +23,7 @@ AFTERNOON = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # 15:00 in Boston
 
 @pytest.fixture
 def app_overrides():
-    return {"TELEPHONY_JOBS": "sync", "PUBLIC_BASE_URL": PUBLIC,
+    return {"PUBLIC_BASE_URL": PUBLIC,
             "TELEPHONY": TelephonySettings("simulator", None, None, SHARED_DEFAULT)}
 
 

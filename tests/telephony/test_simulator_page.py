@@ -79,9 +79,10 @@ def test_stop_from_a_simulated_phone_opts_out(client, organizer, factories):
     assert is_opted_out(db.session, org.id, "+16175550998")
 
 
-def test_carrier_unsubscribed_report_opts_out(client, organizer, factories):
+def test_carrier_unsubscribed_report_opts_out_of_texts(client, organizer, factories):
     from datetime import UTC, datetime
 
+    from ringround.telephony_rules import may_contact, may_text
     from sms.outbound import send_text
 
     org, _ = organizer
@@ -90,7 +91,9 @@ def test_carrier_unsubscribed_report_opts_out(client, organizer, factories):
     db.session.commit()
     response = post_form(client, f"{SIM}texts/{message.sid}/unsubscribed", {}, page=SIM)
     assert response.status_code == 302
-    assert is_opted_out(db.session, org.id, "+16175550997")
+    # 21610 stops texts only: the person may still be called.
+    assert not may_text(db.session, org.id, "+16175550997")
+    assert may_contact(db.session, org.id, "+16175550997")
 
 
 def test_phone_line_page_shows_the_webhooks_to_paste_and_saves_the_number(client, organizer):
@@ -140,16 +143,16 @@ def test_agent_sends_a_follow_up_with_one_tap(client, organizer, factories):
     assert sent.body == "Rally on Sat: https://ex.org/r"
 
 
-def test_calling_the_campaign_number_from_an_unknown_phone_asks_for_a_code(client, organizer):
+def test_calling_the_campaign_number_from_an_unknown_phone_says_who_we_are(client, organizer):
     post_form(client, SIM + "dial", {"dial-phone": "+16175550995", "dial-number": CAMPAIGN},
               page=SIM)
     from ringround.models import SimCall
 
     [call] = db.session.scalars(select(SimCall)).all()
     assert call.direction == "inbound" and call.phase == "gather"
-    assert "six-digit caller code" in call.transcript[0]
+    assert "We may have called you from this number." in call.transcript[0]
     page = client.get(SIM).get_data(as_text=True)
-    assert "six-digit caller code" in page
+    assert "enter your caller code" in page
 
 
 def test_an_organizer_sees_and_drives_only_their_own_organizations_phones(app, client,
@@ -188,5 +191,6 @@ def test_pressing_nothing_plays_what_follows_the_prompt(client, organizer):
     post_form(client, f"{SIM}calls/{call.sid}/timeout", {}, page=SIM)
     db.session.expire_all()
     call = db.session.scalar(select(SimCall))
-    assert call.transcript[-2:] == ["No key pressed", "Say: We did not get a code. Goodbye."]
+    assert call.transcript[-2] == "No key pressed"
+    assert call.transcript[-1].startswith("Say: Thank you for calling ")
     assert call.phase == "ended"

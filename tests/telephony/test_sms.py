@@ -17,9 +17,11 @@ from ringround.models import (
     SimText,
     Target,
     TargetState,
+    TextOptOut,
 )
 from ringround.optouts import is_opted_out
-from sms.outbound import TextRefusedError, send_followup, send_text
+from ringround.telephony_rules import may_contact, may_text
+from sms.outbound import TextRefusedError, refusal_of, send_followup, send_text
 from tests.telephony.conftest import CAMPAIGN, post_signed
 from tests.telephony.test_webhooks import sms_params
 
@@ -87,27 +89,43 @@ def test_help_and_info_get_the_organizations_help_text(client, world, word):
     assert "Union Local 42 phone bank" in text_in(client, word, "SM" + "e" * 32)
 
 
-def test_error_21610_in_a_status_callback_opts_the_number_out_once(client, world):
-    message = send_text(db.session, world["org"], REMOTE, "Hi", kind="test", now=AFTERNOON)
+def queued_and_sent(message: Message) -> Message:
+    """Commit: the text's job runs (at once in tests) and the message says how it went."""
     db.session.commit()
+    db.session.refresh(message)
+    return message
+
+
+def test_error_21610_in_a_status_callback_opts_the_number_out_of_texts_once(client, world):
+    message = queued_and_sent(
+        send_text(db.session, world["org"], REMOTE, "Hi", kind="test", now=AFTERNOON))
     params = {"MessageSid": message.sid, "MessageStatus": "undelivered", "ErrorCode": "21610",
               "To": REMOTE, "From": CAMPAIGN}
     for _ in range(2):
         assert post_signed(client, "/telephony/hooks/sms/status", params).status_code == 204
     db.session.refresh(message)
     assert (message.status, message.error_code) == ("undelivered", 21610)
-    assert is_opted_out(db.session, world["org"].id, REMOTE)
-    assert db.session.scalar(select(func.count(OptOut.id))) == 1
+    # Unsubscribed from texts at the carrier: no more texts, but calls go on (#16, item 3).
+    assert not may_text(db.session, world["org"].id, REMOTE)
+    assert may_contact(db.session, world["org"].id, REMOTE)
+    assert db.session.scalar(select(func.count(TextOptOut.id))) == 1
+    assert db.session.scalar(select(func.count(OptOut.id))) == 0
+    assert target_state(world["active"]) is TargetState.WAITING
 
 
-def test_error_21610_when_sending_opts_the_number_out(client, world):
+def test_error_21610_when_sending_opts_the_number_out_of_texts_only(client, world):
     # The person texted STOP to the carrier-level number: the simulator, like Twilio, refuses.
     db.session.add(SimText(sid="SM" + "f" * 32, direction="inbound", to_number=CAMPAIGN,
                            from_number=REMOTE, body="STOP"))
     db.session.commit()
-    with pytest.raises(TextRefusedError, match="unsubscribed"):
-        send_text(db.session, world["org"], REMOTE, "Hi", kind="test", now=AFTERNOON)
-    assert is_opted_out(db.session, world["org"].id, REMOTE)
+    message = queued_and_sent(
+        send_text(db.session, world["org"], REMOTE, "Hi", kind="test", now=AFTERNOON))
+    assert (message.status, message.error_code) == ("failed", 21610)
+    assert "unsubscribed" in refusal_of(message)
+    assert not may_text(db.session, world["org"].id, REMOTE)
+    assert not is_opted_out(db.session, world["org"].id, REMOTE)
+    with pytest.raises(TextRefusedError, match="asked not to be contacted"):
+        send_text(db.session, world["org"], REMOTE, "Hi again", kind="test", now=AFTERNOON)
 
 
 def test_no_text_outside_the_contacts_local_hours(world):
@@ -117,6 +135,7 @@ def test_no_text_outside_the_contacts_local_hours(world):
     assert db.session.scalar(select(func.count(SimText.id))) == 0
     send_text(db.session, world["org"], REMOTE, "Hi", kind="test", contact=world["person"],
               now=AFTERNOON)
+    db.session.commit()
     assert db.session.scalar(select(func.count(SimText.id))) == 1
 
 
@@ -147,8 +166,9 @@ def test_follow_up_needs_sms_consent(world, factories):
     db.session.add(Consent(contact_id=world["person"].id, channel="sms", text="Texts OK",
                            source="import"))
     db.session.commit()
-    message = send_followup(db.session, template, attempt, agent, now=AFTERNOON)
+    message = queued_and_sent(send_followup(db.session, template, attempt, agent, now=AFTERNOON))
     assert message.body == "Hi Maria, the rally is at https://ex.org/r - Sam"
+    assert message.status == "sent"
     [sent] = db.session.scalars(select(SimText)).all()
     assert (sent.to_number, sent.from_number) == (REMOTE, CAMPAIGN)
     # A second tap sends nothing new.

@@ -65,7 +65,7 @@ def proxied_app(tmp_path):
     from tests.conftest import make_app
 
     app = make_app(f"sqlite:///{tmp_path / 'p.sqlite'}", tmp_path / "i", BEHIND_PROXY=True,
-                   PUBLIC_BASE_URL=None, TELEPHONY_JOBS="sync")
+                   PUBLIC_BASE_URL=None)
     with app.app_context():
         yield app
         db.session.remove()
@@ -129,6 +129,8 @@ def test_with_twilio_an_inbound_text_is_answered_in_twiml_without_a_rest_call(
 
 @pytest.mark.twilio
 def test_twilio_calls_are_paced_at_the_configured_rate(app):
+    from ringround.config import TelephonySettings
     from sms.provider import get_provider
 
-    assert get_provider().pacer.interval == 1.0  # TWILIO_CALLS_PER_SECOND defaults to 1
+    assert TelephonySettings.from_environ().calls_per_second == 1.0  # the default: 1
+    assert get_provider().calls_per_second == app.config["TELEPHONY"].calls_per_second

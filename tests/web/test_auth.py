@@ -18,7 +18,7 @@ def test_setup_creates_organization_signs_in_and_shows_dashboard(client, db):
     response = post_form(client, "/setup", SETUP, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Union Local 42" in html and "Your role: admin" in html
+    assert "Union Local 42" in html and "Your role: Admin" in html
     assert db.session.scalar(select(Organization.slug)) == "union-local-42"
 
 

@@ -293,8 +293,13 @@ def test_the_phone_script_places_a_bridged_call_and_stays_on_the_card(client, ap
                            data={"csrf_token": csrf_token_from(html), "client_id": "x" * 36},
                            headers={"Accept": "application/json"})
     assert response.status_code == 200
-    assert response.get_json() == {"ok": True,
-                                   "message": "Your phone is ringing: pick up to be connected."}
+    body = response.get_json()
+    assert {k: body[k] for k in ("ok", "pending", "message")} == {
+        "ok": True, "pending": False, "message": "Your phone is ringing: pick up to be connected."}
+    # The page may ask again how the call stands (when a worker places it later).
+    status = client.get(body["status_url"]).get_json()
+    assert status == {"found": True, "ok": True, "pending": False,
+                      "message": "Your phone is ringing: pick up to be connected."}
 
 
 def test_progress_counts_calls_and_thanks_at_milestones(client, calling):

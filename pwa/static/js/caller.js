@@ -82,16 +82,21 @@
   }
 
   var syncing = null;
+  // The next card a sync brought back, by operation (see takeNextCard).
+  var nextCards = {};
   // Send every waiting entry, per operation, in small batches. Entries leave the outbox only
   // once the server answered for them (accepted, or refused for good), so nothing is lost.
-  function syncOutbox() {
+  // With `nextFor` (an operation id: the phone is online, on the card just finished), the
+  // last batch of that operation also asks for the next card: one round trip for both.
+  function syncOutbox(nextFor) {
     if (syncing) return syncing;
+    if (nextFor) delete nextCards[nextFor];
     syncing = all('outbox').then(function (entries) {
       var byOp = {};
       entries.sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; });
       entries.forEach(function (e) { (byOp[e.operation_id] = byOp[e.operation_id] || []).push(e); });
       return Object.keys(byOp).reduce(function (chain, op) {
-        return chain.then(function () { return sendChunks(op, byOp[op]); });
+        return chain.then(function () { return sendChunks(op, byOp[op], String(op) === String(nextFor)); });
       }, Promise.resolve());
     }).then(function () { return all('outbox'); }, function (err) {
       return all('outbox').then(function (left) { err.pending = left.length; throw err; });
@@ -101,16 +106,26 @@
     return syncing;
   }
 
-  function sendChunks(op, entries) {
+  function sendChunks(op, entries, wantNext) {
     var chunk = entries.slice(0, 25);
     if (!chunk.length) return Promise.resolve();
-    return postJson(op, '/sync', { entries: chunk }).then(function (body) {
+    var payload = { entries: chunk };
+    if (wantNext && entries.length <= 25) payload.next = true;
+    return postJson(op, '/sync', payload).then(function (body) {
+      if (payload.next && body.next) nextCards[op] = body.next;
       var gone = (body.accepted || []).concat((body.rejected || []).map(function (r) { return r.client_id; }));
       return Promise.all(gone.map(function (id) { return del('outbox', id); }))
         .then(function () {
           return (body.rejected || []).length ? setMeta('rejected', body.rejected) : null;
         });
-    }).then(function () { return sendChunks(op, entries.slice(25)); });
+    }).then(function () { return sendChunks(op, entries.slice(25), wantNext); });
+  }
+
+  // The next card the last sync of this operation brought ({lease: ...}), once; else undefined.
+  function takeNextCard(op) {
+    var next = nextCards[op];
+    delete nextCards[op];
+    return next;
   }
 
   // Forget everything this browser holds for the caller app: the IndexedDB database (outbox,
@@ -203,8 +218,8 @@
     }, retryDelay);
   }
 
-  function sync() {
-    return syncOutbox().then(function () {
+  function sync(nextFor) {
+    return syncOutbox(nextFor).then(function () {
       retryDelay = 5000;
       showRejected();
       if (batchMode) refreshProgress();
@@ -227,10 +242,17 @@
   /* ----- cards */
   function currentForm() { return $('#call form.result-form'); }
 
+  // The id the server gave the card (the same for its lease): a tap on the campaign line
+  // before this script prepared the card already used it, so the result must too.
+  function cardClientId(form) {
+    var given = form.querySelector('input[name="client_id"]');
+    return (given && given.value) || self.crypto.randomUUID();
+  }
+
   function prepareCard() {
     var form = currentForm();
     if (!form) return;
-    if (!form.dataset.clientId) form.dataset.clientId = self.crypto.randomUUID();
+    if (!form.dataset.clientId) form.dataset.clientId = cardClientId(form);
     // The bridged call (campaign line) and the result share this id: one attempt.
     $$('#call input[name="client_id"]').forEach(function (input) { input.value = form.dataset.clientId; });
     form.dataset.shownAt = new Date().toISOString();
@@ -292,6 +314,19 @@
         if (tpl) $('#call').appendChild(tpl.content.cloneNode(true));
         say(t('Offline'), 'info');
       });
+  }
+
+  // Online, the sync that sent the result brought the next card: show it (the progress box
+  // follows). Nobody to call, a limit, or no card in the answer: ask for the card as before.
+  function showNextCard() {
+    var next = takeNextCard(op);
+    if (!next || !next.lease) return loadOnlineCard();
+    var box = $('#call');
+    box.innerHTML = next.lease.card_html;
+    if (self.htmx) self.htmx.process(box);
+    prepareCard();
+    focusCard();
+    refreshProgress();
   }
 
   function focusCard() {
@@ -364,7 +399,7 @@
     });
     var callback = data.get('callback_local');
     return {
-      kind: 'result', client_id: form.dataset.clientId || self.crypto.randomUUID(),
+      kind: 'result', client_id: form.dataset.clientId || cardClientId(form),
       operation_id: Number(op),
       target_id: Number(form.dataset.target), lease_proof: data.get('lease_proof'),
       disposition: disposition, group: group,
@@ -388,7 +423,7 @@
         focusCard();
       });
     }
-    return sync().then(loadOnlineCard, function () {
+    return sync(op).then(showNextCard, function () {
       say(t('SavedOffline'), 'info');
       $('#call').innerHTML = '';
       var tpl = $('#offline-empty');
@@ -507,15 +542,35 @@
     }
   }
 
-  // Call through the campaign line without leaving the card.
+  // Call through the campaign line without leaving the card. The call is placed by a job:
+  // the answer may say "calling your phone…"; then ask how it went until it is known.
   function bridge(form) {
     var result = currentForm();
     if (result) result.dataset.startedAt = new Date().toISOString();
     fetch(form.action, { method: 'POST', body: new FormData(form), credentials: 'same-origin',
                          headers: { Accept: 'application/json' } })
       .then(function (r) { return r.json(); })
-      .then(function (body) { say(body.message, body.ok ? 'ok' : 'error'); },
+      .then(function (body) { bridgeSaid(body, 0); },
             function () { say(t('NeedNetwork'), 'error'); });
+  }
+
+  function bridgeSaid(body, polls) {
+    say(body.message, body.ok ? (body.pending ? 'info' : 'ok') : 'error');
+    if (!body.ok) {
+      // Not placed: the card's own Call button dials from the volunteer's phone.
+      var call = $('#call .call-button');
+      if (call) call.focus();
+      return;
+    }
+    if (body.pending && body.status_url && polls < 40) {
+      var url = body.status_url;
+      setTimeout(function () {
+        fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+          .then(function (r) { return r.json(); })
+          .then(function (next) { next.status_url = url; bridgeSaid(next, polls + 1); },
+                function () { say(t('NeedNetwork'), 'error'); });
+      }, 1500);
+    }
   }
 
   function takeBatch(n) {
