@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     from pwa.nav import console_nav, password_prompt
     from pwa.operations import bp as operations_bp
     from pwa.operations import register_nav as register_operations_nav
+    from pwa.share_contact import bp as share_contact_bp
     from pwa.shell import bp as shell_bp
     from ringround.i18n import language_name, language_options
 
@@ -26,6 +27,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(caller_bp)
+    app.register_blueprint(share_contact_bp)
     app.register_blueprint(contacts_bp)
     register_contacts_nav()
     app.register_blueprint(operations_bp)

@@ -208,6 +208,10 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "CALLER_PEOPLE_PER_MINUTE": _count("CALLER_PEOPLE_PER_MINUTE", 12),
         "CALLER_PEOPLE_PER_HOUR": _count("CALLER_PEOPLE_PER_HOUR", 120),
         "CALLER_BATCH_MAX": _count("CALLER_BATCH_MAX", 10),
+        # Contacts one volunteer may share from the caller app (a sign-up table at an event
+        # is a few a minute; an address book copied card by card is many).
+        "SHARE_CONTACT_RATE_LIMIT": os.environ.get("SHARE_CONTACT_RATE_LIMIT",
+                                                   "10 per 10 minutes;40 per day"),
         # Development only: with the simulator, texted codes also appear on the page.
         "DEV_SHOW_CODES": _flag(os.environ.get("DEV_SHOW_CODES")),
         "ORGANIZATIONS_OPEN_TO_ALL": _flag(os.environ.get("ORGANIZATIONS_OPEN_TO_ALL")),

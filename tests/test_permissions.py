@@ -129,6 +129,10 @@ TABLE: dict[str, dict[str, Any]] = {
     "POST /call/<int:operation_id>/last": CALLER,
     "POST /call/<int:operation_id>/bridge/<int:target_id>": CALLER,
     "GET /call/<int:operation_id>/bridge/<int:target_id>/status": CALLER,
+    # "Add someone who wants to get involved" (issue 20): the operation's members
+    "GET /call/share": SIGNED_IN,  # the share sheet's landing: to the visitor's own operation
+    "GET /call/<int:operation_id>/share": CALLER,
+    "POST /call/<int:operation_id>/share": CALLER,
     "GET /api/call/<int:operation_id>/token": CALLER,
     "POST /api/call/<int:operation_id>/next": CALLER,
     "POST /api/call/<int:operation_id>/batch": CALLER,

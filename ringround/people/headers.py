@@ -56,7 +56,8 @@ CRM_HEADERS: dict[str, dict[str, str]] = {
         "uuid": "custom:action_network_uuid", "first_name": "first_name",
         "last_name": "last_name", "email": "email", "zip_code": "postcode",
         "can2_phone": "mobile", "can2_user_address": "street", "can2_user_city": "city",
-        "can2_state_abbreviated": "custom:state", "can2_country": "country",
+        "can2_state_abbreviated": "custom:state", "can2_user_state": "custom:state",
+        "can2_county": "custom:county", "can2_country": "country",
         "can2_user_tags": "tags", "can2_subscription_status": "opt_in",
         "email_subscription_status": "opt_in", "can2_sms_status": "opt_in",
     },
@@ -75,7 +76,8 @@ CRM_HEADERS: dict[str, dict[str, str]] = {
         "FirstName": "first_name", "LastName": "last_name", "Address": "street",
         "City": "city", "State": "custom:state", "Zip5": "postcode", "Zip": "postcode",
         "Phone": "phone", "Cell Phone": "mobile", "Home Phone": "landline",
-        "PreferredEmail": "email", "Email": "email", "DoNotCall": "do_not_contact",
+        "Pref Phone": "phone", "PreferredEmail": "email", "Email": "email",
+        "DoNotCall": "do_not_contact",
         "DoNotEmail": "do_not_contact", "DOB": "date_of_birth", "Activist Codes": "tags",
     },
     "Zetkin": {
@@ -84,6 +86,11 @@ CRM_HEADERS: dict[str, dict[str, str]] = {
         "phone": "phone", "alt_phone": "phone", "co_address": "custom:co_address",
         "street_address": "street", "zip_code": "postcode", "city": "city",
         "country": "country", "gender": "custom:gender", "tags": "tags",
+        # A view's download (CSV or Excel): `ID`, then the view's column titles, by default
+        # the person fields' English labels (upper case in the CSV; matched regardless).
+        "External ID": "custom:zetkin_ext_id", "Phone Number": "phone",
+        "Alternate Phone Number": "phone", "C/O Address": "custom:co_address",
+        "Address": "street", "Post Code": "postcode",
     },
 }
 # An extension column belongs to the phone column before it.

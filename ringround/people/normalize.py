@@ -223,6 +223,15 @@ def _clean_text(value: str, limit: int) -> str:
     return " ".join(value.split())[:limit]
 
 
+def split_full_name(full: str) -> tuple[str, str]:
+    """(first, last) of a full name: `Last, First` or `First Rest of the name`."""
+    if "," in full:
+        last, _, first = full.partition(",")
+    else:
+        first, _, last = full.partition(" ")
+    return first.strip(), last.strip()
+
+
 _CLEAN_TEXT = {name: _Memo(lambda value, limit=_MAX_LEN[name]: _clean_text(value, limit))
                .__getitem__ for name in ("first_name", "last_name", "postcode", "city")}
 _country_of = _Memo(normalize_country).__getitem__
@@ -352,12 +361,7 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
         warnings.extend(f"number skipped: {error}" for error in errors)
 
     if "full_name" in values and not ("first_name" in values or "last_name" in values):
-        full = values["full_name"]
-        if "," in full:
-            last, _, first = full.partition(",")
-        else:
-            first, _, last = full.partition(" ")
-        values["first_name"], values["last_name"] = first.strip(), last.strip()
+        values["first_name"], values["last_name"] = split_full_name(values["full_name"])
     for name in ("first_name", "last_name", "postcode", "city"):
         if values.get(name):
             fields[name] = _CLEAN_TEXT[name](values[name])

@@ -102,3 +102,33 @@ self.addEventListener('fetch', function (event) {
 self.addEventListener('sync', function (event) {
   if (event.tag === 'outbox') event.waitUntil(RingroundCaller.syncOutbox());
 });
+
+// A contact card shared from the phone's share sheet (the manifest's share_target) arrives as
+// a POST without a CSRF token: it never reaches the server. The card waits in this cache
+// (wiped on sign-out with every ringround-* cache) until "Add someone" puts it in its form
+// (share_contact.js), where the volunteer still gives the consent and sends it themselves.
+var SHARED_CACHE = 'ringround-shared';
+var SHARED_CARD = '/call/shared-card';
+
+function keepSharedCard(request) {
+  return request.formData().then(function (form) {
+    var card = form.get('card');
+    if (!card || typeof card === 'string') return null;
+    return caches.open(SHARED_CACHE).then(function (cache) {
+      return cache.put(SHARED_CARD, new Response(card, { headers: {
+        'Content-Type': card.type || 'text/vcard',
+        'X-Filename': encodeURIComponent(card.name || 'contact.vcf')
+      } }));
+    });
+  }).catch(function () { return null; }).then(function () {
+    return Response.redirect('/call/share', 303);
+  });
+}
+
+self.addEventListener('fetch', function (event) {
+  var url = new URL(event.request.url);
+  if (event.request.method === 'POST' && url.origin === self.location.origin &&
+      url.pathname === '/call/share-target') {
+    event.respondWith(keepSharedCard(event.request));
+  }
+});

@@ -39,6 +39,15 @@ def _headers(name: str) -> list[str]:
         "custom:zetkin_id", "custom:zetkin_ext_id", "first_name", "last_name", "email",
         "phone", "phone", "custom:co_address", "street", "postcode", "city", "country",
         "custom:gender"]),
+    # what Zetkin's view download writes: ID, then the columns' titles, upper case
+    ("zetkin_view_export.csv", "Zetkin", [
+        "custom:zetkin_id", "first_name", "last_name", "email", "phone", "phone",
+        "custom:co_address", "street", "postcode", "city", "country", "custom:gender",
+        "custom:zetkin_ext_id"]),
+    # a report download with the state's full name, the county and a "Phone Number" field
+    ("action_network_report.csv", "Action Network", [
+        "custom:action_network_uuid", "first_name", "last_name", "email", "phone", "street",
+        "city", "custom:state", "postcode", "custom:county", "tags", "opt_in", "opt_in"]),
 ])
 def test_each_crm_export_maps_automatically(name, crm, expected):
     headers = _headers(name)
@@ -75,6 +84,9 @@ def _contact(org, e164):
     ("everyaction_van.csv", "US", ("+15125550115", "Linh", "Nguyen", {"Volunteer"}),
      "+13035550106"),
     ("zetkin.csv", "SE", ("+4685551234", "Elin", "Berg", set()), None),
+    ("zetkin_view_export.csv", "SE", ("+4685551234", "Elin", "Berg", set()), None),
+    ("action_network_report.csv", "US", ("+14155550131", "Rosa", "Park",
+                                         {"phonebank", "volunteer"}), "+15105550132"),
 ])
 def test_each_crm_export_imports_names_numbers_tags_and_opt_outs(org, name, region, kept,
                                                                   opted_out):
