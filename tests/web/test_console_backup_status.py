@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask_migrate import stamp
 
+from pwa.formats import moment
 from ringround.backups import create_backup
 from ringround.extensions import db
 from ringround.models import OrgRole
@@ -31,7 +32,9 @@ def test_admin_sees_no_backup_then_the_last_one_then_a_warning_when_old(
     info = create_backup(db.engine)  # into BACKUP_DIR, the folder the console reads
     assert str(info.path.parent) == str(app.config["BACKUP_DIR"])
     page = client.get("/console/").get_data(as_text=True)
-    assert f"Last backup: {info.created_at:%Y-%m-%d %H:%M} UTC." in page
+    with app.test_request_context():  # the date and time as the reader's locale writes them
+        when = moment(info.created_at)
+    assert f"Last backup: {when} UTC." in page
     assert 'role="alert" id="backup-status"' not in page
 
     _age(info.path, 25)
