@@ -136,7 +136,8 @@ def pseudo_catalogue(english: Catalog, locale: str, leave_out: Iterable[str] = (
             string = ("",) * catalogue.num_plurals if message.id[0] in skipped else tuple(forms)
         else:
             string = "" if message.id in skipped else pseudo(message.id, locale)
-        catalogue.add(message.id, string, flags=set(message.flags) - {"fuzzy"})
+        catalogue.add(message.id, string, flags=set(message.flags) - {"fuzzy"},
+                      context=message.context)
     return catalogue
 
 
@@ -212,8 +213,8 @@ def english_phrases(english: Catalog, translated: Catalog | None) -> list[Phrase
     identical in both languages cannot leak)."""
     translations: dict[str, list[str]] = {}
     for message in translated or []:
-        if message.id:
-            translations[_key(message)] = [f for f in _forms(message) if f]
+        if message.id:  # every context's translations of one English string ("Text": "Text", "Sms")
+            translations.setdefault(_key(message), []).extend(f for f in _forms(message) if f)
     phrases = []
     for message in english:
         if not message.id:
