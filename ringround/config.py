@@ -212,4 +212,7 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # Where `flask backup` writes and the console looks for the last backup.
         "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(instance_path / "backups"),
         "IMPORT_RETENTION_DAYS": int(os.environ.get("IMPORT_RETENTION_DAYS", "30")),
+        # A running import commits every few seconds: this long without one, its worker
+        # died and the periodic sweep resumes it (ringround/people/jobs.py).
+        "IMPORT_STALE_SECONDS": int(os.environ.get("IMPORT_STALE_SECONDS", "180")),
     }
