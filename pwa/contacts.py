@@ -29,6 +29,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from pwa.context import org_role_required
+from pwa.forms import CsrfForm
 from ringround.extensions import db, htmx
 from ringround.models import (
     Attempt,
@@ -86,10 +87,6 @@ FIELD_LABELS = {
     "opt_in": _l("Do not contact when no (opt-in)"),
     "extension": _l("Extension (of the phone column before it)"), IGNORE: _l("Do not import"),
 }
-
-
-class CsrfForm(FlaskForm):
-    """Only the CSRF token: for action buttons whose values are read from the request."""
 
 
 class UploadForm(FlaskForm):

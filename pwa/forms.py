@@ -39,6 +39,10 @@ def zone_options() -> list[SelectChoice]:
             for zone in zone_names()]
 
 
+class CsrfForm(FlaskForm):
+    """Only the CSRF token: for action buttons whose values are read from the request."""
+
+
 class CountryZoneMixin:
     """An organization's country and time zone (checked by the core, with clear messages)."""
 
