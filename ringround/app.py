@@ -80,7 +80,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 # Modules that declare background jobs: imported so that every worker knows every job.
-JOB_MODULES = ("ringround.background", "ringround.people.jobs")
+JOB_MODULES = ("ringround.background", "ringround.people.jobs", "ringround.periodic_jobs")
 
 
 def register_jobs(app: Flask) -> None:
