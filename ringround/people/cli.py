@@ -140,7 +140,12 @@ def _queue_import(file: Path, org_id: int, headers: list[str], mapping: list[str
 
 
 def _wait_for(job_id: int, poll: float = 0.5) -> ImportJob:
-    """Follow an import's stored progress with a progress bar until it is done or failed."""
+    """Follow an import's stored progress with a progress bar until it is done or failed.
+    Says once how to start a worker when none has been seen lately and the job waits."""
+    from ringround.background import WORKER_SILENT_AFTER, worker_last_seen
+
+    hinted = False
+    started = time.monotonic()
     with click.progressbar(length=1, label="Importing", file=sys.stderr) as bar:
         shown = 0
         while True:
@@ -150,6 +155,13 @@ def _wait_for(job_id: int, poll: float = 0.5) -> ImportJob:
                 bar.length = max(job.total_rows, 1)
                 bar.update(max(job.processed_rows, shown) - shown)
                 return job
+            seen = worker_last_seen()
+            if not hinted and job.status == ImportStatus.QUEUED and \
+                    time.monotonic() - started > 5 and \
+                    (seen is None or time.time() - seen > WORKER_SILENT_AFTER):
+                click.echo("\nWaiting for a worker: start one with `flask --app wsgi worker` "
+                           "(Ctrl-C here leaves the import queued).", err=True)
+                hinted = True
             if job.total_rows:
                 bar.length = max(job.total_rows, 1)
                 bar.update(job.processed_rows - shown)

@@ -147,3 +147,36 @@ def test_an_import_interrupted_too_often_fails_clearly_and_runs_again_without_du
                                  "--org", org.slug, "--default-region", "SE"])
     assert "created: 0" in result.output, result.output
     assert _counts(org.id) == first
+
+
+def test_the_cli_waits_for_a_worker_and_shows_its_progress(app, tmp_path):
+    org, _ = factories.org_with_admin()
+    source = tmp_path / "people.csv"
+    _write_contacts(source, 30_000)
+    env = dict(os.environ, SECRET_KEY=TEST_SECRET, PYTHONUNBUFFERED="1",
+               DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               INSTANCE_PATH=app.instance_path, JOB_QUEUE_URL=app.config["JOB_QUEUE_URL"])
+    env.pop("JOBS_IMMEDIATE", None)
+    command = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "contacts", "import", str(source),
+         "--org", org.slug], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    worker = None
+    try:
+        hint = ""
+        while "Waiting for a worker" not in hint:  # no worker yet: it says how to start one
+            line = command.stderr.readline()
+            assert line, "the command ended without a worker"
+            hint += line
+        worker = _start_worker(app, tmp_path)
+        output, errors = command.communicate(timeout=300)
+    finally:
+        if command.poll() is None:
+            command.kill()
+        if worker is not None:
+            worker.send_signal(signal.SIGINT)
+            worker.wait(timeout=30)
+    assert command.returncode == 0, errors
+    assert "created: 30000" in output and "Report (rejected rows and remarks):" in output
+    assert "Importing" in hint + errors  # the progress bar (its label only, off a terminal)
+    assert _counts(org.id) == (30_000, 30_000, 30_000)
