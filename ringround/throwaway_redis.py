@@ -34,40 +34,47 @@ class ThrowawayRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def _choose_port(self) -> int:
+    def _candidate_ports(self) -> list[int]:
         if self.ports is None:
             with socket.socket() as sock:
                 sock.bind(("127.0.0.1", 0))
-                return sock.getsockname()[1]
-        for port in self.ports:
-            if _port_free(port):
-                return port
-        raise RuntimeError(f"no free port for redis-server in {self.ports}")
+                return [sock.getsockname()[1]]
+        return [port for port in self.ports if _port_free(port)]
 
     def start(self) -> ThrowawayRedis:
+        """Start on the first of `ports` it can take (another test process may take a free
+        one first: then the next)."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.root.mkdir(parents=True, exist_ok=True)
-        self.port = self._choose_port()
+        for port in self._candidate_ports():
+            if self._start_on(binary, port):
+                return self
+        raise RuntimeError(f"redis-server could not start on a port of {self.ports}: "
+                           f"{self._log()}")
+
+    def _start_on(self, binary: str, port: int) -> bool:
+        self.port = port
         self.process = subprocess.Popen(  # noqa: S603 - the Debian binary, our arguments
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.root), "--daemonize", "no",
              "--logfile", str(self.root / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {self._log()}")
+                return False  # e.g. the port was taken meanwhile
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
                     sock.sendall(b"PING\r\n")
                     if sock.recv(16).startswith(b"+PONG"):
-                        return self
+                        return True
             except OSError:
                 time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("redis-server did not answer within 10 s")
+        self.process.kill()
+        self.process.wait()
+        return False
 
     def _log(self) -> str:
         path = self.root / "redis.log"
