@@ -195,7 +195,7 @@ def _through_the_queue(session, org_id: int, source: Path, workers: int | None) 
 
     with source.open("rb") as stream:
         filename, stored = jobs.store_uploads([(source.name, stream)])
-    job = jobs.receive_upload(session, org_id, None, filename, stored)
+    job = jobs.receive_upload(session, org_id, None, filename, stored, jobs.file_limit())
     table = open_table(jobs.upload_path(job))
     job.headers, job.mapping = table.headers, auto_map(table.headers)
     jobs.start_job(session, job, workers)

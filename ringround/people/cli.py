@@ -16,6 +16,7 @@ from ringround.extensions import db
 from ringround.models import ContactPhone, ImportJob, ImportStatus, Organization
 from ringround.organizations import default_region
 from ringround.people.jobs import (
+    file_limit,
     imports_dir,
     receive_upload,
     report_path,
@@ -125,7 +126,7 @@ def _queue_import(file: Path, org_id: int, headers: list[str], mapping: list[str
     with file.open("rb") as stream:
         filename, stored = store_uploads([(file.name, stream)])
     try:
-        job = receive_upload(db.session, org_id, None, filename, stored)
+        job = receive_upload(db.session, org_id, None, filename, stored, file_limit())
     except TableError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error

@@ -27,7 +27,14 @@ from ringround import background
 from ringround.extensions import db
 from ringround.models import ImportJob, ImportStatus, utcnow
 from ringround.people.headers import CUSTOM_PREFIX, auto_map, has_phone_column
-from ringround.people.reader import CellTooLong, TableError, TableSource, check_upload, open_table
+from ringround.people.reader import (
+    DEFAULT_MAX_BYTES,
+    CellTooLong,
+    TableError,
+    TableSource,
+    check_upload,
+    open_table,
+)
 
 PREVIEW_ROWS = 5
 PREVIEW_CHARS = 200  # of a cell, on the mapping page
@@ -88,21 +95,28 @@ def is_vcard(job: ImportJob) -> bool:
     return job.stored_name.endswith(VCARD_SUFFIXES)
 
 
+def file_limit() -> int:
+    """The largest file an import job reads: its size was checked when it came in (a web
+    upload against MAX_CONTENT_LENGTH, a file of `flask contacts import` against this)."""
+    return max(current_app.config["MAX_CONTENT_LENGTH"], DEFAULT_MAX_BYTES)
+
+
 def _open(path: Path) -> TableSource:
     config = current_app.config
-    return open_table(path, max_bytes=config["MAX_CONTENT_LENGTH"],
+    return open_table(path, max_bytes=file_limit(),
                       max_columns=config["IMPORT_MAX_COLUMNS"],
                       max_cell=config["IMPORT_MAX_CELL_CHARS"])
 
 
 def receive_upload(session: Session, org_id: int, user_id: int | None, filename: str,
-                   stored_name: str) -> ImportJob:
+                   stored_name: str, max_bytes: int | None = None) -> ImportJob:
     """Make the job of a stored upload (status `checking`) after the cheap checks only (size,
-    first bytes, a workbook's zip directory): reading it is `inspect_job`'s, in the
-    background. Raises TableError, and deletes the file, when it is refused."""
+    up to `max_bytes`, by default MAX_CONTENT_LENGTH; first bytes; a workbook's zip
+    directory): reading it is `inspect_job`'s, in the background. Raises TableError, and
+    deletes the file, when it is refused."""
     path = imports_dir() / stored_name
     try:
-        kind = check_upload(path, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+        kind = check_upload(path, max_bytes=max_bytes or current_app.config["MAX_CONTENT_LENGTH"])
     except TableError:
         path.unlink(missing_ok=True)
         raise
