@@ -310,8 +310,9 @@ def start_inspection(job: ImportJob) -> None:
 def start_job(session: Session, job: ImportJob, workers: int | None = None) -> None:
     """Queue an import (committed first, so the worker finds it)."""
     job.status, job.updated_at = ImportStatus.QUEUED, utcnow()
+    job_id = job.id  # (read after the commit, it would be a query: a read transaction)
     session.commit()
-    run_import(job.id, workers)
+    run_import(job_id, workers)
 
 
 def resume_interrupted(session: Session) -> list[int]:
