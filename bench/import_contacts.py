@@ -1,9 +1,14 @@
 """Benchmark: generate N messy contact rows and import them through the real import code.
 
     python bench/import_contacts.py --rows 100000 [--backend sqlite|postgresql] [--workers 2]
+                                    [--via job|direct]
 
 PostgreSQL: the database of `$PG_URL` when set (a fresh one is best), else a throwaway server
 (on `--pg-port`, else a free port).
+`--via job` (the default) goes the way every import goes: an import job queued in the
+embedded SQLite job queue, then taken and run by this process as a worker would
+(`huey.dequeue()`, `huey.execute()`), checkpoints and all; `--via direct` calls
+`import_contacts` itself.
 
 Prints one JSON line: rows, seconds (the import only, not the generation), rows_per_s,
 peak_rss_mb (the importing process and its worker processes together, sampled every 50 ms),
@@ -142,6 +147,7 @@ def main() -> None:
                         help="the throwaway PostgreSQL server's port (without $PG_URL)")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the file, database, report")
+    parser.add_argument("--via", choices=["job", "direct"], default="job")
     args = parser.parse_args()
 
     from ringround import create_app
@@ -162,7 +168,9 @@ def main() -> None:
         from ringround.throwaway_postgres import benchmark_database
 
         url, _server = benchmark_database(args.database, str(workdir), "bench")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"},
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                      "JOB_QUEUE_URL": f"sqlite:///{workdir / 'jobs.sqlite3'}",
+                      "JOBS_IMMEDIATE": False},
                      instance_path=str(workdir / "instance"))
     try:
         with app.app_context():
@@ -179,9 +187,13 @@ def main() -> None:
             sampler = PeakRss()
             sampler.start()
             started = time.perf_counter()
-            summary, _report = import_contacts(
-                db.session, org.id, source, workers=args.workers,
-                report_path=workdir / "report.csv")
+            if args.via == "job":
+                counts = _through_the_queue(db.session, org.id, source, args.workers)
+            else:
+                summary, _report = import_contacts(
+                    db.session, org.id, source, workers=args.workers,
+                    report_path=workdir / "report.csv")
+                counts = summary.as_dict()
             seconds = time.perf_counter() - started
             server_after = server_cpu(url)
             sampler.stop.set()
@@ -194,7 +206,6 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_seconds = sum(u.ru_utime + u.ru_stime for u in (usage, children)) - cpu_before
-    counts = summary.as_dict()
     counts["imported"] = counts.pop("rows")
     print(json.dumps({
         "rows": args.rows, "seconds": round(seconds, 2),
@@ -203,9 +214,33 @@ def main() -> None:
         "server_cpu_seconds": (round(server_after - server_before, 1)
                                if server_before is not None and server_after is not None
                                else None),
-        "database": args.database, "cpus": os.cpu_count(),
+        "database": args.database, "via": args.via, "cpus": os.cpu_count(),
         "load_avg_1m": round(os.getloadavg()[0], 2), **counts,
     }))
+
+
+def _through_the_queue(session, org_id: int, source: Path, workers: int | None) -> dict:
+    """Queue the import as `flask contacts import --no-wait` does, then run the queued job
+    here as a worker would. Returns the job's summary."""
+    from ringround.background import huey
+    from ringround.models import ImportJob
+    from ringround.people import jobs
+    from ringround.people.headers import auto_map
+    from ringround.people.reader import open_table
+
+    with source.open("rb") as stream:
+        filename, stored = jobs.store_uploads([(source.name, stream)])
+    job = jobs.receive_upload(session, org_id, None, filename, stored, jobs.file_limit())
+    table = open_table(jobs.upload_path(job))
+    job.headers, job.mapping = table.headers, auto_map(table.headers)
+    jobs.start_job(session, job, workers)
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+    session.rollback()
+    job = session.get(ImportJob, job.id, populate_existing=True)
+    if job.status != "done":
+        raise SystemExit(f"the import job ended {job.status}: {job.message}")
+    return dict(job.summary)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     from pwa.console import register_nav as register_console_nav
     from pwa.contacts import bp as contacts_bp
     from pwa.contacts import register_nav as register_contacts_nav
+    from pwa.failed_jobs import bp as failed_jobs_bp
     from pwa.formats import register_formats
     from pwa.nav import console_nav, password_prompt
     from pwa.operations import bp as operations_bp
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(caller_bp)
     app.register_blueprint(share_contact_bp)
     app.register_blueprint(contacts_bp)
+    app.register_blueprint(failed_jobs_bp)
     register_contacts_nav()
     app.register_blueprint(operations_bp)
     register_operations_nav()

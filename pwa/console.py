@@ -28,6 +28,7 @@ from ringround.accounts import (
     organizations_of,
     role_in,
 )
+from ringround.background import queue_health
 from ringround.backups import backup_status
 from ringround.dashboard import organization_overview
 from ringround.extensions import db
@@ -49,6 +50,7 @@ def dashboard(org: Organization):
     return render_template(
         "console/dashboard.html", org=org, overview=organization_overview(db.session, org.id),
         role=role, backups=backup_status() if role == OrgRole.ADMIN else None,
+        health=queue_health(db.session) if current_user.is_instance_admin else None,
     )
 
 

@@ -30,6 +30,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from pwa.context import org_role_required
+from pwa.forms import CsrfForm
 from ringround.extensions import db, htmx
 from ringround.models import (
     Attempt,
@@ -87,10 +88,6 @@ FIELD_LABELS = {
     "opt_in": _l("Do not contact when no (opt-in)"),
     "extension": _l("Extension (of the phone column before it)"), IGNORE: _l("Do not import"),
 }
-
-
-class CsrfForm(FlaskForm):
-    """Only the CSRF token: for action buttons whose values are read from the request."""
 
 
 class UploadForm(FlaskForm):
@@ -257,7 +254,7 @@ def upload(org: Organization):
             form.file.errors.append(str(error))
         else:
             db.session.commit()
-            jobs.start_inspection(current_app._get_current_object(), job)
+            jobs.start_inspection(job)
             return redirect(url_for("contacts.import_job", job_id=job.id))
     return render_template("contacts/upload.html", org=org, form=form)
 
@@ -285,7 +282,6 @@ def _targets(headers: list[str]) -> tuple[list[tuple[str, str]], list[tuple[str,
 @org_role_required(*ORGANIZERS)
 def import_job(org: Organization, job_id: int):
     job = _job_or_404(org, job_id)
-    jobs.refresh_stale(db.session, job)
     form_class = VcardMappingForm if jobs.is_vcard(job) else MappingForm
     form = form_class(default_region=job.default_region or default_region(org))
     if job.status == ImportStatus.PREVIEW and request.method == "POST":
@@ -301,7 +297,7 @@ def import_job(org: Organization, job_id: int):
         if not any(m in ("phone", "mobile", "landline") for m in job.mapping):
             flash(_("Choose at least one column with phone numbers."), "error")
         else:
-            jobs.start_job(current_app._get_current_object(), db.session, job)
+            jobs.start_job(db.session, job)
             return redirect(url_for("contacts.import_job", job_id=job.id))
     fields, custom = _targets(job.headers)
     return render_template("contacts/import.html", org=org, job=job, form=form,
@@ -313,7 +309,6 @@ def import_job(org: Organization, job_id: int):
 @org_role_required(*ORGANIZERS)
 def import_progress(org: Organization, job_id: int):
     job = _job_or_404(org, job_id)
-    jobs.refresh_stale(db.session, job)
     if not htmx:
         return redirect(url_for("contacts.import_job", job_id=job.id))
     if job.status == ImportStatus.PREVIEW:  # the file was read: on to the mapping page

@@ -45,6 +45,10 @@ def language_choices() -> list[SelectChoice]:
     return options(language_options())
 
 
+class CsrfForm(FlaskForm):
+    """Only the CSRF token: for action buttons whose values are read from the request."""
+
+
 class CountryZoneMixin:
     """An organization's country, time zone and language (checked by the core)."""
 

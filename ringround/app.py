@@ -84,8 +84,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 # Modules that declare background jobs: imported so that every worker knows every job.
-JOB_MODULES = ("ringround.background", "sms.jobs", "sms.calls", "sms.outbound", "sms.bridge",
-               "sms.reconcile")
+JOB_MODULES = ("ringround.background", "ringround.people.jobs", "ringround.periodic_jobs",
+               "sms.jobs", "sms.calls", "sms.outbound", "sms.bridge", "sms.reconcile")
 
 
 def register_jobs(app: Flask) -> None:

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -31,14 +33,14 @@ from huey.api import Task, TaskWrapper
 from huey.constants import EmptyData
 from huey.signals import SIGNAL_ERROR
 from huey.storage import MemoryStorage, PostgresStorage, RedisStorage, SqliteStorage
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ringround.extensions import db
 from ringround.models import FailedJob, utcnow
 
-__all__ = ["FailedJob", "crontab", "enqueue_after_commit", "huey", "init_queue", "job",
-           "periodic_job", "run_again", "worker_last_seen"]
+__all__ = ["FailedJob", "QueueHealth", "crontab", "enqueue_after_commit", "failed_jobs", "huey",
+           "init_queue", "job", "periodic_job", "queue_health", "run_again", "worker_last_seen"]
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -179,3 +181,34 @@ def _enqueue_committed(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+
+
+WORKER_SILENT_AFTER = 180  # seconds without a heartbeat (one a minute) before the console warns
+
+
+@dataclass(frozen=True)
+class QueueHealth:
+    """What the console tells instance admins about the queue."""
+
+    waiting: int  # jobs in the queue, not yet taken by a worker
+    last_seen: float | None  # a worker's last heartbeat (UNIX time)
+    failed: int  # failed jobs not yet run again
+
+    @property
+    def no_worker(self) -> bool:
+        """Jobs wait and no worker has been seen for `WORKER_SILENT_AFTER` seconds."""
+        return self.waiting > 0 and (
+            self.last_seen is None or time.time() - self.last_seen > WORKER_SILENT_AFTER)
+
+
+def queue_health(session: Session) -> QueueHealth:
+    """The queue's length, the last heartbeat and the count of failed jobs."""
+    failed = session.scalar(select(func.count()).select_from(FailedJob).where(
+        FailedJob.retried_at.is_(None))) or 0
+    return QueueHealth(len(huey), worker_last_seen(), failed)
+
+
+def failed_jobs(session: Session, limit: int = 200) -> list[FailedJob]:
+    """The failed jobs, newest first."""
+    return list(session.scalars(select(FailedJob).order_by(FailedJob.failed_at.desc(),
+                                                           FailedJob.id.desc()).limit(limit)))

@@ -290,6 +290,14 @@ def backup_status(folder: Path | None = None, now: datetime | None = None) -> Ba
     return BackupStatus(last_at=last, overdue=last is None or now - last > BACKUP_MAX_AGE)
 
 
+def backup_due(every: timedelta, folder: Path | None = None,
+               now: datetime | None = None) -> bool:
+    """Whether a scheduled backup (one `every`) is due: none yet, or the newest is as old.
+    (Five minutes early counts: an hourly check must not slip a whole hour.)"""
+    last = backup_status(folder, now).last_at
+    return last is None or (now or datetime.now(UTC)) - last >= every - timedelta(minutes=5)
+
+
 def _verified_payload(path: Path, passphrase: str | None) -> tuple[dict, bytes]:
     """The header and the gzipped payload, checked (checksum, decryption) before any use."""
     with path.open("rb") as stream:

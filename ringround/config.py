@@ -165,6 +165,21 @@ def _count(name: str, default: int) -> int:
     return value if value >= 1 else default
 
 
+def backup_schedule(value: str) -> int:
+    """BACKUP_SCHEDULE: hours between scheduled backups; 0 for "off" (or "0", "no", "")."""
+    value = value.strip().lower()
+    if value in ("", "off", "no", "none", "0"):
+        return 0
+    try:
+        hours = int(value)
+    except ValueError:
+        raise ValueError(
+            f"BACKUP_SCHEDULE must be a number of hours or 'off', not {value!r}") from None
+    if hours < 1:
+        raise ValueError(f"BACKUP_SCHEDULE must be at least 1 hour, or 'off', not {value!r}")
+    return hours
+
+
 def build_config(instance_path: Path) -> dict[str, object]:
     """All Flask settings for one app instance."""
     default_db = f"sqlite:///{instance_path / 'ringround.sqlite'}"
@@ -239,5 +254,14 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "IMPORT_MAX_CELL_CHARS": int(os.environ.get("IMPORT_MAX_CELL_CHARS", "10000")),
         # Where `flask backup` writes and the console looks for the last backup.
         "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(instance_path / "backups"),
+        # Scheduled backups (a periodic job of the worker, docs/backups.md): one every N
+        # hours ("off" or 0: none), the newest BACKUP_KEEP kept, encrypted with
+        # BACKUP_PASSPHRASE when it is set.
+        "BACKUP_SCHEDULE": backup_schedule(os.environ.get("BACKUP_SCHEDULE", "24")),
+        "BACKUP_KEEP": int(os.environ.get("BACKUP_KEEP", "14")),
+        "BACKUP_PASSPHRASE": os.environ.get("BACKUP_PASSPHRASE") or None,
         "IMPORT_RETENTION_DAYS": int(os.environ.get("IMPORT_RETENTION_DAYS", "30")),
+        # A running import commits every few seconds: this long without one, its worker
+        # died and the periodic sweep resumes it (ringround/people/jobs.py).
+        "IMPORT_STALE_SECONDS": int(os.environ.get("IMPORT_STALE_SECONDS", "180")),
     }

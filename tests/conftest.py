@@ -13,6 +13,10 @@ from flask.testing import FlaskClient
 from ringround import create_app
 from ringround.extensions import db as _db
 from ringround.throwaway_postgres import ThrowawayPostgres
+from ringround.throwaway_redis import ThrowawayRedis
+
+# The ports a test's redis-server may take (the jobs engineer's range; first free one).
+REDIS_PORTS = range(5650, 5670)
 
 TEST_SECRET = "test-secret-key-not-for-production"
 
@@ -93,6 +97,25 @@ def postgres_server():
 
 
 _pg_counter = iter(range(1_000_000))
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A real redis-server (Debian binary), nothing saved to disk, for this test process."""
+    server = ThrowawayRedis(REDIS_PORTS, tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The throwaway Redis, emptied for this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
 
 
 @pytest.fixture

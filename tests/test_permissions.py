@@ -31,6 +31,7 @@ from ringround.extensions import db
 from ringround.models import (
     Attempt,
     CallLeg,
+    FailedJob,
     FollowUpTemplate,
     LegKind,
     LinkRole,
@@ -84,6 +85,7 @@ OWN_ATTEMPT = row(LOGIN, OK, 404, 404, 404, 404, 404, 404)  # the agent who made
 SIGNED_IN = row(LOGIN, OK, OK, OK, OK, OK, OK, OK)
 ORG_LINK = row(LOGIN, 404, 404, 404, 404, OK, OK, 404)  # an organization's join link
 ORGANIZERS_ONLY = row(LOGIN, 403, 404, 404, 403, OK, OK, 404)  # not owners (issue 14, item 5)
+INSTANCE_ADMIN = row(LOGIN, 403, 403, 403, 403, 403, OK, 403)  # who runs the server
 
 TABLE: dict[str, dict[str, Any]] = {
     # pages anyone opens
@@ -159,6 +161,9 @@ TABLE: dict[str, dict[str, Any]] = {
     "GET /console/settings": ORG_LIST,
     "POST /console/settings": ADMIN_ONLY,
     "GET /console/members": ADMIN_ONLY,
+    # the dead-letter page: failed jobs of the whole instance (issue 15)
+    "GET /console/jobs/": INSTANCE_ADMIN,
+    "POST /console/jobs/<int:failed_id>/run-again": INSTANCE_ADMIN,
     "POST /console/members": ADMIN_ONLY,
     # contacts, lists and imports: organizers only, never owners or agents
     "GET /console/contacts/": ORG_LIST,
@@ -375,6 +380,10 @@ def _build(app: Flask) -> World:
     jobs.inspect_job(db.session, job.id)  # what the background step does: on to the preview
     db.session.commit()
     jobs.report_path(job).write_text("row,reason\n2,bad number\n")
+    failed = FailedJob(task_name="ringround.people.jobs.imports.inspect", task_id="t1",
+                       args=[job.id], kwargs={}, error="TableError: the file vanished")
+    db.session.add(failed)
+    db.session.commit()
     ids = {
         "org": org.id, "operation": op.id, "draft": draft.id, "target": target.id,
         "contact": contacts[0].id, "phone": contacts[0].phones[0].id, "job": job.id,
@@ -383,6 +392,7 @@ def _build(app: Flask) -> World:
         "attempt": attempt.id, "removed_attempt": removed_attempt.id, "template": template.id,
         "leg": leg.id, "leg_token": leg.token, "sim_call": leg.sid, "sim_text": text_sid,
         "message": unclear.id,
+        "failed": failed.id,
     }
     users = {"anonymous": None, "agent": agent, "other_agent": other_agent,
              "removed_agent": removed, "owner": owner, "organizer": organizer, "admin": admin,
@@ -479,7 +489,8 @@ def _url(rule: str, overrides: dict[str, str], ids: dict[str, Any]) -> str:
         "job_id": ids["job"], "member_id": ids["member"], "link_id": ids["link"], "fmt": "svg",
         "form_id": ids["form"], "slug": ids["slug"], "token": ids["token"],
         "attempt_id": ids["attempt"], "template_id": ids["template"], "leg_id": ids["leg"],
-        "message_id": ids["message"], "question_id": "q1", "step": "basics", "name": "htmx.min.js",
+        "message_id": ids["message"], "failed_id": ids["failed"],
+        "question_id": "q1", "step": "basics", "name": "htmx.min.js",
         "filename": "css/app.css", "outcome": "delivered",
     }
     if "/questions/" in rule:

@@ -66,3 +66,10 @@ class ImportJob(Base):
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The job queue's view (ringround/people/jobs.py): written with every commit of a running
+    # import, so a stale one was interrupted (its worker killed) and the sweep resumes it.
+    updated_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What a running import has committed (rows read, summary, report size), in the same
+    # transaction as its contacts: a resumed import starts after it.
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

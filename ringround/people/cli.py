@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,9 +13,16 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ringround.extensions import db
-from ringround.models import ContactPhone, Organization
+from ringround.models import ContactPhone, ImportJob, ImportStatus, Organization
 from ringround.organizations import default_region
-from ringround.people.jobs import imports_dir, with_consent
+from ringround.people.jobs import (
+    file_limit,
+    imports_dir,
+    receive_upload,
+    report_path,
+    start_job,
+    store_uploads,
+)
 
 contacts_cli = AppGroup("contacts", help="Import, export and erase contacts.")
 
@@ -48,17 +57,22 @@ def organization_by_slug(slug: str) -> Organization:
               help="vCards (required): where these contacts come from.")
 @click.option("--consent-purpose", default=None,
               help="vCards (required): what these people will be called about.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait for the import (run by a worker) with a progress bar, or only "
+                   "queue it.")
 def import_command(file: Path, slug: str, default_region: str | None, tags: tuple[str, ...],
                    maps: tuple[str, ...], report: Path | None, workers: int | None,
-                   consent_source: str | None, consent_purpose: str | None) -> None:
+                   consent_source: str | None, consent_purpose: str | None,
+                   wait: bool) -> None:
     """Import contacts from a CSV or XLSX FILE, or vCards (a .vcf file or a zip of them,
-    with --consent-source and --consent-purpose), with progress.
+    with --consent-source and --consent-purpose).
 
-    Prints the counts and the report's path. Exit code: 0 every row imported; 3 imported,
-    but some rows rejected (see the report); 1 nothing imported (every row rejected, or the
-    file refused)."""
+    The file is copied to the instance folder and imported by the same job as a web upload,
+    in a worker (`flask worker`); this command waits for it with a progress bar, unless
+    --no-wait. Prints the counts and the report's path. Exit code: 0 every row imported;
+    3 imported, but some rows rejected (see the report); 1 nothing imported (every row
+    rejected, or the file refused)."""
     from ringround.people.headers import auto_map, is_valid_target
-    from ringround.people.importer import import_contacts
     from ringround.people.reader import TableError, open_table
 
     org = organization_by_slug(slug)
@@ -72,44 +86,88 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
         if column.strip() not in table.headers or not is_valid_target(target.strip()):
             raise click.ClickException(f"Cannot map {item!r}: unknown column or field.")
         mapping[table.headers.index(column.strip())] = target.strip()
-    source = None
-    if table.kind == "vcard":
-        if not (consent_source and consent_purpose):
-            raise click.ClickException(
-                "vCards need a consent note: --consent-source and --consent-purpose (where "
-                "these contacts come from, what they will be called about).")
-        table, mapping, source = with_consent(table, mapping, consent_source.strip(),
-                                              consent_purpose.strip())
+    if table.kind == "vcard" and not (consent_source and consent_purpose):
+        raise click.ClickException(
+            "vCards need a consent note: --consent-source and --consent-purpose (where "
+            "these contacts come from, what they will be called about).")
     for header, target in zip(table.headers, mapping, strict=True):
         click.echo(f"  {header!r} → {target}", err=True)
+    job = _queue_import(file, org.id, table.headers, mapping, default_region, list(tags),
+                        consent_source, consent_purpose, workers)
+    if not wait:
+        click.echo(f"Import {job.id} queued; a worker (`flask worker`) runs it.")
+        return
+    job = _wait_for(job.id)
+    if job.status == ImportStatus.FAILED:
+        raise click.ClickException(job.message or "The import failed.")
     report = report or _default_report(file)
-    with click.progressbar(length=max(table.estimated_rows, 1), label="Importing",
-                           file=sys.stderr) as bar:
-        state = {"done": 0}
-
-        def progress(done: int, total: int) -> None:
-            bar.length = max(total, 1)
-            bar.update(done - state["done"])
-            state["done"] = done
-
-        try:
-            summary, _ = import_contacts(
-                db.session, org.id, file, mapping=mapping, default_region=default_region,
-                tags=list(tags), report_path=report, workers=workers, progress=progress,
-                table=table, source=source)
-        except TableError as error:
-            db.session.rollback()
-            raise click.ClickException(str(error)) from error
-    counts = summary.as_dict()
+    if report_path(job).exists():
+        shutil.copyfile(report_path(job), report)
+    counts = job.summary
     click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
     click.echo(f"Report (rejected rows and remarks): {report}")
-    if not summary.rows:
+    if not counts.get("rows"):
         click.echo("Nothing imported: every row was rejected (reasons in the report).",
                    err=True)
         sys.exit(EXIT_NOTHING_IMPORTED)
-    if summary.rejected:
-        click.echo(f"{summary.rejected} rows were rejected (reasons in the report).", err=True)
+    if counts.get("rejected"):
+        click.echo(f"{counts['rejected']} rows were rejected (reasons in the report).",
+                   err=True)
         sys.exit(EXIT_SOME_REJECTED)
+
+
+def _queue_import(file: Path, org_id: int, headers: list[str], mapping: list[str],
+                  default_region: str | None, tags: list[str], consent_source: str | None,
+                  consent_purpose: str | None, workers: int | None) -> ImportJob:
+    """Copy FILE to the instance folder as an import job, mapped, and queue it (with
+    JOBS_IMMEDIATE, it runs here and now)."""
+    from ringround.people.reader import TableError
+
+    with file.open("rb") as stream:
+        filename, stored = store_uploads([(file.name, stream)])
+    try:
+        job = receive_upload(db.session, org_id, None, filename, stored, file_limit())
+    except TableError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    job.headers, job.mapping = headers, mapping
+    job.default_region = default_region.upper() if default_region else None
+    job.tags = [t.strip() for t in tags if t.strip()]
+    if consent_source and consent_purpose:
+        job.consent_source = consent_source.strip()[:120]
+        job.consent_purpose = consent_purpose.strip()[:500]
+    start_job(db.session, job, workers)
+    return job
+
+
+def _wait_for(job_id: int, poll: float = 0.5) -> ImportJob:
+    """Follow an import's stored progress with a progress bar until it is done or failed.
+    Says once how to start a worker when none has been seen lately and the job waits."""
+    from ringround.background import WORKER_SILENT_AFTER, worker_last_seen
+
+    hinted = False
+    started = time.monotonic()
+    with click.progressbar(length=1, label="Importing", file=sys.stderr) as bar:
+        shown = 0
+        while True:
+            db.session.rollback()  # see the worker's latest commit
+            job = db.session.get(ImportJob, job_id, populate_existing=True)
+            if job.status in (ImportStatus.DONE, ImportStatus.FAILED):
+                bar.length = max(job.total_rows, 1)
+                bar.update(max(job.processed_rows, shown) - shown)
+                return job
+            seen = worker_last_seen()
+            if not hinted and job.status == ImportStatus.QUEUED and \
+                    time.monotonic() - started > 5 and \
+                    (seen is None or time.time() - seen > WORKER_SILENT_AFTER):
+                click.echo("\nWaiting for a worker: start one with `flask --app wsgi worker` "
+                           "(Ctrl-C here leaves the import queued).", err=True)
+                hinted = True
+            if job.total_rows:
+                bar.length = max(job.total_rows, 1)
+                bar.update(job.processed_rows - shown)
+                shown = job.processed_rows
+            time.sleep(poll)
 
 
 def _default_report(file: Path) -> Path:

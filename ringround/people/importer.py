@@ -119,11 +119,20 @@ class ImportReport:
 
     COLUMNS = ("row", "status", "reason")
 
-    def __init__(self, path: Path | None, headers: list[str] | None = None):
+    def __init__(self, path: Path | None, headers: list[str] | None = None,
+                 resume_at: int | None = None):
+        """A new report at `path`; or, with `resume_at` (a size from `written()`), the
+        report of an interrupted import, cut back to what its last commit had written."""
         self.path = path
-        self.handle = path.open("w", newline="", encoding="utf-8") if path else None
+        self.handle = None
+        if path and resume_at is not None and path.exists():
+            self.handle = path.open("r+", newline="", encoding="utf-8")
+            self.handle.truncate(resume_at)
+            self.handle.seek(resume_at)
+        elif path:
+            self.handle = path.open("w", newline="", encoding="utf-8")
         self.writer = csv.writer(self.handle) if self.handle else None
-        if self.writer:
+        if self.writer and self.handle.tell() == 0:
             self.writer.writerow(self.COLUMNS)
         self.lines: list[tuple[int, str, str]] = []  # kept for tests and the CLI (capped)
 
@@ -142,6 +151,13 @@ class ImportReport:
             if len(self.lines) < 10_000:
                 self.lines.append((row, status, reason))
         self._buffer.clear()
+
+    def written(self) -> int:
+        """The report's size so far, flushed to the file (a checkpoint's)."""
+        if not self.handle:
+            return 0
+        self.handle.flush()
+        return self.handle.tell()
 
     def close(self) -> None:
         if self.handle:
@@ -916,13 +932,32 @@ def _writing_session(session: Session) -> Iterator[_Writer]:
                 connection.commit()
 
 
+@dataclass
+class Checkpoint:
+    """How far an import got, as of one of its commits: rows read (whole chunks of
+    `chunk_rows`), its summary, and its report's size. Stored in the same transaction as
+    the contacts (`on_commit`), it lets an interrupted import resume where it stopped."""
+
+    rows: int = 0
+    chunk_rows: int = CHUNK_ROWS
+    report_bytes: int = 0
+    summary: dict[str, int] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+OnCommit = Callable[[Session, Checkpoint, int], None]
+
+
 def import_contacts(
     session: Session, org_id: int, path: str | Path, *, mapping: list[str] | None = None,
     default_region: str | None = None, tags: list[str] | tuple[str, ...] = (),
     source: str | None = None, report_path: str | Path | None = None,
     workers: int | None = None, progress: Progress | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES, chunk_rows: int = CHUNK_ROWS,
-    table: TableSource | None = None,
+    table: TableSource | None = None, on_commit: OnCommit | None = None,
+    resume: Checkpoint | None = None,
 ) -> tuple[ImportSummary, ImportReport]:
     """Import a CSV or XLSX file into an organization, committing every few seconds.
 
@@ -930,6 +965,10 @@ def import_contacts(
     `session` is committed first; the import writes through its own connection.
     `progress(done_rows, estimated_rows)` is called after every commit (so it may commit
     `session` itself without waiting for the import's write lock).
+    `on_commit(writer_session, checkpoint, estimated_rows)` runs just before each commit,
+    in the import's transaction (to record the checkpoint with the rows it covers);
+    `resume` (such a checkpoint) skips the rows it covers and carries on its summary and
+    report. Rows are merged by number, so even an import run twice creates no contact twice.
     """
     table = table or open_table(path, max_bytes=max_bytes)
     mapping = prepare_mapping(table, mapping)
@@ -939,13 +978,24 @@ def import_contacts(
     region = (default_region or organization_region(org)).upper()
     config = NormalizeConfig(tuple(mapping), region, household_secret())
     session.commit()
-    summary = ImportSummary()
-    report = ImportReport(Path(report_path) if report_path else None, table.headers)
+    summary = ImportSummary(**(resume.summary or {})) if resume else ImportSummary()
+    report = ImportReport(Path(report_path) if report_path else None, table.headers,
+                          resume_at=resume.report_bytes if resume else None)
     clean_tags = [t.strip()[:64] for t in tags if t and t.strip()]
     workers = workers if workers is not None else default_workers(table.estimated_rows)
-    if chunk_rows == CHUNK_ROWS and table.estimated_rows >= POOL_THRESHOLD:
+    if resume:
+        chunk_rows = resume.chunk_rows  # the same chunks as the interrupted run
+    elif chunk_rows == CHUNK_ROWS and table.estimated_rows >= POOL_THRESHOLD:
         chunk_rows = BIG_CHUNK_ROWS  # fewer round trips on big files
+    skip = resume.rows if resume else 0
     done = 0
+
+    def commit(writer: _Writer) -> None:
+        if on_commit:
+            on_commit(writer.session, Checkpoint(done, chunk_rows, report.written(),
+                                                  summary.as_dict()),
+                      max(table.estimated_rows, done))
+        writer.commit()
     # The indexes hold up to millions of objects: a full garbage collection after every few
     # thousand allocations would walk them all again and again. Chunks free themselves by
     # reference counting; a young-generation pass every few chunks catches the rest.
@@ -962,17 +1012,20 @@ def import_contacts(
                     _cleaned_chunks(table, config, workers, chunk_rows)):
                 if number % 16 == 15:
                     gc.collect(1)
+                if done < skip:  # written before the interruption
+                    done += len(raw)
+                    continue
                 state.apply(raw, cleaned)
                 done += len(raw)
                 if time.monotonic() - began >= COMMIT_SECONDS:
-                    writer.commit()
+                    commit(writer)
                     began = time.monotonic()
                     if progress:
                         progress(done, max(table.estimated_rows, done))
             # Changed fields and tags may put people under (or out of) an exclusion.
             contacts_changed(writer.session, org_id)
             state.close()
-            writer.commit()
+            commit(writer)
         if progress:
             progress(done, max(table.estimated_rows, done))
     finally:

@@ -1,35 +1,48 @@
-"""Background imports: an uploaded file becomes an `ImportJob`, checked cheaply in the request,
-read (headers, first rows) in the background, previewed (column mapping the organizer can
-correct), then imported in the background while the page shows progress.
+"""Contact imports as jobs: an uploaded file becomes an `ImportJob`, checked cheaply in the
+request, read (headers, first rows) by a job (`inspect_upload`), previewed (column mapping the
+organizer can correct), then imported by a job (`run_import`) while the page shows progress.
+The web upload and `flask contacts import` run the same job, in a `flask worker`.
 
-One thread per step in the web process is enough for an organization's occasional uploads;
-the import itself uses worker processes for big files. A job that was running when the server
-stopped is marked failed when someone looks at it hours later (`refresh_stale`). Uploads
-never imported and finished reports are deleted after a while (`purge_imports`)."""
+The database is the truth: a running import records its checkpoint (rows, summary, report
+size) with every commit of its contacts, and `updated_at` with it. A worker killed mid-import
+leaves it `running` with a stale `updated_at`; the periodic sweep (`sweep_imports`) queues it
+again, and it resumes after its checkpoint (rows are merged by number besides, so no contact
+is ever created twice); after `MAX_ATTEMPTS` interruptions it is marked failed, to be run
+again by uploading the file again. Uploads never imported and finished reports are deleted
+after a while (`purge_imports`, also a periodic job)."""
 
 from __future__ import annotations
 
 import secrets
 import shutil
-import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import Flask, current_app
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ringround import background
+from ringround.extensions import db
 from ringround.models import ImportJob, ImportStatus, utcnow
 from ringround.people.headers import CUSTOM_PREFIX, auto_map, has_phone_column
-from ringround.people.reader import CellTooLong, TableError, TableSource, check_upload, open_table
+from ringround.people.reader import (
+    DEFAULT_MAX_BYTES,
+    CellTooLong,
+    TableError,
+    TableSource,
+    check_upload,
+    open_table,
+)
 
 PREVIEW_ROWS = 5
 PREVIEW_CHARS = 200  # of a cell, on the mapping page
-STALE_AFTER = timedelta(hours=6)
+MAX_ATTEMPTS = 3  # runs of an import interrupted (worker killed) before it is marked failed
 UNSTARTED_KEPT = timedelta(days=1)
 NOT_STARTED = (ImportStatus.CHECKING, ImportStatus.PREVIEW)
 FINISHED = (ImportStatus.DONE, ImportStatus.FAILED)
+UNFINISHED = (ImportStatus.CHECKING, ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
 def imports_dir() -> Path:
@@ -82,21 +95,28 @@ def is_vcard(job: ImportJob) -> bool:
     return job.stored_name.endswith(VCARD_SUFFIXES)
 
 
+def file_limit() -> int:
+    """The largest file an import job reads: its size was checked when it came in (a web
+    upload against MAX_CONTENT_LENGTH, a file of `flask contacts import` against this)."""
+    return max(current_app.config["MAX_CONTENT_LENGTH"], DEFAULT_MAX_BYTES)
+
+
 def _open(path: Path) -> TableSource:
     config = current_app.config
-    return open_table(path, max_bytes=config["MAX_CONTENT_LENGTH"],
+    return open_table(path, max_bytes=file_limit(),
                       max_columns=config["IMPORT_MAX_COLUMNS"],
                       max_cell=config["IMPORT_MAX_CELL_CHARS"])
 
 
 def receive_upload(session: Session, org_id: int, user_id: int | None, filename: str,
-                   stored_name: str) -> ImportJob:
+                   stored_name: str, max_bytes: int | None = None) -> ImportJob:
     """Make the job of a stored upload (status `checking`) after the cheap checks only (size,
-    first bytes, a workbook's zip directory): reading it is `inspect_job`'s, in the
-    background. Raises TableError, and deletes the file, when it is refused."""
+    up to `max_bytes`, by default MAX_CONTENT_LENGTH; first bytes; a workbook's zip
+    directory): reading it is `inspect_job`'s, in the background. Raises TableError, and
+    deletes the file, when it is refused."""
     path = imports_dir() / stored_name
     try:
-        kind = check_upload(path, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+        kind = check_upload(path, max_bytes=max_bytes or current_app.config["MAX_CONTENT_LENGTH"])
     except TableError:
         path.unlink(missing_ok=True)
         raise
@@ -166,18 +186,55 @@ def _phone_like_column(headers: list[str], samples: list[list[str]]) -> int | No
     return None
 
 
-def run_job(session: Session, job_id: int) -> None:
-    """Run one queued import to the end, recording progress and the outcome."""
-    from ringround.people.importer import import_contacts, prepare_mapping
+def stale_after() -> timedelta:
+    """How long a running import may go without a commit before it counts as interrupted."""
+    return timedelta(seconds=current_app.config["IMPORT_STALE_SECONDS"])
+
+
+class SupersededError(RuntimeError):
+    """This run of an import was found interrupted and another run took it over."""
+
+
+def _claim(session: Session, job_id: int) -> ImportJob | None:
+    """Take a queued import (or a running one whose run went stale) for this run: it becomes
+    `running`, one more attempt. None if it is not there to take (already done, or another
+    run has it): a job enqueued twice runs once."""
+    now = utcnow()
+    taken = session.execute(update(ImportJob).where(
+        ImportJob.id == job_id,
+        or_(ImportJob.status == ImportStatus.QUEUED,
+            and_(ImportJob.status == ImportStatus.RUNNING,
+                 func.coalesce(ImportJob.updated_at, ImportJob.created_at) < now - stale_after())),
+    ).values(status=ImportStatus.RUNNING, updated_at=now, attempts=ImportJob.attempts + 1,
+             preview=[]).execution_options(synchronize_session=False))
+    session.commit()
+    if taken.rowcount != 1:
+        return None
+    return session.get(ImportJob, job_id, populate_existing=True)
+
+
+def run_job(session: Session, job_id: int, workers: int | None = None) -> None:
+    """Run one queued import to the end (or on from its checkpoint), recording progress
+    and the outcome."""
+    from ringround.people.importer import Checkpoint, import_contacts, prepare_mapping
 
     purge_imports(session)
-    job = session.get(ImportJob, job_id)
-    job.status, job.preview = ImportStatus.RUNNING, []
-    session.commit()
+    job = _claim(session, job_id)
+    if job is None:
+        return
+    if job.attempts > MAX_ATTEMPTS:
+        _give_up(session, job)
+        return
+    attempt = job.attempts
 
-    def progress(done: int, total: int) -> None:
-        job.processed_rows, job.total_rows = done, total
-        session.commit()
+    def on_commit(writer: Session, checkpoint: Checkpoint, total: int) -> None:
+        # In the import's transaction: the checkpoint is exactly what is committed.
+        moved = writer.execute(update(ImportJob).where(
+            ImportJob.id == job_id, ImportJob.attempts == attempt).values(
+            processed_rows=checkpoint.rows, total_rows=total, updated_at=utcnow(),
+            checkpoint=checkpoint.as_dict()).execution_options(synchronize_session=False))
+        if moved.rowcount != 1:
+            raise SupersededError(f"import {job_id}: another run took over")
 
     try:
         table = _open(upload_path(job))
@@ -188,9 +245,12 @@ def run_job(session: Session, job_id: int) -> None:
                                                   job.consent_purpose)
         summary, _ = import_contacts(
             session, job.organization_id, upload_path(job), mapping=mapping,
-            default_region=job.default_region, tags=job.tags,
-            source=source, report_path=report_path(job), progress=progress,
-            table=table)
+            default_region=job.default_region, tags=job.tags, workers=workers,
+            source=source, report_path=report_path(job), table=table, on_commit=on_commit,
+            resume=Checkpoint(**job.checkpoint) if job.checkpoint else None)
+    except SupersededError:
+        session.rollback()
+        return
     except TableError as error:
         session.rollback()
         job.status, job.message = ImportStatus.FAILED, str(error)
@@ -199,11 +259,22 @@ def run_job(session: Session, job_id: int) -> None:
         job.status, job.message = ImportStatus.FAILED, "The import stopped on an error."
         current_app.logger.exception("import %s failed: %s", job_id, error)
     else:
+        session.refresh(job)
         job.status, job.summary = ImportStatus.DONE, summary.as_dict()
         job.processed_rows = job.total_rows = summary.rows + summary.rejected
-    job.finished_at = utcnow()
+    job.finished_at = job.updated_at = utcnow()
     session.commit()
     upload_path(job).unlink(missing_ok=True)  # the data is in the database now
+
+
+def _give_up(session: Session, job: ImportJob) -> None:
+    """An import interrupted too often is marked failed; what it imported stays."""
+    job.status, job.finished_at = ImportStatus.FAILED, utcnow()
+    job.message = (f"The import was interrupted {job.attempts - 1} times (its worker "
+                   f"stopped) after {job.processed_rows} rows. Upload the file again to "
+                   "import the rest: contacts already imported are merged, not added twice.")
+    session.commit()
+    upload_path(job).unlink(missing_ok=True)
 
 
 def with_consent(table: TableSource, mapping: list[str], consent_source: str | None,
@@ -219,39 +290,63 @@ def with_consent(table: TableSource, mapping: list[str], consent_source: str | N
     return table, mapping, f"vcard:{consent_source}"[:120]
 
 
-def start_inspection(app: Flask, job: ImportJob) -> None:
-    """Read the upload's headers and first rows in a background thread."""
-    _in_background(app, inspect_job, job.id)
+@background.job(name="imports.inspect")
+def inspect_upload(job_id: int) -> None:
+    """The job reading an upload's headers and first rows (`inspect_job`)."""
+    inspect_job(db.session, job_id)
 
 
-def start_job(app: Flask, session: Session, job: ImportJob) -> None:
-    """Queue the job and run it in a background thread."""
-    job.status = ImportStatus.QUEUED
+@background.job(name="imports.run")
+def run_import(job_id: int, workers: int | None = None) -> None:
+    """The job importing a file (`run_job`); `workers` parsing processes (default: auto)."""
+    run_job(db.session, job_id, workers)
+
+
+def start_inspection(job: ImportJob) -> None:
+    """Queue the reading of an upload's headers and first rows."""
+    inspect_upload(job.id)
+
+
+def start_job(session: Session, job: ImportJob, workers: int | None = None) -> None:
+    """Queue an import (committed first, so the worker finds it)."""
+    job.status, job.updated_at = ImportStatus.QUEUED, utcnow()
+    job_id = job.id  # (read after the commit, it would be a query: a read transaction)
     session.commit()
-    _in_background(app, run_job, job.id)
+    run_import(job_id, workers)
 
 
-def _in_background(app: Flask, step, job_id: int) -> None:
-    def target() -> None:
-        from ringround.extensions import db
+def resume_interrupted(session: Session) -> list[int]:
+    """Queue again the imports whose run stopped (no commit for `stale_after()`): a worker
+    was killed, or the queue lost them. Returns their ids."""
+    before = utcnow() - stale_after()
+    found = session.scalars(select(ImportJob).where(
+        ImportJob.status.in_(UNFINISHED),
+        func.coalesce(ImportJob.updated_at, ImportJob.created_at) < before)).all()
+    for item in found:
+        if item.status == ImportStatus.RUNNING:
+            item.status = ImportStatus.QUEUED  # its run is dead: the next one resumes it
+        item.updated_at = utcnow()
+    session.commit()
+    for item in found:
+        if item.status == ImportStatus.CHECKING:
+            inspect_upload(item.id)
+        else:
+            run_import(item.id)
+    return [item.id for item in found]
 
-        with app.app_context():
-            try:
-                step(db.session, job_id)
-            finally:
-                db.session.remove()
 
-    threading.Thread(target=target, name=f"import-{job_id}", daemon=True).start()
+@background.periodic_job(background.crontab(minute="*"), name="imports.sweep")
+def sweep_imports() -> None:
+    """Every minute: resume interrupted imports."""
+    ids = resume_interrupted(db.session)
+    if ids:
+        current_app.logger.warning("imports interrupted, queued again: %s", ids)
 
 
-def refresh_stale(session: Session, job: ImportJob) -> None:
-    """A job still marked running long after it started died with a server restart."""
-    started = job.created_at
-    if job.status in (ImportStatus.CHECKING, ImportStatus.QUEUED, ImportStatus.RUNNING) and \
-            utcnow() - started > STALE_AFTER:
-        job.status, job.message = ImportStatus.FAILED, "The import was interrupted; try again."
-        job.finished_at = utcnow()
-        session.commit()
+@background.periodic_job(background.crontab(minute="17", hour="3"), name="imports.purge")
+def purge_old_imports() -> None:
+    """Every night: delete old uploads and reports (`purge_imports`)."""
+    purge_imports(db.session)
 
 
 def delete_job(session: Session, job: ImportJob) -> None:
@@ -271,7 +366,8 @@ def purge_imports(session: Session) -> dict[str, int]:
     """Delete what imports leave behind, in every organization: uploads never imported after
     a day (`UNSTARTED_KEPT`), finished imports with their reports after
     `IMPORT_RETENTION_DAYS`, and other files of the imports folder (command-line reports)
-    as old. Runs at the start of every import and from `flask contacts purge-imports`."""
+    as old. Runs at the start of every import, every night (`purge_old_imports`) and from
+    `flask contacts purge-imports`."""
     now = utcnow()
     finished_before = now - timedelta(days=current_app.config["IMPORT_RETENTION_DAYS"])
     unstarted = session.scalars(select(ImportJob).where(

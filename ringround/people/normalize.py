@@ -10,6 +10,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import queue
 import re
 import traceback
 import unicodedata
@@ -471,7 +472,21 @@ def read_and_clean(table: TableSource, config: NormalizeConfig, chunk_rows: int,
         init_worker(config)
         for _number, chunk in share_of_chunks(table.rows(), chunk_rows, worker, workers):
             results = normalize_chunk(chunk)
-            out.put(([None] * len(chunk), results))  # the report needs no cells
-        out.put(WORKER_DONE)
+            _put(out, ([None] * len(chunk), results))  # the report needs no cells
+        _put(out, WORKER_DONE)
     except BaseException:  # noqa: BLE001 - anything, as text: the importer raises it
-        out.put((WORKER_FAILED, traceback.format_exc()))
+        _put(out, (WORKER_FAILED, traceback.format_exc()))
+
+
+def _put(out, message) -> None:
+    """Put `message` on the importer's queue, waiting while it is full; exit if the
+    importer died (a worker process killed with kill -9 would leave this one waiting for
+    ever, its queue never read)."""
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            out.put(message, timeout=1.0)
+            return
+        except queue.Full:
+            if parent is not None and not parent.is_alive():
+                os._exit(1)

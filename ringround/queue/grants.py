@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ringround.models import Attempt, LeaseGrant, Target, TargetState, User
@@ -21,6 +21,10 @@ from ringround.queue.leasing import SeeingLimits, _now
 # A result may arrive after its lease ended (an offline phone syncs later): it is accepted
 # for this long after the lease's end, so an offline batch (12 hours) has 24 hours in all.
 RESULT_GRACE = timedelta(hours=12)
+# How long a grant is kept after its lease ended: the limits and alerts read the last hour,
+# a late result its lease's grace (RESULT_GRACE). A phone offline for weeks then sending a
+# result is refused either way ("too long ago" within this time, "not given" after).
+GRANTS_KEPT = timedelta(days=30)
 # The dashboard points out an agent who skipped this many people or more within an hour.
 SKIP_ALERT = 20
 ALERT_WINDOW = timedelta(hours=1)
@@ -134,3 +138,10 @@ def _hit_limit(times: list[datetime], limits: SeeingLimits) -> bool:
         if end - start + 1 >= limits.per_minute:
             return True
     return False
+
+
+def prune_grants(session: Session, now: datetime | None = None) -> int:
+    """Delete the grants no check reads any more (expired `GRANTS_KEPT` ago); the caller
+    commits. Returns how many."""
+    g = LeaseGrant.__table__
+    return session.execute(delete(g).where(g.c.expires_at < _now(now) - GRANTS_KEPT)).rowcount

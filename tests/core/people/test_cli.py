@@ -101,3 +101,15 @@ def test_cli_import_writes_its_report_in_the_instance_folder_by_default(app, fac
     assert printed.name.startswith("cli-") and printed.name.endswith("nl_commas.report.csv")
     with printed.open(encoding="utf-8") as handle:
         assert [r["status"] for r in csv.DictReader(handle)] == ["warning"]
+
+
+def test_cli_imports_files_larger_than_the_web_upload_limit(app, factories):
+    """The command reads files up to the reader's limit (500 MB), as before it queued a job:
+    MAX_CONTENT_LENGTH is the web upload's."""
+    org, _ = factories.org_with_admin()
+    app.config["MAX_CONTENT_LENGTH"] = 100  # bytes: smaller than the file
+    result = app.test_cli_runner().invoke(args=[
+        "contacts", "import", str(FIXTURES / "se_tabs_bom.csv"), "--org", org.slug,
+        "--default-region", "SE"])
+    assert "too large" not in result.output
+    assert "created: 4" in result.output, result.output
