@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from pwa.context import current_org
-from ringround.i18n import DEFAULT_LOCALE, choose_locale
+from ringround.i18n import DEFAULT_LOCALE, choose_locale, supported_locale
 
 
 def browser_languages() -> list[str]:
@@ -20,8 +20,19 @@ def page_locale() -> str:
     if not has_request_context():
         return DEFAULT_LOCALE
     if current_user.is_authenticated:
-        org = current_org()
-        return choose_locale(current_user.language, org.language if org else None,
-                             browser=browser_languages())
+        own = supported_locale(current_user.language)
+        if own:
+            return own  # no need to load the organization
+        return choose_locale(_organization_language(), browser=browser_languages())
     return choose_locale(browser=browser_languages())
+
+
+def _organization_language() -> str | None:
+    """The language of the organization the page is about: the operation's in the caller
+    app (loaded with it, no query of its own), else the console's current organization."""
+    access = g.get("caller_access")
+    if access is not None:
+        return access.organization_language
+    org = current_org()
+    return org.language if org else None
 

@@ -33,6 +33,7 @@ class CallerAccess:
     role: OperationRole | None
     organization_name: str
     settings_version: tuple
+    organization_language: str | None = None  # the pages' language for who has chosen none
 
 
 @cache
@@ -42,7 +43,8 @@ def _statement():
     count = select(func.count(CustomField.id)).where(of_org).scalar_subquery()
     newest = select(func.max(CustomField.id)).where(of_org).scalar_subquery()
     return (
-        select(Operation, User, OperationMember.role, Organization.name, count, newest)
+        select(Operation, User, OperationMember.role, Organization.name, count, newest,
+               Organization.language)
         .join(Organization, Organization.id == Operation.organization_id)
         .outerjoin(User, User.id == bindparam("user_id"))
         .outerjoin(OperationMember, and_(OperationMember.operation_id == Operation.id,
@@ -64,7 +66,8 @@ def caller_access(session: Session, operation_id: int, user_id: int | None
                           ).first()
     if row is None:
         return None
-    operation, user, role, org_name, count, newest = row
+    operation, user, role, org_name, count, newest, org_language = row
     # The database is part of the version: tests (and tools) use many in one process.
     return CallerAccess(operation, user, role, org_name or "",
-                        (str(session.get_bind().url), operation.updated_at, count, newest))
+                        (str(session.get_bind().url), operation.updated_at, count, newest),
+                        org_language)

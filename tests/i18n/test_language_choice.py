@@ -143,3 +143,20 @@ def test_voice_prompts_are_said_in_the_hearer_language(client, db, factories):
         assert pseudo("Thank you for calling %(org)s.", said[person.first_name]) % {
             "org": "Comité"} in twiml
     assert said == {"Léa": "fr", "Kim": "nl"}
+
+
+def test_a_volunteer_without_a_choice_sees_the_operation_organization_language(
+        client, db, factories):
+    # A volunteer joined by link belongs to no organization: the caller app speaks the
+    # language of the operation's organization (read with the operation, no query of its own).
+    org, admin = factories.org_with_admin()
+    org.language = "sv"
+    volunteer = factories.phone_user()
+    volunteer.language = None
+    op = factories.operation(org, admin)
+    op.members.append(OperationMember(user_id=volunteer.id, role=OperationRole.AGENT))
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = volunteer.get_id(), True
+    html = client.get(f"/call/{op.id}", headers={"Accept-Language": "nl"}).get_data(as_text=True)
+    assert lang_of(html) == "sv"
