@@ -64,13 +64,12 @@ from ringround.models import (
     ContactPhone,
     Operation,
     OperationMember,
-    OperationState,
     Organization,
     Target,
     utcnow,
 )
 from ringround.operation_fields import editable_field_keys
-from ringround.operations import can_manage
+from ringround.operations import can_manage, operations_to_call
 
 bp = Blueprint("caller", __name__)
 
@@ -308,11 +307,7 @@ def start():
     """The installed app's start URL: the operation to call for, or a choice of them."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.path))
-    operations = list(db.session.scalars(
-        select(Operation).join(OperationMember).where(
-            OperationMember.user_id == current_user.id,
-            Operation.state != OperationState.ENDED,
-        ).order_by(Operation.id.desc())))
+    operations = operations_to_call(db.session, current_user)
     managed = {op.id: url for op in operations if (url := _manage_url(op))}
     if len(operations) == 1 and not managed:
         return redirect(url_for("caller.home", operation_id=operations[0].id))

@@ -13,13 +13,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import select
 from wtforms import BooleanField, StringField, TelField
 from wtforms.validators import Length
 
 from pwa.caller import member_required
 from ringround.extensions import db, limiter
-from ringround.models import Operation, OperationMember, OperationState, Organization
+from ringround.models import Operation, Organization
+from ringround.operations import operations_to_call
 from ringround.people import volunteer_shares as shares
 
 bp = Blueprint("share_contact", __name__)
@@ -61,10 +61,7 @@ def choose_operation():
     the share page of the volunteer's operation, or a choice when they have several."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.path))
-    operations = list(db.session.scalars(
-        select(Operation).join(OperationMember).where(
-            OperationMember.user_id == current_user.id,
-            Operation.state != OperationState.ENDED).order_by(Operation.id.desc())))
+    operations = operations_to_call(db.session, current_user)
     if len(operations) == 1:
         return redirect(url_for("share_contact.share_form", operation_id=operations[0].id))
     return render_template("caller/share_choose.html", operations=operations)

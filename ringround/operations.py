@@ -721,3 +721,12 @@ def duplicate(session: Session, operation: Operation, actor: User) -> Operation:
     record_audit(session, operation.organization_id, actor.id, "operation.duplicated",
                  "operation", copy_.id, {"from": operation.id})
     return copy_
+
+
+def operations_to_call(session: Session, user: User) -> list[Operation]:
+    """The operations `user` is a member of that have not ended, newest first (the caller
+    app's start page and the share sheet's landing offer these)."""
+    return list(session.scalars(
+        select(Operation).join(OperationMember).where(
+            OperationMember.user_id == user.id, Operation.state != OperationState.ENDED,
+        ).order_by(Operation.id.desc())))
