@@ -260,6 +260,8 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "BACKUP_SCHEDULE": backup_schedule(os.environ.get("BACKUP_SCHEDULE", "24")),
         "BACKUP_KEEP": int(os.environ.get("BACKUP_KEEP", "14")),
         "BACKUP_PASSPHRASE": os.environ.get("BACKUP_PASSPHRASE") or None,
+        # How often a running import commits (and checkpoints): fewer commits are faster.
+        "IMPORT_COMMIT_SECONDS": float(os.environ.get("IMPORT_COMMIT_SECONDS", "3")),
         "IMPORT_RETENTION_DAYS": int(os.environ.get("IMPORT_RETENTION_DAYS", "30")),
         # A running import commits every few seconds: this long without one, its worker
         # died and the periodic sweep resumes it (ringround/people/jobs.py).

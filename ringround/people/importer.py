@@ -957,7 +957,7 @@ def import_contacts(
     workers: int | None = None, progress: Progress | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES, chunk_rows: int = CHUNK_ROWS,
     table: TableSource | None = None, on_commit: OnCommit | None = None,
-    resume: Checkpoint | None = None,
+    resume: Checkpoint | None = None, commit_seconds: float = COMMIT_SECONDS,
 ) -> tuple[ImportSummary, ImportReport]:
     """Import a CSV or XLSX file into an organization, committing every few seconds.
 
@@ -1017,7 +1017,7 @@ def import_contacts(
                     continue
                 state.apply(raw, cleaned)
                 done += len(raw)
-                if time.monotonic() - began >= COMMIT_SECONDS:
+                if time.monotonic() - began >= commit_seconds:
                     commit(writer)
                     began = time.monotonic()
                     if progress:

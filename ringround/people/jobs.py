@@ -247,7 +247,8 @@ def run_job(session: Session, job_id: int, workers: int | None = None) -> None:
             session, job.organization_id, upload_path(job), mapping=mapping,
             default_region=job.default_region, tags=job.tags, workers=workers,
             source=source, report_path=report_path(job), table=table, on_commit=on_commit,
-            resume=Checkpoint(**job.checkpoint) if job.checkpoint else None)
+            resume=Checkpoint(**job.checkpoint) if job.checkpoint else None,
+            commit_seconds=current_app.config["IMPORT_COMMIT_SECONDS"])
     except SupersededError:
         session.rollback()
         return

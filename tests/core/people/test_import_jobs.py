@@ -44,7 +44,9 @@ def _start_worker(app, tmp_path: Path) -> subprocess.Popen:
     env = dict(os.environ, SECRET_KEY=TEST_SECRET, PYTHONUNBUFFERED="1",
                DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                INSTANCE_PATH=app.instance_path, JOB_QUEUE_URL=app.config["JOB_QUEUE_URL"],
-               IMPORT_STALE_SECONDS="2")
+               IMPORT_STALE_SECONDS="2",
+               # Checkpoints often, so that a kill lands mid-import even on a quick machine.
+               IMPORT_COMMIT_SECONDS="0.3")
     env.pop("JOBS_IMMEDIATE", None)
     log = (tmp_path / "worker.log").open("a")
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "-w", "1",
@@ -64,7 +66,7 @@ def _wait(job_id: int, done, timeout: float, worker: subprocess.Popen, tmp_path:
         if done(job):
             return job
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"import {job_id}: {job.status} {job.processed_rows} rows\n"
                          + (tmp_path / "worker.log").read_text()[-3000:])
 
