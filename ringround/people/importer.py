@@ -957,7 +957,7 @@ def import_contacts(
     workers: int | None = None, progress: Progress | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES, chunk_rows: int = CHUNK_ROWS,
     table: TableSource | None = None, on_commit: OnCommit | None = None,
-    resume: Checkpoint | None = None, commit_seconds: float = COMMIT_SECONDS,
+    resume: Checkpoint | None = None, commit_seconds: float | None = None,
 ) -> tuple[ImportSummary, ImportReport]:
     """Import a CSV or XLSX file into an organization, committing every few seconds.
 
@@ -988,6 +988,7 @@ def import_contacts(
     elif chunk_rows == CHUNK_ROWS and table.estimated_rows >= POOL_THRESHOLD:
         chunk_rows = BIG_CHUNK_ROWS  # fewer round trips on big files
     skip = resume.rows if resume else 0
+    every = COMMIT_SECONDS if commit_seconds is None else commit_seconds
     done = 0
 
     def commit(writer: _Writer) -> None:
@@ -1017,7 +1018,7 @@ def import_contacts(
                     continue
                 state.apply(raw, cleaned)
                 done += len(raw)
-                if time.monotonic() - began >= commit_seconds:
+                if time.monotonic() - began >= every:
                     commit(writer)
                     began = time.monotonic()
                     if progress:

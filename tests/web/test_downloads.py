@@ -227,6 +227,16 @@ def test_failed_and_abandoned_streams_leave_no_session_behind(served, monkeypatc
                                     data={"csrf_token": csrf_of(contacts_page)})
         assert failed.status_code == 500
         monkeypatch.setattr(export_module, "contact_rows", original_contacts)
+        # The server must still be writing when the client walks away: on a quick machine
+        # the kernel's buffers (megabytes on loopback) would otherwise take the whole file.
+        paced = iter(range(10**9))
+
+        def slowly(value):
+            if next(paced) % 100 == 0:
+                time.sleep(0.002)
+            return original_cell(value)
+
+        monkeypatch.setattr(operation_stats, "_cell", slowly)
         for _ in range(3):
             with admin_browser.get(url, stream=True) as response:
                 assert response.status_code == 200
