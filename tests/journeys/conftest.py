@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,9 @@ SUMMARY = ROOT / "test-artifacts" / "axe-summary.json"
 DESKTOP = {"viewport": {"width": 1280, "height": 900}, "timezone_id": "America/New_York"}
 PHONE_TOUCH = {**PHONE, "viewport": {"width": 390, "height": 844}}
 FAILING_IMPACTS = ("serious", "critical")
+# One id per test run, shared by the xdist workers of a run: the summary starts afresh when it
+# was written by another run, so pages no longer visited do not linger in it.
+RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
 
 
 def pytest_collection_modifyitems(items):
@@ -52,7 +56,10 @@ def _record(name: str, counts: dict[str, int]) -> None:
     SUMMARY.parent.mkdir(exist_ok=True)
     with (SUMMARY.parent / ".axe-summary.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers share the file
-        summary = json.loads(SUMMARY.read_text()) if SUMMARY.exists() else {}
+        run = SUMMARY.with_suffix(".run")
+        fresh = SUMMARY.exists() and run.exists() and run.read_text() == RUN_ID
+        summary = json.loads(SUMMARY.read_text()) if fresh else {}
+        run.write_text(RUN_ID)
         summary[name] = counts
         SUMMARY.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
@@ -78,13 +85,6 @@ def assert_accessible(page, name: str, record: bool = True) -> dict[str, int]:
            for v in violations if v["impact"] in FAILING_IMPACTS]
     assert not bad, f"axe on {name} ({page.url}):\n" + "\n".join(bad)
     return counts
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _fresh_axe_summary():
-    """Each run writes its own summary (left to the workers' shared file under xdist)."""
-    if SUMMARY.exists() and "PYTEST_XDIST_WORKER" not in os.environ:
-        SUMMARY.unlink()
 
 
 @pytest.fixture(scope="module")

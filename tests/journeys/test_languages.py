@@ -131,6 +131,7 @@ def test_a_volunteer_calls_in_their_own_language_online_and_offline(browser, ser
         # Join: the page follows the phone's language, and so does the account it makes.
         page.goto(served["join"])
         expect(page.locator("html")).to_have_attribute("lang", locale)
+        assert_accessible(page, f"join ({locale})")
         _no_english(page, served)
         page.get_by_label(tr("Your name")).fill("Sam")
         page.get_by_label(tr("Your mobile number (optional)")).fill("617 555 0199")

@@ -156,6 +156,7 @@ def test_owner_via_owner_link_sees_the_dashboard_not_the_contacts(browser, live_
     assert_accessible(page, "operation dashboard (owner)")
     response = page.goto("/console/contacts/")
     assert response.status in (403, 404) or "/login" in page.url
+    assert_accessible(page, "contacts refused (owner)")
     assert "Müller" not in page.content() and "Ødegaard" not in page.content()
     context.close()
 
@@ -223,6 +224,8 @@ def test_signing_out_ends_every_way_back_in(phone_touch_page, world):
     cookies = page.context.cookies()
     page.get_by_role("button", name="Sign out").tap()
     expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    assert_accessible(page, "sign in (after signing out)")
     stored = page.evaluate(DUMP_INDEXEDDB)
     assert all(rows == [] for rows in stored.values())
     page.goto(f"/call/{world['operation_id']}")

@@ -129,6 +129,18 @@ def test_results_export_downloads_from_a_real_server_and_is_audited_once(served)
     assert [e.details["rows"] for e in audit_actions("operation.results_exported")] == [3]
 
 
+def test_results_export_keeps_e164_and_the_extension_apart(served):
+    """#13 item 11: the phone column is E.164 alone, the extension has its own column."""
+    app, base = served
+    org, admin, op = called_operation(calls=2, extension="744")
+    browser = sign_in(base, admin.email)
+    rows = read_csv(browser.get(f"{base}/console/operations/{op.id}/results.csv").content)
+    phone, extension = rows[0].index("phone"), rows[0].index("extension")
+    assert extension == phone + 1
+    assert all(re.fullmatch(r"\+\d{8,15}", row[phone]) for row in rows[1:])
+    assert [row[extension] for row in rows[1:]] == ["744", "744"]
+
+
 def test_results_export_labels_are_in_the_requesters_language(served, monkeypatch):
     app, base = served
     monkeypatch.setattr("ringround.i18n.SUPPORTED_LOCALES", ["en", "fr"])
