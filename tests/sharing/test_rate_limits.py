@@ -67,6 +67,9 @@ def test_code_checking_is_limited_per_device(app, client, world):
         # a wrong code is refused and sent back to its own page (redirect after POST)
         assert form_post(client, "/signin/phone/code", {"code": "000000"}).status_code == 302
     assert form_post(client, "/signin/phone/code", {"code": "000000"}).status_code == 429
+    other_phone = app.test_client()  # same address (the event's Wi-Fi), its own count
+    form_post(other_phone, "/signin/phone", {"phone": "+12025550101"})
+    assert form_post(other_phone, "/signin/phone/code", {"code": "000000"}).status_code == 302
 
 
 def test_the_limits_are_read_from_the_environment(tmp_path, monkeypatch):

@@ -124,3 +124,22 @@ def test_start_lifts_only_the_routed_organizations_opt_out(client, factories):
     text_in(client, "START", SHARED_DEFAULT, sid="SM" + "e" * 32)
     assert not is_opted_out(db.session, first.id, REMOTE)  # the sender's organization
     assert is_opted_out(db.session, second.id, REMOTE)
+
+
+def test_pressing_9_on_the_shared_default_number_reaches_every_organization_calling_from_it(
+        client, factories):
+    """A call back to the shared default number: the contact's organization answers, and the
+    opt-out also reaches the other organizations that call from that number."""
+    first, _ = factories.org_with_admin()
+    second, _ = factories.org_with_admin()
+    own, _ = factories.org_with_admin()
+    own.campaign_number = NUMBER
+    db.session.commit()
+    factories.contact(first, phone=REMOTE)
+    params = {"CallSid": "CA" + "9" * 32, "AccountSid": "AC" + "0" * 32, "From": REMOTE,
+              "To": SHARED_DEFAULT, "CallStatus": "in-progress", "Digits": "9"}
+    response = post_signed(client, "/telephony/hooks/voice/caller/choice?tries=0", params)
+    assert "no more calls or texts" in response.get_data(as_text=True)
+    assert is_opted_out(db.session, first.id, REMOTE)
+    assert is_opted_out(db.session, second.id, REMOTE)
+    assert not is_opted_out(db.session, own.id, REMOTE)  # never calls from that number
