@@ -158,7 +158,7 @@ def _removed(link: JoinLink, error: RemovedError):
 def _after_join(result: JoinResult) -> str:
     if result.operation_id is not None:
         return caller_url(result.operation_id)
-    from pwa.context import ORG_SESSION_KEY
+    from web.context import ORG_SESSION_KEY
 
     session[ORG_SESSION_KEY] = result.organization_id
     return url_for("console.dashboard")

@@ -6,11 +6,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from pwa.choices import options
-from pwa.context import org_role_required
 from ringround.extensions import db, limiter
 from ringround.i18n import choose_locale
-from ringround.links import public_url
 from ringround.models import Operation, Organization, OrgRole, SignupForm
 from ringround.organizations import default_region
 from ringround.signup import (
@@ -24,6 +21,9 @@ from ringround.signup import (
 )
 from sharing.access import qr_response, render_no_store, template_helpers
 from sharing.forms import SignupFormEditor, public_signup_form_class
+from web.choices import options
+from web.context import org_role_required
+from web.links import public_url
 
 bp = Blueprint("signup", __name__, template_folder="templates")
 bp.context_processor(template_helpers)

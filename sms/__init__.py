@@ -13,12 +13,12 @@ def register(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     import sms.views  # noqa: F401 - adds the console routes to `bp`
-    from pwa.nav import add_console_nav
     from ringround.extensions import csrf
     from sms.cli import telephony_cli
     from sms.provider import build_provider
     from sms.simulator_views import sim
     from sms.webhooks import hooks
+    from web.nav import add_console_nav
 
     app.extensions["telephony"] = build_provider(app)
     app.register_blueprint(bp)

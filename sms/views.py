@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from pwa.context import org_role_required
 from ringround.audit import record_audit
 from ringround.enrollment import operation_role
 from ringround.extensions import db, htmx
@@ -38,6 +37,7 @@ from sms.outbound import (
 )
 from sms.provider import get_provider
 from sms.provider_errors import recent_refusals
+from web.context import org_role_required
 
 ORGANIZERS = (OrgRole.ADMIN, OrgRole.ORGANIZER)
 
