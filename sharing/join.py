@@ -50,6 +50,7 @@ from ringround.models import JoinLink, Operation, OperationMember, Organization,
 from ringround.organizations import default_region
 from ringround.redirects import safe_next_path
 from ringround.signin_links import find_signin_link, use_signin_link
+from ringround.texting import texting
 from sharing.access import caller_url, render_no_store, template_helpers
 from sharing.forms import (
     LANGUAGES,
@@ -66,8 +67,7 @@ from sharing.rate_keys import (
     per_device_codes,
     remember_device,
 )
-from sms.outbound import text_now
-from sms.provider import get_provider, is_simulated
+from web.context import ORG_SESSION_KEY
 
 bp = Blueprint("join", __name__, template_folder="templates")
 bp.context_processor(template_helpers)
@@ -91,7 +91,7 @@ check_limit = _limit("CODE_CHECK_RATE_LIMIT", "10 per minute")
 def sms_codes() -> bool:
     """Whether phone numbers are verified by texted codes: with a real provider, or with the
     simulator in development mode. Otherwise join links enroll without a code."""
-    return not is_simulated() or current_app.config.get("DEV_SHOW_CODES", False)
+    return not texting().is_simulated() or current_app.config.get("DEV_SHOW_CODES", False)
 
 
 def _code_text(code: str) -> str:
@@ -102,14 +102,14 @@ def send_code(phone: str, code: str, *, later: bool = False) -> bool:
     """Text the code (by a queue job when `later`, so that the answer takes as long whether
     or not a text goes out). Only development mode also puts it on the page."""
     if later:
-        text_now(phone, _code_text(code))
+        texting().send_later(phone, _code_text(code))
     else:
         try:
-            get_provider().send_sms(phone, _code_text(code))
+            texting().send_now(phone, _code_text(code))
         except Exception:  # noqa: BLE001 - any provider failure means "could not text"
             current_app.logger.warning("sending a verification code failed")
             return False
-    if is_simulated() and current_app.config.get("DEV_SHOW_CODES"):
+    if texting().is_simulated() and current_app.config.get("DEV_SHOW_CODES"):
         session[SIMULATED_CODE_KEY] = code
     else:
         session.pop(SIMULATED_CODE_KEY, None)
@@ -158,8 +158,6 @@ def _removed(link: JoinLink, error: RemovedError):
 def _after_join(result: JoinResult) -> str:
     if result.operation_id is not None:
         return caller_url(result.operation_id)
-    from web.context import ORG_SESSION_KEY
-
     session[ORG_SESSION_KEY] = result.organization_id
     return url_for("console.dashboard")
 
