@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ringround.config import build_config, check_dev_mode
 from ringround.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from ringround.keys import derive_keys, install_keys
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -24,6 +25,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     app.config.from_mapping(build_config(Path(app.instance_path)))
     app.config.update(overrides or {})
     check_dev_mode(app.config)
+    install_keys(derive_keys(app.config["SECRET_KEY"]))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["BEHIND_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)

@@ -76,11 +76,17 @@ def init_queue(app: Flask) -> None:
     _state["app"] = app
 
 
-def _app() -> Flask:
+def job_app() -> Flask:
+    """The app jobs run in (`init_queue`, from create_app): where job entry points, and the
+    core modules they share with the web and CLI, read their settings, instance folder and
+    logger (never from `current_app`)."""
     try:
         return _state["app"]
     except KeyError:
         raise RuntimeError("The job queue has no app: create_app() first.") from None
+
+
+_app = job_app
 
 
 def _in_app_context(fn: Callable[P, R]) -> Callable[P, R]:
