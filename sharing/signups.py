@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from ringround.extensions import db, limiter
 from ringround.i18n import choose_locale
@@ -62,8 +63,6 @@ def _editor(org: Organization, form: SignupForm | None) -> SignupFormEditor:
 
 
 def _save(org: Organization, editor: SignupFormEditor, form: SignupForm | None):
-    from flask_login import current_user
-
     try:
         saved = save_signup_form(
             db.session, org=org, actor=current_user, form=form, title=editor.title.data,
