@@ -6,9 +6,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """Register the web UI's blueprints and template helpers."""
-    from flask_babel import get_locale
-
+    """Register the console's and the caller app's blueprints and navigation."""
     from pwa.auth import bp as auth_bp
     from pwa.caller import bp as caller_bp
     from pwa.console import bp as console_bp
@@ -16,13 +14,10 @@ def register(app: Flask) -> None:
     from pwa.contacts import bp as contacts_bp
     from pwa.contacts import register_nav as register_contacts_nav
     from pwa.failed_jobs import bp as failed_jobs_bp
-    from pwa.formats import register_formats
-    from pwa.nav import console_nav, password_prompt
     from pwa.operations import bp as operations_bp
     from pwa.operations import register_nav as register_operations_nav
     from pwa.share_contact import bp as share_contact_bp
     from pwa.shell import bp as shell_bp
-    from ringround.i18n import language_name, language_options
 
     app.register_blueprint(shell_bp)
     app.register_blueprint(auth_bp)
@@ -35,7 +30,3 @@ def register(app: Flask) -> None:
     app.register_blueprint(operations_bp)
     register_operations_nav()
     register_console_nav()
-    register_formats(app)
-    app.jinja_env.globals.update(console_nav=console_nav, get_locale=get_locale,
-                                 password_prompt=password_prompt,
-                                 language_name=language_name, language_options=language_options)

@@ -15,9 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from pwa.context import ORG_SESSION_KEY, home_url
 from pwa.forms import LanguageForm, LoginForm, SetPasswordForm, SetupForm
-from pwa.language import browser_languages
 from ringround.accounts import (
     AccountError,
     authenticate,
@@ -31,6 +29,8 @@ from ringround.extensions import db, limiter
 from ringround.i18n import choose_locale
 from ringround.organizations import SettingsError, guess_country, guess_zone
 from ringround.redirects import safe_next_path
+from web.context import ORG_SESSION_KEY, home_url
+from web.language import browser_languages
 
 bp = Blueprint("auth", __name__)
 

@@ -36,7 +36,6 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from pwa.formats import clock
 from ringround import queue
 from ringround.audit import record_audit
 from ringround.caller_access import caller_access
@@ -70,6 +69,7 @@ from ringround.models import (
 )
 from ringround.operation_fields import editable_field_keys
 from ringround.operations import can_manage, operations_to_call
+from web.formats import clock
 
 bp = Blueprint("caller", __name__)
 

@@ -17,9 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from pwa.context import ORG_SESSION_KEY, current_role, org_role_required
 from pwa.forms import AddMemberForm, OrganizationForm, SettingsForm, SwitchOrgForm
-from pwa.nav import add_console_nav
 from ringround.accounts import (
     AccountError,
     add_organizer,
@@ -39,6 +37,8 @@ from ringround.organizations import (
     settings_of,
     update_settings,
 )
+from web.context import ORG_SESSION_KEY, current_role, org_role_required
+from web.nav import add_console_nav
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 

@@ -29,7 +29,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from pwa.context import org_role_required
 from pwa.forms import CsrfForm
 from ringround.extensions import db, htmx
 from ringround.models import (
@@ -73,6 +72,7 @@ from ringround.people.headers import (
     is_valid_target,
 )
 from ringround.people.reader import TableError
+from web.context import org_role_required
 
 bp = Blueprint("contacts", __name__, url_prefix="/console/contacts")
 ORGANIZERS = (OrgRole.ADMIN, OrgRole.ORGANIZER)
@@ -430,6 +430,6 @@ def person_json(org: Organization, contact_id: int):
 
 
 def register_nav() -> None:
-    from pwa.nav import add_console_nav
+    from web.nav import add_console_nav
 
     add_console_nav("contacts.index", _l("Contacts"))

@@ -19,10 +19,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from pwa.choices import options
 from ringround.accounts import MIN_PASSWORD_LENGTH
 from ringround.i18n import language_options
 from ringround.organizations import country_codes, zone_country, zone_names
+from web.choices import options
 
 
 def country_options() -> list[SelectChoice]:

@@ -29,7 +29,6 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from pwa.choices import options
 from ringround import operations as ops
 from ringround import questionnaires as qn
 from ringround.extensions import db
@@ -37,6 +36,7 @@ from ringround.models import Operation, Organization, SavedList
 from ringround.operation_dispositions import disposition_rows
 from ringround.operation_fields import available_fields, effective_settings
 from ringround.operation_rules import EXCLUSION_KIND_LABELS
+from web.choices import options
 
 WEEKDAYS = [("0", _l("Monday")), ("1", _l("Tuesday")), ("2", _l("Wednesday")),
             ("3", _l("Thursday")), ("4", _l("Friday")), ("5", _l("Saturday")),

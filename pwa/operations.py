@@ -28,9 +28,6 @@ from flask_login import current_user, login_required
 
 from pwa import operation_forms as forms
 from pwa.charts import bar_chart
-from pwa.choices import options
-from pwa.context import current_org, current_role, org_role_required
-from pwa.nav import add_console_nav
 from ringround import operations as ops
 from ringround import questionnaires as qn
 from ringround.extensions import db, htmx
@@ -47,6 +44,9 @@ from ringround.people.crm_export import PROFILES, RESULTS
 from ringround.queue import SeeingLimits, caller_alerts
 from ringround.queue.reasons import reason_label
 from ringround.script_placeholders import placeholders
+from web.choices import options
+from web.context import current_org, current_role, org_role_required
+from web.nav import add_console_nav
 
 bp = Blueprint("operations", __name__, url_prefix="/console/operations")
 

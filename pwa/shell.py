@@ -8,9 +8,9 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, send_from_di
 from flask_login import current_user
 from sqlalchemy import text
 
-from pwa.context import home_url
 from ringround.accounts import is_fresh_instance
 from ringround.extensions import db
+from web.context import home_url
 
 bp = Blueprint(
     "pwa", __name__, template_folder="templates", static_folder="static",

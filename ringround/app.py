@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ringround.config import build_config, check_dev_mode
 from ringround.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from ringround.keys import derive_keys, install_keys
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -24,23 +25,23 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     app.config.from_mapping(build_config(Path(app.instance_path)))
     app.config.update(overrides or {})
     check_dev_mode(app.config)
+    install_keys(derive_keys(app.config["SECRET_KEY"]))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["BEHIND_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
 
     register_extensions(app)
+    register_web(app)
     register_blueprints(app)
-    register_security(app)
-    register_errorhandlers(app)
     register_commands(app)
     register_jobs(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
-    from pwa.language import page_locale
     from ringround.migration_types import render_item
     from ringround.sessions import load_user
+    from web.language import page_locale
 
     db.init_app(app)
     migrate.init_app(
@@ -61,6 +62,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
 
+def register_web(app: Flask) -> None:
+    """The base every page stands on: error pages, security headers, formats, layout."""
+    import web
+
+    web.register(app)
+
+
 def register_blueprints(app: Flask) -> None:
     import pwa
     import sharing
@@ -69,18 +77,6 @@ def register_blueprints(app: Flask) -> None:
     pwa.register(app)
     sharing.register(app)
     sms.register(app)
-
-
-def register_security(app: Flask) -> None:
-    from ringround.security import add_security_headers
-
-    app.after_request(add_security_headers)
-
-
-def register_errorhandlers(app: Flask) -> None:
-    from pwa.errors import register_error_pages
-
-    register_error_pages(app)
 
 
 # Modules that declare background jobs: imported so that every worker knows every job.

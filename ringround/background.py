@@ -76,17 +76,21 @@ def init_queue(app: Flask) -> None:
     _state["app"] = app
 
 
-def _app() -> Flask:
+def job_app() -> Flask:
+    """The app jobs run in (`init_queue`, from create_app): where job entry points, and the
+    core modules they share with the web and CLI, read their settings, instance folder and
+    logger (never from `current_app`)."""
     try:
         return _state["app"]
     except KeyError:
         raise RuntimeError("The job queue has no app: create_app() first.") from None
 
 
+
 def _in_app_context(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with _app().app_context():
+        with job_app().app_context():
             try:
                 result = fn(*args, **kwargs)
                 db.session.commit()
@@ -129,7 +133,7 @@ def _keep_failed(signal: str, task: Task, exc: BaseException | None = None) -> N
         return  # Huey tries it again
     error = "".join(traceback.format_exception_only(type(exc), exc)).strip() if exc else ""
     args, kwargs = task.args or (), task.kwargs or {}
-    with _app().app_context():
+    with job_app().app_context():
         db.session.add(FailedJob(task_name=huey._registry.task_to_string(type(task)),
                                  task_id=str(task.id),
                                  args=list(args), kwargs=dict(kwargs), error=error[:4000]))

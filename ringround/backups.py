@@ -27,10 +27,10 @@ from typing import IO, Any
 from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from flask import current_app
 from flask_migrate import upgrade
 from sqlalchemy import Connection, Engine, MetaData, func, inspect, select, text
 
+from ringround.background import job_app
 from ringround.extensions import db
 from ringround.people.erasure import replay_erasures
 
@@ -177,7 +177,8 @@ def _write_durably(folder: Path, name: str, header: dict, payload: IO[bytes]) ->
 
 def backup_folder() -> Path:
     """BACKUP_DIR, else instance/backups."""
-    return Path(current_app.config.get("BACKUP_DIR") or Path(current_app.instance_path) / "backups")
+    app = job_app()
+    return Path(app.config.get("BACKUP_DIR") or Path(app.instance_path) / "backups")
 
 
 def create_backup(engine: Engine, folder: Path | None = None, passphrase: str | None = None,
@@ -345,7 +346,7 @@ def database_is_empty(engine: Engine) -> bool:
 
 
 def _known_revisions() -> set[str]:
-    config = current_app.extensions["migrate"].migrate.get_config()
+    config = job_app().extensions["migrate"].migrate.get_config()
     return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
 
 

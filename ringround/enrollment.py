@@ -16,7 +16,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 from ringround import phones
 from ringround.accounts import normalize_email, role_in
 from ringround.audit import record_audit
+from ringround.keys import app_keys
 from ringround.models import (
     JoinLink,
     JoinLinkUse,
@@ -95,18 +95,13 @@ class LinkClosedError(EnrollmentError):
 
 # ---- tokens ------------------------------------------------------------------------------
 
-def _key(purpose: bytes) -> bytes:
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, purpose, hashlib.sha256).digest()
-
-
 def hash_token(token: str) -> str:
     """The SHA-256 (hex) under which a token is stored and looked up."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _pad(token_hash: str) -> bytes:
-    return hmac.new(_key(b"ringround-join-seal-v1"), token_hash.encode(), hashlib.sha256).digest()
+    return hmac.new(app_keys().join_seal, token_hash.encode(), hashlib.sha256).digest()
 
 
 def _encode(raw: bytes) -> str:
@@ -340,7 +335,7 @@ def enroll_without_code(
 
 def _code_hash(phone: str, purpose: str, code: str) -> str:
     message = f"{phone}:{purpose}:{code}".encode()
-    return hmac.new(_key(b"ringround-phone-code-v1"), message, hashlib.sha256).hexdigest()
+    return hmac.new(app_keys().phone_code, message, hashlib.sha256).hexdigest()
 
 
 def issue_phone_code(

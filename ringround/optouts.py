@@ -9,23 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from functools import lru_cache
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ringround.keys import app_keys
 from ringround.models import OptOut
 
 
 def optout_key() -> bytes:
     """The HMAC key, derived from the app's SECRET_KEY (so it needs no extra setting)."""
-    return _derive_key(current_app.config["SECRET_KEY"])
-
-
-@lru_cache(maxsize=8)
-def _derive_key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), b"ringround-optout-v1", hashlib.sha256).digest()
+    return app_keys().optout
 
 
 def phone_hmac(e164: str, key: bytes | None = None) -> str:

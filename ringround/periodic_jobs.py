@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
-
-from ringround.background import crontab, periodic_job
+from ringround.background import crontab, job_app, periodic_job
 from ringround.backups import backup_due, create_backup
 from ringround.extensions import db
 from ringround.queue.grants import prune_grants
@@ -28,17 +26,17 @@ def prune_grants_job() -> None:
     """Every night: delete the lease grants kept long enough (`GRANTS_KEPT`)."""
     count = prune_grants(db.session)
     if count:
-        current_app.logger.info("pruned %s lease grants", count)
+        job_app().logger.info("pruned %s lease grants", count)
 
 
 @periodic_job(crontab(minute="7"), name="backups.scheduled")
 def scheduled_backup() -> None:
     """Every hour: a backup when the newest is BACKUP_SCHEDULE hours old (none when off),
     then only the newest BACKUP_KEEP kept."""
-    config = current_app.config
+    config = job_app().config
     if not config["BACKUP_SCHEDULE"] or not backup_due(
             timedelta(hours=config["BACKUP_SCHEDULE"])):
         return
     info = create_backup(db.engine, passphrase=config["BACKUP_PASSPHRASE"],
                          keep=config["BACKUP_KEEP"])
-    current_app.logger.info("scheduled backup written: %s", info.path)
+    job_app().logger.info("scheduled backup written: %s", info.path)

@@ -18,8 +18,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from pwa.choices import options
 from ringround.signup import FIELD_KEYS
+from web.choices import options
 
 LANGUAGES = [
     ("", _l("Language (optional)")), ("en", "English"), ("es", "Español"), ("fr", "Français"),

@@ -21,9 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
 
 from ringround.accounts import organizations_of, role_in
 from ringround.enrollment import (
@@ -59,6 +57,7 @@ from sharing.forms import (
     OneTapForm,
     PhoneSigninForm,
 )
+from sharing.phone_codes import SIMULATED_CODE_KEY, send_code, sms_codes
 from sharing.rate_keys import (
     address_limit,
     per_address,
@@ -66,8 +65,8 @@ from sharing.rate_keys import (
     per_device_codes,
     remember_device,
 )
-from sms.outbound import text_now
-from sms.provider import get_provider, is_simulated
+from sharing.typed_forms import TYPED_KEY, ask_again, restore_typed
+from web.context import ORG_SESSION_KEY
 
 bp = Blueprint("join", __name__, template_folder="templates")
 bp.context_processor(template_helpers)
@@ -75,8 +74,6 @@ bp.after_request(remember_device)
 
 JOIN_KEY = "join_pending"
 SIGNIN_KEY = "signin_pending"
-SIMULATED_CODE_KEY = "simulated_code"
-TYPED_KEY = "typed_form"
 
 
 def _limit(setting: str, default: str):
@@ -86,59 +83,6 @@ def _limit(setting: str, default: str):
 join_limit = _limit("JOIN_RATE_LIMIT", "30 per minute")
 send_limit = _limit("CODE_SEND_RATE_LIMIT", "5 per minute;20 per hour")
 check_limit = _limit("CODE_CHECK_RATE_LIMIT", "10 per minute")
-
-
-def sms_codes() -> bool:
-    """Whether phone numbers are verified by texted codes: with a real provider, or with the
-    simulator in development mode. Otherwise join links enroll without a code."""
-    return not is_simulated() or current_app.config.get("DEV_SHOW_CODES", False)
-
-
-def _code_text(code: str) -> str:
-    return _("Your Ringround code is %(code)s. It expires in 10 minutes.", code=code)
-
-
-def send_code(phone: str, code: str, *, later: bool = False) -> bool:
-    """Text the code (by a queue job when `later`, so that the answer takes as long whether
-    or not a text goes out). Only development mode also puts it on the page."""
-    if later:
-        text_now(phone, _code_text(code))
-    else:
-        try:
-            get_provider().send_sms(phone, _code_text(code))
-        except Exception:  # noqa: BLE001 - any provider failure means "could not text"
-            current_app.logger.warning("sending a verification code failed")
-            return False
-    if is_simulated() and current_app.config.get("DEV_SHOW_CODES"):
-        session[SIMULATED_CODE_KEY] = code
-    else:
-        session.pop(SIMULATED_CODE_KEY, None)
-    return True
-
-
-def _again(form: FlaskForm):
-    """Answer a refused form by redirecting to its own page (redirect after POST).
-
-    What was typed and the messages wait in the session for that page, so the address bar
-    names the page on screen, a reload shows it again and never re-sends the form.
-    """
-    typed = {key: value for key, value in request.form.items() if key != "csrf_token"}
-    errors = {field.name: list(field.errors) for field in form
-              if field.errors and field.name != "csrf_token"}
-    session[TYPED_KEY] = {"path": request.path, "typed": typed, "errors": errors}
-    return redirect(request.full_path.rstrip("?"))
-
-
-def _restore(form: FlaskForm) -> bool:
-    """Fill a page's form with what was typed on it and refused (see `_again`)."""
-    kept = session.get(TYPED_KEY)
-    if request.method != "GET" or not kept or kept["path"] != request.path:
-        return False
-    form.process(formdata=MultiDict(kept["typed"]))
-    for name, errors in kept["errors"].items():
-        if name in form:
-            form[name].errors = errors
-    return True
 
 
 def masked(phone: str) -> str:
@@ -158,8 +102,6 @@ def _removed(link: JoinLink, error: RemovedError):
 def _after_join(result: JoinResult) -> str:
     if result.operation_id is not None:
         return caller_url(result.operation_id)
-    from pwa.context import ORG_SESSION_KEY
-
     session[ORG_SESSION_KEY] = result.organization_id
     return url_for("console.dashboard")
 
@@ -185,7 +127,7 @@ def open_link(token: str):
         return _one_tap(link)
     by_sms = sms_codes()
     form = JoinDetailsForm() if by_sms else JoinNameForm()
-    if request.method == "GET" and not _restore(form):
+    if request.method == "GET" and not restore_typed(form):
         codes = [code for code, _label in LANGUAGES if code]
         form.language.data = request.accept_languages.best_match(codes) or ""
     if not by_sms and form.validate_on_submit():
@@ -212,7 +154,7 @@ def open_link(token: str):
             db.session.rollback()
             form.phone.errors = [_("We could not text this number. Please check it.")]
     if request.method == "POST":
-        return _again(form)
+        return ask_again(form)
     return render_no_store("sharing/join.html", link=link, form=form, by_sms=by_sms)
 
 
@@ -266,7 +208,7 @@ def verify():
         flash(_("Please open your join link again."), "error")
         return redirect(url_for("join.signin_phone"))
     form = CodeForm()
-    _restore(form)
+    restore_typed(form)
     if form.validate_on_submit():
         if check_phone_code(db.session, pending["code_id"], pending["phone"], "join",
                             form.code.data):
@@ -274,7 +216,7 @@ def verify():
         db.session.commit()  # the failed attempt counts
         form.code.errors = [_code_error(pending["code_id"])]
     if request.method == "POST":
-        return _again(form)
+        return ask_again(form)
     return render_no_store(
         "sharing/join_verify.html", link=link, form=form, phone=masked(pending["phone"]),
         simulated_code=session.get(SIMULATED_CODE_KEY), resend_form=OneTapForm(),
@@ -354,7 +296,7 @@ def signin_phone():
     form = PhoneSigninForm()
     if not sms_codes():  # nothing can be texted: the same page for everyone, whatever typed
         return render_no_store("sharing/signin_phone.html", form=None)
-    _restore(form)
+    restore_typed(form)
     if form.validate_on_submit():
         try:
             phone = parse_phone(form.phone.data, _default_region())
@@ -363,7 +305,7 @@ def signin_phone():
         else:
             return _start_signin(phone, form)
     if request.method == "POST":
-        return _again(form)
+        return ask_again(form)
     return render_no_store("sharing/signin_phone.html", form=form)
 
 
@@ -378,7 +320,7 @@ def _start_signin(phone: str, form: PhoneSigninForm):
     except EnrollmentError as error:
         db.session.rollback()
         form.phone.errors = [str(error)]
-        return _again(form)
+        return ask_again(form)
     db.session.commit()
     code_id = row.id
     if user is not None and user.active:
@@ -397,7 +339,7 @@ def signin_code():
     if not pending:
         return redirect(url_for("join.signin_phone"))
     form = CodeForm()
-    _restore(form)
+    restore_typed(form)
     if form.validate_on_submit():
         code_id = pending.get("code_id")
         user = user_by_phone(db.session, pending["phone"])
@@ -412,7 +354,7 @@ def signin_code():
         db.session.commit()
         form.code.errors = [_code_error(code_id)]
     if request.method == "POST":
-        return _again(form)
+        return ask_again(form)
     return render_no_store(
         "sharing/join_verify.html", link=None, form=form, phone=masked(pending["phone"]),
         simulated_code=session.get(SIMULATED_CODE_KEY), resend_form=None, resend_url=None,

@@ -5,12 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 
-from pwa.choices import options
-from pwa.context import org_role_required
 from ringround.extensions import db, limiter
 from ringround.i18n import choose_locale
-from ringround.links import public_url
 from ringround.models import Operation, Organization, OrgRole, SignupForm
 from ringround.organizations import default_region
 from ringround.signup import (
@@ -24,6 +22,9 @@ from ringround.signup import (
 )
 from sharing.access import qr_response, render_no_store, template_helpers
 from sharing.forms import SignupFormEditor, public_signup_form_class
+from web.choices import options
+from web.context import org_role_required
+from web.links import public_url
 
 bp = Blueprint("signup", __name__, template_folder="templates")
 bp.context_processor(template_helpers)
@@ -62,8 +63,6 @@ def _editor(org: Organization, form: SignupForm | None) -> SignupFormEditor:
 
 
 def _save(org: Organization, editor: SignupFormEditor, form: SignupForm | None):
-    from flask_login import current_user
-
     try:
         saved = save_signup_form(
             db.session, org=org, actor=current_user, form=form, title=editor.title.data,

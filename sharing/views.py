@@ -10,8 +10,6 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from pwa.choices import options
-from pwa.context import org_role_required
 from ringround import operations as ops
 from ringround.enrollment import (
     EnrollmentError,
@@ -26,7 +24,6 @@ from ringround.enrollment import (
     search_people,
 )
 from ringround.extensions import db, htmx
-from ringround.links import public_url
 from ringround.models import (
     LinkRole,
     Membership,
@@ -48,6 +45,9 @@ from sharing.access import (
 )
 from sharing.forms import ActionForm, InviteForm, JoinLinkForm, RoleForm, SearchForm
 from sharing.qr import qr_svg
+from web.choices import options
+from web.context import org_role_required
+from web.links import public_url
 
 bp = Blueprint("sharing", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/sharing")

@@ -6,7 +6,7 @@ import logging
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ringround.models import (
@@ -27,6 +27,7 @@ from ringround.telephony_rules import (
     organizations_sending_from,
 )
 from sms.language import contact_locale
+from sms.signup import awaiting_confirmation, continue_conversation, open_conversation
 
 log = logging.getLogger(__name__)
 KINDS = {Keyword.STOP: "optout", Keyword.START: "optin", Keyword.HELP: "help"}
@@ -64,8 +65,6 @@ def handle_inbound_text(session: Session, *, sid: str, remote: str, number: str,
         kind=KINDS.get(keyword, "inbound"), sid=sid or None, status="received",
     )
     session.add(message)
-    from sms.signup import awaiting_confirmation, continue_conversation
-
     if keyword is Keyword.START and awaiting_confirmation(session, org.id, remote):
         keyword = None  # YES confirms the sign-up in progress
     if keyword is not None:
@@ -109,12 +108,3 @@ def answer_keyword(session: Session, org: Organization, remote: str, keyword: Ke
         "%(org)s: reply STOP to get no more calls or texts, START to undo.", org=org.name
     )
 
-
-def open_conversation(session: Session, org_id: int, remote: str) -> Conversation | None:
-    """The person's sign-up conversation in progress, if any (and not expired)."""
-    return session.scalar(
-        select(Conversation).where(
-            Conversation.organization_id == org_id, Conversation.remote_e164 == remote,
-            Conversation.state == ConversationState.OPEN, Conversation.expires_at > utcnow(),
-        ).order_by(Conversation.id.desc()).limit(1)
-    )

@@ -10,17 +10,21 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ringround.models import (
     Conversation,
     ConversationState,
+    Operation,
     Organization,
     SignupForm,
     utcnow,
 )
-from ringround.telephony_rules import START_WORDS, opt_in
+from ringround.people.merge import upsert_contact
+from ringround.queue import materialize_targets
+from ringround.signup import form_for_keyword
+from ringround.telephony_rules import START_WORDS, opt_in, record_sms_consent
 
 CONVERSATION_HOURS = 24
 # Asked in this order; the phone is the number texting, the language is the form's.
@@ -46,9 +50,6 @@ CONFIRM = "confirm"
 def continue_conversation(session: Session, org: Organization, remote: str,
                           body: str) -> list[str]:
     """Continue the person's sign-up conversation, or start one from a keyword."""
-    from ringround.signup import form_for_keyword
-    from sms.inbound import open_conversation
-
     conversation = open_conversation(session, org.id, remote)
     if conversation is None:
         form = form_for_keyword(session, org.id, body.strip())
@@ -73,9 +74,18 @@ def cancels(body: str) -> bool:
     return body.strip().upper() in CANCELLING
 
 
-def awaiting_confirmation(session: Session, org_id: int, remote: str) -> bool:
-    from sms.inbound import open_conversation
+def open_conversation(session: Session, org_id: int, remote: str) -> Conversation | None:
+    """The person's sign-up conversation in progress, if any (and not expired)."""
+    return session.scalar(
+        select(Conversation).where(
+            Conversation.organization_id == org_id, Conversation.remote_e164 == remote,
+            Conversation.state == ConversationState.OPEN, Conversation.expires_at > utcnow(),
+        ).order_by(Conversation.id.desc()).limit(1)
+    )
 
+
+def awaiting_confirmation(session: Session, org_id: int, remote: str) -> bool:
+    """Whether the person's sign-up asked every question and waits for YES."""
     conversation = open_conversation(session, org_id, remote)
     return conversation is not None and not conversation.fields
 
@@ -155,9 +165,6 @@ def answer(session: Session, form: SignupForm, conversation: Conversation, remot
 def finish(session: Session, form: SignupForm, conversation: Conversation,
            remote: str) -> str:
     """Create or merge the contact with consent (calls and texts), source and tags."""
-    from ringround.people.merge import upsert_contact
-    from ringround.queue import materialize_targets
-
     source = f"sms:{conversation.keyword}"[:120]
     opt_in(session, form.organization_id, remote, "sms_signup")
     fields = {**conversation.answers, "language": form.language or None}
@@ -165,14 +172,10 @@ def finish(session: Session, form: SignupForm, conversation: Conversation,
                "text_version": str(form.consent_version), "source": source}
     contact, _created = upsert_contact(session, form.organization_id, fields, [remote],
                                        list(form.tags or []), source, consent)
-    from ringround.telephony_rules import record_sms_consent
-
     record_sms_consent(session, contact, form.consent_text, source).text_version = str(
         form.consent_version)
     contact.do_not_contact = False
     if form.operation_id is not None:
-        from ringround.models import Operation
-
         operation = session.get(Operation, form.operation_id)
         if operation is not None:
             materialize_targets(session, operation, [contact.id])

@@ -11,7 +11,6 @@ from sqlalchemy import and_, or_, select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from pwa.context import org_role_required
 from ringround.extensions import db
 from ringround.models import CallLeg, Message, Organization, OrgRole, SimCall, SimText
 from ringround.telephony_rules import organizations_sending_from
@@ -19,6 +18,7 @@ from sms.forms import E164, EmptyForm
 from sms.provider import get_provider
 from sms.simulator import SimulatedNetwork, SimulatorError
 from sms.telephony_numbers import default_number, organization_numbers
+from web.context import org_role_required
 
 sim = Blueprint("telephony_sim", __name__, url_prefix="/telephony/simulator")
 CALL_ACTIONS = {"answer", "voicemail", "busy", "no-answer", "failed", "hangup", "timeout"}

@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from pwa.context import org_role_required
 from ringround.audit import record_audit
 from ringround.enrollment import operation_role
 from ringround.extensions import db, htmx
@@ -20,10 +19,16 @@ from ringround.models import (
     LegKind,
     Message,
     Operation,
+    OperationMember,
     Organization,
     OrgRole,
+    utcnow,
 )
-from ringround.telephony_rules import CampaignNumberError, set_campaign_number
+from ringround.telephony_rules import (
+    CampaignNumberError,
+    issue_call_in_code,
+    set_campaign_number,
+)
 from sms import bp
 from sms.forms import CampaignNumberForm, EmptyForm, FollowUpForm
 from sms.inbound import TO_READ
@@ -38,6 +43,8 @@ from sms.outbound import (
 )
 from sms.provider import get_provider
 from sms.provider_errors import recent_refusals
+from sms.telephony_numbers import default_number
+from web.context import org_role_required
 
 ORGANIZERS = (OrgRole.ADMIN, OrgRole.ORGANIZER)
 
@@ -140,8 +147,6 @@ def archive_followup(template_id: int, org: Organization):
 @bp.post("/missed/<int:leg_id>/handled")
 @org_role_required(*ORGANIZERS)
 def missed_handled(leg_id: int, org: Organization):
-    from ringround.models import utcnow
-
     leg = db.session.get(CallLeg, leg_id)
     if leg is None or leg.organization_id != org.id or not EmptyForm().validate():
         abort(404)
@@ -216,8 +221,6 @@ def send_followup_view(attempt_id: int, template_id: int):
 
 def member_operation(operation_id: int) -> Operation:
     """An operation the signed-in user is a member of (others do not exist for them)."""
-    from ringround.models import OperationMember
-
     operation = db.session.get(Operation, operation_id)
     if operation is None or db.session.scalar(select(OperationMember.id).where(
             OperationMember.operation_id == operation_id,
@@ -230,9 +233,6 @@ def member_operation(operation_id: int) -> Operation:
 @login_required
 def call_in(operation_id: int):
     """The volunteer's call-in code (shown once, when issued) and the number to dial."""
-    from ringround.telephony_rules import issue_call_in_code
-    from sms.telephony_numbers import default_number
-
     operation = member_operation(operation_id)
     form, code = EmptyForm(), None
     if form.validate_on_submit():

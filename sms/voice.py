@@ -18,6 +18,9 @@ from ringround.telephony_rules import (
     organization_for_number,
     organizations_sending_from,
 )
+from sms.bridge import answer_callback
+from sms.callin import ask_code, check_code
+from sms.calls import new_leg
 from sms.inbound import stop
 from sms.language import contact_locale, volunteer_locale
 from sms.links import hook_url
@@ -36,9 +39,6 @@ def _organization(session: Session, form: Mapping[str, str]) -> Organization | N
 def answer_inbound_call(session: Session, form: Mapping[str, str]) -> list[VoiceStep]:
     """A contact who was called from the line is routed back; a volunteer with a call-in code
     is asked for it; anyone else hears who we are and what they can do (`unknown_caller`)."""
-    from sms.bridge import answer_callback
-    from sms.callin import ask_code
-
     remote, number = form.get("From", ""), form.get("To", "")
     org = _organization(session, form)
     if org is None:
@@ -84,8 +84,6 @@ def unknown_caller_choice(session: Session, form: Mapping[str, str], tries: int
 
 def _unknown_caller_choice(session: Session, org: Organization, form: Mapping[str, str],
                            tries: int) -> list[VoiceStep]:
-    from sms.callin import check_code
-
     digits, sid, remote = form.get("Digits", ""), form.get("CallSid", ""), form.get("From", "")
     if len(digits) == CALL_IN_CODE_DIGITS:
         return check_code(session, digits, 0, sid)
@@ -107,7 +105,5 @@ def _ask_for_call_back(session: Session, org: Organization, sid: str, remote: st
     """A missed call-back entry organizers see, with the number to call (once per call)."""
     if sid and session.scalar(select(CallLeg.id).where(CallLeg.sid == sid)) is not None:
         return
-    from sms.calls import new_leg
-
     new_leg(session, LegKind.CALLBACK, organization_id=org.id, sid=sid or None,
             status="missed", state={"number": remote, "asked": True})

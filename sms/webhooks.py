@@ -11,10 +11,15 @@ from sqlalchemy import select
 from ringround.extensions import db
 from ringround.models import CallLeg, Message
 from ringround.status_order import sequence_number
+from sms import bridge, callin
+from sms.calls import on_leg_status
 from sms.inbound import handle_inbound_text
 from sms.language import Hearer, leg_locale, volunteer_locale
+from sms.outbound import on_message_status
 from sms.provider import get_provider
 from sms.security import first_delivery, signed_webhook
+from sms.voice import answer_inbound_call
+from sms.voice import unknown_caller_choice as answer_unknown_caller
 
 hooks = Blueprint("telephony_hooks", __name__, url_prefix="/telephony/hooks")
 
@@ -55,8 +60,6 @@ def inbound_sms():
 def message_status():
     """Delivery reports for texts we sent; the error code's effects (21610 unsubscribed,
     21211/21214 a bad number) follow as a job (sms/jobs.py)."""
-    from sms.outbound import on_message_status
-
     form = request.form
     sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
     if not first_delivery(sid, f"sms_status:{status}"):
@@ -72,8 +75,6 @@ def message_status():
 @signed_webhook
 def call_status(token: str):
     """Progress of one call leg (ringing, answered, completed, busy, no-answer, failed)."""
-    from sms.calls import on_leg_status
-
     form = request.form
     sid, status = form.get("CallSid", ""), form.get("CallStatus", "")
     leg = db.session.scalar(select(CallLeg).where(CallLeg.token == token))
@@ -90,8 +91,6 @@ def call_status(token: str):
 @signed_webhook
 def amd_result(token: str):
     """Answering-machine detection's verdict for one call leg (human, machine_*, fax...)."""
-    from sms.calls import on_leg_status
-
     form = request.form
     sid = form.get("CallSid", "")
     leg = db.session.scalar(select(CallLeg).where(CallLeg.token == token))
@@ -107,8 +106,6 @@ def amd_result(token: str):
 @signed_webhook
 def inbound_voice():
     """A call to a campaign number (Twilio: the number's "A call comes in" webhook)."""
-    from sms.voice import answer_inbound_call
-
     steps = answer_inbound_call(db.session, request.form)
     db.session.commit()
     return twiml(get_provider().voice_reply(steps))
@@ -118,8 +115,6 @@ def inbound_voice():
 @signed_webhook
 def inbound_call_status():
     """Status of calls that came in (Twilio: the number's "Call status changes" webhook)."""
-    from sms.calls import on_leg_status
-
     form = request.form
     sid, status = form.get("CallSid", ""), form.get("CallStatus", "")
     leg = db.session.scalar(select(CallLeg).where(CallLeg.sid == sid)) if sid else None
@@ -154,8 +149,6 @@ def leg_voice(token: str, hearer: Hearer, flow, *args) -> Response:
 @signed_webhook
 def bridge_answer(token: str):
     """The volunteer's phone picked up a bridged call (the REST call's Url)."""
-    from sms import bridge
-
     return leg_voice(token, Hearer.AGENT, bridge.bridge_answer)
 
 
@@ -163,8 +156,6 @@ def bridge_answer(token: str):
 @signed_webhook
 def bridge_confirm(token: str):
     """The volunteer pressed a key (or none) before the contact is dialled."""
-    from sms import bridge
-
     return leg_voice(token, Hearer.AGENT, bridge.bridge_confirm, request.form.get("Digits", ""))
 
 
@@ -172,8 +163,6 @@ def bridge_confirm(token: str):
 @signed_webhook
 def bridge_screen(token: str):
     """The contact's side answered (the Number's url): a machine or a person?"""
-    from sms import bridge
-
     return leg_voice(token, Hearer.CONTACT, bridge.bridge_screen,
                      request.form.get("AnsweredBy") or None)
 
@@ -182,8 +171,6 @@ def bridge_screen(token: str):
 @signed_webhook
 def bridge_done(token: str):
     """The contact's side ended (the Dial's action)."""
-    from sms import bridge
-
     return leg_voice(token, Hearer.AGENT, bridge.bridge_done,
                      request.form.get("DialCallStatus", ""))
 
@@ -191,8 +178,6 @@ def bridge_done(token: str):
 @hooks.post("/voice/callback/<token>/whisper")
 @signed_webhook
 def callback_whisper(token: str):
-    from sms import bridge
-
     return leg_voice(token, Hearer.AGENT, bridge.callback_whisper)
 
 
@@ -200,8 +185,6 @@ def callback_whisper(token: str):
 @signed_webhook
 def callback_accept(token: str):
     """The volunteer pressed 1 (or another key) to take a call-back."""
-    from sms import bridge
-
     return voice(bridge.callback_accept(db.session, leg_or_404(token),
                                         request.form.get("Digits", "")))
 
@@ -209,8 +192,6 @@ def callback_accept(token: str):
 @hooks.post("/voice/callback/<token>/done")
 @signed_webhook
 def callback_done(token: str):
-    from sms import bridge
-
     return leg_voice(token, Hearer.CONTACT, bridge.callback_done,
                      request.form.get("DialCallStatus", ""))
 
@@ -219,18 +200,15 @@ def callback_done(token: str):
 @signed_webhook
 def unknown_caller_choice():
     """A caller who is neither a contact nor a volunteer keyed 1, 9, a code, or said stop."""
-    from sms.voice import unknown_caller_choice as choose
-
     tries = request.args.get("tries", "0")
-    return voice(choose(db.session, request.form, int(tries) if tries.isdigit() else 0))
+    count = int(tries) if tries.isdigit() else 0
+    return voice(answer_unknown_caller(db.session, request.form, count))
 
 
 @hooks.post("/voice/call-in/code")
 @signed_webhook
 def callin_code():
     """The volunteer keyed in their code."""
-    from sms import callin
-
     tries = request.args.get("tries", "0")
     with force_locale(volunteer_locale(db.session, None, request.form.get("From", ""))):
         return voice(callin.check_code(db.session, request.form.get("Digits", ""),
@@ -241,24 +219,18 @@ def callin_code():
 @hooks.post("/voice/call-in/<token>/next")
 @signed_webhook
 def callin_next(token: str):
-    from sms import callin
-
     return leg_voice(token, Hearer.AGENT, callin.next_call)
 
 
 @hooks.post("/voice/call-in/<token>/dialed")
 @signed_webhook
 def callin_dialed(token: str):
-    from sms import callin
-
     return leg_voice(token, Hearer.AGENT, callin.dialed, request.form.get("DialCallStatus", ""))
 
 
 @hooks.post("/voice/call-in/<token>/result")
 @signed_webhook
 def callin_result(token: str):
-    from sms import callin
-
     return leg_voice(token, Hearer.AGENT, callin.keyed_result, request.form.get("Digits", ""))
 
 
@@ -266,16 +238,12 @@ def callin_result(token: str):
 @signed_webhook
 def callin_code_choice(token: str):
     """The key choosing a result code within the group keyed before."""
-    from sms import callin
-
     return leg_voice(token, Hearer.AGENT, callin.keyed_code, request.form.get("Digits", ""))
 
 
 @hooks.post("/voice/call-in/<token>/answer")
 @signed_webhook
 def callin_answer(token: str):
-    from sms import callin
-
     return leg_voice(token, Hearer.AGENT, callin.keyed_answer,
                      request.args.get("question", ""), request.form.get("Digits", ""))
 
@@ -283,6 +251,4 @@ def callin_answer(token: str):
 @hooks.post("/voice/call-in/<token>/continue")
 @signed_webhook
 def callin_continue(token: str):
-    from sms import callin
-
     return leg_voice(token, Hearer.AGENT, callin.keyed_continue, request.form.get("Digits", ""))

@@ -14,26 +14,21 @@ import json
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app
+from ringround.background import job_app
+from ringround.keys import app_keys
 
 LEDGER_NAME = "erasure-ledger.jsonl"
 
 
 def ledger_path() -> Path:
-    return Path(current_app.instance_path) / LEDGER_NAME
-
-
-@lru_cache(maxsize=8)
-def _derive_key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), b"ringround-erasure-ledger-v1", hashlib.sha256).digest()
+    return Path(job_app().instance_path) / LEDGER_NAME
 
 
 def _keyed(kind: str, value: str) -> str:
-    key = _derive_key(current_app.config["SECRET_KEY"])
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    message = f"{kind}:{value}".encode()
+    return hmac.new(app_keys().erasure_ledger, message, hashlib.sha256).hexdigest()
 
 
 def contact_hashes(numbers: Iterable[str], email: str | None) -> list[str]:

@@ -19,11 +19,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ringround import background
+from ringround.background import job_app
 from ringround.extensions import db
 from ringround.models import ImportJob, ImportStatus, utcnow
 from ringround.people.headers import CUSTOM_PREFIX, auto_map, has_phone_column
@@ -46,7 +46,7 @@ UNFINISHED = (ImportStatus.CHECKING, ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
 def imports_dir() -> Path:
-    path = Path(current_app.instance_path) / "imports"
+    path = Path(job_app().instance_path) / "imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -98,11 +98,11 @@ def is_vcard(job: ImportJob) -> bool:
 def file_limit() -> int:
     """The largest file an import job reads: its size was checked when it came in (a web
     upload against MAX_CONTENT_LENGTH, a file of `flask contacts import` against this)."""
-    return max(current_app.config["MAX_CONTENT_LENGTH"], DEFAULT_MAX_BYTES)
+    return max(job_app().config["MAX_CONTENT_LENGTH"], DEFAULT_MAX_BYTES)
 
 
 def _open(path: Path) -> TableSource:
-    config = current_app.config
+    config = job_app().config
     return open_table(path, max_bytes=file_limit(),
                       max_columns=config["IMPORT_MAX_COLUMNS"],
                       max_cell=config["IMPORT_MAX_CELL_CHARS"])
@@ -116,7 +116,7 @@ def receive_upload(session: Session, org_id: int, user_id: int | None, filename:
     deletes the file, when it is refused."""
     path = imports_dir() / stored_name
     try:
-        kind = check_upload(path, max_bytes=max_bytes or current_app.config["MAX_CONTENT_LENGTH"])
+        kind = check_upload(path, max_bytes=max_bytes or job_app().config["MAX_CONTENT_LENGTH"])
     except TableError:
         path.unlink(missing_ok=True)
         raise
@@ -155,7 +155,7 @@ def inspect_job(session: Session, job_id: int) -> None:
         path.unlink(missing_ok=True)
         job.status, job.finished_at = ImportStatus.FAILED, utcnow()
         job.message = "The file could not be read."
-        current_app.logger.exception("checking import %s failed: %s", job_id, error)
+        job_app().logger.exception("checking import %s failed: %s", job_id, error)
     else:
         width = len(table.headers)
         job.headers, job.mapping, job.total_rows = table.headers, mapping, table.estimated_rows
@@ -188,7 +188,7 @@ def _phone_like_column(headers: list[str], samples: list[list[str]]) -> int | No
 
 def stale_after() -> timedelta:
     """How long a running import may go without a commit before it counts as interrupted."""
-    return timedelta(seconds=current_app.config["IMPORT_STALE_SECONDS"])
+    return timedelta(seconds=job_app().config["IMPORT_STALE_SECONDS"])
 
 
 class SupersededError(RuntimeError):
@@ -248,7 +248,7 @@ def run_job(session: Session, job_id: int, workers: int | None = None) -> None:
             default_region=job.default_region, tags=job.tags, workers=workers,
             source=source, report_path=report_path(job), table=table, on_commit=on_commit,
             resume=Checkpoint(**job.checkpoint) if job.checkpoint else None,
-            commit_seconds=current_app.config["IMPORT_COMMIT_SECONDS"])
+            commit_seconds=job_app().config["IMPORT_COMMIT_SECONDS"])
     except SupersededError:
         session.rollback()
         return
@@ -258,7 +258,7 @@ def run_job(session: Session, job_id: int, workers: int | None = None) -> None:
     except Exception as error:  # noqa: BLE001 - recorded for the organizer, then logged
         session.rollback()
         job.status, job.message = ImportStatus.FAILED, "The import stopped on an error."
-        current_app.logger.exception("import %s failed: %s", job_id, error)
+        job_app().logger.exception("import %s failed: %s", job_id, error)
     else:
         session.refresh(job)
         job.status, job.summary = ImportStatus.DONE, summary.as_dict()
@@ -341,7 +341,7 @@ def sweep_imports() -> None:
     """Every minute: resume interrupted imports."""
     ids = resume_interrupted(db.session)
     if ids:
-        current_app.logger.warning("imports interrupted, queued again: %s", ids)
+        job_app().logger.warning("imports interrupted, queued again: %s", ids)
 
 
 @background.periodic_job(background.crontab(minute="17", hour="3"), name="imports.purge")
@@ -370,7 +370,7 @@ def purge_imports(session: Session) -> dict[str, int]:
     as old. Runs at the start of every import, every night (`purge_old_imports`) and from
     `flask contacts purge-imports`."""
     now = utcnow()
-    finished_before = now - timedelta(days=current_app.config["IMPORT_RETENTION_DAYS"])
+    finished_before = now - timedelta(days=job_app().config["IMPORT_RETENTION_DAYS"])
     unstarted = session.scalars(select(ImportJob).where(
         ImportJob.status.in_(NOT_STARTED), ImportJob.created_at < now - UNSTARTED_KEPT)).all()
     finished = session.scalars(select(ImportJob).where(

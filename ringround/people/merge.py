@@ -6,17 +6,15 @@ overwritten silently."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import unicodedata
 from datetime import date
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ringround.keys import app_keys
 from ringround.models import (
     Consent,
     Contact,
@@ -40,8 +38,7 @@ from ringround.phones import PhoneError, parse_phone, time_zone_for
 
 def household_secret() -> bytes:
     """The key that hashes household addresses, derived from SECRET_KEY."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, b"ringround-household-v1", hashlib.sha256).digest()
+    return app_keys().household
 
 
 # Common short forms of first names: "Bob" and "Robert" may be the same person. Small on

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from flask_migrate import stamp
 
-from pwa.formats import moment
 from ringround.backups import create_backup
 from ringround.extensions import db
 from ringround.models import OrgRole
+from web.formats import moment
 
 
 def _age(path, hours: int) -> None:

@@ -1,4 +1,5 @@
-"""The organization a request acts in, and the role checks every console view makes."""
+"""The organization a request acts in, and the role checks of every page of the console
+(whichever blueprint serves it)."""
 
 from __future__ import annotations
 

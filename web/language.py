@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import g, has_request_context, request
 from flask_login import current_user
 
-from pwa.context import current_org
 from ringround.i18n import DEFAULT_LOCALE, choose_locale, supported_locale
+from web.context import current_org
 
 
 def browser_languages() -> list[str]:
