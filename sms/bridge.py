@@ -33,7 +33,8 @@ from ringround.models import (
     User,
     utcnow,
 )
-from ringround.telephony_rules import may_contact, quiet_hours
+from ringround.optouts import may_contact
+from ringround.quiet_hours import quiet_hours
 from sms.calls import TERMINAL, legs_of, new_leg, release_job
 from sms.jobs import defer
 from sms.links import hook_url

@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from ringround.call_in_codes import find_call_in_code
 from ringround.calling import caller_dispositions
 from ringround.dispositions import Disposition
 from ringround.models import (
@@ -29,7 +30,6 @@ from ringround.models import (
     User,
     utcnow,
 )
-from ringround.telephony_rules import find_call_in_code
 from sms.calls import new_leg
 from sms.links import hook_url
 from sms.provider.steps import Dial, Gather, Hangup, Redirect, Say, VoiceStep

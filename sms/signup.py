@@ -20,7 +20,8 @@ from ringround.models import (
     SignupForm,
     utcnow,
 )
-from ringround.telephony_rules import START_WORDS, opt_in
+from ringround.optouts import opt_in
+from ringround.sms_consent import START_WORDS
 
 CONVERSATION_HOURS = 24
 # Asked in this order; the phone is the number texting, the language is the form's.
@@ -165,7 +166,7 @@ def finish(session: Session, form: SignupForm, conversation: Conversation,
                "text_version": str(form.consent_version), "source": source}
     contact, _created = upsert_contact(session, form.organization_id, fields, [remote],
                                        list(form.tags or []), source, consent)
-    from ringround.telephony_rules import record_sms_consent
+    from ringround.sms_consent import record_sms_consent
 
     record_sms_consent(session, contact, form.consent_text, source).text_version = str(
         form.consent_version)

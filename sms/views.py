@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from pwa.context import org_role_required
 from ringround.audit import record_audit
+from ringround.campaign_numbers import CampaignNumberError, set_campaign_number
 from ringround.enrollment import operation_role
 from ringround.extensions import db, htmx
 from ringround.models import (
@@ -23,7 +24,6 @@ from ringround.models import (
     Organization,
     OrgRole,
 )
-from ringround.telephony_rules import CampaignNumberError, set_campaign_number
 from sms import bp
 from sms.forms import CampaignNumberForm, EmptyForm, FollowUpForm
 from sms.inbound import TO_READ
@@ -230,7 +230,7 @@ def member_operation(operation_id: int) -> Operation:
 @login_required
 def call_in(operation_id: int):
     """The volunteer's call-in code (shown once, when issued) and the number to dial."""
-    from ringround.telephony_rules import issue_call_in_code
+    from ringround.call_in_codes import issue_call_in_code
     from sms.telephony_numbers import default_number
 
     operation = member_operation(operation_id)
