@@ -14,13 +14,16 @@ def register(app: Flask) -> None:
 
     import sms.views  # noqa: F401 - adds the console routes to `bp`
     from pwa.nav import add_console_nav
+    from ringround.bridging import register_campaign_line
     from ringround.extensions import csrf
+    from sms.bridge import SmsCampaignLine
     from sms.cli import telephony_cli
     from sms.provider import build_provider
     from sms.simulator_views import sim
     from sms.webhooks import hooks
 
     app.extensions["telephony"] = build_provider(app)
+    register_campaign_line(SmsCampaignLine())
     app.register_blueprint(bp)
     app.register_blueprint(sim)
     add_console_nav("sms.settings", _l("Phone line"))
