@@ -6,8 +6,6 @@ so whatever is built from it (HTML, JSON, the phone's offline batch) cannot leak
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import secrets
 import uuid
@@ -26,9 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from ringround.dispositions import Disposition, dispositions_for
-from ringround.models import Attempt, CallMethod, Contact, DispositionGroup, Operation, Target
+from ringround.models import CallMethod, Contact, DispositionGroup, Operation, Target
 from ringround.operation_fields import exposed_fields
-from ringround.queue import Standing, lease_standing
 from ringround.script_placeholders import PLACEHOLDER_RE, placeholders, script_values
 
 NAME_KEYS = ("first_name", "last_name")
@@ -68,67 +65,12 @@ class Card:
         return f"tel:{self.phone},{self.extension}" if self.extension else f"tel:{self.phone}"
 
 
-def lease_proof(key: bytes, agent_id: int, operation_id: int, target_id: int) -> str:
-    """A keyed proof that this agent was handed this target.
-
-    A result may arrive after its lease ended (an offline phone), when the queue no longer
-    says who held the target; the proof shows the sender really was given that person, so a
-    volunteer cannot post results for other people of the operation by guessing target ids.
-    """
-    message = f"lease:{agent_id}:{operation_id}:{target_id}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
-
-
-def lease_proof_ok(key: bytes, agent_id: int, operation_id: int, target_id: int,
-                   proof: object) -> bool:
-    """True when `proof` is the one `lease_proof` gave for these ids."""
-    expected = lease_proof(key, agent_id, operation_id, target_id)
-    return isinstance(proof, str) and hmac.compare_digest(expected, proof)
-
-
-def _refusals() -> dict[Standing, str]:
-    return {
-        Standing.NOT_GIVEN: _("That person was not given to you to call."),
-        Standing.HANDED_BACK: _("Not saved: you handed this person back."),
-        Standing.EXPIRED: _("Not saved: you had this person too long ago."),
-        Standing.REASSIGNED: _("Not saved: this person was given to someone else since."),
-        Standing.ALREADY_DONE: _("Not saved: a result for this person was recorded already."),
-    }
-
-
 def result_time_zone(session: Session, target_id: int) -> str | None:
     """The time zone a result's call-back time is in: its target's, else its contact's."""
     row = session.execute(select(Target.time_zone, Contact.time_zone)
                           .outerjoin(Contact, Contact.id == Target.contact_id)
                           .where(Target.id == target_id)).first()
     return (row[0] or row[1]) if row else None
-
-
-_ASK = object()
-
-
-def result_refusal(session: Session, key: bytes, agent_id: int, target: Target,
-                   payload: dict[str, Any], sender: int | None | object = _ASK) -> str | None:
-    """Why the caller app may not record this result, in words for the caller; None if it may.
-
-    A resend of the agent's own result (or the result of the bridged call it placed) is
-    always let through: the queue answers it with the first outcome. A new result needs the
-    lease proof of the card and a lease that still stands (`queue.lease_standing`): held now,
-    or ended by itself within the grace period with nobody else on the person since. Results
-    for people handed back, taken over, or already done are refused, never stored."""
-    client_id = str(payload.get("client_id") or "")
-    if sender is _ASK:  # `sender`: as `queue.record_result` read it, when it asks
-        sender = session.scalar(select(Attempt.agent_id).where(
-            Attempt.client_id == client_id, Attempt.target_id == target.id))
-    if sender is not None and sender == agent_id:
-        return None
-    standing = lease_standing(session, target, agent_id, client_id)
-    if standing == Standing.HELD:
-        return None
-    if not lease_proof_ok(key, agent_id, target.operation_id, target.id,
-                          payload.get("lease_proof")):
-        return _refusals()[Standing.NOT_GIVEN]
-    return None if standing.ok else _refusals()[standing]
 
 
 _FROM_PHONES = object()

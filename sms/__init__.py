@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_babel import lazy_gettext as _l
 
+from ringround.bridging import register_campaign_line
 from ringround.extensions import csrf
 from ringround.texting import register_texting
+from sms.bridge import SmsCampaignLine
 from sms.cli import telephony_cli
 from sms.provider import build_provider
 from sms.simulator_views import sim
@@ -25,6 +27,7 @@ def register(app: Flask) -> None:
 
     app.extensions["telephony"] = build_provider(app)
     register_texting(ProviderTexting())
+    register_campaign_line(SmsCampaignLine())
     app.register_blueprint(bp)
     app.register_blueprint(sim)
     add_console_nav("sms.settings", _l("Phone line"))

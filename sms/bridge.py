@@ -7,7 +7,6 @@ side sees the other's number, and webhook URLs carry only a leg's opaque token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -17,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ringround.background import enqueue_after_commit, job
+from ringround.bridging import BridgeError, BridgeProgress
 from ringround.extensions import db
 from ringround.models import (
     Attempt,
@@ -33,7 +33,8 @@ from ringround.models import (
     User,
     utcnow,
 )
-from ringround.telephony_rules import may_contact, quiet_hours
+from ringround.optouts import may_contact
+from ringround.quiet_hours import quiet_hours
 from sms.calls import TERMINAL, legs_of, new_leg, release_job
 from sms.jobs import defer
 from sms.links import hook_url
@@ -43,10 +44,6 @@ from sms.provider.steps import CallRequest, Dial, Gather, Hangup, Redirect, Say,
 from sms.telephony_numbers import default_number
 
 RING_SECONDS = 25
-
-
-class BridgeError(Exception):
-    """A bridged call that cannot be placed; the message is fit to show the caller."""
 
 
 def _leased_target(session: Session, target_id: int, agent: User, now: datetime) -> Target:
@@ -178,15 +175,6 @@ def last_agent_leg(session: Session, operation_id: int, agent_id: int, target_id
     ).order_by(CallLeg.id.desc()).limit(1))
 
 
-@dataclass(frozen=True)
-class BridgeProgress:
-    """Where a tap on "call through the campaign line" stands, for the volunteer."""
-
-    ok: bool
-    pending: bool
-    message: str
-
-
 def bridge_progress(leg: CallLeg) -> BridgeProgress:
     if leg.status in (QUEUED, PLACING):
         return BridgeProgress(True, True, _("Calling your phone…"))
@@ -204,6 +192,26 @@ def bridge_progress(leg: CallLeg) -> BridgeProgress:
     if leg.status in OVER:
         return BridgeProgress(True, False, _("The call has ended."))
     return BridgeProgress(True, False, _("Your phone is ringing: pick up to be connected."))
+
+
+class SmsCampaignLine:
+    """The campaign line as the caller app sees it (`ringround.bridging.CampaignLine`)."""
+
+    def place(self, session: Session, operation: Operation, agent: User, target_id: int,
+              client_id: str) -> CallLeg:
+        leg = prepare_bridged_call(session, operation, agent, target_id, client_id)
+        queue_bridged_call(session, leg)
+        return leg
+
+    def progress(self, session: Session, call: CallLeg) -> BridgeProgress:
+        # The caller's views keep objects across commits; the job may have run already.
+        session.refresh(call)
+        return bridge_progress(call)
+
+    def last(self, session: Session, operation_id: int, agent_id: int, target_id: int,
+             client_id: str) -> BridgeProgress | None:
+        leg = last_agent_leg(session, operation_id, agent_id, target_id, client_id)
+        return bridge_progress(leg) if leg is not None else None
 
 
 def machine_detection(operation: Operation) -> str:

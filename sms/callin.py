@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from ringround.call_in_codes import find_call_in_code
 from ringround.calling import caller_dispositions
 from ringround.dispositions import Disposition
 from ringround.models import (
@@ -29,7 +30,7 @@ from ringround.models import (
     User,
     utcnow,
 )
-from ringround.telephony_rules import find_call_in_code
+from ringround.queue.accept import accept_result
 from sms.calls import new_leg
 from sms.links import hook_url
 from sms.provider.steps import Dial, Gather, Hangup, Redirect, Say, VoiceStep
@@ -286,21 +287,19 @@ def keyed_answer(session: Session, shift: CallLeg, question_id: str, digit: str
 
 
 def record(session: Session, shift: CallLeg) -> list[VoiceStep]:
-    """Save the keyed result through the queue (idempotent by the attempt's client id)."""
-    from ringround.queue import QueueError, ResultIn, record_result
-
+    """Save the keyed result by the rule every result follows (`accept_result`; idempotent
+    by the attempt's client id)."""
     state = dict(shift.state or {})
     attempt = session.get(Attempt, state.get("attempt_id")) if state.get("attempt_id") else None
     if attempt is None or "disposition" not in state:
         return _continue_prompt(shift, "")
-    try:
-        record_result(session, ResultIn(
-            client_id=attempt.client_id, operation_id=attempt.operation_id,
-            target_id=state["target_id"], agent_id=shift.agent_id,
-            disposition=state["disposition"], answers=state.get("answers") or {},
-            method=CallMethod.CALL_IN, ended_at=utcnow(),
-        ))
-    except QueueError:
+    operation = session.get(Operation, attempt.operation_id)
+    accepted = accept_result(session, operation=operation, agent_id=shift.agent_id, payload={
+        "client_id": attempt.client_id, "target_id": state["target_id"],
+        "disposition": state["disposition"], "answers": state.get("answers") or {},
+        "method": CallMethod.CALL_IN.value, "ended_at": utcnow().isoformat(),
+    }, proof_key=None)
+    if not accepted.accepted:
         return _continue_prompt(shift, _("That result could not be saved."))
     shift.state = {"calls": state.get("calls", 0)}
     return _continue_prompt(shift, _("Saved."))

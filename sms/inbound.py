@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from ringround.campaign_numbers import organization_for_number, organizations_sending_from
 from ringround.models import (
     Conversation,
     ConversationState,
@@ -17,15 +18,8 @@ from ringround.models import (
     Organization,
     utcnow,
 )
-from ringround.optouts import is_opted_out
+from ringround.optouts import contacts_with_number, is_opted_out, opt_in, opt_out
 from ringround.sms_keywords import Keyword, provider_answers, recognize
-from ringround.telephony_rules import (
-    contacts_with_number,
-    opt_in,
-    opt_out,
-    organization_for_number,
-    organizations_sending_from,
-)
 from sms.language import contact_locale
 from sms.signup import awaiting_confirmation, continue_conversation, open_conversation
 

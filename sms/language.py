@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ringround.i18n import choose_locale
 from ringround.models import CallLeg, Contact, Organization, User
-from ringround.telephony_rules import contacts_with_number
+from ringround.optouts import contacts_with_number
 
 
 class Hearer(enum.StrEnum):

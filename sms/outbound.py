@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ringround.background import enqueue_after_commit, job
+from ringround.bad_numbers import mark_number_bad
 from ringround.extensions import db
 from ringround.models import (
     Attempt,
@@ -25,15 +26,11 @@ from ringround.models import (
     User,
     utcnow,
 )
+from ringround.optouts import may_text, opt_out
+from ringround.quiet_hours import quiet_hours
+from ringround.sms_consent import has_sms_consent
 from ringround.sms_segments import Segments, segments
 from ringround.status_order import MESSAGE_RANKS, moves_forward
-from ringround.telephony_rules import (
-    has_sms_consent,
-    mark_number_bad,
-    may_text,
-    opt_out_of_texts,
-    quiet_hours,
-)
 from sms.jobs import defer, follow_up
 from sms.links import hook_url
 from sms.pacing import take_slot
@@ -156,8 +153,8 @@ def learn_from_error(message_id: int) -> None:
     if message is None or message.organization_id is None:
         return
     if message.error_code == UNSUBSCRIBED_RECIPIENT:
-        opt_out_of_texts(db.session, message.organization_id, message.remote_e164,
-                         "carrier_21610")
+        opt_out(db.session, message.organization_id, message.remote_e164, "carrier_21610",
+                texts_only=True)
     elif message.error_code in BAD_NUMBER_CODES:
         mark_number_bad(db.session, message.organization_id, message.remote_e164)
 

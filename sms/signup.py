@@ -21,10 +21,11 @@ from ringround.models import (
     SignupForm,
     utcnow,
 )
+from ringround.optouts import opt_in
 from ringround.people.merge import upsert_contact
 from ringround.queue import materialize_targets
 from ringround.signup import form_for_keyword
-from ringround.telephony_rules import START_WORDS, opt_in, record_sms_consent
+from ringround.sms_consent import START_WORDS, record_sms_consent
 
 CONVERSATION_HOURS = 24
 # Asked in this order; the phone is the number texting, the language is the form's.

@@ -11,9 +11,9 @@ from sqlalchemy import and_, or_, select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from ringround.campaign_numbers import organizations_sending_from
 from ringround.extensions import db
 from ringround.models import CallLeg, Message, Organization, OrgRole, SimCall, SimText
-from ringround.telephony_rules import organizations_sending_from
 from sms.forms import E164, EmptyForm
 from sms.provider import get_provider
 from sms.simulator import SimulatedNetwork, SimulatorError

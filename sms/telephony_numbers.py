@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ringround.campaign_numbers import campaign_number
 from ringround.models import Operation, Organization
-from ringround.telephony_rules import campaign_number
 from sms.provider import get_provider
 
 

@@ -9,6 +9,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ringround.audit import record_audit
+from ringround.call_in_codes import issue_call_in_code
+from ringround.campaign_numbers import CampaignNumberError, set_campaign_number
 from ringround.enrollment import operation_role
 from ringround.extensions import db, htmx
 from ringround.models import (
@@ -23,11 +25,6 @@ from ringround.models import (
     Organization,
     OrgRole,
     utcnow,
-)
-from ringround.telephony_rules import (
-    CampaignNumberError,
-    issue_call_in_code,
-    set_campaign_number,
 )
 from sms import bp
 from sms.forms import CampaignNumberForm, EmptyForm, FollowUpForm

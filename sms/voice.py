@@ -10,14 +10,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ringround.call_in_codes import CALL_IN_CODE_DIGITS
+from ringround.campaign_numbers import organization_for_number, organizations_sending_from
 from ringround.models import CallInCode, CallLeg, LegKind, Organization, User
+from ringround.optouts import contacts_with_number
 from ringround.sms_keywords import Keyword, recognize
-from ringround.telephony_rules import (
-    CALL_IN_CODE_DIGITS,
-    contacts_with_number,
-    organization_for_number,
-    organizations_sending_from,
-)
 from sms.bridge import answer_callback
 from sms.callin import ask_code, check_code
 from sms.calls import new_leg

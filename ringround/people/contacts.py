@@ -8,8 +8,14 @@ from sqlalchemy.orm import Session
 
 from ringround.audit import record_audit
 from ringround.models import Contact, ContactPhone, OptOut, PhoneStatus, utcnow
-from ringround.optouts import opt_in_number, opt_out_number, optout_key, phone_hmac
-from ringround.telephony_rules import put_back_in_operations, take_out_of_operations
+from ringround.optouts import (
+    opt_in_number,
+    opt_out_number,
+    optout_key,
+    phone_hmac,
+    put_back_in_operations,
+    take_out_of_operations,
+)
 
 
 def get_contact(session: Session, org_id: int, contact_id: int) -> Contact | None:

@@ -8,13 +8,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from ringround.audit import record_audit
 from ringround.models import Attempt, Contact, Household, Target, TargetState
-from ringround.optouts import opt_out_number
+from ringround.optouts import opt_out
 from ringround.people.erasure_ledger import (
     contact_hashes,
     erased_before,
     erased_hashes,
     record_erasure,
 )
+from ringround.people.erasure_telephony import erase_telephony_records
 from ringround.people.jobs import erase_import_copies
 
 
@@ -31,7 +32,7 @@ def erase_contact(session: Session, contact: Contact, actor_id: int | None,
     kept_optouts = 0
     if contact.do_not_contact:
         for number in numbers:
-            kept_optouts += opt_out_number(session, org_id, number, "erasure")
+            kept_optouts += opt_out(session, org_id, number, "erasure")
     attempts = session.execute(
         update(Attempt).where(Attempt.contact_id == contact_id)
         .values(contact_id=None, notes=None, answers={}, field_updates={})
@@ -47,8 +48,6 @@ def erase_contact(session: Session, contact: Contact, actor_id: int | None,
         update(Target).where(Target.contact_id == contact_id)
         .values(contact_id=None, time_zone="UTC", leased_to_id=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)).rowcount or 0
-    from ringround.telephony_rules import erase_telephony_records
-
     texts = erase_telephony_records(session, org_id, contact_id, numbers)
     household_id = contact.household_id
     session.delete(contact)

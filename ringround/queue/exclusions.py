@@ -4,7 +4,7 @@ The lease re-checks every candidate (`checks.static_exclusion`), but the dashboa
 targets in SQL: a target an exclusion will remove must already be `removed` when it is
 counted. So this pass runs when an operation's exclusions are saved, when targets are created,
 and when contacts change (import, bulk tags, a caller's field edit; do-not-contact and
-opt-outs have their own: `telephony_rules.take_out_of_operations`). It reads the few columns
+opt-outs have their own: `optouts.take_out_of_operations`). It reads the few columns
 the rules need with the targets, decides with the same `values_match` as the lease, and
 writes one UPDATE per label for the targets that change. Targets removed by a field or tag
 exclusion whose person no longer matches come back (waiting, not yet called again); leased

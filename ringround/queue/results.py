@@ -35,6 +35,7 @@ from ringround.models import (
     TargetState,
 )
 from ringround.operation_rules import OperationRules
+from ringround.optouts import opt_out
 from ringround.queue._raw import DriverStatement
 from ringround.queue._sql import (
     RULE_COLUMNS,
@@ -50,7 +51,6 @@ from ringround.queue._tx import begin_write, is_postgresql
 from ringround.queue.checks import BUILTIN_FIELDS, answer_matches, usable_phone
 from ringround.queue.exclusions import contacts_changed
 from ringround.queue.leasing import QueueError, _now
-from ringround.telephony_rules import take_out_of_operations
 
 EDIT_WINDOW = timedelta(minutes=10)
 
@@ -537,13 +537,9 @@ def _side_effects(session: Session, operation, decision: _Decision, data: _Attem
             undo["phone_mark"] = {"phone_id": phone.id, "previous": phone.status.value}
             phone.status = PhoneStatus(code)
         if code in OPT_OUT_CODES:
-            from ringround.optouts import opt_out_number
-
-            if phone is not None:
-                opt_out_number(session, contact.organization_id, phone.e164, "disposition")
-            contact.do_not_contact = True
-            # Out of the organization's other operations too, at once (not at their lease).
-            take_out_of_operations(session, contact.organization_id, [contact.id])
+            # What STOP does, for the number dialed and the person called.
+            opt_out(session, contact.organization_id, phone.e164 if phone else None,
+                    "disposition", contact_ids=[contact.id])
     if data.field_updates:
         _apply_field_updates(session, contact, data.field_updates)
         session.flush()

@@ -23,3 +23,16 @@ def test_opting_back_in(app, db, factories):
     assert opt_in_number(db.session, org.id, "+16175550101")
     assert not is_opted_out(db.session, org.id, "+16175550101")
     assert not opt_in_number(db.session, org.id, "+16175550101")
+
+
+def test_opt_out_of_texts_only_leaves_calls(app, db, factories):
+    """21610 (the carrier says the person unsubscribed from texts) goes through the same
+    `opt_out` with `texts_only`: no more texts, calls go on, the person stays callable."""
+    from ringround.optouts import may_contact, may_text, opt_out
+
+    org, _ = factories.org_with_admin()
+    assert opt_out(db.session, org.id, "+16175550101", "carrier_21610", texts_only=True)
+    assert not opt_out(db.session, org.id, "+16175550101", "carrier_21610", texts_only=True)
+    assert may_contact(db.session, org.id, "+16175550101")
+    assert not may_text(db.session, org.id, "+16175550101")
+    assert not is_opted_out(db.session, org.id, "+16175550101")

@@ -199,7 +199,7 @@ def test_a_target_not_leased_to_the_caller_cannot_be_bridged(bank, factories):
 
 
 def test_an_opted_out_person_is_not_bridged(bank, client):
-    from ringround.telephony_rules import opt_out
+    from ringround.optouts import opt_out
 
     lease = lease_next(db.session, bank.op, bank.agent)
     opt_out(db.session, bank.org.id, bank.people[0].phones[0].e164, "test")

@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from ringround.call_in_codes import issue_call_in_code
 from ringround.extensions import db
 from ringround.models import CallLeg, LegKind, TargetState
-from ringround.telephony_rules import issue_call_in_code
 from tests.telephony.conftest import CAMPAIGN
 from tests.telephony.flows import PhoneBank
 
@@ -116,7 +116,7 @@ def test_a_retried_code_request_does_not_start_a_second_shift(bank, client):
 
 
 def test_the_call_in_page_issues_a_code_once_to_members_only(bank, client, factories):
-    from ringround.telephony_rules import find_call_in_code
+    from ringround.call_in_codes import find_call_in_code
     from tests.conftest import post_form
     from tests.telephony.test_simulator_page import sign_in_as
 

@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import select
 
+from ringround.call_in_codes import issue_call_in_code
 from ringround.extensions import db
 from ringround.models import CallLeg, LegKind, TargetState
 from ringround.optouts import is_opted_out
-from ringround.telephony_rules import issue_call_in_code
 from tests.telephony.conftest import ACCOUNT_SID, CAMPAIGN, PUBLIC, post_signed
 from tests.telephony.flows import PhoneBank
 from tests.telephony.test_call_in import ringing_contact, shift_call

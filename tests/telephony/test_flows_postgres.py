@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from ringround.call_in_codes import issue_call_in_code
 from ringround.extensions import db
 from ringround.models import ProviderEvent, TargetState
-from ringround.telephony_rules import issue_call_in_code
 from tests.telephony.conftest import CAMPAIGN
 from tests.telephony.flows import PhoneBank
 from tests.telephony.test_bridged_calls import connect, start

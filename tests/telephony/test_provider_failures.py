@@ -29,7 +29,7 @@ from ringround.models import (
     TextOptOut,
     utcnow,
 )
-from ringround.telephony_rules import may_contact, may_text
+from ringround.optouts import may_contact, may_text
 from sms.bridge import _agent_available
 from sms.outbound import send_followup, send_text
 from sms.pacing import take_slot

@@ -82,7 +82,7 @@ def test_stop_from_a_simulated_phone_opts_out(client, organizer, factories):
 def test_carrier_unsubscribed_report_opts_out_of_texts(client, organizer, factories):
     from datetime import UTC, datetime
 
-    from ringround.telephony_rules import may_contact, may_text
+    from ringround.optouts import may_contact, may_text
     from sms.outbound import send_text
 
     org, _ = organizer

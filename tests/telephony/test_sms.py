@@ -19,8 +19,7 @@ from ringround.models import (
     TargetState,
     TextOptOut,
 )
-from ringround.optouts import is_opted_out
-from ringround.telephony_rules import may_contact, may_text
+from ringround.optouts import is_opted_out, may_contact, may_text
 from sms.outbound import TextRefusedError, refusal_of, send_followup, send_text
 from tests.telephony.conftest import CAMPAIGN, post_signed
 from tests.telephony.test_webhooks import sms_params

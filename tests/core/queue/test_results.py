@@ -176,6 +176,26 @@ def test_do_not_call_opts_the_number_out(single):
     assert is_opted_out(db.session, person.organization_id, person.phones[0].e164)
 
 
+def test_do_not_call_takes_the_person_out_of_every_open_operation(world):
+    """A caller's "do not call" is STOP said to the caller: the person's targets leave every
+    open operation at once, the one leased to another caller too."""
+    person = world.contact("Twice")
+    op = world.operation([person])
+    other_op = world.operation([person], name="Other")
+    third_op = world.operation([person], name="Third")
+    agent = world.agent(operation=op)
+    other_agent = world.agent(operation=third_op)
+    world.org.call_gap_minutes = 0
+    db.session.commit()
+    assert lease_next(db.session, third_op, other_agent, now=NOW) is not None
+    db.session.commit()
+    mine = db.session.query(Target).filter_by(operation_id=op.id).one()
+    call(op, agent, "do_not_call", target_id=mine.id)
+    db.session.expire_all()
+    left = db.session.query(Target).filter(Target.operation_id.in_([other_op.id, third_op.id]))
+    assert {(t.state, t.reason) for t in left} == {(TargetState.REMOVED, "opted_out")}
+
+
 def test_answered_exclusion_and_household(world):
     asker = world.contact("Asker", household="7 Oak")
     housemate = world.contact("Housemate", household="7 Oak")
