@@ -71,8 +71,9 @@ def managed_operation(view: Callable) -> Callable:
         op = db.session.get(Operation, op_id)
         if op is None:
             abort(404)
-        if not ops.can_manage(db.session, op, current_user):
-            abort(403 if any(m.user_id == current_user.id for m in op.members) else 404)
+        standing = ops.standing_in(db.session, op, current_user)
+        if not standing.manages:
+            abort(403 if standing is ops.Standing.AGENT else 404)
         org = db.session.get(Organization, op.organization_id)
         return view(op=op, org=org, **kwargs)
 

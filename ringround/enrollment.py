@@ -1,4 +1,4 @@
-"""Join links, phone verification codes and operation membership: how people get in.
+"""Join links, phone verification codes and `enroll`: how people get in.
 
 Tokens are 128 bits from `secrets`. The database keeps their SHA-256 (enough for a token
 this random) for look-up, and the token sealed with a pad keyed by SECRET_KEY so that owners
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ringround import phones
@@ -31,7 +31,6 @@ from ringround.models import (
     LinkRole,
     Membership,
     Operation,
-    OperationMember,
     OperationRole,
     OperationState,
     Organization,
@@ -40,7 +39,14 @@ from ringround.models import (
     User,
     utcnow,
 )
-from ringround.operations import removal_of
+from ringround.operation_members import (  # noqa: F401 (members' queries, re-exported)
+    Entry,
+    admit,
+    landing_operation,
+    operation_members,
+    operation_role,
+    search_people,
+)
 
 TOKEN_BYTES = 16  # 128 bits
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -216,33 +222,25 @@ class JoinResult:
     already_member: bool
 
 
-def join_via_link(session: Session, link: JoinLink, user: User) -> JoinResult:
-    """Give `user` the link's role (never more). Counts a use only for a new membership.
+def enroll(session: Session, link: JoinLink, user: User) -> JoinResult:
+    """How a join link becomes a membership: the one entry point for every way of joining
+    (one tap when signed in, a verified phone code, `enroll_without_code`).
 
-    A member who already holds a higher role keeps it; an agent opening an owner link
-    becomes an owner (the link is what grants roles). Someone removed from the operation is
-    refused (RemovedError) until an organizer or owner adds them back.
+    An operation's link goes through the operations' membership rule
+    (`ringround.operation_members.admit`): the link's role, never less than one held (an agent
+    opening an owner link becomes an owner); someone removed is refused (RemovedError) until
+    an organizer or owner adds them back. An organization's link makes an organizer. A use is
+    counted only for a new or raised membership.
     """
     status = link_status(link)
     if status is not LinkStatus.OPEN:
         raise LinkClosedError(status)
-    if link.operation_id is not None:
-        member = session.scalar(select(OperationMember).where(
-            OperationMember.operation_id == link.operation_id,
-            OperationMember.user_id == user.id))
-        already = member is not None
-        if member is None and removal_of(session, link.operation_id, user.id) is not None:
+    if link.operation is not None:
+        admission = admit(session, link.operation, user.id, OperationRole(link.role.value),
+                          via_link_id=link.id, before_change=lambda: _count_use(session, link))
+        if admission.entry is Entry.REFUSE:
             raise RemovedError()
-        if member is None:
-            _count_use(session, link)
-            member = OperationMember(operation_id=link.operation_id, user_id=user.id,
-                                     role=OperationRole(link.role.value),
-                                     joined_via_link_id=link.id)
-            session.add(member)
-        elif link.role == LinkRole.OWNER and member.role != OperationRole.OWNER:
-            _count_use(session, link)
-            member.role = OperationRole.OWNER
-            already = False
+        already = admission.entry is Entry.KEEP
     else:
         already = role_in(session, user, link.organization_id) is not None
         if not already:
@@ -274,10 +272,11 @@ def _count_use(session: Session, link: JoinLink) -> None:
 
 # ---- phones, users and codes ------------------------------------------------------------
 
-def parse_phone(raw: str, region: str | None = "US") -> str:
-    """A phone number as E.164 (ringround.phones), or EnrollmentError with a message for the
-    person typing it."""
-    parsed = phones.parse_phone(raw, region or "US")
+def typed_phone(raw: str, region: str) -> str:
+    """A number someone typed, as E.164 (`ringround.phones.parse_phone`; national numbers
+    read in `region`, the organization's country), or EnrollmentError with a message for
+    the person typing it."""
+    parsed = phones.parse_phone(raw, region)
     if isinstance(parsed, phones.PhoneError):
         if parsed.code in ("empty", "not_a_number"):
             raise EnrollmentError(_("Please enter a phone number, for example +1 202 555 0123."))
@@ -330,7 +329,7 @@ def enroll_without_code(
                 display_name=(display_name or "").strip()[:200] or "?", language=language or None)
     session.add(user)
     session.flush()
-    return user, join_via_link(session, link, user)
+    return user, enroll(session, link, user)
 
 
 def _code_hash(phone: str, purpose: str, code: str) -> str:
@@ -381,51 +380,3 @@ def check_phone_code(
 def code_attempts_left(session: Session, code_id: int) -> int:
     row = session.get(PhoneCode, code_id)
     return 0 if row is None else max(0, CODE_MAX_ATTEMPTS - row.attempts)
-
-
-# ---- operation members -------------------------------------------------------------------
-
-def operation_role(session: Session, user: User, operation_id: int) -> OperationRole | None:
-    return session.scalar(select(OperationMember.role).where(
-        OperationMember.operation_id == operation_id, OperationMember.user_id == user.id))
-
-
-def operation_members(session: Session, operation_id: int) -> list[OperationMember]:
-    return list(session.scalars(
-        select(OperationMember).where(OperationMember.operation_id == operation_id)
-        .order_by(OperationMember.role.desc(), OperationMember.created_at)
-    ))
-
-
-def search_people(session: Session, org_id: int, query: str, limit: int = 10) -> list[User]:
-    """Users already known to the organization (members or callers of any of its operations)
-    whose name, email or phone matches `query`. Never searches other organizations' people."""
-    query = (query or "").strip()
-    if len(query) < 2:
-        return []
-    in_org = select(Membership.user_id).where(Membership.organization_id == org_id)
-    in_ops = (select(OperationMember.user_id)
-              .join(Operation, Operation.id == OperationMember.operation_id)
-              .where(Operation.organization_id == org_id))
-    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
-    matches = [func.lower(User.display_name).like(pattern, escape="\\"),
-               func.lower(User.email).like(pattern, escape="\\")]
-    digits = re.sub(r"\D", "", query)
-    if len(digits) >= 4:
-        matches.append(User.phone_e164.like(f"%{digits}%"))
-    return list(session.scalars(
-        select(User).where(or_(User.id.in_(in_org), User.id.in_(in_ops)), or_(*matches),
-                           User.active.is_(True))
-        .order_by(User.display_name).limit(limit)
-    ))
-
-
-def landing_operation(session: Session, user: User) -> Operation | None:
-    """The operation a volunteer most likely wants to call for (latest joined, not ended)."""
-    return session.scalar(
-        select(Operation).join(OperationMember, OperationMember.operation_id == Operation.id)
-        .where(OperationMember.user_id == user.id, Operation.state != OperationState.ENDED)
-        .order_by(OperationMember.created_at.desc(), OperationMember.id.desc()).limit(1)
-    )
-

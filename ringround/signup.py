@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ringround.accounts import slugify
 from ringround.audit import record_audit
-from ringround.enrollment import EnrollmentError, parse_phone
+from ringround.enrollment import EnrollmentError, typed_phone
 from ringround.models import Consent, Contact, Operation, Organization, SignupForm, User
 from ringround.people.merge import upsert_contact
 from ringround.queue import materialize_targets
@@ -194,7 +194,7 @@ def validate_submission(form: SignupForm, data: dict[str, str], region: str) -> 
             continue
         if key == "phone":
             try:
-                value = parse_phone(value, region)
+                value = typed_phone(value, region)
             except EnrollmentError as error:
                 result.errors[key] = str(error)
                 continue

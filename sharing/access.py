@@ -6,10 +6,9 @@ from flask import Response, abort, current_app, render_template, url_for
 from flask_login import current_user
 
 from ringround.accounts import role_in
-from ringround.enrollment import operation_role
 from ringround.extensions import db
 from ringround.models import JoinLink, Operation, OrgRole
-from ringround.operations import can_manage
+from ringround.operation_members import Standing, standing_in
 from sharing.qr import qr_png, qr_svg
 
 
@@ -21,11 +20,10 @@ def managed_operation(operation_id: int) -> Operation:
     operation = db.session.get(Operation, operation_id)
     if operation is None:
         abort(404)
-    if can_manage(db.session, operation, current_user):
-        return operation
-    if operation_role(db.session, current_user, operation.id) is not None:
-        abort(403)
-    abort(404)
+    standing = standing_in(db.session, operation, current_user)
+    if not standing.manages:
+        abort(403 if standing is Standing.AGENT else 404)
+    return operation
 
 
 def managed_link(link_id: int) -> JoinLink:

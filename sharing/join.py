@@ -32,15 +32,15 @@ from ringround.enrollment import (
     RemovedError,
     check_phone_code,
     code_attempts_left,
+    enroll,
     enroll_without_code,
     find_link,
     find_or_create_phone_user,
     issue_phone_code,
-    join_via_link,
     landing_operation,
     link_status,
     operation_role,
-    parse_phone,
+    typed_phone,
     user_by_phone,
 )
 from ringround.extensions import db, limiter
@@ -136,7 +136,7 @@ def open_link(token: str):
             return done
     elif form.validate_on_submit():
         try:
-            phone = parse_phone(form.phone.data, default_region(link.organization))
+            phone = typed_phone(form.phone.data, default_region(link.organization))
             row, code = issue_phone_code(db.session, phone, "join")
         except EnrollmentError as error:
             db.session.rollback()
@@ -161,7 +161,7 @@ def open_link(token: str):
 def _join_without_code(link: JoinLink, form: JoinNameForm):
     """Enroll at once (no SMS to verify a number): a new account, signed in for good."""
     try:
-        phone = (parse_phone(form.phone.data, link.organization.default_region)
+        phone = (typed_phone(form.phone.data, default_region(link.organization))
                  if (form.phone.data or "").strip() else None)
         user, result = enroll_without_code(
             db.session, link, display_name=form.name.data, phone_e164=phone,
@@ -184,7 +184,7 @@ def _one_tap(link: JoinLink):
     form = OneTapForm()
     if form.validate_on_submit():
         try:
-            result = join_via_link(db.session, link, current_user)
+            result = enroll(db.session, link, current_user)
         except LinkClosedError as error:
             db.session.rollback()
             return _closed(link, error.status)
@@ -242,7 +242,7 @@ def _finish_join(link: JoinLink, pending: dict):
         flash(_("This account is switched off. Please ask an organizer."), "error")
         return redirect(url_for("join.signin_phone"))
     try:
-        result = join_via_link(db.session, link, user)
+        result = enroll(db.session, link, user)
     except LinkClosedError as error:
         db.session.rollback()
         return _closed(link, error.status)
@@ -299,7 +299,7 @@ def signin_phone():
     restore_typed(form)
     if form.validate_on_submit():
         try:
-            phone = parse_phone(form.phone.data, _default_region())
+            phone = typed_phone(form.phone.data, _default_region())
         except EnrollmentError as error:
             form.phone.errors = [str(error)]
         else:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +34,9 @@ from ringround.people.normalize import (
     normalize_country,
     normalize_language,
 )
-from ringround.phones import PhoneError, parse_phone, time_zone_for
+from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
+
+K = TypeVar("K")  # how a caller of the merge rule names contacts (ids, rows, objects)
 
 
 def household_secret() -> bytes:
@@ -100,6 +103,37 @@ def same_person(first_name: str | None, other_first_name: str | None) -> bool:
 def email_household_key(secret: bytes, email: str) -> str | None:
     """The key of the household of people who share an email and have no address."""
     return household_key(secret, f"email {email}", "", "", "")
+
+
+def find_match(numbers: Iterable[str], email: str | None, first_name: str | None,
+               owner_of: Mapping[str, K], sharing_email: Mapping[str, Sequence[K]],
+               first_name_of: Callable[[K], str | None]) -> tuple[K | None, K | None]:
+    """The merge rule: which contact a person is, for a single contact (`upsert_contact`) and
+    for every row of an import (`import_merge.MergeState.apply`, its indexes per chunk).
+
+    Returns (match, sharer). The contact owning one of the `numbers` (in their order) is the
+    person; else, among the contacts with this `email` (oldest first), the first whose first
+    name does not clearly differ (`same_person`). When all of those clearly differ, no match
+    and the first of them is the `sharer`: another person of the family that shares the
+    address, whose household the new contact joins. `owner_of`: number -> contact;
+    `sharing_email`: email -> contacts; contacts are whatever keys the caller uses."""
+    for number in numbers:
+        match = owner_of.get(number)
+        if match is not None:
+            return match, None
+    holders = sharing_email.get(email) if email else None
+    if not holders:
+        return None, None
+    for holder in holders:
+        if same_person(first_name_of(holder), first_name):
+            return holder, None
+    return None, holders[0]
+
+
+def foreign_numbers(numbers: Iterable[str], match: K, owner_of: Mapping[str, K]) -> list[str]:
+    """The numbers that belong to another contact than `match`: never moved to it (an import
+    reports them; one contact never takes another's number)."""
+    return [number for number in numbers if owner_of.get(number, match) != match]
 
 
 def _same(current: Any, incoming: Any) -> bool:
@@ -177,35 +211,27 @@ def upsert_contact(
     session: Session, org_id: int, fields: dict[str, Any], phones: list[str],
     tags: list[str], source: str, consent: dict[str, Any] | None = None,
 ) -> tuple[Contact, bool]:
-    """Create a contact or merge into the one with the same number or email.
+    """Create a contact or merge into the one `find_match` finds: the single-contact form of
+    the merge rule (sign-up forms, SMS sign-ups, shared vCards; imports merge in batches).
 
     `fields`: any of first_name, last_name, email, street, postcode, city, country,
     language, date_of_birth (a date), household (an id), custom (a dict). `phones`: numbers as
     written (national ones read with the contact's country or the organization's region).
     A contact with the same email but a clearly different first name (`same_person`) is
-    another person: a new contact, in that person's household.
-    `consent`: {"channel", "text", "text_version", "source"?, "granted"?}. Returns the contact
-    and whether it is new. Raises ValueError when no number is valid and no email matches.
+    another person: a new contact, in that person's household. A number another contact has
+    stays theirs. `consent`: {"channel", "text", "text_version", "source"?, "granted"?}.
+    Returns the contact and whether it is new. Raises ValueError when no number is valid and
+    no email matches.
     """
-    org = session.get(Organization, org_id)
     clean = _clean_fields(fields)
-    region = clean.get("country") or default_region(org)
+    region = clean.get("country") or default_region(session.get(Organization, org_id))
     parsed = [p for p in (parse_phone(raw, region) for raw in phones)
               if not isinstance(p, PhoneError)]
-    contact = None
-    if parsed:
-        contact = session.scalar(select(Contact).join(ContactPhone).where(
-            ContactPhone.organization_id == org_id,
-            ContactPhone.e164.in_([p.e164 for p in parsed])))
-    sharer = None  # another person with the same email (a family address)
-    if contact is None and clean.get("email"):
-        same_email = session.scalars(select(Contact).where(
-            Contact.organization_id == org_id, Contact.email == clean["email"])
-            .order_by(Contact.id)).all()
-        contact = next((c for c in same_email
-                        if same_person(c.first_name, clean.get("first_name"))), None)
-        if contact is None and same_email:
-            sharer = same_email[0]
+    numbers = [p.e164 for p in parsed]
+    owners = _number_owners(session, org_id, numbers)
+    holders = {} if owners else _email_holders(session, org_id, clean.get("email"))
+    contact, sharer = find_match(numbers, clean.get("email"), clean.get("first_name"), owners,
+                                 holders, _first_name)
     if contact is None and not parsed:
         raise ValueError("no valid phone number")
     if parsed and "time_zone" not in clean:
@@ -213,50 +239,16 @@ def upsert_contact(
         if zone:
             clean["time_zone"] = zone
     created = contact is None
-    if created:
-        contact = Contact(organization_id=org_id, source=source[:120], custom={}, **clean)
-        session.add(contact)
-    else:
-        updates, _conflicts = merge_fields(
-            {name: getattr(contact, name) for name in CONTACT_FIELDS}, clean)
-        for name, value in updates.items():
-            setattr(contact, name, value)
-        contact.updated_at = utcnow()
-    custom = dict(contact.custom or {})
-    for key, value in (fields.get("custom") or {}).items():
-        if custom.get(key) in (None, ""):
-            custom[key] = value
-    contact.custom = custom
-
-    owned = set(session.scalars(select(ContactPhone.e164).where(
-        ContactPhone.organization_id == org_id,
-        ContactPhone.e164.in_([p.e164 for p in parsed])))) if parsed else set()
-    own_numbers = {phone.e164 for phone in contact.phones}
-    for number in parsed:
-        if number.e164 in own_numbers or number.e164 in owned:
-            continue
-        contact.phones.append(ContactPhone(
-            organization_id=org_id, e164=number.e164, extension=number.extension,
-            label=PhoneLabel.MOBILE if number.is_mobile else PhoneLabel.LANDLINE,
-            is_mobile=number.is_mobile, country=number.country, position=len(contact.phones),
-        ))
-        own_numbers.add(number.e164)
-    if any(is_opted_out(session, org_id, p.e164) for p in parsed):
+    contact = _new_or_filled(session, org_id, contact, clean, source)
+    _fill_custom(contact, fields.get("custom"))
+    _add_numbers(contact, org_id, [p for p in parsed if p.e164 not in owners])
+    if any(is_opted_out(session, org_id, number) for number in numbers):
         contact.do_not_contact = True
     for tag in get_or_create_tags(session, org_id, tags):
         if tag not in contact.tags:
             contact.tags.append(tag)
     if contact.household_id is None:
-        key = household_key(household_secret(), str(fields.get("household") or ""),
-                            clean.get("street", ""), clean.get("postcode", ""),
-                            clean.get("city", ""))
-        if key:
-            contact.household = get_or_create_household(session, org_id, key)
-        elif sharer is not None:  # the family that shares the email: one household
-            if sharer.household is None:
-                sharer.household = get_or_create_household(
-                    session, org_id, email_household_key(household_secret(), clean["email"]))
-            contact.household = sharer.household
+        _join_household(session, org_id, contact, fields, clean, sharer)
     if consent:
         contact.consents.append(Consent(
             channel=consent.get("channel", "call"), granted=consent.get("granted", True),
@@ -265,3 +257,78 @@ def upsert_contact(
         ))
     session.flush()
     return contact, created
+
+
+def _first_name(contact: Contact) -> str | None:
+    return contact.first_name
+
+
+def _number_owners(session: Session, org_id: int, numbers: list[str]) -> dict[str, Contact]:
+    """number -> the contact of the organization that has it."""
+    if not numbers:
+        return {}
+    return dict(session.execute(select(ContactPhone.e164, Contact).join(
+        Contact, Contact.id == ContactPhone.contact_id).where(
+        ContactPhone.organization_id == org_id, ContactPhone.e164.in_(numbers))).tuples().all())
+
+
+def _email_holders(session: Session, org_id: int, email: str | None
+                   ) -> dict[str, list[Contact]]:
+    """email -> the organization's contacts with it, oldest first."""
+    if not email:
+        return {}
+    found = session.scalars(select(Contact).where(
+        Contact.organization_id == org_id, Contact.email == email).order_by(Contact.id)).all()
+    return {email: list(found)} if found else {}
+
+
+def _new_or_filled(session: Session, org_id: int, contact: Contact | None,
+                   clean: dict[str, Any], source: str) -> Contact:
+    """A new contact with `clean`, or `contact` with its empty fields filled from it."""
+    if contact is None:
+        contact = Contact(organization_id=org_id, source=source[:120], custom={}, **clean)
+        session.add(contact)
+        return contact
+    updates, _conflicts = merge_fields(
+        {name: getattr(contact, name) for name in CONTACT_FIELDS}, clean)
+    for name, value in updates.items():
+        setattr(contact, name, value)
+    contact.updated_at = utcnow()
+    return contact
+
+
+def _fill_custom(contact: Contact, incoming: dict[str, Any] | None) -> None:
+    custom = dict(contact.custom or {})
+    for key, value in (incoming or {}).items():
+        if custom.get(key) in (None, ""):
+            custom[key] = value
+    contact.custom = custom
+
+
+def _add_numbers(contact: Contact, org_id: int, parsed: list[ParsedPhone]) -> None:
+    """The numbers (nobody else's) the contact does not have yet, after its own."""
+    own_numbers = {phone.e164 for phone in contact.phones}
+    for number in parsed:
+        if number.e164 in own_numbers:
+            continue
+        contact.phones.append(ContactPhone(
+            organization_id=org_id, e164=number.e164, extension=number.extension,
+            label=PhoneLabel.MOBILE if number.is_mobile else PhoneLabel.LANDLINE,
+            is_mobile=number.is_mobile, country=number.country, position=len(contact.phones),
+        ))
+        own_numbers.add(number.e164)
+
+
+def _join_household(session: Session, org_id: int, contact: Contact, fields: dict[str, Any],
+                    clean: dict[str, Any], sharer: Contact | None) -> None:
+    """The household of the contact's address, else that of the family sharing its email."""
+    key = household_key(household_secret(), str(fields.get("household") or ""),
+                        clean.get("street", ""), clean.get("postcode", ""),
+                        clean.get("city", ""))
+    if key:
+        contact.household = get_or_create_household(session, org_id, key)
+    elif sharer is not None:  # the family that shares the email: one household
+        if sharer.household is None:
+            sharer.household = get_or_create_household(
+                session, org_id, email_household_key(household_secret(), clean["email"]))
+        contact.household = sharer.household

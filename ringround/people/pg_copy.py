@@ -3,7 +3,7 @@
 merged with what is already there.
 
 The importer decides, in Python and on both databases alike, which rows create a contact,
-which merge into which, and what the report says (`importer._MergeState`); this module only
+which merge into which, and what the report says (`import_merge.MergeState`); this module only
 writes those decisions, in a handful of statements per chunk instead of one per row:
 
 - rows that cannot clash with existing ones (new contacts under ids reserved from their

@@ -52,7 +52,7 @@ def materialize_targets(session: Session, operation: Operation,
                         contact_ids: list[int] | None = None,
                         now: datetime | None = None) -> int:
     """Create the waiting targets of an operation for contacts matching its source (or for
-    `contact_ids`, restricted to the operation's organization). Idempotent: run it again to
+    those of `contact_ids` that match it: a sign-up or a share). Idempotent: run it again to
     add contacts that match since. Returns how many targets were created.
 
     The contact's time zone is copied onto the target (the organization's when the contact
@@ -62,12 +62,9 @@ def materialize_targets(session: Session, operation: Operation,
     begin_write(session)
     org = session.get(Organization, operation.organization_id)
     org_zone = org.time_zone if org and is_valid_zone(org.time_zone) else "UTC"
-    if contact_ids is not None:
-        wanted = select(Contact.id).where(
-            Contact.organization_id == operation.organization_id,
-            Contact.id.in_(list(contact_ids)))
-    else:
-        wanted = source_contact_ids(session, operation)
+    wanted = source_contact_ids(session, operation)
+    if contact_ids is not None:  # only these, and only if the source takes them
+        wanted = wanted.where(Contact.id.in_(list(contact_ids)))
     wanted = wanted.subquery("wanted")
     # Eligible from the operation's start (or now, if it has none or starts later).
     eligible = min(now, operation.starts_at) if operation.starts_at else now

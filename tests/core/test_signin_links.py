@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ringround import operations as ops
-from ringround.enrollment import EnrollmentError, RemovedError, create_join_link, join_via_link
+from ringround.enrollment import EnrollmentError, RemovedError, create_join_link, enroll
 from ringround.extensions import db
 from ringround.models import OperationMember, OperationRemoval, OperationRole, utcnow
 from ringround.signin_links import create_signin_link, use_signin_link
@@ -65,9 +65,9 @@ def test_a_removal_holds_against_every_link_until_added_back(setting):
     db.session.commit()
     assert db.session.scalar(select(OperationRemoval.removed_by_id)) == admin.id
     with pytest.raises(RemovedError):
-        join_via_link(db.session, link, volunteer)
+        enroll(db.session, link, volunteer)
     db.session.rollback()
     ops.add_member(db.session, operation, admin, user_id=volunteer.id, role="agent")
     db.session.commit()
     assert db.session.scalar(select(OperationRemoval.id)) is None
-    assert join_via_link(db.session, link, volunteer).role.value == "owner"
+    assert enroll(db.session, link, volunteer).role.value == "owner"

@@ -8,7 +8,7 @@ import threading
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ringround.enrollment import EnrollmentError, create_join_link, join_via_link
+from ringround.enrollment import EnrollmentError, create_join_link, enroll
 from ringround.extensions import db
 from ringround.models import Contact, JoinLink, OperationMember, Target, User
 from ringround.signup import submit_signup
@@ -32,7 +32,7 @@ def test_capped_link_gives_its_last_use_to_exactly_one_of_two_racers(any_app):
             user = session.get(User, user_id)
             barrier.wait()
             try:
-                join_via_link(session, mine, user)
+                enroll(session, mine, user)
                 session.commit()
                 outcomes.append("joined")
             except EnrollmentError:

@@ -15,15 +15,15 @@ from ringround.enrollment import (
     LinkStatus,
     check_phone_code,
     create_join_link,
+    enroll,
     find_link,
     find_or_create_phone_user,
     issue_phone_code,
-    join_via_link,
     link_status,
     link_token,
-    parse_phone,
     revoke_link,
     search_people,
+    typed_phone,
 )
 from ringround.keys import derive_keys, install_keys
 from ringround.models import (
@@ -90,7 +90,7 @@ def test_link_kinds_only_give_the_roles_they_may(db, world):
 
 def test_agent_link_makes_an_agent_and_records_who_joined(db, world, factories):
     volunteer = factories.phone_user()
-    result = join_via_link(db.session, world.link, volunteer)
+    result = enroll(db.session, world.link, volunteer)
     db.session.commit()
     member = _member(db, world.operation, volunteer)
     assert member.role == OperationRole.AGENT and member.joined_via_link_id == world.link.id
@@ -100,9 +100,9 @@ def test_agent_link_makes_an_agent_and_records_who_joined(db, world, factories):
 
 
 def test_an_agent_link_never_makes_an_owner_nor_demotes_one(db, world):
-    join_via_link(db.session, world.link, world.owner)
+    enroll(db.session, world.link, world.owner)
     assert _member(db, world.operation, world.owner).role == OperationRole.OWNER
-    join_via_link(db.session, world.link, world.agent)
+    enroll(db.session, world.link, world.agent)
     assert _member(db, world.operation, world.agent).role == OperationRole.AGENT
     assert world.link.uses == 0  # neither joined anew
 
@@ -111,16 +111,16 @@ def test_an_owner_link_makes_an_owner(db, world, factories):
     link, _token = create_join_link(db.session, org=world.org, actor=world.owner,
                                     operation=world.operation, role=LinkRole.OWNER)
     volunteer = factories.phone_user()
-    join_via_link(db.session, link, volunteer)
-    join_via_link(db.session, link, world.agent)
+    enroll(db.session, link, volunteer)
+    enroll(db.session, link, world.agent)
     assert _member(db, world.operation, volunteer).role == OperationRole.OWNER
     assert _member(db, world.operation, world.agent).role == OperationRole.OWNER
 
 
 def test_joining_twice_counts_once(db, world, factories):
     volunteer = factories.phone_user()
-    join_via_link(db.session, world.link, volunteer)
-    again = join_via_link(db.session, world.link, volunteer)
+    enroll(db.session, world.link, volunteer)
+    again = enroll(db.session, world.link, volunteer)
     assert again.already_member and world.link.uses == 1
     assert db.session.scalar(select(JoinLinkUse.id).where(
         JoinLinkUse.user_id == volunteer.id)) is not None
@@ -128,7 +128,7 @@ def test_joining_twice_counts_once(db, world, factories):
 
 def test_organization_link_makes_an_organizer(db, world, factories):
     volunteer = factories.phone_user()
-    join_via_link(db.session, world.org_link, volunteer)
+    enroll(db.session, world.org_link, volunteer)
     role = db.session.scalar(select(Membership.role).where(
         Membership.user_id == volunteer.id, Membership.organization_id == world.org.id))
     assert role == OrgRole.ORGANIZER
@@ -137,11 +137,11 @@ def test_organization_link_makes_an_organizer(db, world, factories):
 def test_links_are_capped(db, world, factories):
     link, _token = create_join_link(db.session, org=world.org, actor=world.owner,
                                     operation=world.operation, max_uses=2)
-    join_via_link(db.session, link, factories.phone_user())
-    join_via_link(db.session, link, factories.phone_user())
+    enroll(db.session, link, factories.phone_user())
+    enroll(db.session, link, factories.phone_user())
     assert link_status(link) is LinkStatus.USED_UP
     with pytest.raises(EnrollmentError, match="used_up"):
-        join_via_link(db.session, link, factories.phone_user())
+        enroll(db.session, link, factories.phone_user())
     assert link.uses == 2
 
 
@@ -154,7 +154,7 @@ def test_the_last_use_cannot_be_taken_twice_by_a_race(db, world, factories):
     db.session.execute(update(JoinLink).where(JoinLink.id == link.id).values(uses=1)
                        .execution_options(synchronize_session=False))
     with pytest.raises(EnrollmentError):
-        join_via_link(db.session, link, factories.phone_user())
+        enroll(db.session, link, factories.phone_user())
 
 
 def test_links_expire(db, world, factories):
@@ -164,20 +164,20 @@ def test_links_expire(db, world, factories):
                                         expires_at=utcnow() + timedelta(hours=1))
         assert link_status(link) is LinkStatus.OPEN
     with freeze_time("2030-01-01 12:59:59"):
-        join_via_link(db.session, link, factories.phone_user())
+        enroll(db.session, link, factories.phone_user())
     with freeze_time("2030-01-01 13:00:00"):
         assert link_status(link) is LinkStatus.EXPIRED
         with pytest.raises(EnrollmentError, match="expired"):
-            join_via_link(db.session, link, factories.phone_user())
+            enroll(db.session, link, factories.phone_user())
 
 
 def test_revoked_links_stop_working_but_members_stay(db, world, factories):
     volunteer = factories.phone_user()
-    join_via_link(db.session, world.link, volunteer)
+    enroll(db.session, world.link, volunteer)
     revoke_link(db.session, world.link, world.owner)
     assert link_status(world.link) is LinkStatus.REVOKED
     with pytest.raises(EnrollmentError, match="revoked"):
-        join_via_link(db.session, world.link, factories.phone_user())
+        enroll(db.session, world.link, factories.phone_user())
     assert _member(db, world.operation, volunteer) is not None
 
 
@@ -194,13 +194,13 @@ def test_links_of_an_ended_operation_are_closed(db, world):
     ("06 12 34 56 78", "FR", "+33612345678"),
 ])
 def test_phone_numbers_become_e164(raw, region, expected):
-    assert parse_phone(raw, region) == expected
+    assert typed_phone(raw, region) == expected
 
 
 @pytest.mark.parametrize("raw", ["", "hello", "12", "+1 202 555"])
 def test_bad_phone_numbers_get_a_clear_message(raw):
     with pytest.raises(EnrollmentError, match="phone number"):
-        parse_phone(raw, "US")
+        typed_phone(raw, "US")
 
 
 def test_codes_are_stored_hashed_and_work_once(db):
@@ -253,7 +253,7 @@ def test_volunteers_are_phone_only_users(db, world):
 
 def test_search_finds_people_the_organization_knows_by_name_email_or_phone(db, world, factories):
     caller = factories.phone_user("Zed", phone="+12025550188")
-    join_via_link(db.session, world.link, caller)
+    enroll(db.session, world.link, caller)
     db.session.commit()
     assert search_people(db.session, world.org.id, "cand") == [world.candidate]
     assert search_people(db.session, world.org.id, world.organizer.email) == [world.organizer]

@@ -37,6 +37,18 @@ def test_a_sign_up_creates_a_contact_with_consent_tags_and_a_target(db, client, 
     assert db.session.get(SignupForm, world.form.id).submissions == 1
 
 
+@pytest.mark.parametrize(("source_tags", "targeted"), [(["volunteer"], True),
+                                                       (["members"], False)])
+def test_a_sign_up_becomes_a_target_only_if_the_operations_source_takes_it(
+        db, client, world, source_tags, targeted):
+    world.operation.source_filter = {"tags_any": source_tags}
+    db.session.commit()
+    _submit(client, world)
+    [contact] = _contacts(db, world.org.id)
+    found = db.session.scalar(select(Target.id).where(Target.contact_id == contact.id))
+    assert (found is not None) is targeted
+
+
 def test_a_second_sign_up_merges_into_the_same_contact(db, client, world):
     _submit(client, world, last_name="")
     _submit(client, world, first_name="Ana Maria", last_name="Lima", phone="+1 202 555 0111")

@@ -245,18 +245,18 @@ def test_sqlite_wal_is_checkpointed_aside_during_an_import(app, factories, tmp_p
                                                            monkeypatch):
     """On SQLite the import's commits are checkpointed by a thread of their own; afterwards
     automatic checkpoints are back as they were and the WAL file is empty."""
-    from ringround.people import importer
+    from ringround.people import import_sqlite, importer
 
     organization, _admin = factories.org_with_admin()
     before = _sqlite_pragma("wal_autocheckpoint")
     checkpoints = []
-    stop = importer._Checkpointer.stop
+    stop = import_sqlite.Checkpointer.stop
 
     def counting_stop(self):
         stop(self)
         checkpoints.append(self.checkpoints)
 
-    monkeypatch.setattr(importer._Checkpointer, "stop", counting_stop)
+    monkeypatch.setattr(import_sqlite.Checkpointer, "stop", counting_stop)
     monkeypatch.setattr(importer, "COMMIT_SECONDS", 0)  # a commit after every chunk
     path = tmp_path / "people.csv"
     _write_people(path, [["Ann", f"N{n}", _fr(n), "", "", "", "", ""] for n in range(600)])
@@ -280,7 +280,7 @@ def test_a_failing_checkpoint_is_logged_and_loses_nothing(app, factories, tmp_pa
     is there, and the failure is in the log."""
     import sqlite3
 
-    from ringround.people import importer
+    from ringround.people import import_sqlite
 
     class Broken:
         def execute(self, _sql):
@@ -289,7 +289,7 @@ def test_a_failing_checkpoint_is_logged_and_loses_nothing(app, factories, tmp_pa
         def close(self):
             pass
 
-    monkeypatch.setattr(importer._Checkpointer, "_connect", lambda self: Broken())
+    monkeypatch.setattr(import_sqlite.Checkpointer, "_connect", lambda self: Broken())
     organization, _admin = factories.org_with_admin()
     path = tmp_path / "people.csv"
     _write_people(path, [["Ann", f"N{n}", _fr(n), "", "", "", "", ""] for n in range(300)])
@@ -315,14 +315,14 @@ def test_workers_reading_the_file_give_the_same_report(org, run_import, any_app,
 def test_a_failing_worker_fails_the_import_with_its_traceback(tmp_path):
     """A worker's exception reaches the importer (with the worker's traceback) instead of
     the import hanging or quietly skipping that worker's chunks."""
-    from ringround.people.importer import ImportWorkerError, _csv_read_by_workers
+    from ringround.people.import_workers import ImportWorkerError, csv_read_by_workers
     from ringround.people.normalize import NormalizeConfig
     from ringround.people.reader import TableSource
 
     missing = TableSource(tmp_path / "gone.csv", "csv", ["Phone"], 10, "utf-8", ",")
     config = NormalizeConfig(("phone",), "FR", b"k" * 32)
     with pytest.raises(ImportWorkerError, match="FileNotFoundError"):
-        list(_csv_read_by_workers(missing, config, 2, 5))
+        list(csv_read_by_workers(missing, config, 2, 5))
 
 
 def test_rows_of_two_imports_interleaved_each_follow_their_own_mapping():

@@ -186,6 +186,14 @@ def test_materialize_uses_the_saved_list_filter(world, monkeypatch):
     assert db.session.query(Target).one().contact_id == keep.id
 
 
+def test_materialize_for_given_contacts_keeps_to_the_operations_source(world):
+    member = world.contact("Member", tags=["members"])
+    other = world.contact("Other")
+    op = world.operation(source_filter={"tags_any": ["members"]})
+    assert materialize_targets(db.session, op, [member.id, other.id], now=NOW) == 1
+    assert db.session.query(Target).one().contact_id == member.id
+
+
 def test_now_must_be_aware(three):
     op, agent = three
     with pytest.raises(ValueError):
