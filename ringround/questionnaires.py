@@ -160,45 +160,64 @@ def validate(questionnaire: dict[str, Any] | None) -> list[str]:
         elif qid in seen:
             problems.append(_("Two questions share the id %(id)s.", id=qid))
         seen.add(qid)
-        if not str(question.get("text") or "").strip():
-            problems.append(_("Question %(id)s has no text.", id=name))
-        kind = question.get("type")
-        if kind not in QUESTION_TYPES:
-            problems.append(_("Question %(id)s has an unknown type “%(type)s”.", id=name,
-                               type=kind))
-        choices = question.get("choices") or []
-        if kind == "choice":
-            if len(choices) < 2:
-                problems.append(_("Question %(id)s needs at least two choices.", id=name))
-            if len(choices) > MAX_CHOICES:
-                problems.append(_("Question %(id)s has more than %(max)d choices.", id=name,
-                                   max=MAX_CHOICES))
-        if kind == "yes_no" and sorted(c.get("value") for c in choices) != ["no", "yes"]:
-            problems.append(_("Question %(id)s must offer exactly yes and no.", id=name))
-        values = [c.get("value") for c in choices]
-        if any(not v for v in values) or any(not str(c.get("label") or "").strip()
-                                              for c in choices):
-            problems.append(_("Question %(id)s has a choice without a label.", id=name))
-        elif len(set(values)) != len(values):
-            problems.append(_("Question %(id)s has two choices with the same label.", id=name))
-        if kind == "scale":
-            low, high = question.get("min"), question.get("max")
-            if not isinstance(low, int) or not isinstance(high, int) or low >= high:
-                problems.append(_("Question %(id)s: the scale’s lowest value must be below its "
-                                   "highest.", id=name))
-            elif high - low > 10:
-                problems.append(_("Question %(id)s: a scale can have at most 11 steps.", id=name))
-        for target in _edges(question):
-            if target not in ids:
-                problems.append(_("Question %(id)s leads to %(target)s, which does not exist.",
-                                   id=name, target=target))
-            elif target == qid:
-                problems.append(_("Question %(id)s leads back to itself.", id=name))
+        problems += _question_problems(question, name)
+        problems += _edge_problems(question, name, ids)
     if not problems:
         cycle = _find_cycle(questions)
         if cycle:
             problems.append(_("The branches go round in a circle: %(path)s.",
                                path=" → ".join(cycle)))
+    return problems
+
+
+def _question_problems(question: dict[str, Any], name: str) -> list[str]:
+    """What is wrong with one question's text, type and choices."""
+    problems: list[str] = []
+    if not str(question.get("text") or "").strip():
+        problems.append(_("Question %(id)s has no text.", id=name))
+    kind = question.get("type")
+    if kind not in QUESTION_TYPES:
+        problems.append(_("Question %(id)s has an unknown type “%(type)s”.", id=name,
+                           type=kind))
+    choices = question.get("choices") or []
+    if kind == "choice":
+        if len(choices) < 2:
+            problems.append(_("Question %(id)s needs at least two choices.", id=name))
+        if len(choices) > MAX_CHOICES:
+            problems.append(_("Question %(id)s has more than %(max)d choices.", id=name,
+                               max=MAX_CHOICES))
+    if kind == "yes_no" and sorted(c.get("value") for c in choices) != ["no", "yes"]:
+        problems.append(_("Question %(id)s must offer exactly yes and no.", id=name))
+    values = [c.get("value") for c in choices]
+    if any(not v for v in values) or any(not str(c.get("label") or "").strip()
+                                          for c in choices):
+        problems.append(_("Question %(id)s has a choice without a label.", id=name))
+    elif len(set(values)) != len(values):
+        problems.append(_("Question %(id)s has two choices with the same label.", id=name))
+    if kind == "scale":
+        problems += _scale_problems(question, name)
+    return problems
+
+
+def _scale_problems(question: dict[str, Any], name: str) -> list[str]:
+    low, high = question.get("min"), question.get("max")
+    if not isinstance(low, int) or not isinstance(high, int) or low >= high:
+        return [_("Question %(id)s: the scale’s lowest value must be below its highest.",
+                  id=name)]
+    if high - low > 10:
+        return [_("Question %(id)s: a scale can have at most 11 steps.", id=name)]
+    return []
+
+
+def _edge_problems(question: dict[str, Any], name: str, ids: list) -> list[str]:
+    """Branches to questions that do not exist, or back to the question itself."""
+    problems: list[str] = []
+    for target in _edges(question):
+        if target not in ids:
+            problems.append(_("Question %(id)s leads to %(target)s, which does not exist.",
+                               id=name, target=target))
+        elif target == question.get("id"):
+            problems.append(_("Question %(id)s leads back to itself.", id=name))
     return problems
 
 

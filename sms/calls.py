@@ -57,6 +57,12 @@ def on_leg_status(session: Session, leg: CallLeg, *, sid: str, status: str | Non
             leg.ended_at = utcnow()
     if answered_by:
         leg.answered_by = answered_by[:32]
+    _hand_over(session, leg, status, answered_by)
+
+
+def _hand_over(session: Session, leg: CallLeg, status: str | None,
+               answered_by: str | None) -> None:
+    """What the leg's new status means for its attempt (deferred to jobs where it acts)."""
     if leg.kind in CONTACT_LEGS and leg.attempt_id:
         attempt = session.get(Attempt, leg.attempt_id)
         if attempt is not None and attempt.recorded_at is None:

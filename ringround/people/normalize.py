@@ -7,17 +7,26 @@ processes (`normalize_chunk`) while the main process merges and writes.
 from __future__ import annotations
 
 import gc
-import hashlib
 import multiprocessing
 import os
 import queue
 import re
 import traceback
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 
+from ringround.people.contact_values import (
+    MONTH_FIRST_REGIONS,
+    Memo,
+    clean_text,
+    household_hasher,
+    household_key,
+    keyed_household,
+    normalize_country,
+    normalize_language,
+    parse_birth_date,
+    split_full_name,
+)
 from ringround.people.headers import CUSTOM_PREFIX, OPT_OUT_FIELDS, PHONE_FIELDS, is_opt_out
 from ringround.people.reader import TableSource
 from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
@@ -30,126 +39,7 @@ _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]{2,}$")
 _SPLIT_NUMBERS = re.compile(r"\s*[/|\n]\s*|\s+(?:or|ou|eller|of)\s+", re.IGNORECASE)
 _SPLIT_TAGS = re.compile(r"\s*[,;|]\s*")
 WORKER_NICENESS = 5  # how much lower a worker's priority is than the importer's
-MONTH_FIRST_REGIONS = {"US", "PH", "FM", "MH", "PW"}
 
-COUNTRY_NAMES = {
-    "france": "FR", "frankrike": "FR", "frankrijk": "FR", "sverige": "SE", "sweden": "SE",
-    "suede": "SE", "zweden": "SE", "nederland": "NL", "netherlands": "NL", "paysbas": "NL",
-    "thenetherlands": "NL", "holland": "NL", "nederlanderna": "NL", "belgique": "BE",
-    "belgium": "BE", "belgie": "BE", "belgien": "BE", "unitedstates": "US", "usa": "US",
-    "etatsunis": "US", "unitedkingdom": "GB", "uk": "GB", "royaumeuni": "GB",
-    "greatbritain": "GB", "england": "GB", "canada": "CA", "kanada": "CA",
-    "australia": "AU", "australie": "AU", "australien": "AU", "germany": "DE",
-    "allemagne": "DE", "deutschland": "DE", "tyskland": "DE", "duitsland": "DE",
-    "switzerland": "CH", "suisse": "CH", "schweiz": "CH", "spain": "ES", "espagne": "ES",
-    "espana": "ES", "italy": "IT", "italie": "IT", "norway": "NO", "norge": "NO",
-    "denmark": "DK", "danmark": "DK", "finland": "FI", "suomi": "FI", "ireland": "IE",
-    "luxembourg": "LU", "portugal": "PT", "mexico": "MX", "brazil": "BR", "bresil": "BR",
-}
-LANGUAGE_NAMES = {
-    "english": "en", "anglais": "en", "engelska": "en", "engels": "en", "french": "fr",
-    "francais": "fr", "franska": "fr", "frans": "fr", "swedish": "sv", "suedois": "sv",
-    "svenska": "sv", "zweeds": "sv", "dutch": "nl", "neerlandais": "nl", "nederlands": "nl",
-    "nederlandska": "nl", "flemish": "nl", "vlaams": "nl", "spanish": "es", "espanol": "es",
-    "espagnol": "es", "arabic": "ar", "arabe": "ar", "arabiska": "ar", "german": "de",
-    "allemand": "de", "deutsch": "de", "tyska": "de", "duits": "de",
-}
-
-
-class _CombiningMarks(dict):
-    """A `str.translate` table that deletes combining marks, filled in as characters come
-    (one C-level look-up per character instead of a Python call)."""
-
-    def __missing__(self, code: int) -> int | None:
-        kept = None if unicodedata.combining(chr(code)) else code
-        self[code] = kept
-        return kept
-
-
-_COMBINING_MARKS = _CombiningMarks()
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents: `Liège` → `liege`."""
-    if text.isascii():
-        return text.lower()
-    return unicodedata.normalize("NFKD", text).translate(_COMBINING_MARKS).lower()
-
-
-def normalize_country(value: str) -> str | None:
-    """An ISO 3166 alpha-2 code from `FR`, `fr`, `France`, `Sverige`…; None if unknown."""
-    text = value.strip()
-    if len(text) == 2 and text.isalpha() and text.isascii():
-        return text.upper()
-    return COUNTRY_NAMES.get(re.sub(r"[^a-z]", "", _fold(text)))
-
-
-def normalize_language(value: str) -> str | None:
-    text = value.strip()
-    folded = re.sub(r"[^a-z]", "", _fold(text))
-    if folded in LANGUAGE_NAMES:
-        return LANGUAGE_NAMES[folded]
-    if re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z]{2})?", text):
-        return text.replace("_", "-").lower()
-    return None
-
-
-def parse_birth_date(value: str, month_first: bool = False) -> date | None:
-    """A date of birth from ISO, `31/12/1980`, `31.12.1980`, `31-12-1980` (or month first)."""
-    text = value.strip()
-    if not text:
-        return None
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?", text)
-    try:
-        if match:
-            year, month, day = (int(g) for g in match.groups())
-        else:
-            match = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})", text)
-            if not match:
-                match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
-                if not match:
-                    return None
-                year, month, day = (int(g) for g in match.groups())
-            else:
-                first, second, year = (int(g) for g in match.groups())
-                day, month = (second, first) if month_first else (first, second)
-                if month > 12 >= day:  # 31/12 read month first, or 12/31 day first
-                    day, month = month, day
-        result = date(year, month, day)
-    except ValueError:
-        return None
-    return result if date(1900, 1, 1) <= result <= date.today() else None
-
-
-_PUNCTUATION = re.compile(r"[^\w|]+")
-
-
-def normalize_address_part(value: str) -> str:
-    """Lower case, accents and punctuation gone, single spaces: `12, Rue de la  Paix` →
-    `12 rue de la paix` (a `|` between parts is kept)."""
-    return _PUNCTUATION.sub(" ", _fold(value)).replace(" |", "|").replace("| ", "|").strip()
-
-
-class _Memo(dict):
-    """What a function made of values that repeat from row to row (postcodes, cities,
-    names, countries, tag lists), remembered, at most 50,000 of them (a file of unique
-    values keeps memory bounded). Besides the time, a value remembered is the same object
-    in every row: pickling a chunk for the importer writes it once."""
-
-    __slots__ = ("function",)
-
-    def __init__(self, function):
-        super().__init__()
-        self.function = function
-
-    def __missing__(self, value):
-        if len(self) >= 50_000:
-            self.clear()
-        result = self[value] = self.function(value)
-        return result
-
-
-_normalized_part = _Memo(normalize_address_part).__getitem__
 
 
 @dataclass(frozen=True)
@@ -176,40 +66,6 @@ CleanRow = tuple[int, tuple, tuple[Phone, ...], tuple[str, ...], dict[str, str] 
 RejectedRow = tuple[int, str]
 
 
-def household_key(secret: bytes, household: str, street: str, postcode: str,
-                  city: str) -> str | None:
-    """A keyed hash of a household id or a normalized address (the address is not kept
-    in the clear in the key, so an erased person's address does not linger there)."""
-    return _keyed(_household_hasher(secret), household, street, postcode, city)
-
-
-def _household_hasher(secret: bytes):
-    """Keyed BLAKE2b: a MAC like HMAC-SHA256, at a third of the cost (one per imported row).
-    `_keyed` copies it, so an import hashes the key block once."""
-    return hashlib.blake2b(key=secret[:64], digest_size=20)
-
-
-def _keyed(hasher, household: str, street: str, postcode: str, city: str) -> str | None:
-    plain = _household_plain(household, street, postcode, city)
-    if plain is None:
-        return None
-    hasher = hasher.copy()
-    hasher.update(plain.encode())
-    return "k:" + hasher.hexdigest()
-
-
-def _household_plain(household: str, street: str, postcode: str, city: str) -> str | None:
-    """What `household_key` hashes: the household id, else the address, normalized."""
-    if household.strip():
-        return "h:" + normalize_address_part(household)
-    if street.strip():
-        # = normalize_address_part(f"{street}|{postcode}|{city}"): each step works within
-        # the `|`-separated parts, and postcodes and cities repeat from row to row.
-        return (f"a:{normalize_address_part(street)}|{_normalized_part(postcode)}"
-                f"|{_normalized_part(city)}")
-    return None
-
-
 def _label(column: str, parsed: ParsedPhone) -> str:
     if column == "mobile":
         return "mobile"
@@ -218,25 +74,10 @@ def _label(column: str, parsed: ParsedPhone) -> str:
     return "mobile" if parsed.is_mobile else "landline"
 
 
-def _clean_text(value: str, limit: int) -> str:
-    """Single spaces, at most `limit` characters (= re.sub(r"\\s+", " ", …) on a stripped cell:
-    split() and \\s agree on what a space is, at a third of the cost)."""
-    return " ".join(value.split())[:limit]
-
-
-def split_full_name(full: str) -> tuple[str, str]:
-    """(first, last) of a full name: `Last, First` or `First Rest of the name`."""
-    if "," in full:
-        last, _, first = full.partition(",")
-    else:
-        first, _, last = full.partition(" ")
-    return first.strip(), last.strip()
-
-
-_CLEAN_TEXT = {name: _Memo(lambda value, limit=_MAX_LEN[name]: _clean_text(value, limit))
+_CLEAN_TEXT = {name: Memo(lambda value, limit=_MAX_LEN[name]: clean_text(value, limit))
                .__getitem__ for name in ("first_name", "last_name", "postcode", "city")}
-_country_of = _Memo(normalize_country).__getitem__
-_tags_of = _Memo(lambda cell: tuple(dict.fromkeys(
+_country_of = Memo(normalize_country).__getitem__
+_tags_of = Memo(lambda cell: tuple(dict.fromkeys(
     tag[:64] for tag in _SPLIT_TAGS.split(cell) if tag))).__getitem__
 
 
@@ -272,7 +113,7 @@ class _Plan:
                 self.custom.append((index, target[len(CUSTOM_PREFIX):]))
             else:
                 self.fields.append((index, target))
-        self.hasher = _household_hasher(config.household_secret)
+        self.hasher = household_hasher(config.household_secret)
 
 
 _plan: _Plan | None = None
@@ -297,51 +138,87 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
     """Clean one row, or say why it cannot be imported."""
     plan = _plan_for(config)
     count = len(cells)  # a short row: its cells; a long one: the mapped ones
+    values = _mapped_values(plan, cells, count)
+    warnings: list[str] = []
+    fields: dict[str, object] = {}
+    country = _country(values, fields, warnings)
+    region = country or config.default_region
+    phones, first_parsed, errors = _phones(_phone_cells(plan, cells, count), region)
+    if not phones:
+        return row_no, "; ".join(errors) if errors else "no phone number"
+    warnings.extend(f"number skipped: {error}" for error in errors)
+    _names_and_address(values, fields)
+    _email(values, fields, warnings)
+    _language(values, fields, warnings)
+    _date_of_birth(values, fields, warnings, region in MONTH_FIRST_REGIONS)
+    zone = time_zone_for(first_parsed, country, values.get("postcode"))
+    if zone:
+        fields["time_zone"] = zone
+    key = keyed_household(plan.hasher, values.get("household", ""), values.get("street", ""),
+                          values.get("postcode", ""), values.get("city", ""))
+    opted_out = any(index < count and is_opt_out(target, cells[index])
+                    for index, target in plan.optouts)
+    return (row_no, tuple(map(fields.get, CONTACT_FIELDS)), tuple(phones),
+            _tags(plan, cells, count), _custom(plan, cells, count) or None, key,
+            tuple(warnings), opted_out)
+
+
+def _mapped_values(plan: _Plan, cells: list[str], count: int) -> dict[str, str]:
+    """The contact fields' cells, stripped; the first column mapped to a field wins."""
     values: dict[str, str] = {}
     for index, target in plan.fields:
         if index < count and target not in values:
             cell = cells[index].strip()
             if cell:
                 values[target] = cell
+    return values
+
+
+def _phone_cells(plan: _Plan, cells: list[str], count: int) -> list[tuple[str, str]]:
+    """(column, number as written) of each number: a cell may hold several (`/`, `or`…),
+    an extension column adds to the number before it."""
     phone_cells: list[tuple[str, str]] = []
     for index, target, extension_index in plan.phones:
-        if index >= count:
-            continue
-        cell = cells[index].strip()
+        cell = cells[index].strip() if index < count else ""
         if not cell:
             continue
         if 0 <= extension_index < count and (extension := cells[extension_index].strip()):
             phone_cells.append((target, f"{cell} x{extension}"))
-            continue
-        if _ONE_NUMBER.fullmatch(cell):
+        elif _ONE_NUMBER.fullmatch(cell):
             phone_cells.append((target, cell))
-            continue
-        parts = [part for part in _SPLIT_NUMBERS.split(cell) if part]
-        if any(sum(map(str.isdigit, part)) < 6 for part in parts):
-            parts = [cell]  # not a list of numbers ("n/a", "06 12 / 34")
-        phone_cells.extend((target, part) for part in parts)
+        else:
+            phone_cells.extend((target, part) for part in _numbers_in(cell))
+    return phone_cells
+
+
+def _numbers_in(cell: str) -> list[str]:
+    parts = [part for part in _SPLIT_NUMBERS.split(cell) if part]
+    if any(sum(map(str.isdigit, part)) < 6 for part in parts):
+        return [cell]  # not a list of numbers ("n/a", "06 12 / 34")
+    return parts
+
+
+def _tags(plan: _Plan, cells: list[str], count: int) -> tuple[str, ...]:
     tags: tuple[str, ...] = ()
     several = False  # tags from several columns: their union may repeat one
     for index in plan.tags:
         if index < count and (cell := cells[index].strip()):
             several = bool(tags)
             tags = (*tags, *_tags_of(cell)) if tags else _tags_of(cell)
+    return tuple(dict.fromkeys(tags)) if several else tags
+
+
+def _custom(plan: _Plan, cells: list[str], count: int) -> dict[str, str]:
     custom: dict[str, str] = {}
     for index, key in plan.custom:
         if index < count and (cell := cells[index].strip()):
             custom[key] = cell
+    return custom
 
-    warnings: list[str] = []
-    fields: dict[str, object] = {}
-    country = None
-    if "country" in values:
-        country = _country_of(values["country"])
-        if country:
-            fields["country"] = country
-        else:
-            warnings.append(f"unknown country {values['country']!r} ignored")
-    region = country or config.default_region
 
+def _phones(phone_cells: list[tuple[str, str]], region: str | None
+            ) -> tuple[list[Phone], ParsedPhone | None, list[str]]:
+    """The row's numbers parsed (each once), the first one parsed, and why others were not."""
     phones: list[Phone] = []
     first_parsed: ParsedPhone | None = None
     errors: list[str] = []
@@ -356,48 +233,56 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
             continue
         phones.append((parsed.e164, parsed.extension, _label(column, parsed), parsed.is_mobile,
                        parsed.country))
-    if not phones:
-        return row_no, "; ".join(errors) if errors else "no phone number"
-    if errors:
-        warnings.extend(f"number skipped: {error}" for error in errors)
+    return phones, first_parsed, errors
 
+
+def _country(values: dict[str, str], fields: dict, warnings: list[str]) -> str | None:
+    if "country" not in values:
+        return None
+    country = _country_of(values["country"])
+    if country:
+        fields["country"] = country
+    else:
+        warnings.append(f"unknown country {values['country']!r} ignored")
+    return country
+
+
+def _names_and_address(values: dict[str, str], fields: dict) -> None:
     if "full_name" in values and not ("first_name" in values or "last_name" in values):
         values["first_name"], values["last_name"] = split_full_name(values["full_name"])
     for name in ("first_name", "last_name", "postcode", "city"):
         if values.get(name):
             fields[name] = _CLEAN_TEXT[name](values[name])
     if values.get("street"):
-        fields["street"] = _clean_text(values["street"], _MAX_LEN["street"])
+        fields["street"] = clean_text(values["street"], _MAX_LEN["street"])
+
+
+def _email(values: dict[str, str], fields: dict, warnings: list[str]) -> None:
     if "email" in values:
         email = values["email"].lower()
         if _EMAIL.match(email) and len(email) <= 320:
             fields["email"] = email
         else:
             warnings.append(f"invalid email {values['email']!r} ignored")
+
+
+def _language(values: dict[str, str], fields: dict, warnings: list[str]) -> None:
     if "language" in values:
         language = normalize_language(values["language"])
         if language:
             fields["language"] = language
         else:
             warnings.append(f"unknown language {values['language']!r} ignored")
+
+
+def _date_of_birth(values: dict[str, str], fields: dict, warnings: list[str],
+                   month_first: bool) -> None:
     if "date_of_birth" in values:
-        born = parse_birth_date(values["date_of_birth"], (country or config.default_region)
-                                in MONTH_FIRST_REGIONS)
+        born = parse_birth_date(values["date_of_birth"], month_first)
         if born:
             fields["date_of_birth"] = born
         else:
             warnings.append(f"invalid date of birth {values['date_of_birth']!r} ignored")
-    zone = time_zone_for(first_parsed, country, values.get("postcode"))
-    if zone:
-        fields["time_zone"] = zone
-    key = _keyed(plan.hasher, values.get("household", ""), values.get("street", ""),
-                 values.get("postcode", ""), values.get("city", ""))
-    if several:
-        tags = tuple(dict.fromkeys(tags))
-    opted_out = any(index < count and is_opt_out(target, cells[index])
-                    for index, target in plan.optouts)
-    return (row_no, tuple(map(fields.get, CONTACT_FIELDS)), tuple(phones), tags,
-            custom or None, key, tuple(warnings), opted_out)
 
 
 _CONFIG: NormalizeConfig | None = None
@@ -490,3 +375,12 @@ def _put(out, message) -> None:
         except queue.Full:
             if parent is not None and not parent.is_alive():
                 os._exit(1)
+
+
+# The field normalizers live in contact_values; importers of this module find them here too.
+__all__ = [
+    "CONTACT_FIELDS", "WORKER_DONE", "WORKER_FAILED", "CleanRow", "NormalizeConfig", "Phone",
+    "RejectedRow", "chunks", "household_key", "init_worker", "normalize_chunk",
+    "normalize_country", "normalize_language", "normalize_row", "parse_birth_date",
+    "read_and_clean", "share_of_chunks", "split_full_name",
+]

@@ -33,9 +33,6 @@ from ringround.queue.leasing import (
     lease_batch,
     lease_next,
     operation_running,
-    release_target,
-    renew_leases,
-    return_batch,
 )
 from ringround.queue.materialize import materialize_targets, refresh_operations, source_filter
 from ringround.queue.reasons import (
@@ -46,6 +43,7 @@ from ringround.queue.reasons import (
     next_callable_zone,
     stats_for_agent,
 )
+from ringround.queue.releases import release_target, renew_leases, return_batch
 from ringround.queue.results import (
     EDIT_WINDOW,
     RecordOutcome,

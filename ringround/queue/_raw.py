@@ -91,10 +91,14 @@ def _result_processor(column, dialect: Dialect, shared: bool):
 
 
 class JSONText(TypeDecorator):
-    """A JSON value read as its text (see `as_text`); a DriverStatement decodes it."""
+    """A JSON value read as its text (see `as_text`), decoded after the read (by a
+    DriverStatement once per distinct text; through SQLAlchemy, at every read)."""
 
     impl = Text
     cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return json.loads(value) if value is not None else None
 
 
 def as_text(column, label: str):
@@ -122,7 +126,7 @@ def _sqlite_datetime_out(value: str) -> datetime:
 def _shared_json(proc):
     """Decode a read-only JSON column once per distinct text (an operation's rules are read
     at every lease and result, and change rarely). Callers must not modify the value: the
-    same object is returned for the same text, so caches may key on its identity."""
+    same object is returned for the same text."""
     memo: dict[str, Any] = {}
 
     def decode(value):

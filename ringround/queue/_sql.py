@@ -1,16 +1,16 @@
-"""Prebuilt statements for the queue's hot path, and the operation's rules, cached.
+"""What the queue reads of an operation, in one row, and its typed rules, cached.
 
-Building a SQLAlchemy statement (and its cache key) costs more than running a one-row query
-on SQLite, so the hot statements are built once, with bind parameters, and reused.
+The queue reads an operation's columns (and its organization's call gap) with each lease and
+result, in the same statement as the rest (`operation_columns`). Parsing the rules from their
+JSON costs more than the read: `rules_of` keeps them by (operation id, `updated_at`), which
+every write to the operation changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import JSON, bindparam, func, select, update
+from sqlalchemy import JSON, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
@@ -18,17 +18,11 @@ from ringround.dispositions import Disposition, disposition_map
 from ringround.models import Operation, OptOut, Organization, Target
 from ringround.operation_rules import OperationRules, rules_for
 from ringround.queue._raw import as_text
+from ringround.queue.statements import prebuilt
 
-_STATEMENTS: dict[Any, Any] = {}
-
-
-def prebuilt(key, build: Callable[[], Any]):
-    """The statement under `key`, built on first use."""
-    stmt = _STATEMENTS.get(key)
-    if stmt is None:
-        stmt = _STATEMENTS[key] = build()
-    return stmt
-
+# Literals, so the partial indexes apply (ix_targets_ready, ix_targets_leased).
+WAITING_SQL = text("targets.state = 'waiting'")
+LEASED_SQL = text("targets.state = 'leased'")
 
 # The operation's rules as JSON, only ever read by the queue.
 RULE_COLUMNS = frozenset({"dispositions", "retry_rules", "exclusions", "time_zones",
@@ -36,7 +30,7 @@ RULE_COLUMNS = frozenset({"dispositions", "retry_rules", "exclusions", "time_zon
 OPERATION_FIELDS = (
     "id", "organization_id", "state", "starts_at", "ends_at", "time_zones", "dispositions",
     "retry_rules", "exclusions", "cooldown_minutes", "max_calls_per_person", "window_start",
-    "window_end", "weekdays",
+    "window_end", "weekdays", "updated_at",
 )
 
 
@@ -65,7 +59,7 @@ class OperationView:
     __slots__ = ("id", "organization_id", "state", "starts_at", "ends_at", "time_zones",
                  "dispositions", "retry_rules", "exclusions", "cooldown_minutes",
                  "max_calls_per_person", "window_start", "window_end", "weekdays",
-                 "call_gap_minutes")
+                 "updated_at", "call_gap_minutes")
 
     def __init__(self, row, prefix: str):
         for name in self.__slots__:
@@ -95,57 +89,40 @@ def _id_of(instance) -> int:
     return identity[0] if identity else instance.id
 
 
-@lru_cache(maxsize=256)
-def _cached_rules(_key, row) -> tuple[OperationRules, dict[str, Disposition]]:
-    return rules_for(row), disposition_map(row.dispositions)
+Rules = tuple[OperationRules, dict[str, Disposition]]
 
 
-def rules_of(row) -> tuple[OperationRules, dict[str, Disposition]]:
-    """The typed rules and dispositions of an operation row, cached by their content (and,
-    for an OperationView read by a DriverStatement, by the identity of its shared JSON)."""
-    if isinstance(row, OperationView):
-        sources = (row.dispositions, row.retry_rules, row.exclusions)
-        key = (row.id, id(sources[0]), id(sources[1]), id(sources[2]), row.window_start,
-               row.window_end, row.weekdays, row.cooldown_minutes, row.max_calls_per_person)
-        hit = _by_identity.get(key)
-        # The entry keeps its sources alive, so their ids cannot be reused meanwhile.
-        if hit is not None and all(a is b for a, b in zip(hit[0], sources, strict=True)):
-            return hit[1]
-        found = _rules_by_content(row)
-        if len(_by_identity) > 256:
-            _by_identity.clear()
-        _by_identity[key] = (sources, found)
+class RulesCache:
+    """An operation's typed rules and dispositions, by (operation id, `updated_at`).
+
+    `updated_at` is set at every write to the operation (TimestampMixin's `onupdate`, to the
+    microsecond), and is read in the same statement as the rules: an operation whose rules
+    change gets a new key. Bounded: emptied when full."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._entries: dict[tuple[int, datetime], Rules] = {}
+
+    def get(self, row) -> Rules:
+        """The rules of an operation row (any object with the operation's columns)."""
+        key = (row.id, row.updated_at)
+        found = self._entries.get(key)
+        if found is None:
+            found = rules_for(row), disposition_map(row.dispositions)
+            if row.updated_at is None:  # never written through SQLAlchemy: no version
+                return found
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[key] = found
         return found
-    return _rules_by_content(row)
 
 
-# Shared JSON (ringround.queue._raw) is never modified, so its identity stands for its content.
-_by_identity: dict[tuple, tuple[tuple, tuple[OperationRules, dict[str, Disposition]]]] = {}
+RULES = RulesCache()
 
 
-def _rules_by_content(row) -> tuple[OperationRules, dict[str, Disposition]]:
-    key = (row.id, repr(row.dispositions), repr(row.retry_rules), repr(row.exclusions),
-           row.window_start, row.window_end, row.weekdays, row.cooldown_minutes,
-           row.max_calls_per_person)
-    return _cached_rules(key, _Hashable(row))
-
-
-class _Hashable:
-    """Wraps a row so lru_cache hashes by the key alone (JSON columns are unhashable)."""
-
-    __slots__ = ("row",)
-
-    def __init__(self, row):
-        self.row = row
-
-    def __hash__(self):
-        return 0
-
-    def __eq__(self, other):
-        return True
-
-    def __getattr__(self, name):
-        return getattr(self.row, name)
+def rules_of(row) -> Rules:
+    """The typed rules and dispositions of an operation row (cached, see RulesCache)."""
+    return RULES.get(row)
 
 
 def opted_out_statement():
@@ -164,5 +141,6 @@ def sibling_count(t):
                                       s.c.id != t.c.id).scalar_subquery()
 
 
-__all__ = ["operation_row", "opted_out_statement", "prebuilt", "rules_of", "sibling_count",
-           "target_columns", "update"]
+__all__ = ["LEASED_SQL", "RULES", "WAITING_SQL", "RulesCache", "operation_row",
+           "opted_out_statement", "prebuilt", "rules_of", "sibling_count", "target_columns",
+           "update"]

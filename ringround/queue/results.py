@@ -36,7 +36,6 @@ from ringround.models import (
 )
 from ringround.operation_rules import OperationRules
 from ringround.optouts import opt_out
-from ringround.queue._raw import DriverStatement
 from ringround.queue._sql import (
     RULE_COLUMNS,
     OperationView,
@@ -51,6 +50,7 @@ from ringround.queue._tx import begin_write, is_postgresql
 from ringround.queue.checks import BUILTIN_FIELDS, answer_matches, usable_phone
 from ringround.queue.exclusions import contacts_changed
 from ringround.queue.leasing import QueueError, _now
+from ringround.queue.statements import runnable
 
 EDIT_WINDOW = timedelta(minutes=10)
 
@@ -231,7 +231,7 @@ def _save_target(session: Session, target: _TargetRow,
                  connection: Connection | None = None) -> None:
     params = {f"new_{name}": getattr(target, name) for name in _SNAPSHOT}
     params["target_id"] = target.id
-    prebuilt("save_target", lambda: DriverStatement(_save_statement)).run(
+    runnable("save_target", _save_statement).run(
         connection or session.connection(), params)
 
 
@@ -262,18 +262,25 @@ def _insert_statement():
     """INSERT ... SELECT ... WHERE NOT EXISTS (same client id) RETURNING id.
 
     The NOT EXISTS runs with a fresh snapshot: a resend that waited on the target's lock
-    sees the attempt its twin just committed, and inserts nothing."""
+    sees the attempt its twin just committed, and inserts nothing. Parameters `a_<column>`
+    (SQLAlchemy reserves a column's own name for the SET or VALUES it adds)."""
     a = Attempt.__table__
-    values = select(*[bindparam(name, type_=a.c[name].type) for name in _INSERT_COLUMNS]).where(
+    values = select(*[bindparam(f"a_{name}", type_=a.c[name].type)
+                      for name in _INSERT_COLUMNS]).where(
         ~exists().where(a.c.client_id == bindparam("client_id_again", type_=a.c.client_id.type)))
     return insert(a).from_select(list(_INSERT_COLUMNS), values).returning(a.c.id)
+
+
+def _insert_params(values: dict[str, Any]) -> dict[str, Any]:
+    params = {f"a_{name}": value for name, value in values.items()}
+    params["client_id_again"] = values["client_id"]
+    return params
 
 
 def _insert_attempt(connection: Connection, values: dict[str, Any]) -> int | None:
     """The new attempt's id, or None if one with this client id exists already."""
     # Columns missing from `values` are NULL (the statement's default for each parameter).
-    row = prebuilt("insert_attempt", lambda: DriverStatement(_insert_statement)).first(
-        connection, {**values, "client_id_again": values["client_id"]})
+    row = runnable("insert_attempt", _insert_statement).first(connection, _insert_params(values))
     return row[0] if row else None
 
 
@@ -291,10 +298,10 @@ def _insert_and_save(connection: Connection, values: dict[str, Any], target: _Ta
                      ) -> int | None:
     """Insert the attempt and save the decided target; None (and nothing saved) if an
     attempt with this client id exists already."""
-    params = {**values, "client_id_again": values["client_id"]}
+    params = _insert_params(values)
+    params["target_id"] = target.id
     params.update({f"new_{name}": getattr(target, name) for name in _SNAPSHOT})
-    row = prebuilt("insert_and_save", lambda: DriverStatement(_insert_and_save_statement)
-                   ).first(connection, params)
+    row = runnable("insert_and_save", _insert_and_save_statement).first(connection, params)
     return row[0] if row else None
 
 
@@ -319,8 +326,8 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
     now = _now(now)
     connection = begin_write(session)
     lock = connection.dialect.name == "postgresql"
-    statement = prebuilt(("result", lock), lambda: DriverStatement(
-        lambda: _result_statement(lock), frozenset(f"op_{c}" for c in RULE_COLUMNS)))
+    statement = runnable(("result", lock), lambda: _result_statement(lock),
+                         frozenset(f"op_{c}" for c in RULE_COLUMNS))
     row = statement.first(connection, {"target_id": result.target_id,
                                        "client_id": result.client_id})
     if row is None or row.operation_id != result.operation_id:

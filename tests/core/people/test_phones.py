@@ -1,9 +1,17 @@
-"""Parsing numbers as people write them."""
+"""Parsing numbers as people write them: every test runs with both readers (plain and fast)."""
 
 import pytest
 from phonenumbers import timezone as pn_timezone
 
-from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
+from ringround.phone_readers import FastReader, PlainReader
+from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for, use_reader
+
+
+@pytest.fixture(autouse=True, params=[FastReader, PlainReader], ids=["fast", "plain"])
+def reader(request):
+    """The shared suite: `phonenumbers`' public API alone, and our shortcuts."""
+    with use_reader(request.param()):
+        yield request.param
 
 
 @pytest.mark.parametrize("raw, region, e164, extension, mobile", [
@@ -58,9 +66,10 @@ def test_time_zone_refined_by_postcode_when_number_spans_zones():
         "America/New_York"  # a number in one zone keeps it
 
 
-def test_fast_paths_agree_with_phonenumbers_everywhere():
-    """Our shortcuts (own parse for plain numbers, one regex for the special types) must give
-    exactly what `phonenumbers` gives, for every region, type and way of writing."""
+def test_both_readers_agree_with_phonenumbers_everywhere():
+    """Our cleaning and shortcuts (own parse for plain numbers, one regex for the special
+    types) must give exactly what `phonenumbers` gives, for every region, type and way of
+    writing."""
     import random
 
     import phonenumbers as pn

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from sqlalchemy.exc import SAWarning
 
 from ringround.extensions import db as _db
 from ringround.models import (
@@ -21,6 +23,7 @@ from ringround.models import (
     User,
 )
 from ringround.queue import materialize_targets
+from ringround.queue.statements import use_plain_statements
 
 # A Tuesday, 18:00 UTC: 13:00 in New York, 10:00 in Los Angeles, 19:00 in Paris.
 NOW = datetime(2026, 3, 17, 18, 0, tzinfo=UTC)
@@ -84,6 +87,24 @@ class QueueWorld:
             _db.session.commit()
             _db.session.refresh(op)
         return op
+
+
+@pytest.fixture(autouse=True, params=["driver", "plain"])
+def statement_kind(request):
+    """Every queue test runs twice: with the fast statements (on the driver's cursor) and
+    with the same statements through SQLAlchemy (ringround.queue.statements)."""
+    if request.param == "plain":
+        # PostgreSQL's attempt-and-target statement updates the target FROM the one-row CTE
+        # of the new attempt, on purpose; SQLAlchemy's linter warns when it executes it.
+        # (pytest restores the warning filters after each test.)
+        warnings.filterwarnings("ignore", 'UPDATE statement has a cartesian product between '
+                                'FROM element.s. "(targets|new_attempt)" and FROM element '
+                                '"(targets|new_attempt)"',
+                                SAWarning)
+        with use_plain_statements():
+            yield request.param
+    else:
+        yield request.param
 
 
 @pytest.fixture

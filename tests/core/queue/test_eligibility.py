@@ -262,11 +262,11 @@ def test_opted_out_exclusion_removes_instead_of_holding(world):
 
 
 def test_prefer_tags_shared_by_many_look_a_window_ahead(any_world, monkeypatch):
-    from ringround.queue import leasing
+    from ringround.queue import candidates
 
     world = any_world
-    monkeypatch.setattr(leasing, "PREFER_WINDOW", 3)
-    monkeypatch.setattr(leasing, "_tag_counts", {})
+    monkeypatch.setattr(candidates, "PREFER_WINDOW", 3)
+    monkeypatch.setattr(candidates, "_tag_counts", {})
     people = [world.contact(f"P{i}", tags=["es"] if i in (2, 3, 4, 5) else [])
               for i in range(8)]
     op = world.operation(people)
