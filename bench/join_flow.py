@@ -44,7 +44,7 @@ def main() -> None:
     from ringround.enrollment import create_join_link, join_path
     from ringround.extensions import db
     from ringround.models import Operation
-    from ringround.signup import save_signup_form
+    from ringround.signup_forms import save_signup_form
     from sharing.qr import qr_png, qr_svg
 
     tmp = Path(tempfile.mkdtemp())

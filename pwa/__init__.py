@@ -9,14 +9,14 @@ def register(app: Flask) -> None:
     """Register the console's and the caller app's blueprints and navigation."""
     from pwa.auth import bp as auth_bp
     from pwa.caller import bp as caller_bp
-    from pwa.console import bp as console_bp
-    from pwa.console import register_nav as register_console_nav
-    from pwa.contacts import bp as contacts_bp
-    from pwa.contacts import register_nav as register_contacts_nav
-    from pwa.failed_jobs import bp as failed_jobs_bp
-    from pwa.operations import bp as operations_bp
-    from pwa.operations import register_nav as register_operations_nav
-    from pwa.share_contact import bp as share_contact_bp
+    from pwa.caller.share_contact import bp as share_contact_bp
+    from pwa.console.contacts import bp as contacts_bp
+    from pwa.console.contacts import register_nav as register_contacts_nav
+    from pwa.console.failed_jobs import bp as failed_jobs_bp
+    from pwa.console.operation_pages import bp as operations_bp
+    from pwa.console.operation_pages import register_nav as register_operations_nav
+    from pwa.console.overview import bp as console_bp
+    from pwa.console.overview import register_nav as register_console_nav
     from pwa.shell import bp as shell_bp
 
     app.register_blueprint(shell_bp)

@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from pwa.forms import LanguageForm, LoginForm, SetPasswordForm, SetupForm
+from pwa.console.forms import LanguageForm, LoginForm, SetPasswordForm, SetupForm
 from ringround.accounts import (
     AccountError,
     authenticate,

@@ -81,7 +81,7 @@ def register_blueprints(app: Flask) -> None:
 
 # Modules that declare background jobs: imported so that every worker knows every job.
 JOB_MODULES = ("ringround.background", "ringround.people.jobs", "ringround.periodic_jobs",
-               "sms.jobs", "sms.calls", "sms.outbound", "sms.bridge", "sms.reconcile")
+               "sms.jobs", "sms.voice.legs", "sms.outbound", "sms.voice.bridge", "sms.reconcile")
 
 
 def register_jobs(app: Flask) -> None:

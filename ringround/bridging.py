@@ -30,7 +30,7 @@ class BridgeProgress:
 
 
 class CampaignLine(Protocol):
-    """What the telephony package offers the caller app (see `sms.bridge.SmsCampaignLine`)."""
+    """What the telephony package offers the caller app (see `sms.voice.bridge.SmsCampaignLine`)."""
 
     def place(self, session: Session, operation: Operation, agent: User, target_id: int,
               client_id: str) -> object:

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from sharing.join import bp as join_bp
 from sharing.logs import RedactJoinTokens
-from sharing.signups import bp as signup_bp
+from sharing.signup_pages import bp as signup_bp
 from sharing.views import bp
 from web.nav import add_console_nav
 

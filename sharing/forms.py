@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from ringround.signup import FIELD_KEYS
+from ringround.signup_forms import FIELD_KEYS
 from web.choices import options
 
 LANGUAGES = [
@@ -127,7 +127,7 @@ for _key in FIELD_KEYS:
 
 
 def public_signup_form_class(fields: dict[str, str]) -> type[FlaskForm]:
-    """A form class with the fields one sign-up form asks (checked by ringround.signup)."""
+    """A form class with the fields one sign-up form asks (checked by ringround.signup_forms)."""
 
     class PublicSignupForm(FlaskForm):
         consent = BooleanField()

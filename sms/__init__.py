@@ -8,11 +8,11 @@ from flask_babel import lazy_gettext as _l
 from ringround.bridging import register_campaign_line
 from ringround.extensions import csrf
 from ringround.texting import register_texting
-from sms.bridge import SmsCampaignLine
 from sms.cli import telephony_cli
 from sms.provider import build_provider
 from sms.simulator_views import sim
 from sms.texting import ProviderTexting
+from sms.voice.bridge import SmsCampaignLine
 from sms.webhooks import hooks
 from web.nav import add_console_nav
 

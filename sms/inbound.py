@@ -20,8 +20,8 @@ from ringround.models import (
 )
 from ringround.optouts import contacts_with_number, is_opted_out, opt_in, opt_out
 from ringround.sms_keywords import Keyword, provider_answers, recognize
+from sms.keyword_signup import awaiting_confirmation, continue_conversation, open_conversation
 from sms.language import contact_locale
-from sms.signup import awaiting_confirmation, continue_conversation, open_conversation
 
 log = logging.getLogger(__name__)
 KINDS = {Keyword.STOP: "optout", Keyword.START: "optin", Keyword.HELP: "help"}

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from ringround.background import crontab, enqueue_after_commit, periodic_job
 from ringround.extensions import db
 from ringround.models import CallLeg, Direction, LegKind, Message, utcnow
-from sms.bridge import OVER
-from sms.calls import TERMINAL, on_leg_status
 from sms.outbound import DISPATCHING, FAILED, deliver_text, on_message_status
 from sms.provider import ProviderError, get_provider
+from sms.voice.bridge import OVER
+from sms.voice.legs import TERMINAL, on_leg_status
 
 BATCH = 200
 # Twilio's statuses of a text it has not sent on yet. "sent" is not asked about: many

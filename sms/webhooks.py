@@ -1,6 +1,6 @@
 """The provider's webhooks. Every route here is signature-checked (and only these are exempt
 from CSRF): inbound texts, message status, inbound calls, call status and AMD callbacks, and
-the TwiML steps of bridged calls and call-in shifts (sms/voice.py)."""
+the TwiML steps of bridged calls and call-in shifts (sms/voice/answering.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ from sqlalchemy import select
 from ringround.extensions import db
 from ringround.models import CallLeg, Message
 from ringround.status_order import sequence_number
-from sms import bridge, callin
-from sms.calls import on_leg_status
 from sms.inbound import handle_inbound_text
 from sms.language import Hearer, leg_locale, volunteer_locale
 from sms.outbound import on_message_status
 from sms.provider import get_provider
 from sms.security import first_delivery, signed_webhook
-from sms.voice import answer_inbound_call
-from sms.voice import unknown_caller_choice as answer_unknown_caller
+from sms.voice import bridge
+from sms.voice import call_in as callin
+from sms.voice.answering import answer_inbound_call
+from sms.voice.answering import unknown_caller_choice as answer_unknown_caller
+from sms.voice.legs import on_leg_status
 
 hooks = Blueprint("telephony_hooks", __name__, url_prefix="/telephony/hooks")
 

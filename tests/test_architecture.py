@@ -60,7 +60,7 @@ def _core_may_use_flask_context(path: Path) -> bool:
     return _name(path) == "ringround/app.py" or path.name.endswith("cli.py")
 
 
-# pwa/caller.py imports sms.bridge for bridged calls; the `ucresults` branch of #18 puts a
+# pwa/caller.py imports sms.voice.bridge for bridged calls; the `ucresults` branch of #18 puts a
 # core interface between them. Drop this mark when it lands (strict: it then fails as XPASS).
 # Modules allowed to break a rule for now, with the reason (none today).
 _WAITING: dict[str, str] = {}
@@ -102,8 +102,8 @@ def test_the_core_has_no_http(path: Path):
 def test_the_checks_see_what_they_look_for(tmp_path):
     """The parser finds imports inside functions and `flask.request` by attribute."""
     module = tmp_path / "example.py"
-    module.write_text("import flask\n\ndef f():\n    from sms.bridge import x\n"
+    module.write_text("import flask\n\ndef f():\n    from sms.voice.bridge import x\n"
                       "    from flask import current_app\n    return flask.request\n")
-    assert (4, "sms.bridge", "x") in _imports(module)
+    assert (4, "sms.voice.bridge", "x") in _imports(module)
     assert _flask_context_uses(module) == ["line 5: from flask import current_app",
                                            "line 6: flask.request"]

@@ -45,7 +45,7 @@ from ringround.models.messaging import Direction, Message
 from ringround.models.simulator import SimCall, SimText
 from ringround.people import jobs
 from ringround.queue import materialize_targets
-from ringround.signup import save_signup_form
+from ringround.signup_forms import save_signup_form
 from tests import factories
 from tests.caller_fixtures import FIELD_SETTINGS, QUESTIONNAIRE, afternoon_zone
 from tests.conftest import make_app

@@ -6,7 +6,7 @@ from datetime import datetime, time
 
 from flask_babel import force_locale
 
-from pwa import formats
+from web import formats
 
 
 def test_each_locale_writes_its_own_formats(app):

@@ -21,7 +21,7 @@ from ringround.extensions import babel, db
 from ringround.models import ContactPhone, Organization, User
 from sms.inbound import handle_inbound_text
 from sms.provider import get_provider
-from sms.voice import answer_inbound_call
+from sms.voice.answering import answer_inbound_call
 from tests import test_permissions as permissions
 from tests.conftest import make_app
 from tests.i18n_support import (

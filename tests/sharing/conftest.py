@@ -23,7 +23,7 @@ from ringround.models import (
     SimText,
     User,
 )
-from ringround.signup import save_signup_form
+from ringround.signup_forms import save_signup_form
 from tests import factories
 from tests.conftest import csrf_token_from
 

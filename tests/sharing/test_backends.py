@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ringround.enrollment import EnrollmentError, create_join_link, enroll
 from ringround.extensions import db
 from ringround.models import Contact, JoinLink, OperationMember, Target, User
-from ringround.signup import submit_signup
+from ringround.signup_forms import submit_signup
 from tests import factories
 from tests.sharing.conftest import build_world
 

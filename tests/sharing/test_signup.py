@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ringround.models import Consent, Contact, ContactPhone, SignupForm, Target
-from ringround.signup import SignupError, form_for_keyword, save_signup_form
+from ringround.signup_forms import SignupError, form_for_keyword, save_signup_form
 from tests.sharing.conftest import form_post, sign_in
 
 

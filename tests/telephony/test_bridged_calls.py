@@ -18,7 +18,7 @@ from ringround.models import (
     TargetState,
 )
 from ringround.queue import ResultIn, lease_next, record_result
-from sms.bridge import BridgeError, prepare_bridged_call, queue_bridged_call
+from sms.voice.bridge import BridgeError, prepare_bridged_call, queue_bridged_call
 from tests.telephony.conftest import CAMPAIGN, PUBLIC, post_signed
 from tests.telephony.flows import PhoneBank
 

@@ -30,10 +30,10 @@ from ringround.models import (
     utcnow,
 )
 from ringround.optouts import may_contact, may_text
-from sms.bridge import _agent_available
 from sms.outbound import send_followup, send_text
 from sms.pacing import take_slot
 from sms.reconcile import reconcile_calls, reconcile_texts
+from sms.voice.bridge import _agent_available
 from tests.caller_fixtures import sign_in
 from tests.conftest import csrf_token_from
 from tests.telephony.conftest import post_signed, twilio_error

@@ -13,7 +13,7 @@ from ringround.models import (
     SignupForm,
     Target,
 )
-from ringround.signup import save_signup_form
+from ringround.signup_forms import save_signup_form
 from tests.telephony.conftest import CAMPAIGN
 from tests.telephony.flows import PhoneBank
 

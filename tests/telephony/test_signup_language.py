@@ -7,7 +7,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 
 from ringround.extensions import db
-from ringround.signup import save_signup_form
+from ringround.signup_forms import save_signup_form
 from tests.telephony.conftest import CAMPAIGN, PUBLIC
 from tests.telephony.flows import PhoneBank
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ringround.extensions import db
 from ringround.models import Conversation, Message, OperationState, Target
 from ringround.optouts import is_opted_out
-from ringround.signup import save_signup_form
+from ringround.signup_forms import save_signup_form
 from sms.outbound import send_text
 from tests.conftest import post_form
 from tests.telephony.conftest import CAMPAIGN, post_signed

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import select
 
-from pwa.charts import bar_chart
+from pwa.console.charts import bar_chart
 from ringround import operations as ops
 from ringround.models import (
     Attempt,

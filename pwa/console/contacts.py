@@ -29,7 +29,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from pwa.forms import CsrfForm
+from pwa.console.forms import CsrfForm
 from ringround.extensions import db, htmx
 from ringround.models import (
     Attempt,

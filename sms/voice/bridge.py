@@ -35,13 +35,13 @@ from ringround.models import (
 )
 from ringround.optouts import may_contact
 from ringround.quiet_hours import quiet_hours
-from sms.calls import TERMINAL, legs_of, new_leg, release_job
 from sms.jobs import defer
 from sms.links import hook_url
 from sms.pacing import take_slot
 from sms.provider import ProviderError, get_provider
 from sms.provider.steps import CallRequest, Dial, Gather, Hangup, Redirect, Say, VoiceStep
 from sms.telephony_numbers import default_number
+from sms.voice.legs import TERMINAL, legs_of, new_leg, release_job
 
 RING_SECONDS = 25
 
@@ -284,7 +284,7 @@ def bridge_screen(session: Session, contact_leg: CallLeg, answered_by: str | Non
                   ) -> list[VoiceStep]:
     """Run on the contact's side before connecting: a machine gets the operation's message
     (or nothing) and the call ends; a person is connected (an empty reply)."""
-    from sms.calls import is_machine
+    from sms.voice.legs import is_machine
 
     if not is_machine(answered_by):
         return []
@@ -306,7 +306,7 @@ DIAL_OUTCOMES = {
 
 def bridge_done(session: Session, agent_leg: CallLeg, dial_status: str) -> list[VoiceStep]:
     """The contact's side ended: tell the volunteer how, then hang up (the app goes on)."""
-    from sms.calls import is_machine
+    from sms.voice.legs import is_machine
 
     contact_leg = next((leg for leg in legs_of(session, agent_leg)
                         if leg.kind == LegKind.BRIDGE_CONTACT), None)

@@ -15,14 +15,14 @@ from ringround.campaign_numbers import organization_for_number, organizations_se
 from ringround.models import CallInCode, CallLeg, LegKind, Organization, User
 from ringround.optouts import contacts_with_number
 from ringround.sms_keywords import Keyword, recognize
-from sms.bridge import answer_callback
-from sms.callin import ask_code, check_code
-from sms.calls import new_leg
 from sms.inbound import stop
 from sms.language import contact_locale, volunteer_locale
 from sms.links import hook_url
 from sms.provider import get_provider
 from sms.provider.steps import Gather, Hangup, Say, VoiceStep
+from sms.voice.bridge import answer_callback
+from sms.voice.call_in import ask_code, check_code
+from sms.voice.legs import new_leg
 
 CALL_BACK_KEY, STOP_KEY = "1", "9"
 MENU_TRIES = 2

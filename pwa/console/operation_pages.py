@@ -26,8 +26,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from pwa import operation_forms as forms
-from pwa.charts import bar_chart
+from pwa.console import operation_forms as forms
+from pwa.console.charts import bar_chart
 from ringround import operations as ops
 from ringround import questionnaires as qn
 from ringround.extensions import db, htmx

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from pwa.forms import AddMemberForm, OrganizationForm, SettingsForm, SwitchOrgForm
+from pwa.console.forms import AddMemberForm, OrganizationForm, SettingsForm, SwitchOrgForm
 from ringround.accounts import (
     AccountError,
     add_organizer,

@@ -31,10 +31,10 @@ from ringround.models import (
     utcnow,
 )
 from ringround.queue.accept import accept_result
-from sms.calls import new_leg
 from sms.links import hook_url
 from sms.provider.steps import Dial, Gather, Hangup, Redirect, Say, VoiceStep
 from sms.telephony_numbers import default_number
+from sms.voice.legs import new_leg
 
 KEY_GROUPS = {"1": DispositionGroup.CONTACTED, "2": DispositionGroup.NO_CONTACT,
               "3": DispositionGroup.REMOVE}

@@ -24,7 +24,7 @@ from ringround.models import (
 from ringround.optouts import opt_in
 from ringround.people.merge import upsert_contact
 from ringround.queue import materialize_targets
-from ringround.signup import form_for_keyword
+from ringround.signup_forms import form_for_keyword
 from ringround.sms_consent import START_WORDS, record_sms_consent
 
 CONVERSATION_HOURS = 24

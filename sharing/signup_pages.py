@@ -11,7 +11,7 @@ from ringround.extensions import db, limiter
 from ringround.i18n import choose_locale
 from ringround.models import Operation, Organization, OrgRole, SignupForm
 from ringround.organizations import default_region
-from ringround.signup import (
+from ringround.signup_forms import (
     FIELD_KEYS,
     SignupError,
     form_by_slug,

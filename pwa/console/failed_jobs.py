@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from huey.exceptions import HueyException
 
-from pwa.forms import CsrfForm
+from pwa.console.forms import CsrfForm
 from ringround.background import failed_jobs, queue_health, run_again
 from ringround.extensions import db
 from ringround.models import FailedJob

@@ -1,0 +1,2 @@
+"""The organizer console's pages: dashboard and settings, contacts, the operation wizard,
+failed jobs."""

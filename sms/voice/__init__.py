@@ -1,0 +1,1 @@
+"""Voice over the campaign line: answering calls, call-in mode, bridged calls and call legs."""
