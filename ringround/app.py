@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ringround.config import build_config, check_dev_mode
 from ringround.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from ringround.forking import track_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -43,6 +44,9 @@ def register_extensions(app: Flask) -> None:
     from ringround.sessions import load_user
 
     db.init_app(app)
+    with app.app_context():  # a forked worker (gunicorn --preload) opens connections of its own
+        for engine in db.engines.values():
+            track_engine(engine)
     migrate.init_app(
         app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True,
         render_item=render_item,
