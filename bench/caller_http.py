@@ -19,7 +19,9 @@ wall time: what the callers took from the server's two cores).
 
 `--app-root` runs gunicorn on another checkout of Ringround (say, main's worktree) with the same
 database and callers: before and after in one run. PostgreSQL uses $PG_URL when set, else a
-throwaway server on port 5631. gunicorn listens on ports 5632 (app) and 5633 (bare).
+throwaway server on port 5631. gunicorn listens on ports 5632 (app) and 5633 (bare);
+`--port-base P` moves the three to P, P+1, P+2. `BENCH_PROFILE_DIR=dir` writes each app
+worker's cProfile to dir/<pid>.prof when it stops (bench/caller_http_server/hooks.py).
 """
 
 from __future__ import annotations
@@ -399,8 +401,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--app-root", help="run gunicorn on this checkout (default: this one)")
     parser.add_argument("--label", help="a name for this configuration in the output")
+    parser.add_argument("--port-base", type=int, default=5631,
+                        help="PostgreSQL on this port, the app and bare gunicorns on the next two")
     parser.add_argument("--skip-app", action="store_true", help="only the bare baseline")
     args = parser.parse_args()
+    global APP_PORT, BARE_PORT, PG_PORT
+    PG_PORT, APP_PORT, BARE_PORT = args.port_base, args.port_base + 1, args.port_base + 2
     print(json.dumps(run(args)), flush=True)
 
 

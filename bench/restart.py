@@ -1,6 +1,7 @@
 """Benchmark: how long Ringround takes to answer /healthz again after kill -9 under load.
 
     python bench/restart.py [--backend sqlite|postgresql] [--runs 5] [--port 5691]
+                            [--modes preload,plain]
 
 Each run: start gunicorn (sync workers) on a database that a contacts import is writing to
 (the load: big transactions, a growing SQLite WAL) while clients poll /healthz; after
@@ -10,6 +11,9 @@ gunicorn again and time the first 200 from /healthz. Prints one JSON line per ru
 the CPU seconds gunicorn's processes used until that first 200: on a shared machine, the
 figure that does not depend on the others' load) and one summary line (median and max
 seconds), with the size of the `-wal` file left at each crash.
+`--modes` restarts gunicorn with `--preload` (the app built once in the master, then forked:
+what Procfile runs) and/or without it (each worker imports and builds the app), alternating
+run by run so that both meet the same load; the summary has one line per mode.
 PostgreSQL: `$PG_URL` when set, else a throwaway server.
 
 Our modules are byte-compiled first (`__pycache__/`, ignored by git), as `pip install .` does
@@ -87,10 +91,10 @@ def cpu_of_group(process: subprocess.Popen) -> float:
     return total
 
 
-def start_gunicorn(port: int, workers: int, env: dict) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, env: dict, preload: bool = True) -> subprocess.Popen:
     return subprocess.Popen(  # noqa: S603 - our own command
         [GUNICORN, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"],
+         "--log-level", "warning", *(["--preload"] if preload else []), "wsgi:app"],
         cwd=ROOT, env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -131,6 +135,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--load-seconds", type=float, default=8.0)
     parser.add_argument("--rows", type=int, default=300_000, help="rows the load imports")
+    parser.add_argument("--modes", default="preload",
+                        help="comma-separated: preload, plain (alternated run by run)")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="do not byte-compile our modules first")
     args = parser.parse_args()
@@ -146,10 +152,14 @@ def main() -> None:
                         "sharing", "wsgi.py"], cwd=ROOT, env=env, check=True)
     health = f"http://127.0.0.1:{args.port}/healthz"
     wal = scratch / "bench.sqlite-wal"
-    results, cpus = [], []
+    modes = args.modes.split(",")
+    results: dict[str, list[float]] = {mode: [] for mode in modes}
+    cpus: dict[str, list[float]] = {mode: [] for mode in modes}
+    loads: list[float] = []
     try:
         prepare(env)
-        for run in range(args.runs):
+        for run in range(args.runs * len(modes)):
+            mode = modes[run % len(modes)]
             web = start_gunicorn(args.port, args.workers, env)
             first_start = wait_healthy(health, 120)
             importer = subprocess.Popen(  # noqa: S603 - our own code
@@ -169,30 +179,34 @@ def main() -> None:
             for poller in pollers:
                 poller.join()
             wal_mb = wal.stat().st_size / 2**20 if wal.exists() else 0.0
-            web = start_gunicorn(args.port, args.workers, env)
+            web = start_gunicorn(args.port, args.workers, env, preload=mode == "preload")
             try:
                 seconds = wait_healthy(health, 120)
                 cpu = cpu_of_group(web)
             finally:
                 web.send_signal(signal.SIGTERM)
                 web.wait()
-            result = {"run": run + 1, "backend": args.backend, "restart_s": round(seconds, 2),
+            result = {"run": run + 1, "backend": args.backend, "mode": mode,
+                      "restart_s": round(seconds, 2),
                       "bytecode": not args.no_bytecode, "restart_cpu_s": round(cpu, 2),
                       "first_start_s": round(first_start, 2), "wal_mb_at_crash": round(wal_mb),
                       "load_avg_1m": round(os.getloadavg()[0], 2)}
-            results.append(seconds)
-            cpus.append(cpu)
+            results[mode].append(seconds)
+            cpus[mode].append(cpu)
+            loads.append(os.getloadavg()[0])
             print(json.dumps(result), flush=True)
     finally:
         if server:
             server.stop()
         subprocess.run(["rm", "-rf", str(scratch)], check=False)  # noqa: S603, S607
-    print(json.dumps({"backend": args.backend, "bytecode": not args.no_bytecode,
-                      "runs": len(results),
-                      "median_s": round(statistics.median(results), 2),
-                      "max_s": round(max(results), 2),
-                      "median_cpu_s": round(statistics.median(cpus), 2),
-                      "cpus": os.cpu_count()}))
+    for mode in modes:
+        print(json.dumps({"backend": args.backend, "mode": mode, "bytecode": not args.no_bytecode,
+                          "runs": len(results[mode]),
+                          "median_s": round(statistics.median(results[mode]), 2),
+                          "max_s": round(max(results[mode]), 2),
+                          "median_cpu_s": round(statistics.median(cpus[mode]), 2),
+                          "median_load_1m": round(statistics.median(loads), 2),
+                          "cpus": os.cpu_count()}))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ringround.config import build_config, check_dev_mode
 from ringround.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from ringround.forking import track_engine
 from ringround.keys import derive_keys, install_keys
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -44,6 +45,9 @@ def register_extensions(app: Flask) -> None:
     from web.language import page_locale
 
     db.init_app(app)
+    with app.app_context():  # a forked worker (gunicorn --preload) opens connections of its own
+        for engine in db.engines.values():
+            track_engine(engine)
     migrate.init_app(
         app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True,
         render_item=render_item,

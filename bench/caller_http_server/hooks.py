@@ -12,9 +12,11 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import time
 from pathlib import Path
 
 _counter: mmap.mmap | None = None
+_profile = None
 
 
 def _add(slot: int = 0) -> None:
@@ -83,10 +85,34 @@ def engine_of(app):
 
 
 def post_worker_init(worker) -> None:
+    global _profile
     from sqlalchemy import event
+
+    if os.environ.get("BENCH_PROFILE_DIR") and "bench_engine" not in worker.wsgi.extensions:
+        import cProfile
+
+        _profile = cProfile.Profile(time.process_time)  # CPU, not the busy machine's wait
 
     _open_counter()
     engine = engine_of(worker.wsgi)
     count = _count_sqlite if engine.dialect.name == "sqlite" else _count_psycopg
     event.listen(engine, "connect", lambda dbapi_connection, _record: count(dbapi_connection))
     engine.dispose()
+
+
+_requests = 0
+
+
+def pre_request(_worker, _request) -> None:
+    """Profile from the 50th request on: the templates compiled and the caches warm."""
+    global _requests
+    _requests += 1
+    if _profile is not None and _requests == 50:
+        _profile.enable()
+
+
+def worker_exit(_server, _worker) -> None:
+    """Write the worker's profile (`BENCH_PROFILE_DIR`), read with pstats."""
+    if _profile is not None:
+        _profile.disable()
+        _profile.dump_stats(str(Path(os.environ["BENCH_PROFILE_DIR"]) / f"{os.getpid()}.prof"))
