@@ -1,24 +1,34 @@
-"""Every HTML page: the organizer console and (later) the caller app."""
+"""Every HTML page: the organizer console and the caller app."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+# The console's route modules add their routes to their blueprint (`contacts.bp`,
+# `operation_pages.bp`) when imported: every one of them is imported here, before registering.
+from pwa.auth import bp as auth_bp
+from pwa.caller import bp as caller_bp
+from pwa.caller.share_contact import bp as share_contact_bp
+from pwa.console import (  # noqa: F401
+    contact_imports,
+    contact_page,
+    operation_dashboard,
+    operation_people,
+    operation_questions,
+    operation_wizard,
+)
+from pwa.console.contacts import bp as contacts_bp
+from pwa.console.contacts import register_nav as register_contacts_nav
+from pwa.console.failed_jobs import bp as failed_jobs_bp
+from pwa.console.operation_pages import bp as operations_bp
+from pwa.console.operation_pages import register_nav as register_operations_nav
+from pwa.console.overview import bp as console_bp
+from pwa.console.overview import register_nav as register_console_nav
+from pwa.shell import bp as shell_bp
+
 
 def register(app: Flask) -> None:
     """Register the console's and the caller app's blueprints and navigation."""
-    from pwa.auth import bp as auth_bp
-    from pwa.caller import bp as caller_bp
-    from pwa.caller.share_contact import bp as share_contact_bp
-    from pwa.console.contacts import bp as contacts_bp
-    from pwa.console.contacts import register_nav as register_contacts_nav
-    from pwa.console.failed_jobs import bp as failed_jobs_bp
-    from pwa.console.operation_pages import bp as operations_bp
-    from pwa.console.operation_pages import register_nav as register_operations_nav
-    from pwa.console.overview import bp as console_bp
-    from pwa.console.overview import register_nav as register_console_nav
-    from pwa.shell import bp as shell_bp
-
     app.register_blueprint(shell_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)

@@ -9,10 +9,19 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import pwa
+import sharing
+import sms
+import web
+from ringround.background import init_queue
+from ringround.cli import register_cli
 from ringround.config import build_config, check_dev_mode
 from ringround.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from ringround.forking import track_engine
 from ringround.keys import derive_keys, install_keys
+from ringround.migration_types import render_item
+from ringround.sessions import load_user
+from web.language import page_locale
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -40,10 +49,6 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
 
 
 def register_extensions(app: Flask) -> None:
-    from ringround.migration_types import render_item
-    from ringround.sessions import load_user
-    from web.language import page_locale
-
     db.init_app(app)
     with app.app_context():  # a forked worker (gunicorn --preload) opens connections of its own
         for engine in db.engines.values():
@@ -68,16 +73,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_web(app: Flask) -> None:
     """The base every page stands on: error pages, security headers, formats, layout."""
-    import web
-
     web.register(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    import pwa
-    import sharing
-    import sms
-
     pwa.register(app)
     sharing.register(app)
     sms.register(app)
@@ -89,14 +88,10 @@ JOB_MODULES = ("ringround.background", "ringround.people.jobs", "ringround.perio
 
 
 def register_jobs(app: Flask) -> None:
-    from ringround.background import init_queue
-
     init_queue(app)
     for module in JOB_MODULES:
         importlib.import_module(module)
 
 
 def register_commands(app: Flask) -> None:
-    from ringround.cli import register_cli
-
     register_cli(app)

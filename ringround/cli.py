@@ -5,11 +5,17 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app, url_for
 from flask.cli import AppGroup, with_appcontext
+from flask_migrate import upgrade
 from sqlalchemy import inspect
 
 from ringround.accounts import AccountError, create_organization, create_password_user
+from ringround.backup_cli import backup_cli
+from ringround.demo import build_demo
 from ringround.extensions import db
 from ringround.i18n import SUPPORTED_LOCALES
+from ringround.operation_cli import operations_cli
+from ringround.people.cli import contacts_cli
+from ringround.worker_cli import worker
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 
@@ -49,9 +55,6 @@ def demo(email: str, password: str, n_contacts: int, language: str,
          base_url: str | None) -> None:
     """Fill a demo organization with contacts, an operation and a join link; print the
     sign-in details, the operation's id and the links to open."""
-    from flask_migrate import upgrade
-
-    from ringround.demo import build_demo
 
     if not inspect(db.engine).has_table("organizations"):
         upgrade()  # the demo may be the very first command run on a new instance
@@ -82,11 +85,6 @@ def demo(email: str, password: str, n_contacts: int, language: str,
 
 def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
-    from ringround.backup_cli import backup_cli
-    from ringround.operation_cli import operations_cli
-    from ringround.people.cli import contacts_cli
-    from ringround.worker_cli import worker
-
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
     app.cli.add_command(contacts_cli)

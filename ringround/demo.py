@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringround.accounts import create_organization, create_password_user
+from ringround.enrollment import create_join_link, join_path, link_token, operation_links
 from ringround.i18n import check_language
 from ringround.models import (
     Contact,
@@ -104,8 +105,6 @@ def build_demo(session: Session, *, email: str, password: str, n_contacts: int =
 
 def _demo_join_path(session: Session, org: Organization, operation: Operation) -> str:
     """The demo operation's caller join link (made once, shown again on later runs)."""
-    from ringround.enrollment import create_join_link, join_path, link_token, operation_links
-
     for link in operation_links(session, operation.id):
         token = link_token(link)
         if token and link.revoked_at is None and link.label == "Demo":

@@ -27,6 +27,7 @@ from ringround.models import (
     utcnow,
 )
 from ringround.operation_errors import OperationError, actor_id
+from ringround.queue import materialize_targets
 
 
 def one_month_after(moment: datetime) -> datetime:
@@ -62,10 +63,6 @@ def refresh_targets(session: Session, operation: Operation) -> int | None:
 
 
 def _materialize(session: Session, operation: Operation) -> int | None:
-    try:
-        from ringround.queue import materialize_targets
-    except ImportError:  # the queue is built separately; without it no targets are made
-        return None
     session.flush()
     return materialize_targets(session, operation)
 

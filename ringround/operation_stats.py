@@ -34,6 +34,7 @@ from ringround.models import (
 from ringround.models.messaging import CallLeg, LegKind
 from ringround.operation_dispositions import disposition_rows
 from ringround.people.crm_export import profile_rows
+from ringround.queue import blocked_counts
 from ringround.spreadsheet_safety import safe_rows
 
 
@@ -72,10 +73,6 @@ def start_of_day(org: Organization | None, now: datetime) -> datetime:
 
 
 def _queue_blocked(session: Session, operation: Operation) -> dict[str, int] | None:
-    try:
-        from ringround.queue import blocked_counts
-    except ImportError:  # the queue is built separately
-        return None
     return dict(blocked_counts(session, operation))
 
 

@@ -71,6 +71,8 @@ from ringround.operation_members import (  # noqa: F401 (re-exported: ops.add_me
     update_member,
 )
 from ringround.operation_rules import validate_exclusions
+from ringround.people.filters import FilterError, clean_filter, contact_ids_select, count_matching
+from ringround.queue import source_filter
 from ringround.queue.exclusions import apply_exclusions, field_and_tag_labels
 from ringround.script_placeholders import ScriptError, check_script
 
@@ -123,8 +125,6 @@ def update_mode(session: Session, operation: Operation, mode: str) -> Operation:
 def normalize_filter(raw: dict[str, Any]) -> dict[str, Any]:
     """A contact filter in the contacts' filter schema (ringround.people.filters), empty
     values dropped, or OperationError when it cannot be applied."""
-    from ringround.people.filters import FilterError, clean_filter, contact_ids_select
-
     unknown = set(raw) - set(FILTER_KEYS)
     if unknown:
         raise OperationError(_("Unknown filter “%(name)s”.", name=sorted(unknown)[0]),
@@ -175,8 +175,6 @@ def count_source(
 ) -> int:
     """How many contacts a source (as update_source takes it) matches now, without saving it:
     the source step's live count."""
-    from ringround.people.filters import FilterError, count_matching
-
     if list_id is not None:
         saved = session.get(SavedList, list_id)
         if saved is None or saved.organization_id != operation.organization_id:
@@ -387,9 +385,6 @@ def matching_count(session: Session, operation: Operation) -> int | None:
     or the filter cannot be applied)."""
     if operation.source_list_id is None and not operation.source_filter:
         return None
-    from ringround.people.filters import FilterError, count_matching
-    from ringround.queue import source_filter
-
     try:
         return count_matching(session, operation.organization_id,
                               source_filter(session, operation))

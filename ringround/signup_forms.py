@@ -20,8 +20,9 @@ from ringround.accounts import slugify
 from ringround.audit import record_audit
 from ringround.enrollment import EnrollmentError, typed_phone
 from ringround.models import Consent, Contact, Operation, Organization, SignupForm, User
-from ringround.people.merge import upsert_contact
+from ringround.people.merge import get_or_create_tags, upsert_contact
 from ringround.queue import materialize_targets
+from ringround.sms_keywords import recognize, same_keyword
 
 # The fields a form may ask, in the order they are shown.
 FIELD_KEYS = ("first_name", "last_name", "phone", "email", "postcode", "city", "language")
@@ -70,8 +71,6 @@ def clean_tags(tags: list[str] | str) -> list[str]:
 def clean_keyword(keyword: str | None) -> str | None:
     """The keyword in capitals, in the organization's alphabet; STOP, HELP and their kin in
     any language are kept for opt-out and help."""
-    from ringround.sms_keywords import recognize
-
     keyword = (keyword or "").strip().upper()
     if not keyword:
         return None
@@ -85,8 +84,6 @@ def clean_keyword(keyword: str | None) -> str | None:
 
 def _forms_with_keyword(session: Session, org_id: int, keyword: str) -> list[SignupForm]:
     """The organization's forms whose keyword is `keyword` without case and accents."""
-    from ringround.sms_keywords import same_keyword
-
     return [form for form in session.scalars(select(SignupForm).where(
         SignupForm.organization_id == org_id, SignupForm.sms_keyword.is_not(None)))
         if same_keyword(form.sms_keyword, keyword)]
@@ -217,8 +214,6 @@ def validate_submission(form: SignupForm, data: dict[str, str], region: str) -> 
 def _email_only_contact(session: Session, org_id: int, values: dict[str, str],
                         tags: list[str], source: str) -> Contact:
     """A new contact known only by email (the merge rules need a number to create one)."""
-    from ringround.people.merge import get_or_create_tags
-
     contact = Contact(organization_id=org_id, source=source[:120], custom={}, **{
         key: values[key] for key in ("first_name", "last_name", "email", "postcode", "city",
                                      "language") if values.get(key)})

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ringround.config import normalize_database_url
+
 
 def _bin_dir() -> Path:
     found = shutil.which("pg_ctl")
@@ -66,6 +68,8 @@ class ThrowawayPostgres:
 
     def create_database(self, name: str) -> str:
         """Create a database and return its URL."""
+        # Here, not at the top: only tests and benchmarks that start a PostgreSQL need the
+        # driver; the app and the SQLite runs never load it.
         import psycopg
 
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres",
@@ -95,8 +99,6 @@ def benchmark_database(backend: str, scratch: str, name: str
     if backend == "sqlite":
         return f"sqlite:///{scratch}/bench.sqlite", None
     if os.environ.get("PG_URL"):
-        from ringround.config import normalize_database_url
-
         return normalize_database_url(os.environ["PG_URL"]), None
     server = ThrowawayPostgres().start()
     return server.create_database(name), server

@@ -55,6 +55,8 @@ class TargetState(enum.StrEnum):
 
 
 def _default_retry_rules() -> dict[str, Any]:
+    # Here, not at the top: operation_rules reads the models (dispositions' groups), so the
+    # models cannot load it while they are being defined.
     from ringround.operation_rules import default_retry_rules_json
 
     return default_retry_rules_json()

@@ -12,17 +12,26 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ringround.background import WORKER_SILENT_AFTER, worker_last_seen
 from ringround.extensions import db
 from ringround.models import ContactPhone, ImportJob, ImportStatus, Organization
 from ringround.organizations import default_region
+from ringround.people.contacts import get_contact
+from ringround.people.erasure import erase_contact
+from ringround.people.export import export_csv
+from ringround.people.filters import list_by_name
+from ringround.people.headers import auto_map, is_valid_target
 from ringround.people.jobs import (
     file_limit,
     imports_dir,
+    purge_imports,
     receive_upload,
     report_path,
     start_job,
     store_uploads,
 )
+from ringround.people.reader import TableError, open_table
+from ringround.phones import PhoneError, parse_phone
 
 contacts_cli = AppGroup("contacts", help="Import, export and erase contacts.")
 
@@ -72,9 +81,6 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
     --no-wait. Prints the counts and the report's path. Exit code: 0 every row imported;
     3 imported, but some rows rejected (see the report); 1 nothing imported (every row
     rejected, or the file refused)."""
-    from ringround.people.headers import auto_map, is_valid_target
-    from ringround.people.reader import TableError, open_table
-
     org = organization_by_slug(slug)
     try:
         table = open_table(file)
@@ -121,8 +127,6 @@ def _queue_import(file: Path, org_id: int, headers: list[str], mapping: list[str
                   consent_purpose: str | None, workers: int | None) -> ImportJob:
     """Copy FILE to the instance folder as an import job, mapped, and queue it (with
     JOBS_IMMEDIATE, it runs here and now)."""
-    from ringround.people.reader import TableError
-
     with file.open("rb") as stream:
         filename, stored = store_uploads([(file.name, stream)])
     try:
@@ -143,8 +147,6 @@ def _queue_import(file: Path, org_id: int, headers: list[str], mapping: list[str
 def _wait_for(job_id: int, poll: float = 0.5) -> ImportJob:
     """Follow an import's stored progress with a progress bar until it is done or failed.
     Says once how to start a worker when none has been seen lately and the job waits."""
-    from ringround.background import WORKER_SILENT_AFTER, worker_last_seen
-
     hinted = False
     started = time.monotonic()
     with click.progressbar(length=1, label="Importing", file=sys.stderr) as bar:
@@ -186,8 +188,6 @@ def _default_report(file: Path) -> Path:
 def purge_imports_command() -> None:
     """Delete uploads never imported (after a day) and finished imports with their reports
     (after IMPORT_RETENTION_DAYS). Also runs at the start of every web import."""
-    from ringround.people.jobs import purge_imports
-
     counts = purge_imports(db.session)
     click.echo(f"Deleted {counts['unstarted']} uploads never imported, {counts['finished']} "
                f"finished imports with their reports, {counts['files']} other old files.")
@@ -203,9 +203,6 @@ def purge_imports_command() -> None:
               help="With a profile: call results as tags or as survey responses.")
 def export_command(slug: str, list_name: str | None, profile: str, results: str) -> None:
     """Write contacts as CSV (E.164 numbers) to stdout. Audited."""
-    from ringround.people.export import export_csv
-    from ringround.people.filters import list_by_name
-
     org = organization_by_slug(slug)
     filter_ = {}
     if list_name:
@@ -226,10 +223,6 @@ def export_command(slug: str, list_name: str | None, profile: str, results: str)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def erase_command(slug: str, contact_id: int | None, phone: str | None, yes: bool) -> None:
     """Erase one person (right to erasure). Call results stay as anonymous counts."""
-    from ringround.people.contacts import get_contact
-    from ringround.people.erasure import erase_contact
-    from ringround.phones import PhoneError, parse_phone
-
     org = organization_by_slug(slug)
     if phone:
         parsed = parse_phone(phone, default_region(org))

@@ -27,6 +27,7 @@ from ringround.background import job_app
 from ringround.extensions import db
 from ringround.models import ImportJob, ImportStatus, utcnow
 from ringround.people.headers import CUSTOM_PREFIX, auto_map, has_phone_column
+from ringround.people.importer import Checkpoint, import_contacts, prepare_mapping
 from ringround.people.reader import (
     DEFAULT_MAX_BYTES,
     CellTooLong,
@@ -216,8 +217,6 @@ def _claim(session: Session, job_id: int) -> ImportJob | None:
 def run_job(session: Session, job_id: int, workers: int | None = None) -> None:
     """Run one queued import to the end (or on from its checkpoint), recording progress
     and the outcome."""
-    from ringround.people.importer import Checkpoint, import_contacts, prepare_mapping
-
     purge_imports(session)
     job = _claim(session, job_id)
     if job is None:

@@ -13,6 +13,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
+from ringround.people.headers import PHONE_FIELDS, guess_field
+from ringround.people.vcard import card_row, cards_of, table_shape
+
 DEFAULT_MAX_BYTES = 500 * 1024 * 1024
 # Hostile files: a header of 10,001 columns, a cell of megabytes, an XLSX that unpacks a
 # thousandfold. The defaults are `IMPORT_MAX_COLUMNS` and `IMPORT_MAX_CELL_CHARS`.
@@ -82,8 +85,6 @@ class TableSource:
 
 def _vcard_rows(path: Path, headers: list[str], max_cell: int = MAX_CELL_CHARS
                 ) -> Iterator[tuple[int, list[str]]]:
-    from ringround.people.vcard import card_row, cards_of
-
     for card in cards_of(path):
         row = card_row(card, headers)
         yield card.number, (CellTooLong((max_cell,)) if max(map(len, row)) > max_cell
@@ -160,6 +161,8 @@ def _cell(value) -> str:
 
 
 def _xlsx_rows(path: Path, max_cell: int = MAX_CELL_CHARS) -> Iterator[tuple[int, list[str]]]:
+    # Here, not at the top: only .xlsx files need openpyxl, and every import worker loads
+    # this module (through people.normalize): about 0.5 s and its memory, per process.
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=True, data_only=True)
@@ -309,8 +312,6 @@ def open_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES,
 
 
 def _open_vcard(path: Path, max_cell: int = MAX_CELL_CHARS) -> TableSource:
-    from ringround.people.vcard import table_shape
-
     try:
         headers, cards = table_shape(path)
     except (zipfile.BadZipFile, OSError, ValueError) as error:
@@ -321,13 +322,13 @@ def _open_vcard(path: Path, max_cell: int = MAX_CELL_CHARS) -> TableSource:
 
 
 def _looks_like_single_phone_column(header: str) -> bool:
-    from ringround.people.headers import PHONE_FIELDS, guess_field
-
     return guess_field(header) in PHONE_FIELDS
 
 
 def _open_xlsx(path: Path, size: int, max_columns: int = MAX_COLUMNS,
                max_cell: int = MAX_CELL_CHARS) -> TableSource:
+    # Here, not at the top: only .xlsx files need openpyxl, and every import worker loads
+    # this module (through people.normalize): about 0.5 s and its memory, per process.
     from openpyxl import load_workbook
 
     try:

@@ -44,17 +44,14 @@ from ringround.queue.reasons import (
     stats_for_agent,
 )
 from ringround.queue.releases import release_target, renew_leases, return_batch
-from ringround.queue.results import (
-    EDIT_WINDOW,
+from ringround.queue.result_edits import EDIT_WINDOW, edit_result
+from ringround.queue.result_types import (
     RecordOutcome,
     ResultIn,
     ResultRefusedError,
     UnknownTargetError,
-    apply_provider_status,
-    edit_result,
-    record_result,
-    start_attempt,
 )
+from ringround.queue.results import apply_provider_status, record_result, start_attempt
 
 __all__ = [
     "EDIT_WINDOW", "RESULT_GRACE", "CallerAlert", "Standing", "caller_alerts", "lease_standing",

@@ -27,13 +27,9 @@ from ringround.models import Attempt, Operation, Target
 from ringround.operation_fields import editable_field_keys
 from ringround.queue.grants import Standing, lease_standing
 from ringround.queue.leasing import QueueError
-from ringround.queue.results import (
-    RecordOutcome,
-    ResultIn,
-    UnknownTargetError,
-    edit_result,
-    record_result,
-)
+from ringround.queue.result_edits import edit_result
+from ringround.queue.result_types import RecordOutcome, ResultIn, UnknownTargetError
+from ringround.queue.results import record_result
 
 
 @dataclass(frozen=True)

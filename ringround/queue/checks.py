@@ -25,6 +25,7 @@ from ringround.models import (
     contact_tags,
 )
 from ringround.operation_rules import ExclusionRule, Exclusions, OperationRules
+from ringround.optouts import phone_hmac
 from ringround.queue._sql import opted_out_statement
 
 # How long a target without a usable number (or opted out) waits before it is looked at
@@ -96,8 +97,6 @@ def usable_phone(session: Session, contact: Contact, hmac_key: bytes | None = No
                  ) -> tuple[ContactPhone | None, str | None]:
     """The first number that is OK and not opted out, else None and why (`no_number` or
     `opted_out`)."""
-    from ringround.optouts import phone_hmac
-
     phones = [p for p in contact.phones if p.status == PhoneStatus.OK]
     if not phones:
         return None, "no_number"
@@ -182,8 +181,6 @@ def check_candidate(session: Session, row, rules: OperationRules, org_id: int,
     phone_id, e164 = row.phone_id, row.phone_e164
     digest = None
     if defer_optout:
-        from ringround.optouts import phone_hmac
-
         digest = phone_hmac(e164)
     elif _opted_out(session, org_id, e164):
         contact = contact or session.get(Contact, row.contact_id)
@@ -201,8 +198,6 @@ def check_candidate(session: Session, row, rules: OperationRules, org_id: int,
 
 
 def _opted_out(session: Session, org_id: int, e164: str) -> bool:
-    from ringround.optouts import phone_hmac
-
     return session.execute(opted_out_statement(), {
         "org_id": org_id, "digest": phone_hmac(e164)}).first() is not None
 

@@ -11,6 +11,7 @@ from ringround.models import (
     Contact,
     ContactPhone,
     Operation,
+    OperationState,
     Organization,
     PhoneStatus,
     SavedList,
@@ -36,16 +37,11 @@ def source_filter(session: Session, operation: Operation) -> dict:
 
 def source_contact_ids(session: Session, operation: Operation):
     """A SELECT of the contact ids matching the operation's source."""
-    flt = source_filter(session, operation)
-    try:
-        from ringround.people.filters import contact_ids_select
-    except ImportError:
-        contact_ids_select = None
-    if contact_ids_select is not None:
-        return contact_ids_select(operation.organization_id, flt)
-    if flt:
-        raise RuntimeError("contact filters are not available yet (ringround.people.filters)")
-    return select(Contact.id).where(Contact.organization_id == operation.organization_id)
+    # Here, not at the top: people.filters imports queue.exclusions (bulk tags re-check
+    # exclusions), which loads this package and, through it, this module.
+    from ringround.people.filters import contact_ids_select
+
+    return contact_ids_select(operation.organization_id, source_filter(session, operation))
 
 
 def materialize_targets(session: Session, operation: Operation,
@@ -121,8 +117,6 @@ def _fix_zones(session: Session, operation: Operation, org_zone: str) -> None:
 def refresh_operations(session: Session, org_id: int, now: datetime | None = None) -> int:
     """Add newly matching contacts to every active or paused operation of an organization
     (after an import or a sign-up). Returns how many targets were created."""
-    from ringround.models import OperationState
-
     operations = session.scalars(select(Operation).where(
         Operation.organization_id == org_id,
         Operation.state.in_([OperationState.ACTIVE, OperationState.PAUSED]))).all()

@@ -40,6 +40,8 @@ def build_provider(app: Flask) -> TelephonyProvider:
             "Telephony is misconfigured (see docs/telephony.md):\n  - " + "\n  - ".join(problems)
         )
     if settings.provider == "twilio":
+        # Here, not at the top: the twilio SDK takes seconds to load (twilio.rest), which the
+        # simulator (development, tests) never needs.
         from sms.provider.twilio_provider import TwilioProvider
 
         return TwilioProvider(

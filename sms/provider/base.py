@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from twilio.request_validator import RequestValidator
+
 from ringround.models import utcnow
 from sms.provider.steps import CallRequest, VoiceStep
 from sms.provider.twiml import render_messaging, render_voice
@@ -100,16 +102,12 @@ class TelephonyProvider(ABC):
 
     def validate_webhook(self, url: str, params: Mapping[str, str], signature: str) -> bool:
         """True when `signature` is the provider's signature of this request."""
-        from twilio.request_validator import RequestValidator
-
         if not signature:
             return False
         return RequestValidator(self.signature_token()).validate(url, dict(params), signature)
 
     def sign(self, url: str, params: Mapping[str, str]) -> str:
         """The signature the provider would send for this request (simulator and tests)."""
-        from twilio.request_validator import RequestValidator
-
         return RequestValidator(self.signature_token()).compute_signature(url, dict(params))
 
     def voice_reply(self, steps: list[VoiceStep]) -> str:

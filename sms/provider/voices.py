@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from flask_babel import get_locale
+
 
 class Voice(NamedTuple):
     voice: str
@@ -38,8 +40,6 @@ def voice_for(locale: str | None) -> Voice:
 
 def current_locale() -> str:
     """The locale prompts are being written in now (English outside a request)."""
-    from flask_babel import get_locale
-
     try:
         locale = get_locale()
     except RuntimeError:  # no app context

@@ -34,6 +34,8 @@ from ringround.models import (
     utcnow,
 )
 from ringround.optouts import may_contact
+from ringround.queue import start_attempt
+from ringround.queue.checks import usable_phone
 from ringround.quiet_hours import quiet_hours
 from sms.jobs import defer
 from sms.links import hook_url
@@ -41,7 +43,7 @@ from sms.pacing import take_slot
 from sms.provider import ProviderError, get_provider
 from sms.provider.steps import CallRequest, Dial, Gather, Hangup, Redirect, Say, VoiceStep
 from sms.telephony_numbers import default_number
-from sms.voice.legs import TERMINAL, legs_of, new_leg, release_job
+from sms.voice.legs import TERMINAL, is_machine, legs_of, new_leg, release_job
 
 RING_SECONDS = 25
 
@@ -59,9 +61,6 @@ def prepare_bridged_call(session: Session, operation: Operation, agent: User, ta
     """Check everything and record the attempt and its two legs (a new pair when the last
     call of this attempt is over); `queue_bridged_call` then places the call as a job once
     the caller commits (so the provider's first webhook finds them)."""
-    from ringround.queue import start_attempt
-    from ringround.queue.checks import usable_phone
-
     now = now or utcnow()
     if not operation.allow_campaign_line:
         raise BridgeError(_("This operation does not use the campaign line."))
@@ -284,8 +283,6 @@ def bridge_screen(session: Session, contact_leg: CallLeg, answered_by: str | Non
                   ) -> list[VoiceStep]:
     """Run on the contact's side before connecting: a machine gets the operation's message
     (or nothing) and the call ends; a person is connected (an empty reply)."""
-    from sms.voice.legs import is_machine
-
     if not is_machine(answered_by):
         return []
     operation = session.get(Operation, contact_leg.operation_id)
@@ -306,8 +303,6 @@ DIAL_OUTCOMES = {
 
 def bridge_done(session: Session, agent_leg: CallLeg, dial_status: str) -> list[VoiceStep]:
     """The contact's side ended: tell the volunteer how, then hang up (the app goes on)."""
-    from sms.voice.legs import is_machine
-
     contact_leg = next((leg for leg in legs_of(session, agent_leg)
                         if leg.kind == LegKind.BRIDGE_CONTACT), None)
     if contact_leg is not None and is_machine(contact_leg.answered_by):

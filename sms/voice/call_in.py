@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringround.call_in_codes import find_call_in_code
@@ -30,6 +31,7 @@ from ringround.models import (
     User,
     utcnow,
 )
+from ringround.queue import apply_provider_status, lease_next, release_target, start_attempt
 from ringround.queue.accept import accept_result
 from sms.links import hook_url
 from sms.provider.steps import Dial, Gather, Hangup, Redirect, Say, VoiceStep
@@ -59,8 +61,6 @@ def ask_code(org: Organization | None, tries: int = 0) -> list[VoiceStep]:
 
 def check_code(session: Session, digits: str, tries: int, sid: str) -> list[VoiceStep]:
     """A keyed-in code: start the shift, or ask again (three tries)."""
-    from sqlalchemy import select
-
     started = session.scalar(select(CallLeg).where(CallLeg.sid == sid)) if sid else None
     if started is not None and started.kind == LegKind.CALL_IN:  # Twilio retried the request
         return [Redirect(url("callin_next", started))]
@@ -83,8 +83,6 @@ def check_code(session: Session, digits: str, tries: int, sid: str) -> list[Voic
 
 def next_call(session: Session, shift: CallLeg) -> list[VoiceStep]:
     """Lease the next eligible person and dial them into the volunteer's call."""
-    from ringround.queue import lease_next, start_attempt
-
     operation = session.get(Operation, shift.operation_id)
     agent = session.get(User, shift.agent_id)
     if shift.status in ("completed", "ended") or agent is None:
@@ -146,8 +144,6 @@ def _silence(session: Session, shift: CallLeg, digits: str) -> list[VoiceStep] |
 
 def dialed(session: Session, shift: CallLeg, dial_status: str) -> list[VoiceStep]:
     """The person's side ended: key in the result, or (not reached) on to the next."""
-    from ringround.queue import apply_provider_status
-
     if dial_status in ("completed", "") or dial_status is None:
         return _result_prompt(shift)
     attempt_id = (shift.state or {}).get("attempt_id")
@@ -307,8 +303,6 @@ def record(session: Session, shift: CallLeg) -> list[VoiceStep]:
 
 def _drop_unrecorded(session: Session, shift: CallLeg) -> None:
     """A call left without a keyed result: its person goes back in line."""
-    from ringround.queue import release_target
-
     state = dict(shift.state or {})
     attempt = session.get(Attempt, state.get("attempt_id")) if state.get("attempt_id") else None
     agent = session.get(User, shift.agent_id)

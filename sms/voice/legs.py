@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ringround.extensions import db
 from ringround.models import Attempt, CallLeg, LegKind, Target, TargetState, User, utcnow
+from ringround.queue import apply_provider_status, release_target
 from ringround.status_order import CALL_RANKS, moves_forward
 from sms.jobs import defer, follow_up
 from sms.provider import BAD_NUMBER_CODES
@@ -89,8 +90,6 @@ def _hand_over(session: Session, leg: CallLeg, status: str | None,
 @follow_up
 def apply_status_job(attempt_id: int, status: str) -> None:
     """Deferred: the queue turns the provider's final status into a disposition and retry."""
-    from ringround.queue import apply_provider_status
-
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is not None:
         apply_provider_status(db.session, attempt, status)
@@ -99,8 +98,6 @@ def apply_status_job(attempt_id: int, status: str) -> None:
 @follow_up
 def release_job(target_id: int | None, agent_id: int | None) -> None:
     """Deferred: give a target back to the queue when its call never happened."""
-    from ringround.queue import release_target
-
     agent = db.session.get(User, agent_id) if agent_id else None
     target = db.session.get(Target, target_id) if target_id else None
     if agent is not None and target is not None and target.state == TargetState.LEASED:
