@@ -90,14 +90,18 @@ def _shell_script(operation: Operation) -> str:
 
 def _current_lease(operation: Operation) -> tuple[queue.Lease | None, int | None]:
     """The target this agent already holds, else a newly leased one, else None; and, when
-    the limits refused a new one, in how many seconds the agent may go on."""
+    the limits refused a new one, in how many seconds the agent may go on.
+
+    Commits, also when the limits refuse: they are checked before the lease writes anything,
+    so the commit keeps only what came before in the transaction (a result sent with the
+    request for this card, `api_sync`)."""
     try:
         # With max_open=1 the queue hands back the lease held already, if any, and leases
         # only when there is none: one statement fewer than asking for the held ones first.
         lease = queue.lease_next(db.session, operation, current_user, max_open=1,
                                  limits=_limits())
     except queue.LimitReachedError as limited:
-        db.session.rollback()
+        db.session.commit()
         return None, limited.retry_after
     db.session.commit()
     if lease is None:
