@@ -15,7 +15,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -90,14 +90,18 @@ def _shell_script(operation: Operation) -> str:
 
 def _current_lease(operation: Operation) -> tuple[queue.Lease | None, int | None]:
     """The target this agent already holds, else a newly leased one, else None; and, when
-    the limits refused a new one, in how many seconds the agent may go on."""
+    the limits refused a new one, in how many seconds the agent may go on.
+
+    Commits, also when the limits refuse: they are checked before the lease writes anything,
+    so the commit keeps only what came before in the transaction (a result sent with the
+    request for this card, `api_sync`)."""
     try:
         # With max_open=1 the queue hands back the lease held already, if any, and leases
         # only when there is none: one statement fewer than asking for the held ones first.
         lease = queue.lease_next(db.session, operation, current_user, max_open=1,
                                  limits=_limits())
     except queue.LimitReachedError as limited:
-        db.session.rollback()
+        db.session.commit()
         return None, limited.retry_after
     db.session.commit()
     if lease is None:
@@ -153,16 +157,46 @@ def _render_call(operation: Operation, card: Card | None, oob: bool = False,
         "caller/_call.html", operation=operation, card=card, oob=oob,
         questions=questions_of(operation),
         groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
+        card_words=_card_words(),
         empty=None if card else _empty_state(operation, wait_seconds),
         progress=_progress(operation),
     )
 
 def _skip_reasons() -> list[tuple[str, str]]:
-    labels = {"language": _("They may not speak my language"),
-              "knows_person": _("I know this person"),
-              "uncomfortable": _("I would rather not call them"),
-              "other": _("Another reason")}
-    return [(code, labels[code]) for code in SKIP_REASONS]
+    return _card_words()["skip_reasons"]
+
+
+# The card's words by language (its translations object): looked up once, not at every card.
+_card_texts: dict[object, dict] = {}
+
+
+def _card_words() -> dict:
+    """The card's fixed words in the page's language (`card_words` in caller/_card.html), and
+    the skip reasons. As Jinja's `_()` treats them, translations are trusted text (Markup); the
+    extension's placeholder is filled in the template (`%` escapes the value)."""
+    translations = get_translations()
+    text = _card_texts.get(translations)
+    if text is None:
+        words = {
+            "next_person": _("The next person"), "call": _("Call"),
+            "extension": _("ext. %(extension)s"),
+            "campaign_line": _("Call through the campaign line"), "script": _("Script"),
+            "update_details": _("Update their details"),
+            "notes": _("Notes for the organizers"),
+            "save_and_next": _("Save and call the next person"),
+            "skip_person": _("Skip this person"), "why_skip": _("Why skip?"),
+            "skip_and_next": _("Skip and show the next person"),
+        }
+        text = {key: Markup(value) for key, value in words.items()}  # noqa: S704 - ours
+        labels = {"language": _("They may not speak my language"),
+                  "knows_person": _("I know this person"),
+                  "uncomfortable": _("I would rather not call them"),
+                  "other": _("Another reason")}
+        text["skip_reasons"] = [(code, labels[code]) for code in SKIP_REASONS]
+        if len(_card_texts) >= 64:
+            _card_texts.clear()
+        _card_texts[translations] = text
+    return text
 
 def _manage_url(operation: Operation) -> str | None:
     """The operation's dashboard, for those who run it (an owner who joined by link has no
@@ -179,6 +213,7 @@ def _page(operation: Operation, without_person: bool, status: int = 200, **kept)
         script_html=_shell_script(operation) if without_person else "",
         questions=questions_of(operation),
         groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
+        card_words=_card_words(),
         empty=None if card or without_person else _empty_state(operation, wait),
         progress=_progress(operation), batch_default=BATCH_DEFAULT,
         batch_max=current_app.config["CALLER_BATCH_MAX"],
@@ -233,7 +268,8 @@ def _lease_json(operation: Operation, lease, position: int, card: Card | None = 
         "card_html": render_template(
             "caller/_card.html", operation=operation, card=card,
             questions=questions_of(operation), result_choices_html=_result_choices_html(operation),
-            groups=caller_dispositions(operation), skip_reasons=_skip_reasons()),
+            groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
+            card_words=_card_words()),
     }
 
 

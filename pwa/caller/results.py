@@ -36,11 +36,12 @@ from ringround.queue.accept import Acceptance, accept_edit, accept_result
 SYNC_MAX = 100
 
 
-def _record(operation: Operation, payload: dict) -> Acceptance:
-    """Accept one result sent by the phone (`accept_result`); commit it, or roll back."""
+def _record(operation: Operation, payload: dict, commit: bool = True) -> Acceptance:
+    """Accept one result sent by the phone (`accept_result`); commit it (unless `commit` is
+    False: the next card's lease commits it), or roll back."""
     accepted = accept_result(db.session, operation=operation, agent_id=current_user.id,
                              payload=payload, proof_key=_proof_key(), version=_version())
-    _end(accepted)
+    _end(accepted, commit)
     return accepted
 
 
@@ -52,13 +53,13 @@ def _edit(operation: Operation, payload: dict) -> Acceptance:
     return accepted
 
 
-def _end(accepted: Acceptance) -> None:
-    """Commit an accepted result at once (the write lock is held until then); a refused one
-    wrote nothing."""
-    if accepted.accepted:
-        db.session.commit()
-    else:
+def _end(accepted: Acceptance, commit: bool = True) -> None:
+    """Commit an accepted result at once (the write lock is held until then), or leave it to
+    the commit that follows straight after; a refused one wrote nothing."""
+    if not accepted.accepted:
         db.session.rollback()
+    elif commit:
+        db.session.commit()
 
 
 @bp.post("/call/<int:operation_id>/result")
@@ -144,8 +145,9 @@ def edit_last(operation: Operation):
                                 .total_seconds() // 60)),
     ), 422 if error else 200
 
-def _sync_entry(operation: Operation, entry: dict) -> str | None:
-    """One entry of the outbox (a skip, an edit or a result); why it was refused, if it was."""
+def _sync_entry(operation: Operation, entry: dict, commit: bool = True) -> str | None:
+    """One entry of the outbox (a skip, an edit or a result); why it was refused, if it was.
+    `commit=False`: a result is left to the next card's lease to commit (one transaction)."""
     if entry.get("kind") == "skip":
         reason = entry.get("reason") if entry.get("reason") in SKIP_REASONS else "other"
         try:
@@ -154,8 +156,9 @@ def _sync_entry(operation: Operation, entry: dict) -> str | None:
             target_id = 0
         _skip(operation, target_id, reason)
         return None
-    change = _edit if entry.get("kind") == "edit" else _record
-    return change(operation, entry).refusal
+    if entry.get("kind") == "edit":
+        return _edit(operation, entry).refusal
+    return _record(operation, entry, commit).refusal
 
 
 @bp.post("/api/call/<int:operation_id>/sync")
@@ -169,17 +172,21 @@ def api_sync(operation: Operation):
     entries = body.get("entries") or []
     if not isinstance(entries, list) or len(entries) > SYNC_MAX:
         return jsonify(error=_("Send at most %(n)d entries at a time.", n=SYNC_MAX)), 400
+    wants_next = body.get("next") is True
     accepted, rejected = [], []
-    for entry in entries:
+    for position, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
         client_id = str(entry.get("client_id") or "")
-        refusal = _sync_entry(operation, entry)
+        # The last result before the next card shares the lease's transaction (one commit:
+        # on PostgreSQL one WAL flush fewer); the lease keeps it even when the limits refuse.
+        last = wants_next and position == len(entries) - 1
+        refusal = _sync_entry(operation, entry, commit=not last)
         if refusal is None:
             accepted.append(client_id)
         else:
             rejected.append({"client_id": client_id, "error": refusal})
-    if body.get("next") is not True:
+    if not wants_next:
         return _no_store(jsonify(accepted=accepted, rejected=rejected))
     answer, wait = _next_answer(operation)
     if wait is not None:

@@ -300,7 +300,8 @@ def lease_next(session: Session, operation: Operation, agent: User, now: datetim
     An agent holds at most `max_open` online leases at once (the current card and the next
     one, prefetched): past that, the oldest held lease is returned again instead of a new one,
     so reloads and double taps cannot hoard people. With `limits`, raises LimitReachedError when
-    the agent was shown as many people as they allow. The caller must commit promptly: until
+    the agent was shown as many people as they allow, before the lease writes anything (the
+    caller may commit what came before it). The caller must commit promptly: until
     then the target's row lock (PostgreSQL) or the write lock (SQLite) is held.
     """
     leases = _lease(session, operation, agent, 1, _now(now), lease_minutes,

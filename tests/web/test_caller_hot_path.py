@@ -12,7 +12,8 @@ import re
 import uuid
 from contextlib import contextmanager
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, func, select
 
 from ringround.extensions import db
 from ringround.models import Attempt, Operation, Target, TargetState, utcnow
@@ -55,6 +56,21 @@ def counted_statements():
         engine.dispose()
 
 
+@contextmanager
+def _counting_commits(commits: list[int]):
+    """Adds to `commits[0]` each commit of a database connection meanwhile."""
+    commits.append(0)
+
+    def on_commit(_connection) -> None:
+        commits[-1] += 1
+
+    event.listen(db.engine, "commit", on_commit)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, "commit", on_commit)
+
+
 def _json(client, url, payload, token):
     response = client.post(url, data=json.dumps(payload), content_type="application/json",
                            headers={"X-CSRFToken": token})
@@ -87,14 +103,18 @@ def test_a_result_and_the_next_card_cost_at_most_8_statements(any_app):
     lease = _json(client, f"/api/call/{op.id}/sync",
                   {"entries": [_entry(lease)], "next": True}, token)["next"]["lease"]
     url = f"/api/call/{op.id}/sync"  # read here: `op` is the test's object, expired meanwhile
+    commits: list[int] = []
     for _pair in range(3):
         entry = _entry(lease)
         # In an app context of its own, as in production: a session of its own (the test's
         # holds the objects the fixtures made).
-        with any_app.app_context(), counted_statements() as seen:
+        with any_app.app_context(), counted_statements() as seen, _counting_commits(commits):
             body = _json(client, url, {"entries": [entry], "next": True}, token)
         assert body["accepted"] == [entry["client_id"]] and body["rejected"] == []
         assert len(seen) <= MAX_STATEMENTS_PER_PAIR, "\n".join(s[:120] for s in seen)
+        # The result and the lease share one transaction: one commit a pair, not two.
+        assert commits == [1], commits
+        commits.clear()
         assert body["next"]["lease"]["target_id"] != entry["target_id"]
         lease = body["next"]["lease"]
     assert db.session.scalar(select(Attempt).where(
@@ -111,7 +131,9 @@ def test_the_next_card_in_the_sync_answer_is_the_card_next_gives(client, app):
     # The same card as /next gives for the lease now held (a reload shows the same card).
     again = _json(client, f"/api/call/{op.id}/next", {}, token)["lease"]
     assert again["target_id"] == following["target_id"]
-    assert again["card_html"] == following["card_html"]
+    # The CSRF tokens are signed with the second they were made in: compared apart.
+    unsigned = re.compile(r'name="csrf_token" value="[^"]*"')
+    assert unsigned.sub("", again["card_html"]) == unsigned.sub("", following["card_html"])
     # Exposed fields only, whichever way the card was built.
     for html in (following["card_html"], lease["card_html"]):
         assert HIDDEN_EMAIL not in html and HIDDEN_CUSTOM not in html
@@ -182,3 +204,28 @@ def test_the_cached_result_choices_are_what_the_page_renders(client, app):
 
     assert 'name="disposition" value="no_answer"' in result_form(lease["card_html"])
     assert result_form(lease["card_html"]) == result_form(page)
+
+
+@pytest.mark.parametrize("app_overrides", [{"CALLER_PEOPLE_PER_MINUTE": 1}])
+def test_a_result_sent_when_the_limits_refuse_the_next_card_is_kept(any_app):
+    """The result and the next card's lease share one transaction: when the limits refuse the
+    lease, the result is still saved (the limits are checked before the lease writes)."""
+    op, agent, _contacts = calling_operation(n=3)
+    client = any_app.test_client()
+    token, lease = _start(client, op, agent)
+    entry = _entry(lease, "talked")
+    url = f"/api/call/{op.id}/sync"
+    with any_app.app_context():  # a session of its own, as in production
+        body = _json(client, url, {"entries": [entry], "next": True}, token)
+    assert body["accepted"] == [entry["client_id"]]
+    assert body["next"]["code"] == "too_many_people" and body["next"]["retry_after"] > 0
+    db.session.expire_all()
+    saved = db.session.scalar(select(Attempt).where(Attempt.client_id == entry["client_id"]))
+    assert saved is not None and saved.disposition == "talked"
+    assert db.session.get(Target, entry["target_id"]).state == TargetState.DONE
+    # Sent again, it is the same result, once.
+    with any_app.app_context():
+        again = _json(client, url, {"entries": [entry], "next": True}, token)
+    assert again["accepted"] == [entry["client_id"]]
+    assert db.session.scalar(select(func.count(Attempt.id)).where(
+        Attempt.client_id == entry["client_id"])) == 1
