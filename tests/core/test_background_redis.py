@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,20 +51,30 @@ def test_two_workers_on_redis_run_an_import_and_the_heartbeat(app):
     background.heartbeat()
     assert len(huey) == 2 and worker_last_seen() is None
     workers = [_worker(app), _worker(app, "--no-periodic")]
+    lines: list[list[str]] = [[], []]
+    readers = [threading.Thread(target=lambda w=w, out=out: out.extend(w.stdout), daemon=True)
+               for w, out in zip(workers, lines, strict=True)]
+    for reader in readers:
+        reader.start()
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             db.session.rollback()
-            if db.session.scalar(select(ImportJob.status)) is ImportStatus.DONE and \
-                    worker_last_seen() is not None:
+            # Both workers up (a slow start must not meet the SIGINT), the import done and
+            # the heartbeat seen.
+            started = all(any(line.startswith("Worker:") for line in out) for out in lines)
+            if started and db.session.scalar(select(ImportJob.status)) is ImportStatus.DONE \
+                    and worker_last_seen() is not None:
                 break
             time.sleep(0.2)
         # (The queue need not be empty: the periodic worker queues the minute's jobs too.)
     finally:
-        outputs = []
         for worker in workers:
             worker.send_signal(signal.SIGINT)
-            outputs.append(worker.communicate(timeout=30)[0])
+            worker.wait(timeout=30)
+        for reader in readers:
+            reader.join(timeout=10)
+        outputs = ["".join(out) for out in lines]
     assert worker_last_seen() is not None, outputs
     assert db.session.scalar(select(ImportJob.status)) is ImportStatus.DONE, outputs
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 4

@@ -96,6 +96,9 @@ def database(request, tmp_path):
     return url, pg_port
 
 
+# One xdist worker runs both databases in turn: their servers take ports from one small range,
+# and two of them starting at once could both find the same port free.
+@pytest.mark.xdist_group("preloaded-workers")
 def test_preloaded_workers_each_open_their_own_connections(database, tmp_path):
     url, pg_port = database
     (tmp_path / "preload_entry.py").write_text(ENTRY)
