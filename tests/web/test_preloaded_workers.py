@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,6 @@ from ringround.extensions import db
 from tests.conftest import TEST_SECRET, csrf_token_from, make_app
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = range(5694, 5700)  # this test's share of the hot-path engineer's range
 
 ENTRY = """
 from sqlalchemy import text
@@ -43,15 +41,6 @@ huey.storage.put_data("master-started", b"1")
 """
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5694-5699")
 
 
 def _sign_in(base: str) -> int:
@@ -96,25 +85,24 @@ def database(request, tmp_path):
     return url, pg_port
 
 
-# One xdist worker runs both databases in turn: their servers take ports from one small range,
-# and two of them starting at once could both find the same port free.
-@pytest.mark.xdist_group("preloaded-workers")
 def test_preloaded_workers_each_open_their_own_connections(database, tmp_path):
     url, pg_port = database
     (tmp_path / "preload_entry.py").write_text(ENTRY)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance"),
            "SECRET_KEY": TEST_SECRET, "LOGIN_RATE_LIMIT": "1000 per minute",
            "RATE_LIMIT_PER_ADDRESS": "10000 per minute", "PYTHONPATH": str(ROOT)}
     env.pop("JOB_QUEUE_URL", None)  # the SQLite queue in the instance folder
     web = subprocess.Popen(  # noqa: S603 - our own command
         [sys.executable, "-m", "gunicorn", "--preload", "--workers", "2", "--bind",
-         f"127.0.0.1:{port}", "--pythonpath", str(tmp_path), "--log-level", "warning",
+         "127.0.0.1:0", "--pythonpath", str(tmp_path), "--log-level", "warning",
          "preload_entry:app"], cwd=ROOT, env=env, start_new_session=True)
     master = psutil.Process(web.pid)
     database_file = url.removeprefix("sqlite:///")
     try:
+        # Port 0: the system picks a free port when gunicorn binds, so no other server can
+        # take it between a check and the bind (as happened on a busy CI machine).
+        _wait_for(lambda: _listening_port(master) is not None, "gunicorn did not listen")
+        base = f"http://127.0.0.1:{_listening_port(master)}"
         _wait_for(lambda: _healthy(base), "gunicorn did not answer /healthz")
         # SQLite: descriptor numbers repeat (across processes, and after a close), so only
         # PostgreSQL's sockets tell whose a connection is; SQLite checks that both work
@@ -142,6 +130,12 @@ def test_preloaded_workers_each_open_their_own_connections(database, tmp_path):
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(timeout=30)
+
+
+def _listening_port(master: psutil.Process) -> int | None:
+    ports = [c.laddr.port for c in master.net_connections("tcp")
+             if c.status == psutil.CONN_LISTEN]
+    return ports[0] if ports else None
 
 
 def _healthy(base: str) -> bool:
