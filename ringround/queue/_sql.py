@@ -8,7 +8,7 @@ every write to the operation changes.
 
 from __future__ import annotations
 
-import json
+from datetime import datetime
 
 from sqlalchemy import JSON, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
@@ -92,37 +92,25 @@ def _id_of(instance) -> int:
 Rules = tuple[OperationRules, dict[str, Disposition]]
 
 
-# What an operation's typed rules and result codes are built from.
-RULE_FIELDS = ("dispositions", "retry_rules", "exclusions", "cooldown_minutes",
-               "max_calls_per_person", "window_start", "window_end", "weekdays")
-
-
-def _frozen(value):
-    """A value as part of a cache key: JSON rule columns (dicts or lists) as their text."""
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, default=str)
-    return value
-
-
 class RulesCache:
-    """An operation's typed rules and dispositions, by operation id, `updated_at` and the rule
-    columns' own values.
+    """An operation's typed rules and dispositions, by (operation id, `updated_at`).
 
-    `updated_at` changes at every write to the operation (TimestampMixin's `onupdate`), and
-    the rule columns are in the key too, so a key never outlives what it was built from: not
-    under a frozen clock in tests, nor across the several databases one process may use.
-    Bounded: emptied when full."""
+    `updated_at` is set at every write to the operation (TimestampMixin's `onupdate`, to the
+    microsecond), and is read in the same statement as the rules: an operation whose rules
+    change gets a new key. Bounded: emptied when full."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._entries: dict[tuple, Rules] = {}
+        self._entries: dict[tuple[int, datetime], Rules] = {}
 
     def get(self, row) -> Rules:
         """The rules of an operation row (any object with the operation's columns)."""
-        key = (row.id, row.updated_at, *(_frozen(getattr(row, name)) for name in RULE_FIELDS))
+        key = (row.id, row.updated_at)
         found = self._entries.get(key)
         if found is None:
             found = rules_for(row), disposition_map(row.dispositions)
+            if row.updated_at is None:  # never written through SQLAlchemy: no version
+                return found
             if len(self._entries) >= self.size:
                 self._entries.clear()
             self._entries[key] = found
