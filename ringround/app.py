@@ -20,6 +20,7 @@ from ringround.extensions import babel, csrf, db, htmx, limiter, login_manager, 
 from ringround.forking import track_engine
 from ringround.keys import derive_keys, install_keys
 from ringround.migration_types import render_item
+from ringround.queue._sql import RULES
 from ringround.sessions import load_user
 from web.language import page_locale
 
@@ -64,6 +65,9 @@ def register_extensions(app: Flask) -> None:
     # app must not see another app's translations (tests make many apps in one process).
     with app.app_context():
         babel.domain_instance.cache.clear()
+    # The queue's rules cache is module-wide too, keyed by (operation id, updated_at): a new
+    # app may use another database with the same ids and times (tests under a frozen clock).
+    RULES.clear()
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)

@@ -103,6 +103,10 @@ class RulesCache:
         self.size = size
         self._entries: dict[tuple[int, datetime], Rules] = {}
 
+    def clear(self) -> None:
+        """Forget every entry (a new app may use another database with the same ids)."""
+        self._entries.clear()
+
     def get(self, row) -> Rules:
         """The rules of an operation row (any object with the operation's columns)."""
         key = (row.id, row.updated_at)
