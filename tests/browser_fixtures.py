@@ -73,6 +73,13 @@ def open_page(browser, live_server, **context_args):
     return page
 
 
+def page_width(page) -> int:
+    """The page's laid-out width once its stylesheets have loaded: read while the CSS is
+    still on its way, it measures the unstyled page (a long path in a cell overflowed)."""
+    page.wait_for_load_state("load")
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
 @pytest.fixture
 def phone_page(browser, live_server):
     """A page in a fresh phone-sized context that collects console and CSP errors."""

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ringround.extensions import db
 from ringround.models import Attempt, Contact, OperationMode, Organization, Target
+from tests.browser_fixtures import page_width
 from tests.caller_fixtures import HIDDEN_CUSTOM, HIDDEN_EMAIL, calling_operation, session_cookie
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -238,7 +239,7 @@ def test_the_caller_app_fits_small_phones(browser, live_server, width):
     page = context.new_page()
     _sign_in(page, live_server, agent)
     page.goto(f"/call/{op.id}")
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page_width(page) <= width
     # Thumb-sized targets: the call button and the three outcomes are at least 48 px tall.
     for locator in [page.get_by_role("link", name=re.compile("^Call")),
                     page.get_by_text("Talked to the right person", exact=True),
@@ -253,7 +254,7 @@ def test_the_caller_app_fits_small_phones(browser, live_server, width):
     # A wrong tap is fixed on the "Change my last result" page, which fits too.
     page.get_by_role("link", name="Change my last result").click()
     expect(page.get_by_label("Busy", exact=True)).to_be_checked()
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page_width(page) <= width
     page.get_by_text("Talked to the right person", exact=True).click()
     page.get_by_role("group", name="Will you come to the meeting?").get_by_label(
         "Yes", exact=True).check()

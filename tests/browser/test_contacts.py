@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.browser_fixtures import open_page
+from tests.browser_fixtures import open_page, page_width
 from tests.core.people.conftest import FIXTURES
 
 
@@ -89,7 +89,7 @@ def test_import_xlsx_on_a_phone(phone_page, live_server):
     expect(page.locator('.import-summary [data-key="rejected"]')).to_have_text("1")
     page.get_by_role("link", name="See the contacts").click()
     expect(page.get_by_role("link", name="Maria García")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page_width(page) <= 360
     assert page.console_errors == []
 
 

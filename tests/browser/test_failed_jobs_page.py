@@ -13,7 +13,7 @@ from ringround.extensions import db
 from ringround.models import FailedJob
 from ringround.people import jobs
 from tests import factories
-from tests.browser_fixtures import PHONE, open_page
+from tests.browser_fixtures import PHONE, open_page, page_width
 
 SHOTS = Path(os.environ.get("SCREENSHOTS_DIR", "")) if os.environ.get("SCREENSHOTS_DIR") else None
 
@@ -48,7 +48,7 @@ def test_admin_sees_the_missing_worker_and_runs_a_failed_job_again(browser, live
         page.screenshot(path=str(SHOTS / f"console-{size}.png"), full_page=True)
     page.get_by_role("link", name="See failed jobs").click()
     expect(page.locator(".failed-error")).to_contain_text("No space left on device")
-    assert page.evaluate("document.documentElement.scrollWidth") <= \
+    assert page_width(page) <= \
         page.viewport_size["width"]
     if SHOTS:
         page.screenshot(path=str(SHOTS / f"failed-jobs-{size}.png"), full_page=True)

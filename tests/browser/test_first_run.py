@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from ringround.extensions import db
 from ringround.models import Organization
-from tests.browser_fixtures import open_page
+from tests.browser_fixtures import open_page, page_width
 
 
 def test_create_an_organization_through_the_ui(phone_page):
@@ -25,7 +25,7 @@ def test_create_an_organization_through_the_ui(phone_page):
     # htmx came from our own origin and loaded under the strict CSP.
     assert page.evaluate("typeof window.htmx") == "object"
     # Works at phone width: nothing wider than the screen.
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page_width(page) <= 360
     assert page.console_errors == []
 
 
@@ -34,7 +34,7 @@ def test_the_layout_fits_320_pixels(browser, live_server, factories):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 320, "height": 640})
     page = context.new_page()
     page.goto("/login")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert page_width(page) <= 320
     context.close()
 
 

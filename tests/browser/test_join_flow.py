@@ -9,7 +9,7 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.browser_fixtures import PHONE, open_page
+from tests.browser_fixtures import PHONE, open_page, page_width
 from tests.sharing.conftest import PASSWORD, build_world
 
 
@@ -43,7 +43,7 @@ def test_from_join_link_to_the_first_call_card_in_under_a_minute(phone_page, liv
     expect(page.get_by_role("heading", level=1)).to_contain_text("Get out the vote")
     # At most three fields to fill on the first screen (email and language are folded away).
     assert page.locator("form :is(input, select, textarea):visible").count() <= 3
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page_width(page) <= 360
 
     page.get_by_label("Your name").fill("Sam Caller")
     page.get_by_label("Your mobile number (optional)").fill("202 555 0142")
@@ -132,7 +132,7 @@ def test_a_returning_volunteer_signs_in_on_a_new_phone_with_a_personal_qr_link(
     page = phone_page
     page.goto(url)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Sign in as {name}")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page_width(page) <= 390
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(rf"/call/{op_id}$"))
     page.reload()  # stays signed in

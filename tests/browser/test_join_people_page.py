@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser_fixtures import page_width
 from tests.factories import PASSWORD
 from tests.sharing.conftest import build_world
 
@@ -21,7 +22,7 @@ def test_owner_shares_a_link_and_adds_a_known_person(phone_page, live_server):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.goto(f"/operations/{op_id}/people")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page_width(page) <= 360
 
     page.get_by_label("Find a person by name, email or phone").fill("Candid")
     add = page.get_by_role("button", name=f"Add {candidate}")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ringround.extensions import db
 from ringround.models import Operation, OperationState, Tag, Target
 from tests import factories
+from tests.browser_fixtures import page_width
 
 
 def seed():
@@ -134,5 +135,5 @@ def test_walk_the_wizard_and_activate(phone_page, live_server):
         op.field_settings["fields"])
     assert db.session.scalar(select(db.func.count(Target.id)).where(
         Target.operation_id == op.id)) == 3
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page_width(page) <= 360
     assert page.console_errors == []

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from ringround.extensions import db
 from ringround.models import Attempt
 from tests.browser.test_caller_app import DUMP_INDEXEDDB
+from tests.browser_fixtures import page_width
 from tests.journeys import walk
 from tests.journeys.conftest import SUMMARY, assert_accessible
 
@@ -39,7 +40,7 @@ def test_volunteer_on_a_phone_calls_online_and_offline(phone_touch_page, organiz
     _no_hidden_field(page)
     expect(page.get_by_role("link", name=re.compile("^Call"))).to_have_attribute(
         "href", re.compile(r"^tel:\+1\d{10}([,;].*)?$"))
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page_width(page) <= 390
     calls = 0
 
     # Each group of results; the guided questions follow the answers.

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ringround.extensions import db
-from tests.browser_fixtures import open_page
+from tests.browser_fixtures import open_page, page_width
 from tests.factories import PASSWORD
 from tests.telephony.conftest import CAMPAIGN
 
@@ -44,7 +44,7 @@ def test_typing_a_follow_up_shows_encoding_segments_and_a_warning(browser, live_
         if SHOTS:
             body.scroll_into_view_if_needed()
             page.screenshot(path=os.path.join(SHOTS, f"segments-{width}.png"), full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page_width(page) <= width
         assert page.console_errors == []
     finally:
         page.context.close()

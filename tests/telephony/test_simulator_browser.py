@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ringround.extensions import db
+from tests.browser_fixtures import page_width
 from tests.factories import PASSWORD
 from tests.telephony.conftest import CAMPAIGN
 
@@ -35,5 +36,5 @@ def test_an_organizer_texts_help_and_answers_a_call_from_the_simulator(phone_pag
     calling.get_by_label("From phone").fill("+16175550142")
     calling.get_by_role("button", name="Call").click()
     expect(page.get_by_text("We may have called you from this number.")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page_width(page) <= 360
     assert page.console_errors == []
