@@ -9,12 +9,12 @@ writes those decisions, in a handful of statements per chunk instead of one per 
 - rows that cannot clash with existing ones (new contacts under ids reserved from their
   sequence, their numbers — already looked up — and their tags) are copied straight into
   their tables;
-- household keys are copied into a staging table, then `INSERT … SELECT … ON CONFLICT DO
-  NOTHING` adds the new ones and one join reads every key's id;
+- household keys go as one array to `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`,
+  which adds the new ones; only those that existed are then looked up, by key;
 - contacts merged into (a few percent of rows) are copied into a staging table of the
   contacts' own column types, then one `UPDATE … FROM` writes them.
 
-The staging tables are temporary (this connection only, no WAL), made once per import and
+The staging table is temporary (this connection only, no WAL), made once per import and
 dropped at its end.
 """
 
@@ -39,7 +39,7 @@ class PgCopyWriter:
                            "AS SELECT * FROM contacts WITH NO DATA")
 
     def close(self) -> None:
-        """Drop the staging tables (the connection goes back to the pool)."""
+        """Drop the staging table (the connection goes back to the pool)."""
         with self.connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {_STAGED_CONTACTS}")
 
