@@ -94,8 +94,9 @@ class ChunkWriter:
             sql = (f"SELECT {selected} FROM json_each(?) AS wanted "  # noqa: S608
                    f"CROSS JOIN {table} WHERE {org}{table}.{key} = wanted.value")
             param = '["' + '","'.join(values) + '"]' if plain else json.dumps(values)
-        else:
-            sql = f"SELECT {selected} FROM {table} WHERE {org}{key} = ANY(%s)"  # noqa: S608
+        else:  # the array sent in binary: psycopg's text arrays test every value with a
+            # regex for quoting (1.2-1.6 µs a value against 0.25; ~3M values in 1M rows)
+            sql = f"SELECT {selected} FROM {table} WHERE {org}{key} = ANY(%b)"  # noqa: S608
             param = values
         cursor = self.session.connection().connection.cursor()
         try:

@@ -57,12 +57,13 @@ class PgCopyWriter:
     def household_ids(self, keys: list[str]) -> tuple[dict[str, int], int]:
         """The ids of these household keys (sorted, so their unique index takes them in one
         pass), adding the missing ones; returns ({key: id}, how many were added). The keys
-        go as one array parameter; the ones that existed are then looked up by key alone
-        (a join of all of them read the whole table once per chunk: quadratic)."""
+        go as one array parameter (in binary, see `ChunkWriter._lookup`); the ones that
+        existed are then looked up by key alone (a join of all of them read the whole table
+        once per chunk: quadratic)."""
         with self.connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO households (organization_id, key) "
-                "SELECT %s, key FROM unnest(%s::text[]) AS key "
+                "SELECT %s, key FROM unnest(%b::text[]) AS key "
                 "ON CONFLICT (organization_id, key) DO NOTHING RETURNING key, id",
                 (self.org_id, keys))
             found = dict(cursor.fetchall())
@@ -70,7 +71,7 @@ class PgCopyWriter:
             if added < len(keys):  # some existed already
                 cursor.execute(
                     "SELECT key, id FROM households WHERE organization_id = %s "
-                    "AND key = ANY(%s)", (self.org_id, [k for k in keys if k not in found]))
+                    "AND key = ANY(%b)", (self.org_id, [k for k in keys if k not in found]))
                 found.update(cursor.fetchall())
         return found, added
 
