@@ -120,7 +120,7 @@ class ChunkWriter:
                 f"SELECT pg_get_serial_sequence('{name}', 'id')").scalar()  # noqa: S608
             return list(connection.exec_driver_sql(
                 f"SELECT nextval('{sequence}') "  # noqa: S608
-                f"FROM generate_series(1, {int(count)})").scalars())
+                f"FROM generate_series(1, {int(count)})").scalars().all())
         connection.exec_driver_sql(f"UPDATE {name} SET id = id WHERE id = -1")  # noqa: S608
         start = connection.exec_driver_sql(
             f"SELECT coalesce(max(id), 0) FROM {name}").scalar()  # noqa: S608
@@ -211,8 +211,12 @@ class ChunkWriter:
             return
         self._household_ids(p.household for p in pending)
         now = self._bind(_contacts, "created_at", utcnow())
-        empty = self._bind(_contacts, "custom", {})
-        to_json = _contacts.c.custom.type._cached_bind_processor(self.dialect) or (lambda v: v)
+        if self.copier is not None:  # COPY takes JSON as text: serialized once, not per row
+            empty, to_json = "{}", json.dumps  # (what psycopg's `Json` wrapper would send)
+        else:
+            empty = self._bind(_contacts, "custom", {})
+            to_json = (_contacts.c.custom.type._cached_bind_processor(self.dialect)
+                       or (lambda v: v))
         to_date = _contacts.c.date_of_birth.type._cached_bind_processor(self.dialect)
         labels = {label: self._bind(_phones, "label", label)
                   for label in ("mobile", "landline", "other")}
