@@ -4,7 +4,8 @@
                                     [--via job|direct]
 
 PostgreSQL: the database of `$PG_URL` when set (a fresh one is best), else a throwaway server
-(on `--pg-port`, else a free port).
+(on `--pg-port`, else a free port) that is durable (fsync, full-page writes, synchronous
+commits) with the settings docs/deployment.md recommends, printed as `server_settings`.
 `--via job` (the default) goes the way every import goes: an import job queued in the
 embedded SQLite job queue, then taken and run by this process as a worker would
 (`huey.dequeue()`, `huey.execute()`), checkpoints and all; `--via direct` calls
@@ -13,7 +14,8 @@ embedded SQLite job queue, then taken and run by this process as a worker would
 Prints one JSON line: rows, seconds (the import only, not the generation), rows_per_s,
 peak_rss_mb (the importing process and its worker processes together, sampled every 50 ms),
 cpu_seconds (this process and its workers: on a busy shared machine, cpu_seconds / cores
-is what the import would take alone), server_cpu_seconds (a PostgreSQL server on this
+is what the import would take alone), main_cpu_seconds (this process alone: the merge and
+the writes, which wait for the server in turn), server_cpu_seconds (a PostgreSQL server on this
 machine: its processes' CPU during the import), and the import's counts.
 """
 
@@ -160,9 +162,10 @@ def main() -> None:
     write_rows(source, args.rows)
     server = None
     if args.database == "postgresql" and not os.environ.get("PG_URL"):
-        from ringround.throwaway_postgres import ThrowawayPostgres
+        from ringround.throwaway_postgres import PRODUCTION_SETTINGS, ThrowawayPostgres
 
-        server = ThrowawayPostgres(port=args.pg_port).start()
+        # Durable, as docs/deployment.md recommends (not the tests' fsync=off)
+        server = ThrowawayPostgres(port=args.pg_port, settings=PRODUCTION_SETTINGS).start()
         url = server.create_database("bench")
     else:
         from ringround.throwaway_postgres import benchmark_database
@@ -180,9 +183,8 @@ def main() -> None:
             org = create_organization(db.session, name="Bench", admin=user)
             org.default_region = "FR"
             db.session.commit()
-            cpu_before = sum(u.ru_utime + u.ru_stime for u in (
-                resource.getrusage(resource.RUSAGE_SELF),
-                resource.getrusage(resource.RUSAGE_CHILDREN)))
+            main_before = _cpu(resource.RUSAGE_SELF)
+            cpu_before = main_before + _cpu(resource.RUSAGE_CHILDREN)
             server_before = server_cpu(url)
             sampler = PeakRss()
             sampler.start()
@@ -203,20 +205,27 @@ def main() -> None:
             server.stop()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)  # a 1M-row run leaves ~1 GB
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_seconds = sum(u.ru_utime + u.ru_stime for u in (usage, children)) - cpu_before
+    main_cpu = _cpu(resource.RUSAGE_SELF) - main_before
+    cpu_seconds = main_cpu + _cpu(resource.RUSAGE_CHILDREN) - (cpu_before - main_before)
     counts["imported"] = counts.pop("rows")
     print(json.dumps({
         "rows": args.rows, "seconds": round(seconds, 2),
         "rows_per_s": round(args.rows / seconds), "peak_rss_mb": round(sampler.peak / 2**20),
         "main_peak_rss_mb": round(sampler.main_peak / 2**20), "cpu_seconds": round(cpu_seconds, 1),
+        "main_cpu_seconds": round(main_cpu, 1),
         "server_cpu_seconds": (round(server_after - server_before, 1)
                                if server_before is not None and server_after is not None
                                else None),
-        "database": args.database, "via": args.via, "cpus": os.cpu_count(),
+        "database": args.database,
+        "server_settings": server.settings if server else None,
+        "via": args.via, "cpus": os.cpu_count(),
         "load_avg_1m": round(os.getloadavg()[0], 2), **counts,
     }))
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _through_the_queue(session, org_id: int, source: Path, workers: int | None) -> dict:

@@ -33,13 +33,24 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ThrowawayPostgres:
-    """Start with `start()`, get `url`, end with `stop()` (or use it as a context manager)."""
+# Tests trade durability for speed: nothing they write must outlive a crash.
+FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+# What docs/deployment.md recommends for production (durable), for benchmarks that should
+# measure what a real server does: WAL room for a big import between checkpoints.
+PRODUCTION_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min"}
 
-    def __init__(self, user: str = "postgres", port: int | None = None):
+
+class ThrowawayPostgres:
+    """Start with `start()`, get `url`, end with `stop()` (or use it as a context manager).
+    `settings`: the server's settings beyond the port and connection limit (by default the
+    fast, non-durable `FAST_SETTINGS`)."""
+
+    def __init__(self, user: str = "postgres", port: int | None = None,
+                 settings: dict[str, str] | None = None):
         self.bin = _bin_dir()
         self.port = port or _free_port()
         self.user = user
+        self.settings = dict(FAST_SETTINGS if settings is None else settings)
         self.root = Path(tempfile.mkdtemp(prefix="ringround-pg-"))
         self.data = self.root / "data"
         self.run_as_other = os.geteuid() == 0
@@ -59,9 +70,9 @@ class ThrowawayPostgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(self.bin / "initdb", "-D", self.data, "-U", self.user, "-A", "trust",
                   "-E", "UTF8", "--no-locale", "--no-sync")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200 -c shared_buffers=128MB")
+        settings = {"max_connections": "200", "shared_buffers": "128MB", **self.settings}
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 " + " ".join(
+            f"-c {name}={value}" for name, value in settings.items())
         self._run(self.bin / "pg_ctl", "-D", self.data, "-o", options, "-w", "-s",
                   "-l", self.root / "server.log", "start")
         return self

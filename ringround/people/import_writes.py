@@ -94,8 +94,9 @@ class ChunkWriter:
             sql = (f"SELECT {selected} FROM json_each(?) AS wanted "  # noqa: S608
                    f"CROSS JOIN {table} WHERE {org}{table}.{key} = wanted.value")
             param = '["' + '","'.join(values) + '"]' if plain else json.dumps(values)
-        else:
-            sql = f"SELECT {selected} FROM {table} WHERE {org}{key} = ANY(%s)"  # noqa: S608
+        else:  # the array sent in binary: psycopg's text arrays test every value with a
+            # regex for quoting (1.2-1.6 µs a value against 0.25; ~3M values in 1M rows)
+            sql = f"SELECT {selected} FROM {table} WHERE {org}{key} = ANY(%b)"  # noqa: S608
             param = values
         cursor = self.session.connection().connection.cursor()
         try:
@@ -113,9 +114,13 @@ class ChunkWriter:
         connection = self.session.connection()
         name = table.name
         if connection.dialect.name == "postgresql":
+            # The sequence's name looked up once: `nextval(pg_get_serial_sequence(…))` per
+            # row looked it up in the catalogue for every id (5 µs an id, 1.6 s in 300k rows).
+            sequence = connection.exec_driver_sql(
+                f"SELECT pg_get_serial_sequence('{name}', 'id')").scalar()  # noqa: S608
             return list(connection.exec_driver_sql(
-                f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "  # noqa: S608
-                f"FROM generate_series(1, {int(count)})").scalars())
+                f"SELECT nextval('{sequence}') "  # noqa: S608
+                f"FROM generate_series(1, {int(count)})").scalars().all())
         connection.exec_driver_sql(f"UPDATE {name} SET id = id WHERE id = -1")  # noqa: S608
         start = connection.exec_driver_sql(
             f"SELECT coalesce(max(id), 0) FROM {name}").scalar()  # noqa: S608
@@ -206,8 +211,12 @@ class ChunkWriter:
             return
         self._household_ids(p.household for p in pending)
         now = self._bind(_contacts, "created_at", utcnow())
-        empty = self._bind(_contacts, "custom", {})
-        to_json = _contacts.c.custom.type._cached_bind_processor(self.dialect) or (lambda v: v)
+        if self.copier is not None:  # COPY takes JSON as text: serialized once, not per row
+            empty, to_json = "{}", json.dumps  # (what psycopg's `Json` wrapper would send)
+        else:
+            empty = self._bind(_contacts, "custom", {})
+            to_json = (_contacts.c.custom.type._cached_bind_processor(self.dialect)
+                       or (lambda v: v))
         to_date = _contacts.c.date_of_birth.type._cached_bind_processor(self.dialect)
         labels = {label: self._bind(_phones, "label", label)
                   for label in ("mobile", "landline", "other")}

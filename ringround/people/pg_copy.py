@@ -9,12 +9,12 @@ writes those decisions, in a handful of statements per chunk instead of one per 
 - rows that cannot clash with existing ones (new contacts under ids reserved from their
   sequence, their numbers — already looked up — and their tags) are copied straight into
   their tables;
-- household keys are copied into a staging table, then `INSERT … SELECT … ON CONFLICT DO
-  NOTHING` adds the new ones and one join reads every key's id;
+- household keys go as one array to `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`,
+  which adds the new ones; only those that existed are then looked up, by key;
 - contacts merged into (a few percent of rows) are copied into a staging table of the
   contacts' own column types, then one `UPDATE … FROM` writes them.
 
-The staging tables are temporary (this connection only, no WAL), made once per import and
+The staging table is temporary (this connection only, no WAL), made once per import and
 dropped at its end.
 """
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-_STAGED_HOUSEHOLDS = "import_household_keys"
 _STAGED_CONTACTS = "import_contact_updates"
 
 
@@ -34,17 +33,15 @@ class PgCopyWriter:
         """`connection`: the import's psycopg (DBAPI) connection, in its transaction."""
         self.connection, self.org_id = connection, int(org_id)
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGED_HOUSEHOLDS} "
-                           "(key text NOT NULL)")
             # The contacts' columns and types without their constraints (a merge writes only
             # some columns): what one UPDATE … FROM reads.
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGED_CONTACTS} "  # noqa: S608
                            "AS SELECT * FROM contacts WITH NO DATA")
 
     def close(self) -> None:
-        """Drop the staging tables (the connection goes back to the pool)."""
+        """Drop the staging table (the connection goes back to the pool)."""
         with self.connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {_STAGED_HOUSEHOLDS}, {_STAGED_CONTACTS}")
+            cursor.execute(f"DROP TABLE IF EXISTS {_STAGED_CONTACTS}")
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
         with self.connection.cursor() as cursor, cursor.copy(
@@ -58,23 +55,23 @@ class PgCopyWriter:
         return len(rows)
 
     def household_ids(self, keys: list[str]) -> tuple[dict[str, int], int]:
-        """The ids of these household keys, adding the missing ones (in key order, so their
-        unique index takes them in one pass); returns ({key: id}, how many were added)."""
-        with self.connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {_STAGED_HOUSEHOLDS}")
-        self._copy(_STAGED_HOUSEHOLDS, ("key",), ((key,) for key in keys))
+        """The ids of these household keys (sorted, so their unique index takes them in one
+        pass), adding the missing ones; returns ({key: id}, how many were added). The keys
+        go as one array parameter (in binary, see `ChunkWriter._lookup`); the ones that
+        existed are then looked up by key alone (a join of all of them read the whole table
+        once per chunk: quadratic)."""
         with self.connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO households (organization_id, key) "  # noqa: S608
-                f"SELECT {self.org_id}, key FROM {_STAGED_HOUSEHOLDS} ORDER BY key "
-                "ON CONFLICT (organization_id, key) DO NOTHING RETURNING key, id")
+                "INSERT INTO households (organization_id, key) "
+                "SELECT %s, key FROM unnest(%b::text[]) AS key "
+                "ON CONFLICT (organization_id, key) DO NOTHING RETURNING key, id",
+                (self.org_id, keys))
             found = dict(cursor.fetchall())
             added = len(found)
             if added < len(keys):  # some existed already
                 cursor.execute(
-                    f"SELECT h.key, h.id FROM {_STAGED_HOUSEHOLDS} AS s "  # noqa: S608
-                    f"JOIN households AS h ON h.organization_id = {self.org_id} "
-                    "AND h.key = s.key")
+                    "SELECT key, id FROM households WHERE organization_id = %s "
+                    "AND key = ANY(%b)", (self.org_id, [k for k in keys if k not in found]))
                 found.update(cursor.fetchall())
         return found, added
 
