@@ -1,7 +1,7 @@
 """Benchmark: the volunteer's hot path over HTTP, against gunicorn, beside a bare baseline app.
 
     python bench/caller_http.py [--backend sqlite|postgresql] [--targets 20000] [--callers 8]
-        [--workers 2] [--threads 1] [--seconds 10] [--rounds 3] [--app-root DIR] [--versus DIR]
+        [--workers 2] [--threads 1] [--seconds 10] [--rounds 4] [--app-root DIR] [--versus DIR]
         [--label NAME]
 
 Fills N targets (as bench/queue.py does), starts gunicorn on the app and on the bare baseline
@@ -17,11 +17,12 @@ the next, so one run of each side in turn measured the load as much as the app. 
 stay up and the callers alternate between them in `--rounds` rounds of `--seconds` each side
 (after a warm-up: 2 s at the first visit of a side, 1 s after), in ABBA order (app, bare;
 bare, app; app, bare; ...), so a noisy minute hits both sides alike and a steady drift
-cancels out over pairs of rounds. `pairs_per_s` and `bare_pairs_per_s` are the medians of the
-rounds' figures and `ratio` is the ratio of those medians; `round_figures` has each round's
-pairs/s, ratio, app CPU a pair and the other processes' share of the cores while each side
-ran (`others_cores`: the machine's busy CPU less the server's and this process's, from
-/proc/stat), so a round the neighbours hit shows as such.
+cancels out over each two rounds (so an even number of rounds, 4 by default). `pairs_per_s`
+and `bare_pairs_per_s` are the medians of the rounds' figures and `ratio` is the ratio of
+those medians; `round_figures` has each round's pairs/s, ratio, app CPU a pair and the other
+processes' share of the cores while each side ran (`others_cores`: the machine's busy CPU
+less the server's, the database's and this process's, from /proc/stat), so a round the
+neighbours hit shows as such.
 
 Prints ONE JSON line: db, workers, threads, callers, targets, rounds, pairs_per_s,
 bare_pairs_per_s, ratio, p50/p99 per request and per pair (ms, over all rounds' requests),
@@ -35,7 +36,8 @@ two cores), others_cores, load_avg (at the end) and round_figures.
 `--app-root` runs gunicorn on another checkout of Ringround (say, main's worktree) with the same
 database and callers. `--versus OTHER_CHECKOUT` runs that checkout as a third side in the same
 rounds (app, versus, bare; then bare, versus, app; ...), on the same database with callers of
-its own: before and after under the same load, its figures prefixed `versus_`, and
+its own (give it targets enough for both: `--targets 40000`): before and after under the
+same load, its figures prefixed `versus_`, and
 `app_cpu_over_versus` the ratio of the two CPU a pair. PostgreSQL uses $PG_URL when set, else a
 throwaway server on port 5631, whose CPU a pair (postmaster and backends) is `db_cpu_ms_per_pair`.
 gunicorn listens on ports 5632 (app), 5633 (bare) and 5634 (versus); `--port-base P` moves
@@ -551,7 +553,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="measured seconds of each side in each round")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=4,
                         help="rounds of app and bare in turn (ABBA order); medians are printed")
     parser.add_argument("--app-root", help="run gunicorn on this checkout (default: this one)")
     parser.add_argument("--label", help="a name for this configuration in the output")
