@@ -96,8 +96,19 @@ def percentile(values: list[float], share: float) -> float:
 # ---------------------------------------------------------------- setup
 
 
+BARE_ROWS = 5000
+
+
 def setup(url: str, targets: int, callers: int, instance: str):
-    """Fill the database; the operation, each caller's session cookie and CSRF token."""
+    """Fill the database; the operation, each caller's session cookie and CSRF token, and the
+    first and last id of the targets set aside for the bare app.
+
+    The bare app writes its own targets, set aside (`removed`, so never leased; the highest
+    ids, BARE_ROWS of them besides bench/queue.py's own): walking the waiting ones, its
+    UPDATEs (`attempts + 1`) moved rows in the index the app's leases read
+    (`ix_targets_ready`), so each side's rounds changed the other's data."""
+    from sqlalchemy import text
+
     from ringround.extensions import db
     from ringround.models import Operation, User
 
@@ -113,6 +124,16 @@ def setup(url: str, targets: int, callers: int, instance: str):
             {"id": "support", "text": "Will you vote?", "kind": "choice",
              "choices": ["Yes", "No"]}]}
         db.session.commit()
+        db.session.execute(text(
+            "UPDATE targets SET state = 'removed', reason = 'bench_bare' WHERE id IN "
+            "(SELECT id FROM targets WHERE operation_id = :op AND state = 'waiting' "
+            "ORDER BY id DESC LIMIT :k)"), {"op": op_id, "k": min(BARE_ROWS, targets // 4)})
+        bare_first, bare_last = db.session.execute(text(
+            "SELECT min(id), max(id) FROM targets WHERE operation_id = :op "
+            "AND state = 'removed'"), {"op": op_id}).one()
+        db.session.commit()
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
         users = [db.session.get(User, agent_id) for agent_id in agent_ids[:callers * 2]]
         sessions = [user.get_id() for user in users]
     cookies = []
@@ -124,7 +145,7 @@ def setup(url: str, targets: int, callers: int, instance: str):
         cookies.append(client.get_cookie("session").value)
     with app.app_context():
         db.engine.dispose()
-    return op_id, agent_ids[:callers * 2], cookies
+    return op_id, agent_ids[:callers * 2], cookies, (bare_first, bare_last)
 
 
 # ---------------------------------------------------------------- servers
@@ -268,22 +289,24 @@ class AppCaller:
 
 
 class BareCaller:
-    """The same loop on the bare app: each caller walks its own stretch of the targets."""
+    """The same loop on the bare app: each caller walks its own stretch of the targets set
+    aside for it (`setup`)."""
 
-    def __init__(self, agent_id: int, start_after: int):
+    def __init__(self, agent_id: int, start_after: int, first_after: int):
         self.agent = agent_id
         self.target: int | None = start_after
+        self.first_after = first_after  # where the bare app's own targets start
         self.started = False
 
     def _next(self, after: int) -> int | None:
-        """The next target after `after`; past the last one, the first again (the rounds
-        may take the bare app past the end of its stretch, and of the list)."""
+        """The next target after `after`; past the last one, the first of the bare app's own
+        again (the rounds take each caller round them a few times)."""
         status, payload, _cookie = _request(BARE_PORT, "POST", "/next", {"after": after}, {})
         if status != 200:
             raise RuntimeError(f"bare /next: {status}")
         lease = json.loads(payload)["lease"]
-        if lease is None and after > 0:
-            return self._next(0)
+        if lease is None and after > self.first_after:
+            return self._next(self.first_after)
         return lease["target_id"] if lease else None
 
     def start(self) -> None:
@@ -481,7 +504,8 @@ def run(args) -> dict:
            "CALLER_PEOPLE_PER_MINUTE": "1000000", "CALLER_PEOPLE_PER_HOUR": "100000000"}
     try:
         fill_started = time.perf_counter()
-        op_id, agents, cookies = setup(url, args.targets, args.callers, scratch)
+        op_id, agents, cookies, (bare_first, bare_last) = setup(
+            url, args.targets, args.callers, scratch)
         fill_s = time.perf_counter() - fill_started
         figures: dict = {"db": args.backend, "workers": args.workers, "threads": args.threads,
                          "callers": args.callers, "targets": args.targets,
@@ -490,7 +514,8 @@ def run(args) -> dict:
         servers = {"bare": Gunicorn("bare:app", BARE_PORT, args.workers, args.threads,
                                     {**env, "BENCH_OPERATION": str(op_id)}, ROOT,
                                     HERE / "caller_http_server")}
-        callers = {"bare": [BareCaller(agents[i], i * (args.targets // (args.callers + 1)))
+        step = (bare_last - bare_first) // args.callers
+        callers = {"bare": [BareCaller(agents[i], bare_first - 1 + i * step, bare_first - 1)
                             for i in range(args.callers)]}
         try:
             if not args.skip_app:
