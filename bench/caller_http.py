@@ -1,7 +1,7 @@
 """Benchmark: the volunteer's hot path over HTTP, against gunicorn, beside a bare baseline app.
 
     python bench/caller_http.py [--backend sqlite|postgresql] [--targets 20000] [--callers 8]
-        [--workers 2] [--threads 1] [--seconds 10] [--rounds 4] [--app-root DIR] [--versus DIR]
+        [--workers 2] [--threads 1] [--seconds 10] [--rounds 6] [--app-root DIR] [--versus DIR]
         [--label NAME]
 
 Fills N targets (as bench/queue.py does), starts gunicorn on the app and on the bare baseline
@@ -17,7 +17,9 @@ the next, so one run of each side in turn measured the load as much as the app. 
 stay up and the callers alternate between them in `--rounds` rounds of `--seconds` each side
 (after a warm-up: 2 s at the first visit of a side, 1 s after), in ABBA order (app, bare;
 bare, app; app, bare; ...), so a noisy minute hits both sides alike and a steady drift
-cancels out over each two rounds (so an even number of rounds, 4 by default). `pairs_per_s`
+cancels out over each two rounds (so an even number of rounds, 6 by default: on
+PostgreSQL two rounds in a row of every sitting, 35-60 s in, ran a third slower for both
+versions of the code; the median of six passes over them, of four it did not). `pairs_per_s`
 and `bare_pairs_per_s` are the medians of the rounds' figures and `ratio` is the ratio of
 those medians; `round_figures` has each round's pairs/s, ratio, app CPU a pair and the other
 processes' share of the cores while each side ran (`others_cores`: the machine's busy CPU
@@ -578,7 +580,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="measured seconds of each side in each round")
-    parser.add_argument("--rounds", type=int, default=4,
+    parser.add_argument("--rounds", type=int, default=6,
                         help="rounds of app and bare in turn (ABBA order); medians are printed")
     parser.add_argument("--app-root", help="run gunicorn on this checkout (default: this one)")
     parser.add_argument("--label", help="a name for this configuration in the output")
