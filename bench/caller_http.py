@@ -1,26 +1,50 @@
 """Benchmark: the volunteer's hot path over HTTP, against gunicorn, beside a bare baseline app.
 
     python bench/caller_http.py [--backend sqlite|postgresql] [--targets 20000] [--callers 8]
-        [--workers 2] [--threads 1] [--seconds 15] [--app-root DIR] [--label NAME]
+        [--workers 2] [--threads 1] [--seconds 10] [--rounds 6] [--app-root DIR] [--versus DIR]
+        [--label NAME]
 
-Fills N targets (as bench/queue.py does), starts gunicorn on the app, and runs C simulated
-callers in this process, each looping "send the current card's result, get the next card" as
-fast as it can through the phone's JSON API: POST /api/call/<op>/sync with the result (asking
-for the next card in the same answer) and, when that answer carries no card (older code),
-POST /api/call/<op>/next. Then the same with the bare baseline app
-(bench/caller_http_server/bare.py: an UPDATE by key, an INSERT and a commit, then a SELECT of
-the next row by index), with the same gunicorn settings. Prints ONE JSON line: db, workers,
-threads, callers, targets, pairs_per_s, bare_pairs_per_s, ratio, p50/p99 per request and per
-pair (ms), statements_per_pair and bare_statements_per_pair (SQL statements counted by the
-server's database driver: bench/caller_http_server/hooks.py; BEGIN, COMMIT and ROLLBACK apart,
-in begin_commit_per_pair), app_cpu_ms_per_pair
-(the gunicorn workers' CPU time over pairs), and client_cores (this process's CPU over the
-wall time: what the callers took from the server's two cores).
+Fills N targets (as bench/queue.py does), starts gunicorn on the app and on the bare baseline
+app (bench/caller_http_server/bare.py: an UPDATE by key, an INSERT and a commit, then a SELECT
+of the next row by index) with the same gunicorn settings, and runs C simulated callers in this
+process. On the app each loops "send the current card's result, get the next card" as fast as
+it can through the phone's JSON API: POST /api/call/<op>/sync with the result (asking for the
+next card in the same answer) and, when that answer carries no card (older code),
+POST /api/call/<op>/next. On the bare app the same loop does the same database work.
+
+The method: the machine's load moves the bare app's pairs/s by a third from one minute to
+the next, so one run of each side in turn measured the load as much as the app. Both servers
+stay up and the callers alternate between them in `--rounds` rounds of `--seconds` each side
+(after a warm-up: 2 s at the first visit of a side, 1 s after), in ABBA order (app, bare;
+bare, app; app, bare; ...), so a noisy minute hits both sides alike and a steady drift
+cancels out over each two rounds (so an even number of rounds, 6 by default: on
+PostgreSQL two rounds in a row of every sitting, 35-60 s in, ran a third slower for both
+versions of the code; the median of six passes over them, of four it did not). `pairs_per_s`
+and `bare_pairs_per_s` are the medians of the rounds' figures and `ratio` is the ratio of
+those medians; `round_figures` has each round's pairs/s, ratio, app CPU a pair and the other
+processes' share of the cores while each side ran (`others_cores`: the machine's busy CPU
+less the server's, the database's and this process's, from /proc/stat), so a round the
+neighbours hit shows as such.
+
+Prints ONE JSON line: db, workers, threads, callers, targets, rounds, pairs_per_s,
+bare_pairs_per_s, ratio, p50/p99 per request and per pair (ms, over all rounds' requests),
+statements_per_pair and bare_statements_per_pair (SQL statements counted by the server's
+database driver: bench/caller_http_server/hooks.py; BEGIN, COMMIT and ROLLBACK apart, in
+begin_commit_per_pair), app_cpu_ms_per_pair (the gunicorn workers' CPU time over pairs, all
+rounds together: steadier than pairs/s under load, the figure to compare code by),
+client_cores (this process's CPU over the wall time: what the callers took from the server's
+two cores), others_cores, load_avg (at the end) and round_figures.
 
 `--app-root` runs gunicorn on another checkout of Ringround (say, main's worktree) with the same
-database and callers: before and after in one run. PostgreSQL uses $PG_URL when set, else a
-throwaway server on port 5631. gunicorn listens on ports 5632 (app) and 5633 (bare);
-`--port-base P` moves the three to P, P+1, P+2. `BENCH_PROFILE_DIR=dir` writes each app
+database and callers. `--versus OTHER_CHECKOUT` runs that checkout as a third side in the same
+rounds (app, versus, bare; then bare, versus, app; ...), on the same database with callers of
+its own (give it targets enough for both: `--targets 40000`): before and after under the
+same load, its figures prefixed `versus_`, and
+`app_cpu_over_versus` the ratio of the two CPU a pair. PostgreSQL uses $PG_URL when set, else a
+throwaway server on port 5631, whose CPU a pair (postmaster and backends) is `db_cpu_ms_per_pair`.
+gunicorn listens on ports 5632 (app), 5633 (bare) and 5634 (versus); `--port-base P` moves
+them all to P, P+1, P+2, P+3. `callers_out_of_targets` above 0 means a side ran out of people
+to call before a round ended (give more `--targets`). `BENCH_PROFILE_DIR=dir` writes each app
 worker's cProfile to dir/<pid>.prof when it stops (bench/caller_http_server/hooks.py).
 """
 
@@ -34,6 +58,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,7 +74,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if p not in ("", str(HERE))]
 sys.path.insert(0, str(ROOT))
 
-APP_PORT, BARE_PORT, PG_PORT = 5632, 5633, 5631
+APP_PORT, BARE_PORT, PG_PORT, VERSUS_PORT = 5632, 5633, 5631, 5634
 SECRET = "bench-caller-http"
 _CLIENT_ID = re.compile(r'name="client_id" value="([^"]+)"')
 _PROOF = re.compile(r'name="lease_proof" value="([^"]+)"')
@@ -73,8 +98,19 @@ def percentile(values: list[float], share: float) -> float:
 # ---------------------------------------------------------------- setup
 
 
+BARE_ROWS = 5000
+
+
 def setup(url: str, targets: int, callers: int, instance: str):
-    """Fill the database; the operation, each caller's session cookie and CSRF token."""
+    """Fill the database; the operation, each caller's session cookie and CSRF token, and the
+    first and last id of the targets set aside for the bare app.
+
+    The bare app writes its own targets, set aside (`removed`, so never leased; the highest
+    ids, BARE_ROWS of them besides bench/queue.py's own): walking the waiting ones, its
+    UPDATEs (`attempts + 1`) moved rows in the index the app's leases read
+    (`ix_targets_ready`), so each side's rounds changed the other's data."""
+    from sqlalchemy import text
+
     from ringround.extensions import db
     from ringround.models import Operation, User
 
@@ -90,6 +126,16 @@ def setup(url: str, targets: int, callers: int, instance: str):
             {"id": "support", "text": "Will you vote?", "kind": "choice",
              "choices": ["Yes", "No"]}]}
         db.session.commit()
+        db.session.execute(text(
+            "UPDATE targets SET state = 'removed', reason = 'bench_bare' WHERE id IN "
+            "(SELECT id FROM targets WHERE operation_id = :op AND state = 'waiting' "
+            "ORDER BY id DESC LIMIT :k)"), {"op": op_id, "k": min(BARE_ROWS, targets // 4)})
+        bare_first, bare_last = db.session.execute(text(
+            "SELECT min(id), max(id) FROM targets WHERE operation_id = :op "
+            "AND state = 'removed'"), {"op": op_id}).one()
+        db.session.commit()
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
         users = [db.session.get(User, agent_id) for agent_id in agent_ids[:callers * 2]]
         sessions = [user.get_id() for user in users]
     cookies = []
@@ -101,7 +147,7 @@ def setup(url: str, targets: int, callers: int, instance: str):
         cookies.append(client.get_cookie("session").value)
     with app.app_context():
         db.engine.dispose()
-    return op_id, agent_ids[:callers * 2], cookies
+    return op_id, agent_ids[:callers * 2], cookies, (bare_first, bare_last)
 
 
 # ---------------------------------------------------------------- servers
@@ -194,8 +240,9 @@ def _request(port: int, method: str, path: str, body: dict | None, headers: dict
 class AppCaller:
     """One volunteer on the phone's JSON API: result and next card, again and again."""
 
-    def __init__(self, op_id: int, cookie: str):
+    def __init__(self, op_id: int, cookie: str, port: int):
         self.op = op_id
+        self.port = port
         self.cookie = cookie
         self.token = ""
         self.card: dict | None = None
@@ -204,7 +251,7 @@ class AppCaller:
         headers = {"Cookie": f"session={self.cookie}", "Accept": "application/json"}
         if self.token:
             headers["X-CSRFToken"] = self.token
-        status, payload, set_cookie = _request(APP_PORT, method, path, body, headers)
+        status, payload, set_cookie = _request(self.port, method, path, body, headers)
         if set_cookie and set_cookie.startswith("session="):
             self.cookie = set_cookie.split(";", 1)[0].split("=", 1)[1]
         if status != 200:
@@ -212,6 +259,9 @@ class AppCaller:
         return json.loads(payload)
 
     def start(self) -> None:
+        """The CSRF token and the first card (once: later rounds go on with the card held)."""
+        if self.token:
+            return
         self.token = self._call("GET", f"/api/call/{self.op}/token")["csrf_token"]
         self.card = self._call("POST", f"/api/call/{self.op}/next")["lease"]
 
@@ -241,21 +291,30 @@ class AppCaller:
 
 
 class BareCaller:
-    """The same loop on the bare app: each caller walks its own stretch of the targets."""
+    """The same loop on the bare app: each caller walks its own stretch of the targets set
+    aside for it (`setup`)."""
 
-    def __init__(self, agent_id: int, start_after: int):
+    def __init__(self, agent_id: int, start_after: int, first_after: int):
         self.agent = agent_id
         self.target: int | None = start_after
+        self.first_after = first_after  # where the bare app's own targets start
+        self.started = False
 
     def _next(self, after: int) -> int | None:
+        """The next target after `after`; past the last one, the first of the bare app's own
+        again (the rounds take each caller round them a few times)."""
         status, payload, _cookie = _request(BARE_PORT, "POST", "/next", {"after": after}, {})
         if status != 200:
             raise RuntimeError(f"bare /next: {status}")
         lease = json.loads(payload)["lease"]
+        if lease is None and after > self.first_after:
+            return self._next(self.first_after)
         return lease["target_id"] if lease else None
 
     def start(self) -> None:
-        self.target = self._next(self.target or 0)
+        if not self.started:
+            self.target = self._next(self.target or 0)
+            self.started = True
 
     def pair(self, timings: list[float]) -> bool:
         if self.target is None:
@@ -273,8 +332,50 @@ class BareCaller:
         return True
 
 
-def drive(callers: list, seconds: float, server: Gunicorn) -> dict:
-    """Run the callers for `seconds` (after a 2-second warm-up); figures of the run."""
+def _machine_busy_seconds() -> float:
+    """CPU time the whole machine has been busy (all cores, all processes), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu_seconds(pid: int, children: bool = False) -> float:
+    """A process's user and system time (with its reaped children's when `children`)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = sum(int(v) for v in fields[11:15 if children else 13])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+# The throwaway PostgreSQL server's postmaster.pid (None on SQLite or with $PG_URL).
+DB_PIDFILE: Path | None = None
+
+
+def _db_cpu_seconds() -> float:
+    """The throwaway PostgreSQL server's CPU time so far: the postmaster (with the backends
+    it has reaped) and its live backends. 0 without one."""
+    if DB_PIDFILE is None:
+        return 0.0
+    try:
+        postmaster = int(DB_PIDFILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return _process_cpu_seconds(postmaster, children=True) + sum(
+        _process_cpu_seconds(pid) for pid in _children(postmaster))
+
+
+def drive(callers: list, seconds: float, server: Gunicorn, warm_up: float = 2.0) -> dict:
+    """Run the callers for `seconds` (after a warm-up); the raw figures of the run (`summary`
+    turns one or more of them into the printed ones)."""
     for caller in callers:
         caller.start()
     phase = {"measuring": False, "stop": False}
@@ -301,9 +402,10 @@ def drive(callers: list, seconds: float, server: Gunicorn) -> dict:
         callers, results, strict=True)]
     for thread in threads:
         thread.start()
-    time.sleep(2.0)
+    time.sleep(warm_up)
     cpu_before, statements_before = server.cpu_seconds(), server.statements()
-    client_before = time.process_time()
+    client_before, machine_before = time.process_time(), _machine_busy_seconds()
+    db_before = _db_cpu_seconds()
     phase["measuring"] = True
     started = time.perf_counter()
     time.sleep(seconds)
@@ -311,26 +413,76 @@ def drive(callers: list, seconds: float, server: Gunicorn) -> dict:
     elapsed = time.perf_counter() - started
     cpu_after, statements_after = server.cpu_seconds(), server.statements()
     client_cpu = time.process_time() - client_before
+    machine = _machine_busy_seconds() - machine_before
+    db_cpu = _db_cpu_seconds() - db_before
+    done = sum(1 for thread in threads if not thread.is_alive())  # out of targets
     phase["stop"] = True
     for thread in threads:
         thread.join()
-    requests = [v for out in results for v in out[0]]
-    pairs = [v for out in results for v in out[1]]
-    errors = [e for out in results for e in out[2]]
+    return {
+        "elapsed": elapsed, "server_cpu": cpu_after - cpu_before, "client_cpu": client_cpu,
+        "machine_cpu": machine, "db_cpu": db_cpu,
+        "callers_done": done,
+        "statements": statements_after[0] - statements_before[0],
+        "begin_commit": statements_after[1] - statements_before[1],
+        "requests": [v for out in results for v in out[0]],
+        "pairs": [v for out in results for v in out[1]],
+        "errors": [e for out in results for e in out[2]],
+    }
+
+
+def summary(runs: list[dict]) -> dict:
+    """The printed figures of one side over its rounds: the median round's pairs/s,
+    percentiles over every request and pair, statements and CPU over all pairs together."""
+    requests = [v for run in runs for v in run["requests"]]
+    pairs = [v for run in runs for v in run["pairs"]]
+    errors = [e for run in runs for e in run["errors"]]
+    elapsed = sum(run["elapsed"] for run in runs)
     n = max(1, len(pairs))
     return {
-        "pairs_per_s": round(len(pairs) / elapsed, 1),
+        "pairs_per_s": round(statistics.median(len(run["pairs"]) / run["elapsed"]
+                                               for run in runs), 1),
         "request_p50_ms": round(percentile(requests, 0.5), 1),
         "request_p99_ms": round(percentile(requests, 0.99), 1),
         "pair_p50_ms": round(percentile(pairs, 0.5), 1),
         "pair_p99_ms": round(percentile(pairs, 0.99), 1),
         # Per pair, measured over the whole phase (pairs still open at its edges are few).
-        "statements_per_pair": round((statements_after[0] - statements_before[0]) / n, 1),
-        "begin_commit_per_pair": round((statements_after[1] - statements_before[1]) / n, 1),
-        "app_cpu_ms_per_pair": round((cpu_after - cpu_before) * 1000 / n, 2),
-        "client_cores": round(client_cpu / elapsed, 2),
+        "statements_per_pair": round(sum(run["statements"] for run in runs) / n, 1),
+        "begin_commit_per_pair": round(sum(run["begin_commit"] for run in runs) / n, 1),
+        "app_cpu_ms_per_pair": round(sum(run["server_cpu"] for run in runs) * 1000 / n, 2),
+        "db_cpu_ms_per_pair": round(sum(run["db_cpu"] for run in runs) * 1000 / n, 2),
+        "client_cores": round(sum(run["client_cpu"] for run in runs) / elapsed, 2),
+        "others_cores": round(sum(_others(run) for run in runs) / elapsed, 2),
         "pairs": len(pairs), "errors": len(errors), "first_error": errors[0] if errors else None,
+        # Callers that found nobody left to call before a round ended (too few --targets).
+        "callers_out_of_targets": max(run["callers_done"] for run in runs),
     }
+
+
+def _others(run: dict) -> float:
+    """CPU seconds the rest of the machine took while a side ran: other work (and the
+    database server's, when it is not the bench's throwaway one)."""
+    return max(0.0, run["machine_cpu"] - run["server_cpu"] - run["client_cpu"]
+               - run["db_cpu"])
+
+
+def _round_figures(runs: dict[str, dict], order: str) -> dict:
+    """One round's figures per side, to see how much the rounds agree."""
+    bare = runs["bare"]
+    bare_rate = len(bare["pairs"]) / bare["elapsed"]
+    figures: dict = {"order": order, "bare_pairs_per_s": round(bare_rate, 1),
+                     "bare_others_cores": round(_others(bare) / bare["elapsed"], 2)}
+    for side, prefix in (("app", ""), ("versus", "versus_")):
+        if side in runs:
+            run = runs[side]
+            rate = len(run["pairs"]) / run["elapsed"]
+            figures.update({
+                prefix + "pairs_per_s": round(rate, 1),
+                prefix + "ratio": round(rate / bare_rate, 3) if bare_rate else None,
+                prefix + "app_cpu_ms_per_pair": round(
+                    run["server_cpu"] * 1000 / max(1, len(run["pairs"])), 2),
+                prefix + "others_cores": round(_others(run) / run["elapsed"], 2)})
+    return figures
 
 
 def run(args) -> dict:
@@ -343,6 +495,8 @@ def run(args) -> dict:
         server.port = PG_PORT
         server.start()
         url = server.create_database("bench_http")
+        global DB_PIDFILE
+        DB_PIDFILE = server.data / "postmaster.pid"
     else:
         url, server = benchmark_database(args.backend, scratch, "bench_http")
     app_root = Path(args.app_root).resolve() if args.app_root else ROOT
@@ -352,35 +506,61 @@ def run(args) -> dict:
            "CALLER_PEOPLE_PER_MINUTE": "1000000", "CALLER_PEOPLE_PER_HOUR": "100000000"}
     try:
         fill_started = time.perf_counter()
-        op_id, agents, cookies = setup(url, args.targets, args.callers, scratch)
+        op_id, agents, cookies, (bare_first, bare_last) = setup(
+            url, args.targets, args.callers, scratch)
         fill_s = time.perf_counter() - fill_started
         figures: dict = {"db": args.backend, "workers": args.workers, "threads": args.threads,
                          "callers": args.callers, "targets": args.targets,
+                         "rounds": args.rounds,
                          "label": args.label or str(app_root)}
-        if not args.skip_app:
-            app = Gunicorn("wsgi:app", APP_PORT, args.workers, args.threads, env, app_root)
-            try:
-                ours = drive([AppCaller(op_id, cookie) for cookie in cookies[:args.callers]],
-                             args.seconds, app)
-            finally:
-                app.stop()
-        bare = Gunicorn("bare:app", BARE_PORT, args.workers, args.threads,
-                        {**env, "BENCH_OPERATION": str(op_id)}, ROOT,
-                        HERE / "caller_http_server")
+        servers = {"bare": Gunicorn("bare:app", BARE_PORT, args.workers, args.threads,
+                                    {**env, "BENCH_OPERATION": str(op_id)}, ROOT,
+                                    HERE / "caller_http_server")}
+        step = (bare_last - bare_first) // args.callers
+        callers = {"bare": [BareCaller(agents[i], bare_first - 1 + i * step, bare_first - 1)
+                            for i in range(args.callers)]}
         try:
-            step = args.targets // (args.callers + 1)
-            theirs = drive([BareCaller(agents[i], i * step) for i in range(args.callers)],
-                           args.seconds, bare)
+            if not args.skip_app:
+                servers["app"] = Gunicorn("wsgi:app", APP_PORT, args.workers, args.threads,
+                                          env, app_root)
+                callers["app"] = [AppCaller(op_id, cookie, APP_PORT)
+                                  for cookie in cookies[:args.callers]]
+            if args.versus:
+                servers["versus"] = Gunicorn("wsgi:app", VERSUS_PORT, args.workers,
+                                             args.threads, env, Path(args.versus).resolve())
+                callers["versus"] = [AppCaller(op_id, cookie, VERSUS_PORT)
+                                     for cookie in cookies[args.callers:args.callers * 2]]
+            sides = [side for side in ("app", "versus", "bare") if side in servers]
+            runs: dict[str, list[dict]] = {side: [] for side in sides}
+            for number in range(args.rounds):
+                # ABBA: the sides in turn, in reverse order every other round.
+                for side in sides if number % 2 == 0 else sides[::-1]:
+                    runs[side].append(drive(callers[side], args.seconds, servers[side],
+                                            warm_up=1.0 if runs[side] else 2.0))
         finally:
-            bare.stop()
-        if not args.skip_app:
-            figures.update(ours)
-            figures["ratio"] = round(ours["pairs_per_s"] / theirs["pairs_per_s"], 3)
+            for server_of_side in servers.values():
+                server_of_side.stop()
+        theirs = summary(runs["bare"])
+        for side, prefix in (("app", ""), ("versus", "versus_")):
+            if side in runs:
+                ours = summary(runs[side])
+                figures.update({prefix + key: value for key, value in ours.items()})
+                figures[prefix + "ratio"] = round(ours["pairs_per_s"] / theirs["pairs_per_s"],
+                                                  3)
+        if args.versus:
+            figures["versus_label"] = str(Path(args.versus).resolve())
+            figures["app_cpu_over_versus"] = round(
+                figures["app_cpu_ms_per_pair"] / figures["versus_app_cpu_ms_per_pair"], 3)
         figures.update({"bare_" + key: value for key, value in theirs.items()
                         if key in ("pairs_per_s", "pair_p50_ms", "pair_p99_ms",
                                    "statements_per_pair", "begin_commit_per_pair",
-                                   "app_cpu_ms_per_pair",
-                                   "client_cores", "errors")})
+                                   "app_cpu_ms_per_pair", "db_cpu_ms_per_pair",
+                                   "client_cores", "others_cores", "errors",
+                                   "callers_out_of_targets")})
+        figures["round_figures"] = [
+            _round_figures({side: runs[side][i] for side in sides},
+                           ",".join(sides if i % 2 == 0 else sides[::-1]))
+            for i in range(args.rounds)]
         figures.update(fill_s=round(fill_s, 1), load_avg=round(os.getloadavg()[0], 2))
         return figures
     finally:
@@ -398,15 +578,21 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="measured seconds of each side in each round")
+    parser.add_argument("--rounds", type=int, default=6,
+                        help="rounds of app and bare in turn (ABBA order); medians are printed")
     parser.add_argument("--app-root", help="run gunicorn on this checkout (default: this one)")
     parser.add_argument("--label", help="a name for this configuration in the output")
+    parser.add_argument("--versus", help="another checkout run as a third side in the same "
+                        "rounds (its figures prefixed versus_): before and after in one run")
     parser.add_argument("--port-base", type=int, default=5631,
                         help="PostgreSQL on this port, the app and bare gunicorns on the next two")
     parser.add_argument("--skip-app", action="store_true", help="only the bare baseline")
     args = parser.parse_args()
-    global APP_PORT, BARE_PORT, PG_PORT
+    global APP_PORT, BARE_PORT, PG_PORT, VERSUS_PORT
     PG_PORT, APP_PORT, BARE_PORT = args.port_base, args.port_base + 1, args.port_base + 2
+    VERSUS_PORT = args.port_base + 3
     print(json.dumps(run(args)), flush=True)
 
 

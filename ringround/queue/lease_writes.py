@@ -51,6 +51,37 @@ def grant_one(connection: Connection, operation_id: int, target_id: int, agent_i
         "now": now, "expires": expires})
 
 
+def _lease_and_grant_statement():
+    """PostgreSQL: `lease_one`'s UPDATE and `grant_one`'s INSERT in one statement, one round
+    trip; the grant is inserted only if the UPDATE leased the target, and returned (read
+    rather than the row count, which SQLAlchemy's cursor gave as -1). No parameter is named
+    as a column of `targets`: through SQLAlchemy, such a parameter given at execution is
+    added to the UPDATE's SET (`operation_id` was)."""
+    g = LeaseGrant.__table__
+    leased = _lease_one_statement().returning(Target.__table__.c.id).cte("leased")
+    return insert(g).from_select(
+        ["operation_id", "target_id", "agent_id", "granted_at", "expires_at"],
+        select(bindparam("grant_operation_id", type_=g.c.operation_id.type), leased.c.id,
+               bindparam("agent_id", type_=g.c.agent_id.type),
+               bindparam("now", type_=g.c.granted_at.type),
+               bindparam("expires", type_=g.c.expires_at.type))
+    ).returning(g.c.target_id)
+
+
+def lease_and_grant(connection: Connection, operation_id: int, target_id: int, org_id: int,
+                    digest: str, agent_id: int, now: datetime, expires: datetime) -> bool:
+    """`lease_one`, and `grant_one` if it leased: one statement on PostgreSQL (a
+    data-modifying WITH), two on SQLite (which has none)."""
+    if connection.dialect.name == "postgresql":
+        return runnable("lease_and_grant", _lease_and_grant_statement).first(connection, {
+            "grant_operation_id": operation_id, "target_id": target_id, "org_id": org_id,
+            "digest": digest, "agent_id": agent_id, "now": now, "expires": expires}) is not None
+    if not lease_one(connection, target_id, org_id, digest, agent_id, now, expires):
+        return False
+    grant_one(connection, operation_id, target_id, agent_id, now, expires)
+    return True
+
+
 def _grant_many_statement():
     t, g = Target.__table__, LeaseGrant.__table__
     return insert(g).from_select(

@@ -42,7 +42,7 @@ from ringround.queue._tx import begin_write
 from ringround.queue.candidates import Picker, card_contact, prefer_passes, tag_ids
 from ringround.queue.checks import Verdict, check_candidate
 from ringround.queue.lease_reads import SeeingLimits, operation_and_agent, retry_after
-from ringround.queue.lease_writes import grant_one, lease_many, lease_one
+from ringround.queue.lease_writes import lease_and_grant, lease_many
 from ringround.queue.statements import prebuilt
 from ringround.queue.windows import zones_inside
 
@@ -250,10 +250,9 @@ class _Choice:
         verdict = self._check(row, defer_optout=self.n == 1)
         if verdict.ok and verdict.deferred_digest is not None:
             # The usual case, one statement: lease unless the number opted out.
-            if lease_one(self.connection, row.id, self.op.organization_id,
-                         verdict.deferred_digest, self.agent_id, self.now, self.expires):
-                grant_one(self.connection, self.op.id, row.id, self.agent_id, self.now,
-                          self.expires)
+            if lease_and_grant(self.connection, self.op.id, row.id, self.op.organization_id,
+                               verdict.deferred_digest, self.agent_id, self.now,
+                               self.expires):
                 return Lease(row.id, self.op.id, row.contact_id, verdict.phone_id,
                              verdict.phone_e164, self.expires, row.attempts,
                              card_contact(row, verdict.phone_id))

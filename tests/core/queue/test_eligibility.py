@@ -3,8 +3,10 @@ order, tags, the cross-operation gap, exclusions."""
 
 from datetime import UTC, datetime, time, timedelta
 
+from sqlalchemy import select
+
 from ringround.extensions import db
-from ringround.models import OperationState, OptOut, PhoneStatus, Target, TargetState
+from ringround.models import LeaseGrant, OperationState, OptOut, PhoneStatus, Target, TargetState
 from ringround.optouts import opt_out_number
 from ringround.queue import (
     ResultIn,
@@ -292,6 +294,10 @@ def test_lease_next_checks_opt_outs_too(any_world):
     lease = lease_next(db.session, op, agent, now=NOW, max_open=0)
     db.session.commit()
     assert (lease.contact_id, lease.phone_e164) == (person.id, person.phones[1].e164)
+    # One grant, for the lease given: none for the target whose number had opted out (on
+    # PostgreSQL the lease and its grant are one statement).
+    assert db.session.execute(select(LeaseGrant.target_id, LeaseGrant.agent_id)).all() == [
+        (lease.target_id, agent.id)]
     assert lease_next(db.session, op, agent, now=NOW, max_open=0) is None
     db.session.commit()
     assert blocked_counts(db.session, op, now=NOW)["opted_out"] == 1
