@@ -41,7 +41,11 @@ rounds (app, versus, bare; then bare, versus, app; ...), on the same database wi
 its own (give it targets enough for both: `--targets 40000`): before and after under the
 same load, its figures prefixed `versus_`, and
 `app_cpu_over_versus` the ratio of the two CPU a pair. PostgreSQL uses $PG_URL when set, else a
-throwaway server on port 5631, whose CPU a pair (postmaster and backends) is `db_cpu_ms_per_pair`.
+throwaway server on port 5631, whose CPU a pair (postmaster and backends) is `db_cpu_ms_per_pair`;
+that server runs with the tests' settings (fsync, full-page writes and synchronous commits off:
+the app's and the bare app's work, as #19's figures were measured) unless `--server durable`
+(docs/deployment.md's settings: each commit then waits for the disk, which both sides share),
+printed as `server_settings`.
 gunicorn listens on ports 5632 (app), 5633 (bare) and 5634 (versus); `--port-base P` moves
 them all to P, P+1, P+2, P+3. `callers_out_of_targets` above 0 means a side ran out of people
 to call before a round ended (give more `--targets`). `BENCH_PROFILE_DIR=dir` writes each app
@@ -486,12 +490,18 @@ def _round_figures(runs: dict[str, dict], order: str) -> dict:
 
 
 def run(args) -> dict:
-    from ringround.throwaway_postgres import ThrowawayPostgres, benchmark_database
+    from ringround.throwaway_postgres import (
+        FAST_SETTINGS,
+        PRODUCTION_SETTINGS,
+        ThrowawayPostgres,
+        benchmark_database,
+    )
 
     scratch = tempfile.mkdtemp(prefix="ringround-bench-http-")
     server = None
     if args.backend == "postgresql" and not os.environ.get("PG_URL"):
-        server = ThrowawayPostgres()
+        server = ThrowawayPostgres(settings=PRODUCTION_SETTINGS if args.server == "durable"
+                                   else FAST_SETTINGS)
         server.port = PG_PORT
         server.start()
         url = server.create_database("bench_http")
@@ -512,6 +522,7 @@ def run(args) -> dict:
         figures: dict = {"db": args.backend, "workers": args.workers, "threads": args.threads,
                          "callers": args.callers, "targets": args.targets,
                          "rounds": args.rounds,
+                         "server_settings": server.settings if server else None,
                          "label": args.label or str(app_root)}
         servers = {"bare": Gunicorn("bare:app", BARE_PORT, args.workers, args.threads,
                                     {**env, "BENCH_OPERATION": str(op_id)}, ROOT,
@@ -588,6 +599,10 @@ def main() -> None:
                         "rounds (its figures prefixed versus_): before and after in one run")
     parser.add_argument("--port-base", type=int, default=5631,
                         help="PostgreSQL on this port, the app and bare gunicorns on the next two")
+    parser.add_argument("--server", choices=["fast", "durable"], default="fast",
+                        help="the throwaway PostgreSQL's settings: the tests' fast ones (fsync, "
+                             "full-page writes and synchronous commits off; default) or durable "
+                             "as docs/deployment.md recommends")
     parser.add_argument("--skip-app", action="store_true", help="only the bare baseline")
     args = parser.parse_args()
     global APP_PORT, BARE_PORT, PG_PORT, VERSUS_PORT
