@@ -73,11 +73,18 @@ def open_page(browser, live_server, **context_args):
     return page
 
 
-def page_width(page) -> int:
-    """The page's laid-out width once its stylesheets have loaded: read while the CSS is
-    still on its way, it measures the unstyled page (a long path in a cell overflowed)."""
+def loaded(page):
+    """`page` once its stylesheets and deferred scripts (htmx) are in, as a person sees it
+    before typing: a field filled earlier fires events no script listens to yet, a width read
+    earlier measures the unstyled page."""
     page.wait_for_load_state("load")
-    return page.evaluate("document.documentElement.scrollWidth")
+    return page
+
+
+def page_width(page) -> int:
+    """The page's laid-out width once its stylesheets have loaded (a long path in a cell
+    overflowed the unstyled page)."""
+    return loaded(page).evaluate("document.documentElement.scrollWidth")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.browser_fixtures import open_page, page_width
+from tests.browser_fixtures import loaded, open_page, page_width
 from tests.core.people.conftest import FIXTURES
 
 
@@ -68,7 +68,7 @@ def test_import_french_file_and_download_the_report(desktop_page, live_server, t
     # Filter with a live count, then open a contact and erase it.
     page.get_by_role("link", name="See the contacts").click()
     expect(page.locator("#live-count [data-count]")).to_have_text("4")
-    page.get_by_label("Postcode starts with").fill("750")
+    loaded(page).get_by_label("Postcode starts with").fill("750")
     expect(page.locator("#live-count [data-count]")).to_have_text("2")
     page.get_by_role("button", name="Show").click()
     page.get_by_role("link", name="François Dubois").click()

@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser_fixtures import loaded
 from tests.journeys import walk
 from tests.journeys.conftest import DESKTOP, assert_accessible
 
@@ -73,7 +74,8 @@ def test_kiosk_sign_up_at_an_event(desktop_page, browser, live_server):
 
     # The organizer finds both, tagged.
     page.get_by_role("link", name="Contacts").first.click()
-    page.get_by_label("Has any of these tags").fill("fair-2026")
+    expect(page).to_have_url(re.compile(r"/console/contacts/"))
+    loaded(page).get_by_label("Has any of these tags").fill("fair-2026")
     expect(page.locator("#live-count [data-count]")).to_have_text("2")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("link", name="Zsófia Kovács")).to_be_visible()
