@@ -3,12 +3,16 @@ would load (tests/web/test_caller_hot_path.py counts its statements)."""
 
 from __future__ import annotations
 
+import contextlib
+
+import pytest
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from ringround.caller_access import caller_access
 from ringround.extensions import db
 from ringround.models import Operation, OperationMember, OperationRole, User
+from ringround.queue.statements import use_plain_statements
 from tests.caller_fixtures import calling_operation
 
 
@@ -16,9 +20,11 @@ def _values(entity) -> dict:
     return {attr.key: getattr(entity, attr.key) for attr in inspect(type(entity)).column_attrs}
 
 
-def test_the_guard_gives_what_the_orm_loads_on_both_databases(any_app):
+@pytest.mark.parametrize("kind", ["driver", "plain"])
+def test_the_guard_gives_what_the_orm_loads_on_both_databases(any_app, kind):
     op, agent, _contacts = calling_operation(n=1)
-    with Session(db.engine) as session:
+    plain = use_plain_statements() if kind == "plain" else contextlib.nullcontext()
+    with plain, Session(db.engine) as session:
         access = caller_access(session, op.id, agent.id)
         assert access.role == OperationRole.AGENT and access.organization_name
         operation, user = access.operation, access.user
