@@ -66,7 +66,7 @@ def make_app(url: str, workers: int, instance: str):
     return app
 
 
-def fill(app, n: int):
+def fill(app, n: int, callers: int = 256):
     """One organization, one active all-day operation, N contacts with a phone each, spread
     over three time zones, one in 200 opted out; targets materialized by the queue itself."""
     from ringround.accounts import create_organization
@@ -131,9 +131,10 @@ def fill(app, n: int):
         session.execute(text("ANALYZE"))
         session.commit()
         agents = []
-        for w in range(256):
+        first_number = uuid.uuid4().int % 10**7  # distinct numbers, unlike any earlier fill's
+        for w in range(callers):
             user = User(display_name=f"Caller {w}",
-                        phone_e164=f"+1999{uuid.uuid4().int % 10**7:07d}{w % 10}")
+                        phone_e164=f"+1999{(first_number + w) % 10**8:08d}")
             session.add(user)
             agents.append(user)
         session.flush()
