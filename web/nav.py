@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from ringround.accounts import needs_password
 from ringround.extensions import db
+from web.context import current_role
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,17 @@ def add_console_nav(endpoint: str, label: LazyString | str) -> None:
         CONSOLE_NAV.append(NavItem(endpoint, label))
 
 
+def is_staff() -> bool:
+    """Whether the signed-in user holds a role in the current organization: the console's
+    menu is theirs. A volunteer or an operation's owner who joined by link has none, and every
+    console link would answer them 403."""
+    return current_user.is_authenticated and current_role() is not None
+
+
 def console_nav() -> list[dict[str, str]]:
+    """The console's entries added by the feature blueprints, for staff only."""
+    if not is_staff():
+        return []
     return [{"url": url_for(item.endpoint), "label": str(item.label)} for item in CONSOLE_NAV]
 
 

@@ -1,5 +1,7 @@
 """Who may open the organizer's operation pages: organizers and owners yes, agents never."""
 
+import re
+
 import pytest
 
 from ringround.models import OperationMember, OperationRole
@@ -121,3 +123,31 @@ def test_organizers_change_source_and_fields(client, world, db, who):
     assert op.source_filter["city"] == "Lyon"
     assert op.field_settings["fields"][0] == {"key": "email", "visibility": "visible",
                                               "highlight": False}
+
+
+def _menu_links(html: str) -> list[str]:
+    nav = re.search(r'<nav class="nav"[^>]*>(.*?)</nav>', html, re.S)
+    assert nav, "the page has the main menu"
+    return re.findall(r'<a href="([^"]+)"', nav.group(1))
+
+
+@pytest.mark.parametrize("who", ["agent", "owner"])
+def test_volunteers_menu_holds_only_what_they_may_open(client, world, who):
+    """A volunteer or an owner who joined by link is in no organization: the console's menu
+    (every link a 403 for them) is not theirs; their operations are."""
+    sign_in_as_phone_user(client, world[who])
+    for page in ("/my/operations", "/no-such-page"):
+        links = _menu_links(client.get(page).get_data(as_text=True))
+        assert links == ["/my/operations"], (page, links)
+    for link in links:
+        assert client.get(link).status_code == 200, link
+
+
+@pytest.mark.parametrize("who", ["admin", "organizer"])
+def test_staff_menu_is_the_console_and_every_link_opens(client, world, who):
+    login(client, world[who])
+    links = _menu_links(client.get("/console/").get_data(as_text=True))
+    assert "/console/" in links and "/console/operations/" in links and "/my/operations" \
+        not in links
+    for link in links:
+        assert client.get(link).status_code == 200, link
