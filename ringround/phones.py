@@ -17,6 +17,7 @@ API
 - `ParsedPhone.time_zones` lists every zone the number may be in; `time_zone_for(parsed,
   country, postcode)` picks one, refined by the contact's country and postcode when the number
   spans several zones (US ZIP codes, Canadian postal codes, Australian postcodes).
+- `readable(e164)` writes a stored number for people to read ("+33 6 12 34 56 78").
 - `PhoneError.code` is one of `PHONE_ERRORS`; `PhoneError.message` is a readable English reason.
 
 This module imports nothing from Flask, so import worker processes can use it cheaply.
@@ -28,6 +29,9 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import PhoneNumberFormat
 
 from ringround.phone_readers import FastReader, ParsedPhone, PhoneReader
 
@@ -93,6 +97,19 @@ def _unfloat(text: str) -> str:
         if float_match:
             return float_match.group(1)
     return text
+
+
+def readable(e164: str | None) -> str:
+    """A stored E.164 number as people read it, in groups, still international (a volunteer
+    may call abroad): "+33612345678" -> "+33 6 12 34 56 78". Anything it cannot read is
+    given back unchanged."""
+    if not e164:
+        return ""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None),
+                                          PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
 
 
 def parse_phone(raw: str | None, region: str | None) -> ParsedPhone | PhoneError:

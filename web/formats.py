@@ -1,5 +1,6 @@
 """Dates, times, weekdays, numbers and percentages in the reader's locale (Babel's CLDR data):
-"mån 14:00", "1 234,5", "45 %". Registered as Jinja filters for every blueprint's pages."""
+"mån 14:00", "1 234,5", "45 %"; phone numbers in groups ("+33 6 12 34 56 78"). Registered as
+Jinja filters for every blueprint's pages."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from babel.dates import format_skeleton, get_day_names
 from babel.numbers import format_decimal, format_percent
 from flask import Flask
 from flask_babel import get_locale
+
+from ringround.phones import readable
 
 
 def _locale():
@@ -53,6 +56,7 @@ def weekday_names(width: str = "abbreviated") -> list[str]:
 
 def register_formats(app: Flask) -> None:
     for name, function in (("clock", clock), ("day_clock", day_clock), ("day", day),
-                           ("moment", moment), ("number", number), ("percent", percent)):
+                           ("moment", moment), ("number", number), ("percent", percent),
+                           ("phone", readable)):
         app.add_template_filter(function, name)
     app.add_template_global(weekday_names)

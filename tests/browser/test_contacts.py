@@ -72,7 +72,7 @@ def test_import_french_file_and_download_the_report(desktop_page, live_server, t
     expect(page.locator("#live-count [data-count]")).to_have_text("2")
     page.get_by_role("button", name="Show").click()
     page.get_by_role("link", name="François Dubois").click()
-    expect(page.get_by_text("+33612345679")).to_be_visible()
+    expect(page.get_by_text("+33 6 12 34 56 79")).to_be_visible()
     page.get_by_label("To erase this person").fill("erase")
     page.get_by_role("button", name="Erase this person").click()
     expect(page.get_by_text("The contact was erased")).to_be_visible()

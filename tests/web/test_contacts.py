@@ -166,7 +166,7 @@ def test_contact_page_privacy_actions(admin_client, db):
     phone.status = PhoneStatus.WRONG_NUMBER
     db.session.commit()
     html = client.get(page).get_data(as_text=True)
-    assert "+16175550143 x123" in html and "marked: Wrong number" in html
+    assert "+1 617-555-0143 x123" in html and "marked: Wrong number" in html
 
     post_form(client, f"/console/contacts/phones/{phone.id}/reset", {}, page=page)
     db.session.refresh(phone)

@@ -40,3 +40,14 @@ def test_offline_cards_dial_the_extension_and_numbers_without_one_stay_plain(cli
     assert hrefs == sorted([f"tel:{contacts[0].phones[0].e164},744",
                             f"tel:{contacts[1].phones[0].e164},744",
                             f"tel:{contacts[2].phones[0].e164}"])
+
+
+def test_the_caller_reads_the_number_in_groups_and_dials_it_whole(client, app):
+    op, agent, contacts = calling_operation(n=1)
+    contacts[0].phones[0].e164 = "+33612345678"
+    db.session.commit()
+    sign_in(client, agent)
+    html = client.get(f"/call/{op.id}").get_data(as_text=True)
+    assert 'href="tel:+33612345678"' in html
+    shown = re.search(r'<span class="call-number">([^<]+)</span>', html).group(1)
+    assert shown == "+33 6 12 34 56 78"

@@ -4,7 +4,14 @@ import pytest
 from phonenumbers import timezone as pn_timezone
 
 from ringround.phone_readers import FastReader, PlainReader
-from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for, use_reader
+from ringround.phones import (
+    ParsedPhone,
+    PhoneError,
+    parse_phone,
+    readable,
+    time_zone_for,
+    use_reader,
+)
 
 
 @pytest.fixture(autouse=True, params=[FastReader, PlainReader], ids=["fast", "plain"])
@@ -114,3 +121,11 @@ def test_both_readers_agree_with_phonenumbers_everywhere():
                     assert ours.time_zones == tuple(z for z in zones if z != "Etc/Unknown"), \
                         (region, text)
     assert checked > 5000
+
+
+@pytest.mark.parametrize(("e164", "shown"), [
+    ("+33612345678", "+33 6 12 34 56 78"), ("+46701234567", "+46 70 123 45 67"),
+    ("+31612345678", "+31 6 12345678"), ("+12025550143", "+1 202-555-0143"),
+    ("not a number", "not a number"), (None, "")])
+def test_a_stored_number_reads_in_groups_and_stays_international(e164, shown):
+    assert readable(e164) == shown
