@@ -113,3 +113,38 @@ def test_silence_at_the_menu_ends_the_call_after_two_tries(app, client, factorie
     assert choose(client).find("Gather") is not None
     root = choose(client, tries="1")
     assert [node.tag for node in root] == ["Say", "Hangup"]
+
+
+@pytest.mark.twilio
+def test_a_stranger_on_the_shared_line_of_several_organizations_can_opt_out_of_them_all(
+        app, client, factories, http_client):
+    """The shared default number, two organizations calling from it, a caller neither knows:
+    not "not in service" (it is), but who calls from this line and how to stop them all."""
+    first, _ = factories.org_with_admin()
+    second, _ = factories.org_with_admin()
+    db.session.commit()
+    gather = call_in(client).find("Gather")
+    prompt = gather.find("Say").text
+    assert prompt.startswith("You have reached a phone line that several organizations call "
+                             "from.")
+    assert "press 9 or say stop" in prompt and "press 1" not in prompt
+    assert gather.get("action") == f"{PUBLIC}/telephony/hooks/voice/caller/choice?tries=0"
+    assert "press 9" in choose(client, Digits="1").find("Gather").find("Say").text  # no call-back
+    said = choose(client, SpeechResult="Stop calling me.").find("Say").text
+    assert said == "You will get no more calls or texts from this number. Goodbye."
+    assert is_opted_out(db.session, first.id, STRANGER)
+    assert is_opted_out(db.session, second.id, STRANGER)
+    assert [node.tag for node in choose(client, tries="1")] == ["Say", "Hangup"]
+
+
+@pytest.mark.twilio
+def test_a_number_nobody_calls_from_is_not_in_service(app, client, factories, http_client):
+    factories.org_with_admin()
+    factories.org_with_admin()
+    db.session.commit()
+    response = post_signed(client, "/telephony/hooks/voice", {
+        "CallSid": "CA" + "7" * 32, "AccountSid": ACCOUNT_SID, "From": STRANGER,
+        "To": "+15005550009", "CallStatus": "ringing", "Direction": "inbound"})
+    root = ET.fromstring(response.get_data(as_text=True))
+    assert [node.tag for node in root] == ["Say", "Hangup"]
+    assert root.find("Say").text == "This number is not in service. Goodbye."
