@@ -46,6 +46,11 @@ def lease_proof_key(secret: str) -> bytes:
     return _derive(secret, b"ringround-lease-proof-v1")
 
 
+def job_seal_key(secret: str) -> bytes:
+    """Seals job arguments that must not rest readable in the queue (`sealed`)."""
+    return _derive(secret, b"ringround-job-seal-v1")
+
+
 @dataclass(frozen=True)
 class Keys:
     """The app's keys, one per purpose (see the functions above)."""
@@ -56,13 +61,15 @@ class Keys:
     household: bytes
     erasure_ledger: bytes
     lease_proof: bytes
+    job_seal: bytes
 
 
 def derive_keys(secret: str) -> Keys:
     """Every key, from the app's SECRET_KEY."""
     return Keys(join_seal=join_seal_key(secret), phone_code=phone_code_key(secret),
                 optout=optout_key(secret), household=household_key(secret),
-                erasure_ledger=erasure_ledger_key(secret), lease_proof=lease_proof_key(secret))
+                erasure_ledger=erasure_ledger_key(secret), lease_proof=lease_proof_key(secret),
+                job_seal=job_seal_key(secret))
 
 
 _installed: list[Keys] = []

@@ -28,6 +28,7 @@ from ringround.models import (
 )
 from ringround.optouts import may_text, opt_out
 from ringround.quiet_hours import quiet_hours
+from ringround.sealed import unseal
 from ringround.sms_consent import has_sms_consent
 from ringround.sms_segments import Segments, segments
 from ringround.status_order import MESSAGE_RANKS, moves_forward
@@ -160,9 +161,16 @@ def learn_from_error(message_id: int) -> None:
 
 
 @job(retries=3, retry_delay=5, retry_backoff=2)
-def text_now(to: str, body: str) -> None:
+def text_now(to: str, sealed_body: str) -> None:
     """A text of no campaign (a sign-in code), sent by a job: tried again while the provider
-    is unreachable or busy; dropped (and logged) when it refuses the number."""
+    is unreachable or busy; dropped (and logged) when it refuses the number. Its words come
+    sealed (`ringround.sealed`), so neither the queue's storage nor the failed-jobs page
+    holds a readable code; one sealed under another SECRET_KEY is dropped (its code, hashed
+    with that key too, would not be accepted either)."""
+    body = unseal(sealed_body)
+    if body is None:
+        current_app.logger.warning("a queued text could not be unsealed (SECRET_KEY changed?)")
+        return
     try:
         get_provider().send_sms(to, body)
     except ProviderError as error:

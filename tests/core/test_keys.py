@@ -32,7 +32,8 @@ def test_the_keys_are_the_ones_stored_data_was_hashed_with():
                         ("optout", b"ringround-optout-v1"),
                         ("household", b"ringround-household-v1"),
                         ("erasure_ledger", b"ringround-erasure-ledger-v1"),
-                        ("lease_proof", b"ringround-lease-proof-v1")):
+                        ("lease_proof", b"ringround-lease-proof-v1"),
+                        ("job_seal", b"ringround-job-seal-v1")):
         assert getattr(keys, name) == hmac.new(b"s", label, hashlib.sha256).digest()
 
 

@@ -29,6 +29,7 @@ from ringround.models import (
 from tests.conftest import TEST_SECRET
 from tests.sharing.conftest import PASSWORD, form_post, sign_in
 from tests.telephony.conftest import ACCOUNT_SID, AUTH_TOKEN, CAMPAIGN, CapturingHttpClient
+from tests.telephony.test_provider_failures import run_later_jobs
 
 SIX_DIGITS = re.compile(r"(?<![\d#])\d{6}(?!\d)")
 
@@ -178,8 +179,49 @@ def test_with_twilio_a_sign_in_text_is_a_job_so_timing_reveals_nothing(
         response = form_post(client, "/signin/phone", {"phone": "+12025550155"})
         assert response.location == "/signin/phone/code"
         assert http.requests == [] and len(huey) == 1  # answered; the text waits its job
-        huey.execute(huey.dequeue())  # what the worker does
+        task = huey.dequeue()
+        # What waits in the queue's storage is sealed: no code, no words of the text.
+        stored = repr((task.args, task.kwargs))
+        assert "code" not in stored and SIX_DIGITS.findall(stored.replace("+12025550155", ""))\
+            == []
+        huey.execute(task)  # what the worker does
         assert [r["data"]["To"] for r in http.requests] == ["+12025550155"]
+        assert SIX_DIGITS.search(http.requests[0]["data"]["Body"])  # the code, unsealed
+    finally:
+        app.config["JOBS_IMMEDIATE"] = True
+        init_queue(app)
+
+
+def test_a_sign_in_text_that_fails_for_good_keeps_no_readable_code_for_admins(
+        app, db, client, world, factories):
+    """The provider down through every retry: the failed job is kept for an admin to see
+    and run again, its code sealed; run again, it texts the code."""
+    from ringround.background import huey, init_queue
+    from ringround.models import FailedJob
+    from tests.telephony.conftest import twilio_error
+
+    http = CapturingHttpClient()
+    app.config.update(TELEPHONY=TelephonySettings("twilio", ACCOUNT_SID, AUTH_TOKEN, CAMPAIGN),
+                      TWILIO_HTTP_CLIENT=http, JOBS_IMMEDIATE=False,
+                      PUBLIC_BASE_URL="https://calls.example.org")
+    app.extensions.pop("telephony", None)
+    init_queue(app)
+    try:
+        factories.phone_user("Known", phone="+12025550155")
+        form_post(client, "/signin/phone", {"phone": "+12025550155"})
+        http.failures = [twilio_error(20503)] * 4
+        huey.execute(huey.dequeue())  # the first try, then three retries when they are due
+        while run_later_jobs():
+            pass
+        assert len(http.requests) == 4
+        failed = db.session.scalars(select(FailedJob)).one()
+        shown = repr((failed.args, failed.kwargs))
+        assert "code" not in shown and \
+            SIX_DIGITS.findall(shown.replace("+12025550155", "")) == []
+        from ringround.background import run_again
+        run_again(db.session, failed)
+        huey.execute(huey.dequeue())
+        assert SIX_DIGITS.search(http.requests[-1]["data"]["Body"])
     finally:
         app.config["JOBS_IMMEDIATE"] = True
         init_queue(app)
