@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,6 @@ from ringround.models import (
     Attempt,
     Contact,
     ContactPhone,
-    DispositionGroup,
     Operation,
     Organization,
     Target,
@@ -34,7 +33,7 @@ from ringround.models import (
 from ringround.models.messaging import CallLeg, LegKind
 from ringround.operation_dispositions import disposition_rows
 from ringround.people.crm_export import profile_rows
-from ringround.queue import blocked_counts
+from ringround.queue import blocked_counts, people_reached
 from ringround.spreadsheet_safety import safe_rows
 
 
@@ -93,17 +92,15 @@ def _call_counts(session: Session, operation_id: int, since: datetime | None) ->
     if since is not None:
         where.append(Attempt.created_at >= since)
     calls = session.scalar(select(func.count(Attempt.id)).where(*where)) or 0
-    reached = session.scalar(select(func.count(distinct(Attempt.contact_id))).where(
-        *where, Attempt.disposition_group == DispositionGroup.CONTACTED)) or 0
+    reached = session.scalar(select(people_reached()).where(*where)) or 0
     return calls, reached
 
 
 def agent_counts(session: Session, operation_id: int) -> list[dict[str, Any]]:
     """Calls and people reached per agent, busiest first."""
-    reached = func.count(distinct(case(
-        (Attempt.disposition_group == DispositionGroup.CONTACTED, Attempt.contact_id))))
     rows = session.execute(
-        select(Attempt.agent_id, func.count(Attempt.id), reached, func.max(Attempt.created_at))
+        select(Attempt.agent_id, func.count(Attempt.id), people_reached(),
+               func.max(Attempt.created_at))
         .where(Attempt.operation_id == operation_id, Attempt.disposition.is_not(None),
                Attempt.agent_id.is_not(None))
         .group_by(Attempt.agent_id)).all()

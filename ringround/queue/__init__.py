@@ -8,7 +8,7 @@ right after (leases and results hold a row lock on PostgreSQL, the write lock on
 - `lease_next`, `lease_batch`, `held_leases`, `release_target`, `return_batch`,
   `renew_leases`, `expire_leases`: leases.
 - `record_result`, `edit_result`, `start_attempt`, `apply_provider_status`: results.
-- `blocked_counts`, `next_callable_at`, `stats_for_agent`: figures.
+- `blocked_counts`, `next_callable_at`, `stats_for_agent`, `people_reached`: figures.
 - `lease_standing`, `caller_alerts`: what the leases granted say (may a result still be
   recorded; which agents look unlike callers).
 """
@@ -41,6 +41,7 @@ from ringround.queue.reasons import (
     blocked_counts,
     next_callable_at,
     next_callable_zone,
+    people_reached,
     stats_for_agent,
 )
 from ringround.queue.releases import release_target, renew_leases, return_batch
@@ -63,5 +64,5 @@ __all__ = [
     "lease_next", "materialize_targets", "next_callable_at", "next_callable_zone",
     "operation_running", "record_result", "refresh_operations", "release_target",
     "renew_leases", "return_batch", "SeeingLimits",
-    "source_filter", "start_attempt", "stats_for_agent",
+    "source_filter", "start_attempt", "people_reached", "stats_for_agent",
 ]

@@ -149,6 +149,14 @@ class AgentStats:
     people_reached: int  # distinct people with a `contacted` result
 
 
+def people_reached(attempts=Attempt.__table__):
+    """How many people had a `contacted` result among the selected attempts: one a target,
+    which erasure keeps (an erased person's results keep no contact, but stay counted)."""
+    return func.count(distinct(case(
+        (attempts.c.disposition_group == DispositionGroup.CONTACTED.value,
+         attempts.c.target_id))))
+
+
 def stats_for_agent(session: Session, operation_id: int, agent_id: int, day: date,
                     time_zone: str = "UTC") -> AgentStats:
     """Calls and people reached by an agent on `day` (a calendar day in `time_zone`)."""
@@ -156,9 +164,7 @@ def stats_for_agent(session: Session, operation_id: int, agent_id: int, day: dat
     start = datetime.combine(day, time(0)).replace(tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time(0)).replace(tzinfo=tz)
     a = Attempt.__table__
-    reached = func.count(distinct(case(
-        (a.c.disposition_group == DispositionGroup.CONTACTED.value, a.c.contact_id))))
-    row = session.execute(select(func.count(a.c.id), reached).where(
+    row = session.execute(select(func.count(a.c.id), people_reached(a)).where(
         a.c.operation_id == operation_id, a.c.agent_id == agent_id,
         a.c.recorded_at.is_not(None), a.c.created_at >= start, a.c.created_at < end)).one()
     return AgentStats(calls=row[0] or 0, people_reached=row[1] or 0)

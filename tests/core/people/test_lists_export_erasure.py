@@ -191,3 +191,37 @@ def test_upsert_contact_follows_the_import_merge_rules(imported):
     assert created and new.phones[0].e164 == "+33699887766" and new.time_zone == "Europe/Paris"
     with pytest.raises(ValueError, match="no valid phone"):
         upsert_contact(db.session, imported.id, {"first_name": "X"}, ["12"], [], "form:1")
+
+
+def test_erasure_keeps_the_counts_of_people_reached(imported, factories):
+    """The dashboard, the per-caller table and the caller's own day still count a person who
+    was reached after that person is erased (the flash promises anonymous counts)."""
+    from ringround.models import DispositionGroup
+    from ringround.operation_stats import agent_counts, operation_figures
+    from ringround.queue import stats_for_agent
+
+    agent = factories.phone_user("Vera")
+    op = factories.operation(imported)
+    now = utcnow()
+    for n, phone in enumerate(("+33612345678", "+33798765432")):
+        person = by_phone(imported, phone)
+        target = Target(operation_id=op.id, contact_id=person.id, state=TargetState.DONE)
+        db.session.add(target)
+        db.session.flush()
+        db.session.add(Attempt(client_id=f"r{n}", operation_id=op.id, target_id=target.id,
+                               contact_id=person.id, agent_id=agent.id, disposition="talked",
+                               disposition_group=DispositionGroup.CONTACTED,
+                               recorded_at=now, created_at=now))
+    db.session.commit()
+
+    def figures():
+        dashboard = operation_figures(db.session, op, now=now + timedelta(seconds=1))
+        mine = stats_for_agent(db.session, op.id, agent.id, now.date())
+        per_agent = agent_counts(db.session, op.id)[0]
+        return (dashboard.reached_today, dashboard.reached_total, per_agent["reached"],
+                mine.people_reached, dashboard.calls_total)
+
+    assert figures() == (2, 2, 2, 2, 2)
+    erase_contact(db.session, by_phone(imported, "+33612345678"), actor_id=None)
+    db.session.commit()
+    assert figures() == (2, 2, 2, 2, 2)
