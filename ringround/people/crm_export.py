@@ -22,11 +22,20 @@ BATCH = 2000
 @dataclass(frozen=True)
 class Profile:
     """A tool's columns: (its header, our value) pairs; our values are contact fields,
-    `phone`/`mobile` (first landline-or-any / first mobile number), `tags`,
-    `do_not_contact` (true/false) or `custom:<key>`."""
+    `phone`/`mobile` (first landline-or-any / first mobile number), `main_phone`/
+    `other_phone` (the mobile if any, else the first; then the other one), `tags`,
+    `do_not_contact` (true/false), `unsubscribed` ("unsubscribed" for a do-not-contact
+    person, else empty: never a subscription the person did not give) or `custom:<key>`.
+
+    `opt_out_tag`: the tool reads no opt-out column on import, so a do-not-contact person
+    also gets the tag `OPT_OUT_TAG` (a file must never turn them into an ordinary contact)."""
 
     label: str
     columns: tuple[tuple[str, str], ...]
+    opt_out_tag: bool = False
+
+
+OPT_OUT_TAG = "do not contact"
 
 
 PROFILES: dict[str, Profile] = {
@@ -34,7 +43,8 @@ PROFILES: dict[str, Profile] = {
         ("first_name", "first_name"), ("last_name", "last_name"), ("email", "email"),
         ("zip_code", "postcode"), ("can2_phone", "mobile"), ("can2_user_address", "street"),
         ("can2_user_city", "city"), ("can2_country", "country"), ("can2_user_tags", "tags"),
-    )),
+        ("can2_sms_status", "unsubscribed"),
+    ), opt_out_tag=True),
     "nationbuilder": Profile("NationBuilder", (
         ("nationbuilder_id", "custom:nationbuilder_id"), ("first_name", "first_name"),
         ("last_name", "last_name"), ("email", "email"), ("phone_number", "phone"),
@@ -51,10 +61,20 @@ PROFILES: dict[str, Profile] = {
     "zetkin": Profile("Zetkin", (
         ("id", "custom:zetkin_id"), ("ext_id", "custom:zetkin_ext_id"),
         ("first_name", "first_name"), ("last_name", "last_name"), ("email", "email"),
-        ("phone", "phone"), ("alt_phone", "mobile"), ("street_address", "street"),
+        ("phone", "main_phone"), ("alt_phone", "other_phone"), ("street_address", "street"),
         ("zip_code", "postcode"), ("city", "city"), ("country", "country"), ("tags", "tags"),
-    )),
+    ), opt_out_tag=True),
 }
+
+
+def _cell(contact: Contact, value: str, computed: dict[str, str]) -> str:
+    """One cell of a profile row: a computed value, a custom field or a contact field."""
+    if value in computed:
+        return computed[value]
+    if value.startswith("custom:"):
+        custom = (contact.custom or {}).get(value[len("custom:"):])
+        return "" if custom is None else custom
+    return getattr(contact, value) or ""
 
 
 def profile_header(name: str) -> list[str]:
@@ -145,24 +165,16 @@ def profile_rows(session: Session, org_id: int, name: str, results: str = "tags"
             mobile = next((e164 for e164, is_mobile in numbers if is_mobile), "")
             phone = next((e164 for e164, _m in numbers if e164 != mobile), "")
             own_tags = list(tags[contact.id])
+            if profile.opt_out_tag and contact.do_not_contact:
+                own_tags.append(OPT_OUT_TAG)
             if results == "tags":
                 own_tags += [f"{operation}: {disposition}"
                              for operation, (disposition, _a) in called[contact.id].items()]
-            row = []
-            for _header, value in profile.columns:
-                if value == "phone":
-                    row.append(phone)
-                elif value == "mobile":
-                    row.append(mobile)
-                elif value == "tags":
-                    row.append(", ".join(own_tags))
-                elif value == "do_not_contact":
-                    row.append("true" if contact.do_not_contact else "false")
-                elif value.startswith("custom:"):
-                    custom = (contact.custom or {}).get(value[len("custom:"):])
-                    row.append("" if custom is None else custom)
-                else:
-                    row.append(getattr(contact, value) or "")
+            values = {"phone": phone, "mobile": mobile, "main_phone": mobile or phone,
+                      "other_phone": phone if mobile else "", "tags": ", ".join(own_tags),
+                      "do_not_contact": "true" if contact.do_not_contact else "false",
+                      "unsubscribed": "unsubscribed" if contact.do_not_contact else ""}
+            row = [_cell(contact, value, values) for _header, value in profile.columns]
             for operation, question in survey:
                 disposition, answers = called[contact.id].get(operation, ("", {}))
                 answer = disposition if question is None else answers.get(question, "")

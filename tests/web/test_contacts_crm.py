@@ -27,7 +27,7 @@ def test_a_plain_file_names_no_crm(admin_client, db):  # noqa: F811
 DOCUMENTED = {  # the field names docs/crm-files.md gives for each profile
     "action_network": ["first_name", "last_name", "email", "zip_code", "can2_phone",
                        "can2_user_address", "can2_user_city", "can2_country",
-                       "can2_user_tags"],
+                       "can2_user_tags", "can2_sms_status"],
     "nationbuilder": ["nationbuilder_id", "first_name", "last_name", "email", "phone_number",
                       "mobile_number", "do_not_call", "primary_address1", "primary_city",
                       "primary_zip", "primary_country_code", "tag_list"],
@@ -39,7 +39,7 @@ DOCUMENTED = {  # the field names docs/crm-files.md gives for each profile
 TAGS = {"action_network": "can2_user_tags", "nationbuilder": "tag_list",
         "everyaction": "Activist Codes", "zetkin": "tags"}
 MOBILE = {"action_network": "can2_phone", "nationbuilder": "mobile_number",
-          "everyaction": "Cell Phone", "zetkin": "alt_phone"}
+          "everyaction": "Cell Phone", "zetkin": "phone"}  # Zetkin: its main number
 
 
 def called_contact(db, factories, org):
@@ -98,6 +98,57 @@ def test_each_profile_downloads_the_tools_fields_with_tags_and_results(
     assert (row["Spring drive"], row["Spring drive: Will you vote?"]) == ("supporter", "yes")
 
 
+OPT_OUT = {  # how each profile's row says "do not contact"
+    "action_network": {"can2_sms_status": "unsubscribed",
+                       "can2_user_tags": "do not contact, Spring drive: supporter"},
+    "nationbuilder": {"do_not_call": "true"},
+    "everyaction": {"DoNotCall": "true"},
+    "zetkin": {"tags": "do not contact, Spring drive: supporter"},
+}
+
+
+def marked(row: dict) -> bool:
+    """Whether a profile row says "do not contact" in any of the ways OPT_OUT lists."""
+    return ("do not contact" in str(row) or "unsubscribed" in row.values()
+            or "true" in (row.get("do_not_call"), row.get("DoNotCall")))
+
+
+@pytest.mark.parametrize("profile", sorted(DOCUMENTED))
+def test_every_profile_marks_people_who_opted_out(admin_client, db, factories,  # noqa: F811
+                                                  profile):
+    """A person who texted STOP must not become an ordinary contact in the other tool."""
+    maria = called_contact(db, factories, admin_client.org)
+    maria.tags.clear()
+    other = factories.contact(admin_client.org, "Nils", phone="+46701234567")
+    db.session.commit()
+    header, *rows = download(admin_client, profile, "tags")
+    by_name = {row[header.index("first_name" if "first_name" in header else "FirstName")]:
+               dict(zip(header, row, strict=True)) for row in rows}
+    assert not marked(by_name["Maria"]) and not marked(by_name["Nils"])
+    maria.do_not_contact = True
+    db.session.commit()
+    header, *rows = download(admin_client, profile, "tags")
+    by_name = {row[header.index("first_name" if "first_name" in header else "FirstName")]:
+               dict(zip(header, row, strict=True)) for row in rows}
+    assert {column: by_name["Maria"][column] for column in OPT_OUT[profile]} == OPT_OUT[profile]
+    assert not marked(by_name["Nils"]) and other.do_not_contact is False
+
+
+def test_an_action_network_file_of_ours_keeps_opt_outs_when_imported_again(
+        admin_client, db, factories):  # noqa: F811
+    """The round trip: Ringround reads `can2_sms_status` back as an opt-out."""
+    from ringround.people.headers import auto_map, detect_crm, is_opt_out
+
+    maria = called_contact(db, factories, admin_client.org)
+    maria.do_not_contact = True
+    db.session.commit()
+    header, *rows = download(admin_client, "action_network", "tags")
+    assert detect_crm(header) == "Action Network"
+    column = header.index("can2_sms_status")
+    target = auto_map(header)[column]
+    assert is_opt_out(target, rows[0][column])
+
+
 def test_an_unknown_profile_is_refused_with_a_message(admin_client, db):  # noqa: F811
     from tests.conftest import post_form
 
@@ -113,7 +164,7 @@ def test_every_profile_phone_column_is_known_to_the_formula_guard():
     from ringround.spreadsheet_safety import PHONE_COLUMNS
 
     phones = {header for profile in PROFILES.values() for header, value in profile.columns
-              if value in ("phone", "mobile")}
+              if value in ("phone", "mobile", "main_phone", "other_phone")}
     assert phones <= PHONE_COLUMNS
 
 
