@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -62,10 +63,11 @@ def available_fields(session: Session, org_id: int) -> list[FieldInfo]:
     return fields
 
 
-# Settings by (operation id, settings version): the caller app reads them at every card and
-# result. The version (`caller_access.CallerAccess.settings_version`) holds the operation's
-# last change and its organization's custom fields, so an edit is seen at the next request of
-# every worker. Values are shared: callers must not modify them.
+# Settings by (operation id, settings version, locale): the caller app reads them at every
+# card and result. The version (`caller_access.CallerAccess.settings_version`) holds the
+# operation's last change and its organization's custom fields, so an edit is seen at the next
+# request of every worker; the locale, because the built-in fields' labels are in the reader's
+# language. Values are shared: callers must not modify them.
 _by_version: dict[tuple, list[dict[str, Any]]] = {}
 _CACHE_SIZE = 512
 
@@ -74,10 +76,10 @@ def effective_settings(session: Session, operation: Operation,
                        version: tuple | None = None) -> list[dict[str, Any]]:
     """One row per available field (with label), stored order first, unlisted ones hidden.
 
-    With `version` (see `_by_version`), built once per operation and version."""
+    With `version` (see `_by_version`), built once per operation, version and language."""
     if version is None:
         return _effective_settings(session, operation)
-    key = (operation.id, version)
+    key = (operation.id, version, str(get_locale()))
     rows = _by_version.get(key)
     if rows is None:
         rows = _effective_settings(session, operation)

@@ -84,3 +84,18 @@ def test_defaults_show_little_and_list_every_field(db, setup):
     assert {"voted", "donations", "salary", "email"} <= set(keys)
     assert [f["key"] for f in exposed_fields(op, person)][0] == "first_name"
     assert "email" not in {f["key"] for f in exposed_fields(op, person)}
+
+
+def test_cached_settings_speak_each_readers_language(app, db, setup):
+    """Field labels cached by operation and version are not frozen in the language of the
+    first caller who opened a card: a Swedish caller first, then an English one."""
+    from flask_babel import force_locale
+
+    _, op, _ = setup
+    version = ("test", op.updated_at)
+    labels = {}
+    for locale in ("sv", "en", "fr", "sv"):
+        with app.test_request_context(), force_locale(locale):
+            rows = effective_settings(db.session, op, version=version)
+            labels[locale] = next(row["label"] for row in rows if row["key"] == "time_zone")
+    assert labels == {"sv": "Tidszon", "en": "Time zone", "fr": "Fuseau horaire"}
