@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton, get_day_names
 from babel.numbers import format_decimal, format_percent
 from flask import Flask
@@ -54,9 +55,46 @@ def weekday_names(width: str = "abbreviated") -> list[str]:
     return [names[i] for i in range(7)]
 
 
+def language_label(code: str | None) -> str:
+    """A language code as a word in the reader's language ("fr": "French", "franska");
+    a code Babel does not know stays as it is."""
+    if not code:
+        return ""
+    try:
+        return Locale.parse(code.replace("-", "_")).get_display_name(_locale()) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def country_name(code: str | None) -> str:
+    """A country code (ISO 3166) as the reader's language names it ("FR": "France",
+    "Frankrike"); an unknown code stays as it is."""
+    if not code:
+        return ""
+    return Locale.parse(str(_locale())).territories.get(code.upper(), code)
+
+
+def field_value(value: object, key: str) -> str:
+    """A contact field's value as a person reads it: languages and countries named, dates
+    in the locale's form; other values as they are."""
+    if value is None or value == "":
+        return ""
+    if key == "language":
+        return language_label(str(value))
+    if key == "country":
+        return country_name(str(value))
+    if key == "date_of_birth":
+        try:
+            return day(value if isinstance(value, date) else date.fromisoformat(str(value)))
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
 def register_formats(app: Flask) -> None:
     for name, function in (("clock", clock), ("day_clock", day_clock), ("day", day),
                            ("moment", moment), ("number", number), ("percent", percent),
-                           ("phone", readable)):
+                           ("phone", readable), ("language_label", language_label),
+                           ("country_name", country_name), ("field_value", field_value)):
         app.add_template_filter(function, name)
     app.add_template_global(weekday_names)

@@ -32,3 +32,48 @@ def test_the_review_step_names_the_days_in_the_reader_language(client, db, facto
     factories.login(client, admin)
     page = client.get(f"/console/operations/{op.id}/steps/review").get_data(as_text=True)
     assert "09:00–17:30, mån tis" in page
+
+
+def test_codes_in_contact_fields_are_named_in_the_reader_language(app):
+    named = {}
+    for locale in ("en", "fr", "sv", "nl"):
+        with force_locale(locale):
+            named[locale] = (formats.field_value("fr", "language"),
+                             formats.field_value("SE", "country"),
+                             formats.field_value("1980-05-01", "date_of_birth"),
+                             formats.field_value("Lyon", "city"),
+                             formats.language_label("xx-unknown"), formats.country_name("ZZ9"))
+    assert named["en"] == ("French", "Sweden", "5/1/1980", "Lyon", "xx-unknown", "ZZ9")
+    assert named["sv"][:3] == ("franska", "Sverige", "1980-05-01")
+    assert named["fr"][:2] == ("français", "Suède")
+    assert named["nl"][:2] == ("Frans", "Zweden")
+
+
+def test_the_contact_page_names_language_and_country(client, db, factories):
+    from datetime import date
+
+    org, admin = factories.org_with_admin()
+    org.language = "sv"
+    person = factories.contact(org, "Camille", language="fr", country="FR",
+                               date_of_birth=date(1980, 5, 1))
+    db.session.commit()
+    factories.login(client, admin)
+    page = client.get(f"/console/contacts/{person.id}").get_data(as_text=True)
+    assert "<dd>franska</dd>" in page and "Frankrike</dd>" in page
+    assert "<dd>1980-05-01</dd>" in page
+    assert "<dd>fr</dd>" not in page and ", FR</dd>" not in page
+
+
+def test_the_caller_card_names_the_contacts_language(client, db):
+    from ringround.models import Operation, Organization
+    from tests.caller_fixtures import calling_operation, sign_in
+
+    op, agent, _ = calling_operation(n=1)
+    op = db.session.get(Operation, op.id)
+    op.field_settings = {"fields": [{"key": "first_name", "visibility": "visible"},
+                                    {"key": "language", "visibility": "visible"}]}
+    db.session.get(Organization, op.organization_id).language = "fr"
+    db.session.commit()
+    sign_in(client, agent)
+    page = client.get(f"/call/{op.id}").get_data(as_text=True)
+    assert "<dd>anglais</dd>" in page and "<dd>en</dd>" not in page
