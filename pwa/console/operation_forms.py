@@ -176,16 +176,28 @@ def question_from_form(form: QuestionForm, question_id: str, posted: MultiDict) 
         next_id=form.next_id.data or None, branches=branches)
 
 
-def fill_question(form: QuestionForm, question: dict) -> None:
+def fill_question(form: QuestionForm, question: dict, last: bool) -> None:
+    """The editor's fields from a stored question (`last`: it ends the list, where an unset
+    `next` still means "the next question added")."""
     form.kind.data, form.text.data = question["type"], question["text"]
     form.choices.data = "\n".join(c["label"] for c in question.get("choices") or []
                                   if question["type"] == "choice")
     form.low.data, form.high.data = question.get("min", 1), question.get("max", 5)
-    form.next_id.data = question.get("next") or ""
+    form.next_id.data = question.get("next") or ("" if last else qn.END)
+
+
+def is_last_question(op: Operation, question_id: str | None) -> bool:
+    """Whether a question (None: a new one) is, or will be, the last of the list."""
+    questions = qn.questions_of(op.questionnaire)
+    return question_id is None or not questions or questions[-1]["id"] == question_id
 
 
 def next_choices(op: Operation, question_id: str | None) -> list[tuple[str, str]]:
-    """Where a question (or one of its answers) may lead: another question, or the end."""
-    return [("", str(_l("End of the questionnaire")))] + [
-        (q["id"], f"{q['id']}: {q['text'][:50]}") for q in qn.questions_of(op.questionnaire)
-        if q["id"] != question_id]
+    """Where a question may lead: another question, or the end. "End of the questionnaire"
+    is kept as chosen; the last question (or a new one) may also leave it open, to go on to
+    the question added after it (`questionnaires.replace_question`)."""
+    ends = [(qn.END, str(_l("End of the questionnaire")))]
+    if is_last_question(op, question_id):
+        ends.insert(0, ("", str(_l("The next question you add (until then, the end)"))))
+    return ends + [(q["id"], f"{q['id']}: {q['text'][:50]}")
+                   for q in qn.questions_of(op.questionnaire) if q["id"] != question_id]

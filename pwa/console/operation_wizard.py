@@ -99,7 +99,7 @@ def question_form(op: Operation, question: dict | None = None) -> forms.Question
     form = forms.QuestionForm(formdata=None, prefix=question["id"] if question else "new")
     form.next_id.choices = options(forms.next_choices(op, question["id"] if question else None))
     if question:
-        forms.fill_question(form, question)
+        forms.fill_question(form, question, forms.is_last_question(op, question["id"]))
     return form
 
 

@@ -185,6 +185,42 @@ def test_questionnaire_template_preview_apply_edit_and_branches(client, op, db):
     assert db.session.get(Operation, op.id).questionnaire["questions"] == []
 
 
+def test_end_of_the_questionnaire_stays_the_end_when_a_question_is_added(client, op, db):
+    """A question left open goes on to the next one added; one the organizer ended stays
+    ended (it used to be linked to the next question added: people were asked it anyway)."""
+    url = f"/console/operations/{op.id}"
+    page = step_url(op, "questionnaire")
+
+    def add(kind, text, next_id, **more):
+        post_form(client, f"{url}/questions/new", {
+            "new-kind": kind, "new-text": text, "new-next_id": next_id,
+            **{f"new-{k}": v for k, v in more.items()}}, page=page)
+        return {q["id"]: q for q in db.session.get(Operation, op.id).questionnaire["questions"]}
+
+    import re
+
+    add("yes_no", "Can you come?", "")
+    # The value the editor offers for "End of the questionnaire", as a person picks it.
+    editor = client.get(page).get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="new-next_id".*?</select>', editor, re.S).group(0)
+    end = re.search(r'<option[^>]*value="([^"]*)"[^>]*>End of the questionnaire<', select)
+    questions = add("choice", "Which session?", end.group(1), choices="Morning\nEvening")
+    assert questions["q1"]["next"] == "q2"  # left open: linked to the question added
+    questions = add("text", "Why not?", "")
+    assert questions["q2"]["next"] == "end"  # ended: stays the end
+    post_form(client, f"{url}/questions/q1", {
+        "q1-kind": "yes_no", "q1-text": "Can you come?", "q1-next_id": "q2",
+        "q1-branch_yes": "q2", "q1-branch_no": "q3"}, page=page)
+    html = client.get(page).get_data(as_text=True)
+    assert "Yes → q2; No → q3; </small>" in html  # no "then" when every answer branches
+    from ringround.questionnaires import next_question
+    saved = db.session.get(Operation, op.id).questionnaire
+    assert next_question(saved, {"q1": "yes", "q2": "morning"}) is None
+    # Editing the ended question shows "End of the questionnaire" chosen.
+    editor = client.get(page + "?edit=q2").get_data(as_text=True)
+    assert '<option selected value="end">' in editor or 'value="end" selected' in editor
+
+
 def test_a_branch_into_a_circle_is_refused_and_the_typed_text_kept(client, op, db):
     url = f"/console/operations/{op.id}"
     post_form(client, f"{url}/questionnaire/template", {"template": "inform"},
