@@ -346,7 +346,7 @@ def results_stream(engine: Engine, operation: Operation, actor_id: int | None,
                                                        profile))
     return audited_csv(
         engine, lambda session: results_rows(session, export),
-        lambda session, rows: audit_results_export(session, export, actor_id, rows))
+        lambda session, rows: audit_results_export(session, export, actor_id, rows), bom=True)
 
 
 def results_csv(session: Session, operation: Operation, actor: User) -> str:

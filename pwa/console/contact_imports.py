@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -25,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from pwa.console.contacts import ORGANIZERS, bp
 from pwa.console.forms import CsrfForm
+from ringround.csv_stream import file_for_excel
 from ringround.extensions import db, htmx
 from ringround.models import ImportJob, ImportStatus, Organization
 from ringround.organizations import default_region
@@ -175,8 +175,9 @@ def import_report(org: Organization, job_id: int):
     path = jobs.report_path(job)
     if not path.exists():
         abort(404)
-    return send_file(path, mimetype="text/csv", as_attachment=True,
-                     download_name=f"rejected-rows-{job.id}.csv", max_age=0)
+    return Response(file_for_excel(path), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="rejected-rows-{job.id}.csv"',
+        "Cache-Control": "no-store"})
 
 
 @bp.post("/import/<int:job_id>/delete")

@@ -59,7 +59,7 @@ def test_import_french_file_and_download_the_report(desktop_page, live_server, t
         page.get_by_role("link", name="Download rejected rows").click()
     path = tmp_path / "report.csv"
     download_info.value.save_as(path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = [(r["row"], r["reason"]) for r in csv.DictReader(handle)]
     assert rows == [("4", "not a phone number (pas de téléphone)"), ("6", "no phone number"),
                     ("8", "too short to be a phone number (06 12)"),

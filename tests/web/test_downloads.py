@@ -123,6 +123,7 @@ def test_results_export_downloads_from_a_real_server_and_is_audited_once(served)
     browser = sign_in(base, admin.email)
     response = browser.get(f"{base}/console/operations/{op.id}/results.csv")
     assert response.status_code == 200, response.text
+    assert response.content.startswith(b"\xef\xbb\xbfcall_id,")  # a BOM, for Excel
     rows = read_csv(response.content)
     assert rows[0][:3] == ["call_id", "recorded_at", "agent"]
     assert len(rows) == 4
