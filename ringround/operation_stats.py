@@ -177,10 +177,34 @@ def missed_callbacks(session: Session, operation_id: int, limit: int = 20) -> li
     rows = session.execute(
         select(CallLeg.created_at, Contact.first_name)
         .outerjoin(Contact, Contact.id == CallLeg.contact_id)
-        .where(CallLeg.operation_id == operation_id, CallLeg.kind == LegKind.CALLBACK,
-               CallLeg.status == "missed", CallLeg.handled_at.is_(None))
+        .where(CallLeg.operation_id == operation_id, *_MISSED)
         .order_by(CallLeg.created_at.desc()).limit(limit))
     return [{"at": at, "name": name or ""} for at, name in rows]
+
+
+# A call-back nobody took and nobody has dealt with yet.
+_MISSED = (CallLeg.kind == LegKind.CALLBACK, CallLeg.status == "missed",
+           CallLeg.handled_at.is_(None))
+
+
+def missed_callbacks_of_organization(session: Session, org_id: int, limit: int = 50
+                                     ) -> list[dict[str, Any]]:
+    """The organization's missed call-backs, newest first, with what an organizer needs to
+    call back: the contact (id and name, to open their page) or, for a caller we did not know,
+    the number they left; the operation and the volunteer they were trying to reach."""
+    rows = session.execute(
+        select(CallLeg.id, CallLeg.created_at, CallLeg.contact_id, CallLeg.state,
+               Contact.first_name, Contact.last_name, Operation.name, User.display_name)
+        .outerjoin(Contact, Contact.id == CallLeg.contact_id)
+        .outerjoin(Operation, Operation.id == CallLeg.operation_id)
+        .outerjoin(User, User.id == CallLeg.agent_id)
+        .where(CallLeg.organization_id == org_id, *_MISSED)
+        .order_by(CallLeg.created_at.desc()).limit(limit))
+    return [{"id": leg_id, "at": at, "contact_id": contact_id,
+             "name": " ".join(part for part in (first, last) if part),
+             "number": (state or {}).get("number") if not contact_id else None,
+             "operation": operation, "volunteer": volunteer}
+            for leg_id, at, contact_id, state, first, last, operation, volunteer in rows]
 
 
 def operation_figures(

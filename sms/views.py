@@ -18,7 +18,6 @@ from ringround.models import (
     CallLeg,
     Direction,
     FollowUpTemplate,
-    LegKind,
     Message,
     Operation,
     OperationMember,
@@ -26,6 +25,7 @@ from ringround.models import (
     OrgRole,
     utcnow,
 )
+from ringround.operation_stats import missed_callbacks_of_organization
 from sms import bp
 from sms.forms import CampaignNumberForm, EmptyForm, FollowUpForm
 from sms.inbound import TO_READ
@@ -78,11 +78,7 @@ def settings(org: Organization):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("sms.settings"))
-    missed = db.session.scalars(
-        select(CallLeg).where(CallLeg.organization_id == org.id, CallLeg.kind == LegKind.CALLBACK,
-                              CallLeg.status == "missed", CallLeg.handled_at.is_(None))
-        .order_by(CallLeg.created_at.desc()).limit(50)
-    ).all()
+    missed = missed_callbacks_of_organization(db.session, org.id)
     operations = db.session.scalars(
         select(Operation).where(Operation.organization_id == org.id).order_by(Operation.name)
     ).all()

@@ -281,10 +281,21 @@ def test_a_call_back_when_the_caller_is_busy_goes_on_the_missed_list(bank, clien
     assert missed.status == "missed" and missed.contact_id == bank.people[0].id
     factories.login(client, bank.admin)
     page = client.get("/telephony/").get_data(as_text=True)
-    assert f"contact #{bank.people[0].id}" in page
+    # Whom to call back: their name, linked to their page, and whom they were trying to reach.
+    person = bank.people[0]
+    name = " ".join(part for part in (person.first_name, person.last_name) if part)
+    assert f'<a href="/console/contacts/{person.id}">{name}</a>' in page
+    assert f"tried to reach {bank.agent.display_name}" in page and bank.op.name in page
+    assert client.get(f"/console/contacts/{person.id}").status_code == 200
     # The operation's dashboard shows it to its owners too.
     dashboard = client.get(f"/console/operations/{bank.op.id}").get_data(as_text=True)
     assert "Missed call backs" in dashboard and bank.people[0].first_name in dashboard
+    from ringround.people.erasure import erase_contact
+
+    erase_contact(db.session, person, bank.admin.id)
+    db.session.commit()
+    page = client.get("/telephony/").get_data(as_text=True)
+    assert "A person since erased" in page and "Dealt with" in page
 
 
 def test_a_retried_call_back_webhook_keeps_one_record(bank, client):
