@@ -242,10 +242,13 @@ def bridge_answer(session: Session, agent_leg: CallLeg) -> list[VoiceStep]:
     if needed is None:
         return [Say(_("This call is no longer needed. Goodbye.")), Hangup()]
     name = needed[1].first_name or _("the next person")
+    org = session.get(Organization, agent_leg.organization_id)
     confirm = hook_url("telephony_hooks.bridge_confirm", token=agent_leg.token)
     return [
+        # The organization's name, as the volunteer knows the campaign (call-in says it too).
         Gather(action=confirm, num_digits=1, timeout=CONFIRM_SECONDS, prompt=(
-            Say(_("Ringround. Press 1 to call %(name)s.", name=name)),)),
+            Say(_("%(org)s. Press 1 to call %(name)s.", org=org.name if org else "",
+                  name=name)),)),
         # No key pressed (a voicemail, or nobody there): the same hook, without digits.
         Redirect(confirm),
     ]

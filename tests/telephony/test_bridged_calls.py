@@ -41,7 +41,9 @@ def connect(bank: PhoneBank) -> SimCall:
     assert agent_call.from_number == CAMPAIGN  # the volunteer sees the campaign number
     bank.net.answer(agent_call.sid)
     # Nobody is dialled before the volunteer presses 1 (their voicemail never would).
-    assert bank.net.call(agent_call.sid).transcript[-1] == "Say: Ringround. Press 1 to call Maria."
+    # The volunteer hears the organization's name, as they know the campaign.
+    whisper = bank.net.call(agent_call.sid).transcript[-1]
+    assert whisper == f"Say: {bank.org.name}. Press 1 to call Maria."
     assert bank.ringing(bank.people[0].phones[0].e164) is None
     bank.net.press(agent_call.sid, "1")
     agent_call = bank.net.call(agent_call.sid)
@@ -331,7 +333,7 @@ def test_twilio_gets_the_exact_call_request_and_the_answer_twiml(app, client, fa
     assert [node.tag for node in root] == ["Gather", "Redirect"]
     confirm = f"{PUBLIC}/telephony/hooks/voice/bridge/{leg.token}/confirm"
     assert root[0].get("action") == confirm and root[0].get("numDigits") == "1"
-    assert root[0].find("Say").text == "Ringround. Press 1 to call Maria."
+    assert root[0].find("Say").text == f"{bank.org.name}. Press 1 to call Maria."
     assert root[1].text == confirm
     response = post_signed(client, f"/telephony/hooks/voice/bridge/{leg.token}/confirm", {
         "CallSid": leg.sid, "CallStatus": "in-progress", "Digits": "1"})
