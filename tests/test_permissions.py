@@ -161,6 +161,9 @@ TABLE: dict[str, dict[str, Any]] = {
     "GET /console/settings": ORG_LIST,
     "POST /console/settings": ADMIN_ONLY,
     "GET /console/members": ADMIN_ONLY,
+    # the audit log: admins only, like the members it names (ringround/audit_log.py)
+    "GET /console/audit/": ADMIN_ONLY,
+    "GET /console/audit/audit-log.csv": ADMIN_ONLY,
     # the dead-letter page: failed jobs of the whole instance (issue 15)
     "GET /console/jobs/": INSTANCE_ADMIN,
     "POST /console/jobs/<int:failed_id>/run-again": INSTANCE_ADMIN,
