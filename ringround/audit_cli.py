@@ -9,7 +9,14 @@ import click
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from ringround.audit_log import AuditFilter, audit_page, days_filter, local_zone, subject_text
+from ringround.audit_log import (
+    AuditFilter,
+    Words,
+    audit_page,
+    days_filter,
+    local_zone,
+    subject_text,
+)
 from ringround.extensions import db
 from ringround.people.cli import organization_by_slug
 
@@ -26,20 +33,21 @@ audit_cli = AppGroup("audit", help="Read the audit log.")
 @click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
 def list_entries(slug: str | None, since: datetime | None, action: str | None,
                  limit: int) -> None:
-    """The newest entries, one a line: time, organization, action, who, object, details."""
+    """The newest entries, one a line: time, id, action, who, object, details."""
     org = organization_by_slug(slug) if slug else None
     flt = days_filter(None, since.date() if since else None, None,
                       org.time_zone if org else "UTC")
     flt = AuditFilter(action, flt.since, None)
     zone = local_zone(org.time_zone if org else "UTC")
     with force_locale("en"):
-        page = audit_page(db.session, org.id if org else None, flt, size=limit)
-        for row in page.rows:
-            click.echo("  ".join(part for part in (
-                row.created_at.astimezone(zone).isoformat(timespec="seconds"), f"#{row.id}",
-                f"{row.label} [{row.action}]", f"by {row.actor}" if row.actor_is_member
-                else row.actor, subject_text(row.subject),
-                json.dumps(row.details, sort_keys=True) if row.details else "") if part))
+        words = Words.now()
+    page = audit_page(db.session, org.id if org else None, flt, size=limit, words=words)
+    for row in page.rows:
+        click.echo("  ".join(part for part in (
+            row.created_at.astimezone(zone).isoformat(timespec="seconds"), f"#{row.id}",
+            f"{row.label} [{row.action}]", f"by {row.actor}" if row.actor_is_member
+            else row.actor, subject_text(row.subject, words),
+            json.dumps(row.details, sort_keys=True) if row.details else "") if part))
     if not page.rows:
         click.echo("No entry matches.")
     elif page.next_cursor:

@@ -102,9 +102,28 @@ SYSTEM_ACTOR = _l("Ringround (automatic)")
 UNKNOWN_ACTION = _l("Unknown action")
 
 
-def action_label(action: str) -> str:
-    known = ACTIONS.get(action)
-    return str(known.label) if known else f"{UNKNOWN_ACTION} ({action})"
+@dataclass(frozen=True)
+class Words:
+    """The log's words said in one language, as plain strings: a CSV stream outlives its
+    request (ringround/csv_stream.py), so it gets them ready-made."""
+
+    actions: dict[str, str]
+    actors: dict[str, str]
+    subjects: dict[str, str]
+    system: str
+    unknown: str
+
+    @classmethod
+    def now(cls) -> Words:
+        """The words in the language active now."""
+        return cls({code: str(a.label) for code, a in ACTIONS.items()},
+                   {k: str(v) for k, v in NON_USER_ACTORS.items()},
+                   {k: str(v) for k, v in SUBJECT_WORDS.items()},
+                   str(SYSTEM_ACTOR), str(UNKNOWN_ACTION))
+
+    def action(self, code: str) -> str:
+        """An action in words; an unknown one is named as such, with its code."""
+        return self.actions.get(code) or f"{self.unknown} ({code})"
 
 
 def actions_of(kind: str | None) -> list[str] | None:
@@ -190,17 +209,18 @@ def _cursor(entry: AuditEntry) -> str:
 
 
 def audit_page(session: Session, org_id: int | None, flt: AuditFilter, cursor: str | None = None,
-               size: int = PAGE_SIZE) -> AuditPage:
+               size: int = PAGE_SIZE, words: Words | None = None) -> AuditPage:
     """One page of the organization's log (None: every organization's, for operators),
     newest first, and the cursor of the next page."""
     entries = list(session.scalars(_after_cursor(_query(org_id, flt), cursor).limit(size + 1)))
     more = len(entries) > size
     entries = entries[:size]
-    return AuditPage(described(session, org_id, entries),
+    return AuditPage(described(session, org_id, entries, words or Words.now()),
                      _cursor(entries[-1]) if more and entries else None)
 
 
-def described(session: Session, org_id: int | None, entries: list[AuditEntry]) -> list[AuditRow]:
+def described(session: Session, org_id: int | None, entries: list[AuditEntry],
+              words: Words) -> list[AuditRow]:
     """The entries in words: who acted and on what (read in a few queries per page)."""
     users = _names(session, User, {e.actor_id for e in entries} | {
         e.subject_id for e in entries if e.subject_type == "user"})
@@ -214,8 +234,8 @@ def described(session: Session, org_id: int | None, entries: list[AuditEntry]) -
     operations = dict(session.execute(select(Operation.id, Operation.name).where(
         _in_org(Operation.organization_id, org_id), Operation.id.in_(
             {e.subject_id for e in entries if e.subject_type == "operation"}))).all())
-    return [AuditRow(e.id, e.created_at, e.action, action_label(e.action),
-                     *_actor(e, users), _subject(e, contacts, erased, operations, users),
+    return [AuditRow(e.id, e.created_at, e.action, words.action(e.action),
+                     *_actor(e, users, words), _subject(e, contacts, erased, operations, users),
                      dict(e.details or {})) for e in entries]
 
 
@@ -229,12 +249,12 @@ def _names(session: Session, model, ids: set) -> dict[int, str]:
                                 .where(model.id.in_(ids))).all()) if ids else {}
 
 
-def _actor(entry: AuditEntry, users: dict[int, str]) -> tuple[str, bool]:
+def _actor(entry: AuditEntry, users: dict[int, str], words: Words) -> tuple[str, bool]:
     if entry.actor_id is not None and entry.actor_id in users:
         return users[entry.actor_id], True
     details = entry.details or {}
     source = details.get("source") or details.get("via")
-    return str(NON_USER_ACTORS.get(source, SYSTEM_ACTOR)), False
+    return words.actors.get(source, words.system), False
 
 
 def _subject(entry: AuditEntry, contacts: dict, erased: dict, operations: dict,
@@ -261,12 +281,10 @@ SUBJECT_WORDS: dict[str, LazyString] = {
 }
 
 
-def subject_text(subject: Subject) -> str:
+def subject_text(subject: Subject, words: Words) -> str:
     """The object in words, for the CSV and the command line."""
-    words = str(SUBJECT_WORDS.get(subject.kind, ""))
-    if subject.name:
-        return f"{words} {subject.name}".strip()
-    return words
+    said = words.subjects.get(subject.kind, "")
+    return f"{said} {subject.name}".strip() if subject.name else said
 
 
 def local_zone(name: str | None) -> ZoneInfo:
@@ -279,17 +297,17 @@ def local_zone(name: str | None) -> ZoneInfo:
 CSV_HEADER = ["id", "time", "action", "description", "by", "object", "details"]
 
 
-def audit_csv_rows(session: Session, org_id: int, flt: AuditFilter, zone: str | None
-                   ) -> Iterator[list]:
+def audit_csv_rows(session: Session, org_id: int, flt: AuditFilter, zone: str | None,
+                   words: Words) -> Iterator[list]:
     """The header, then every matching entry, newest first, a page at a time; times in the
-    organization's zone. Labels are said in the language active when the rows are read."""
+    organization's zone, actions in `words`."""
     yield CSV_HEADER
     tz, cursor = local_zone(zone), None
     while True:
-        page = audit_page(session, org_id, flt, cursor, size=1000)
+        page = audit_page(session, org_id, flt, cursor, size=1000, words=words)
         for row in page.rows:
             yield [row.id, row.created_at.astimezone(tz).isoformat(timespec="seconds"),
-                   row.action, row.label, row.actor, subject_text(row.subject),
+                   row.action, row.label, row.actor, subject_text(row.subject, words),
                    json.dumps(row.details, sort_keys=True) if row.details else ""]
         if page.next_cursor is None:
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from ringround.audit_log import (
     AUDIT_READERS,
     KINDS,
     AuditFilter,
+    Words,
     audit_csv_rows,
     audit_log_export,
     audit_page,
@@ -62,11 +63,10 @@ def index(org: Organization):
 @org_role_required(*AUDIT_READERS)
 def export(org: Organization):
     flt, _args = _filter(org)
-    org_id, zone, actor_id = org.id, org.time_zone, current_user.id
-    # The request's context stays for the stream: the labels are said in the reader's language.
-    stream = stream_with_context(audited_csv(
-        db.engine, lambda session: audit_csv_rows(session, org_id, flt, zone),
-        lambda session, rows: audit_log_export(session, org_id, actor_id, rows, flt)))
+    org_id, zone, actor_id, words = org.id, org.time_zone, current_user.id, Words.now()
+    stream = audited_csv(
+        db.engine, lambda session: audit_csv_rows(session, org_id, flt, zone, words),
+        lambda session, rows: audit_log_export(session, org_id, actor_id, rows, flt))
     return Response(stream, mimetype="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="audit-log-{org.slug}.csv"',

@@ -141,8 +141,9 @@ def test_pages_go_newest_first_without_repeats_and_filter_by_kind_and_day(
         as_text=True)
 
 
-def test_the_csv_download_is_formula_safe_and_audited(client, db, factories):
-    org, admin = _org(db, factories, language="en")
+def test_the_csv_download_is_formula_safe_in_the_readers_language_and_audited(
+        client, db, factories):
+    org, admin = _org(db, factories, language="fr")
     admin.display_name = "=HYPERLINK(\"http://evil\")"
     op = factories.operation(org, owner=admin, name="@SUM(A1)")
     record_audit(db.session, org.id, admin.id, "operation.paused", "operation", op.id)
@@ -153,7 +154,7 @@ def test_the_csv_download_is_formula_safe_and_audited(client, db, factories):
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == ["id", "time", "action", "description", "by", "object", "details"]
     assert [row[2:6] for row in rows[1:]] == [
-        ["operation.paused", "Paused an operation", "'=HYPERLINK(\"http://evil\")",
+        ["operation.paused", "Opération mise en pause", "'=HYPERLINK(\"http://evil\")",
          "'@SUM(A1)"]]
     assert rows[1][1].endswith("+01:00")  # the organization's time zone (winter)
     exported = _entries(db, org, "audit.exported")
