@@ -225,7 +225,7 @@ def described(session: Session, org_id: int | None, entries: list[AuditEntry],
     users = _names(session, User, {e.actor_id for e in entries} | {
         e.subject_id for e in entries if e.subject_type == "user"})
     contact_ids = {e.subject_id for e in entries if e.subject_type == "contact"}
-    contacts = {c.id: c.full_name() for c in session.scalars(select(Contact).where(
+    contacts = {c.id: c.full_name for c in session.scalars(select(Contact).where(
         Contact.id.in_(contact_ids), _in_org(Contact.organization_id, org_id)))}
     erased = dict(session.execute(
         select(AuditEntry.subject_id, func.max(AuditEntry.id)).where(

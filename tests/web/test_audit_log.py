@@ -39,9 +39,11 @@ def test_an_admin_reads_an_export_and_an_erasure_in_french(app, client, db, fact
     organizer = factories.organizer(org, admin)
     emma = factories.contact(org, first_name="Emma", last_name="Zorglub",
                              email="emma.zorglub@example.org", phone="+14155550199")
-    factories.contact(org, first_name="Kept")
-    emma_id = emma.id
+    kept = factories.contact(org, first_name="Kept")
+    emma_id, kept_id = emma.id, kept.id
     login(client, organizer)
+    post_form(client, f"/console/contacts/{kept_id}/do-not-contact", {"value": "1"},
+              page=f"/console/contacts/{kept_id}")
     page = "/console/contacts/"
     response = post_form(client, "/console/contacts/export", {"list_name": "Tous"}, page=page)
     assert response.status_code == 200 and "Emma" in response.get_data(as_text=True)
@@ -57,6 +59,7 @@ def test_an_admin_reads_an_export_and_an_erasure_in_french(app, client, db, fact
     assert f"par {organizer.display_name}" in html
     assert "contact effacé" in html
     assert "2 contacts" in html
+    assert f'<a href="/console/contacts/{kept_id}">Kept</a>' in html  # still here: a link
     # Nothing the erasure removed: no name, no email, no number, no link to the contact.
     for gone in ("Zorglub", "emma.zorglub", "4155550199", "415 555 0199",
                  f"/console/contacts/{emma_id}"):
