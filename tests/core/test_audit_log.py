@@ -107,3 +107,27 @@ def test_days_are_the_organizations_days(app):
     assert flt.kind is None
     assert (flt.since.isoformat(), flt.until.isoformat()) == (
         "2026-06-30T22:00:00+00:00", "2026-07-01T22:00:00+00:00")
+
+
+def test_keyset_pages_on_both_databases(any_app):
+    """Entries with the same time (one transaction) are neither repeated nor skipped."""
+    from datetime import UTC, datetime
+
+    from ringround.extensions import db
+    from tests import factories
+
+    org, admin = factories.org_with_admin()
+    same = datetime(2026, 11, 2, 10, 0, 0, 123456, tzinfo=UTC)
+    for n in range(7):
+        entry = record_audit(db.session, org.id, admin.id, "operation.paused", details={"n": n})
+        entry.created_at = same
+    db.session.commit()
+    flt, seen, cursor = AuditFilter("operations"), [], None
+    with any_app.test_request_context():
+        while True:
+            page = audit_page(db.session, org.id, flt, cursor, size=3)
+            seen += [row.details["n"] for row in page.rows]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    assert seen == [6, 5, 4, 3, 2, 1, 0]
