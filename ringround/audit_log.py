@@ -155,7 +155,7 @@ def days_filter(kind: str | None, since: date | None, until: date | None,
 
 @dataclass(frozen=True)
 class Subject:
-    kind: str  # "contact", "erased_contact", "gone_contact", "operation", "user", "other", ""
+    kind: str  # contact, erased_contact, gone_contact, operation, gone_operation, user or ""
     id: int | None
     name: str = ""
 
