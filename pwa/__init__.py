@@ -17,6 +17,8 @@ from pwa.console import (  # noqa: F401
     operation_questions,
     operation_wizard,
 )
+from pwa.console.audit_log import bp as audit_bp
+from pwa.console.audit_log import register_nav as register_audit_nav
 from pwa.console.contacts import bp as contacts_bp
 from pwa.console.contacts import register_nav as register_contacts_nav
 from pwa.console.failed_jobs import bp as failed_jobs_bp
@@ -40,3 +42,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(operations_bp)
     register_operations_nav()
     register_console_nav()
+    app.register_blueprint(audit_bp)
+    register_audit_nav()

@@ -9,6 +9,7 @@ from flask_migrate import upgrade
 from sqlalchemy import inspect
 
 from ringround.accounts import AccountError, create_organization, create_password_user
+from ringround.audit_cli import audit_cli
 from ringround.backup_cli import backup_cli
 from ringround.demo import build_demo
 from ringround.extensions import db
@@ -91,3 +92,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(operations_cli)
     app.cli.add_command(backup_cli)
     app.cli.add_command(worker)
+    app.cli.add_command(audit_cli)

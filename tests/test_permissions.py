@@ -161,6 +161,9 @@ TABLE: dict[str, dict[str, Any]] = {
     "GET /console/settings": ORG_LIST,
     "POST /console/settings": ADMIN_ONLY,
     "GET /console/members": ADMIN_ONLY,
+    # the audit log: admins only, like the members it names (ringround/audit_log.py)
+    "GET /console/audit/": ADMIN_ONLY,
+    "GET /console/audit/audit-log.csv": ADMIN_ONLY,
     # the dead-letter page: failed jobs of the whole instance (issue 15)
     "GET /console/jobs/": INSTANCE_ADMIN,
     "POST /console/jobs/<int:failed_id>/run-again": INSTANCE_ADMIN,
@@ -650,7 +653,18 @@ def markdown() -> str:
             f" ({k}={v.lstrip('@')})" for k, v in overrides.items())
         cells = [labels[answers[p]] for p in PRINCIPALS]
         lines.append("| " + " | ".join([name.replace("|", "\\|"), *cells]) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", "## Why some rows are so", "", *WHY]) + "\n"
+
+
+# Decisions the table shows but cannot explain (printed under it in docs/permissions.md).
+WHY = [
+    "- **The audit log** (`/console/audit/`, its CSV) is for the organization's admins only,"
+    " like the members page: it names every member and what each did with people's data"
+    " (the organizers' exports, erasures and opt-outs among them), so it is the admins'"
+    " way of overseeing the organizers, not the organizers' own tool. Organizers see on the"
+    " contacts page that exports are recorded, without a link; operators read every"
+    " organization's log with `flask audit list`.",
+]
 
 
 def test_docs_show_the_table():

@@ -14,7 +14,7 @@ from flask_babel import get_locale
 from ringround.i18n import language_name, language_options
 from web.errors import register_error_pages
 from web.formats import register_formats
-from web.nav import console_nav, is_staff, password_prompt
+from web.nav import console_nav, is_staff, may_open, password_prompt
 from web.security import add_security_headers
 
 
@@ -25,5 +25,5 @@ def register(app: Flask) -> None:
     register_error_pages(app)
     register_formats(app)
     app.jinja_env.globals.update(console_nav=console_nav, is_staff=is_staff, get_locale=get_locale,
-                                 password_prompt=password_prompt,
+                                 password_prompt=password_prompt, may_open=may_open,
                                  language_name=language_name, language_options=language_options)
