@@ -118,3 +118,22 @@ def test_yes_in_each_of_our_languages_confirms(bank, word):
         text(bank, body)
     assert text(bank, word) == "Welcome aboard!"
     assert db.session.scalar(select(func.count(Contact.id))) == 1
+
+
+def test_the_sign_up_by_text_asks_for_a_yes_word_it_accepts_in_each_language(app):
+    """The confirmation step names a word the conversation takes as yes in that language
+    (the Swedish one asked for "YES" where a Swede types "JA")."""
+    import re
+    from types import SimpleNamespace
+
+    from flask_babel import force_locale
+
+    from sms.keyword_signup import YES_WORDS, confirms, next_prompt
+
+    form = SimpleNamespace(consent_text="We will call you.", fields={})
+    for locale, words in YES_WORDS.items():
+        with app.test_request_context(), force_locale(locale):
+            prompt = next_prompt(form, SimpleNamespace(fields=[]))
+        asked = set(re.findall(r"\b[A-ZÅÄÖÉ]{2,}\b", prompt))
+        assert asked & words, (locale, prompt)
+        assert all(confirms(word) for word in asked & words)
