@@ -113,6 +113,15 @@ def blank() -> dict[str, Any]:
     return {"template": None, "questions": []}
 
 
+def choice_label(question: dict[str, Any], choice: dict[str, Any]) -> str:
+    """A choice as the reader reads it: a yes/no question's two answers in the reader's
+    language (they are always yes and no, whatever language the template was applied in);
+    an organizer's own choices as they wrote them."""
+    if question.get("type") == "yes_no" and choice.get("value") in ("yes", "no"):
+        return _("Yes") if choice["value"] == "yes" else _("No")
+    return str(choice.get("label") or "")
+
+
 def questions_of(questionnaire: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The questions of a questionnaire (an empty list for an empty or missing one)."""
     return list((questionnaire or {}).get("questions") or [])

@@ -12,6 +12,7 @@ from flask import Flask
 from flask_babel import get_locale
 
 from ringround.i18n import language_name, language_options
+from ringround.questionnaires import choice_label
 from web.errors import register_error_pages
 from web.formats import register_formats
 from web.nav import console_nav, is_staff, may_open, password_prompt
@@ -26,4 +27,5 @@ def register(app: Flask) -> None:
     register_formats(app)
     app.jinja_env.globals.update(console_nav=console_nav, is_staff=is_staff, get_locale=get_locale,
                                  password_prompt=password_prompt, may_open=may_open,
-                                 language_name=language_name, language_options=language_options)
+                                 language_name=language_name, language_options=language_options,
+                                 choice_label=choice_label)

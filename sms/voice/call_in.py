@@ -31,6 +31,7 @@ from ringround.models import (
     User,
     utcnow,
 )
+from ringround.questionnaires import choice_label
 from ringround.queue import apply_provider_status, lease_next, release_target, start_attempt
 from ringround.queue.accept import accept_result
 from sms.links import hook_url
@@ -174,7 +175,7 @@ def _ask(shift: CallLeg, question: dict[str, Any]) -> list[VoiceStep]:
         lo, hi = int(question.get("min", 1)), int(question.get("max", 5))
         options = _("Press a number from %(lo)s to %(hi)s.", lo=lo, hi=hi)
     else:
-        options = " ".join(_("Press %(n)s for %(label)s.", n=i, label=c.get("label"))
+        options = " ".join(_("Press %(n)s for %(label)s.", n=i, label=choice_label(question, c))
                            for i, c in enumerate(question.get("choices") or [], start=1))
     return [Gather(action=url("callin_answer", shift, question=question["id"]), num_digits=1,
                    timeout=15, prompt=(Say(f"{question.get('text', '')} {options}"),)),

@@ -486,3 +486,24 @@ def test_an_edit_sent_from_the_outbox_changes_the_result_once(client, calling, d
     body = _post_json(client, sync, {"entries": [late]}, html).get_json()
     assert "10 minutes" in body["rejected"][0]["error"]
     assert db.session.get(Attempt, attempts[0].id).disposition == "talked"
+
+
+def test_yes_no_answers_are_in_the_volunteers_language(client, db):
+    """A template applied in French stores "Oui"/"Non"; a volunteer who reads Swedish sees
+    "Ja"/"Nej" (the question's text stays the organizer's own words)."""
+    from ringround.models import Operation, Organization
+
+    op, agent, _ = calling_operation(n=1)
+    op = db.session.get(Operation, op.id)
+    db.session.get(Organization, op.organization_id).language = "fr"
+    op.questionnaire = {"questions": [
+        {"id": "q1", "type": "yes_no", "text": "Viendrez-vous ?", "next": None, "choices": [
+            {"value": "yes", "label": "Oui", "next": None},
+            {"value": "no", "label": "Non", "next": None}]}]}
+    agent.language = "sv"
+    db.session.commit()
+    sign_in(client, agent)
+    page = client.get(f"/call/{op.id}").get_data(as_text=True)
+    assert "Viendrez-vous ?" in page
+    assert "> Ja</label>" in page and "> Nej</label>" in page
+    assert "> Oui</label>" not in page
