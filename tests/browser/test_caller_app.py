@@ -280,6 +280,7 @@ def test_signing_out_sends_results_first_then_wipes_the_phone(phone_page, live_s
     page.context.route("**/*", lambda route: route.abort())
     _record(page, "No contact", "Not home")
     expect(page.locator("#pending")).to_have_text("1 result waiting to be sent")
+    expect(page.locator("#batch-left")).to_have_text("Offline calling: 1 person left")
     # Offline: signing out needs the server, so the app says so and keeps everything.
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator("#caller-status")).to_contain_text("Signing out needs a connection")

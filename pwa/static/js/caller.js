@@ -275,7 +275,7 @@
         var bar = $('#batch-bar');
         if (bar) {
           bar.hidden = !batchMode;
-          $('#batch-left').textContent = t('BatchLeft').replace('{n}', live.length);
+          $('#batch-left').textContent = t(live.length === 1 ? 'BatchLeftOne' : 'BatchLeft').replace('{n}', live.length);
         }
         $('#offline-take') && ($('#offline-take').hidden = batchMode);
         if (expired.length) say(t('LeaseEnded'), 'info');
@@ -585,7 +585,7 @@
         row.operation_id = Number(op); row.position = i;
         return put('batch', row);
       })).then(function () {
-        say(t('Taken').replace('{n}', rows.length), 'ok');
+        say(t(rows.length === 1 ? 'TakenOne' : 'Taken').replace('{n}', rows.length), 'ok');
         return showBatchCard();
       });
     }).catch(function (err) { say(err.message || t('Offline'), 'error'); });
