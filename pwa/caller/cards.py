@@ -126,7 +126,11 @@ def _empty_state(operation: Operation, wait_seconds: int | None = None) -> dict:
     if found is not None:
         next_at, zone = found
         state["next_at"] = next_at
-        state["local_time"] = clock(local_moment(next_at, zone))
+        local = local_moment(next_at, zone)
+        state["local_time"] = clock(local)
+        # Waiting for the calling hours to open (else: for cool-downs and retry times).
+        state["by_hours"] = operation.window_start is not None and (
+            local.time().replace(second=0, microsecond=0) == operation.window_start)
         if next_at > now:
             state["wait_minutes"] = max(1, round((next_at - now).total_seconds() / 60))
     return state

@@ -248,6 +248,24 @@ def test_an_empty_queue_shows_calling_hours_not_a_blank_page(client, app, db):
     assert "Calling hours: from 09:00 to 21:00, their time." in html
 
 
+def test_an_empty_queue_inside_calling_hours_says_people_are_cooling_down(client, app, db):
+    """Inside the calling hours, with everyone waiting out a cool-down, the card does not
+    send the volunteer to the calling hours (it used to)."""
+    from datetime import timedelta
+
+    from ringround.models import utcnow
+
+    op, agent, _ = calling_operation(n=2)
+    db.session.execute(Target.__table__.update().where(Target.operation_id == op.id).values(
+        next_eligible_at=utcnow() + timedelta(minutes=40), reason="cooldown"))
+    db.session.commit()
+    sign_in(client, agent)
+    html = _home(client, op)
+    assert "Nobody can be called right now." in html and "tel:" not in html
+    assert "Calling hours: from" not in html
+    assert "waiting out the time between calls" in html
+
+
 def test_guided_mode_marks_the_form_for_one_question_at_a_time(client, app, db):
     op, agent, _ = calling_operation(n=1, mode=OperationMode.GUIDED)
     sign_in(client, agent)
