@@ -76,6 +76,18 @@ def result_time_zone(session: Session, target_id: int) -> str | None:
 _FROM_PHONES = object()
 
 
+def _name_of(shown: list[dict]) -> str:
+    names = {f["key"]: f["value"] for f in shown if f["key"] in NAME_KEYS and f["value"]}
+    return " ".join(names[key] for key in NAME_KEYS if key in names)
+
+
+def shown_name(operation: Operation, contact: Contact | None, version: tuple | None = None
+               ) -> str:
+    """The contact's name as this operation's callers may see it (from exposed fields only,
+    as on the card); empty when no name field is exposed or the contact is gone."""
+    return _name_of(exposed_fields(operation, contact, version)) if contact else ""
+
+
 def build_card(operation: Operation, contact: Contact, target_id: int, phone: str,
                expires_at: datetime | None, caller_name: str = "",
                organization_name: str = "", version: tuple | None = None,
@@ -87,8 +99,7 @@ def build_card(operation: Operation, contact: Contact, target_id: int, phone: st
     shown = exposed_fields(operation, contact, version)
     if extension is _FROM_PHONES:
         extension = next((p.extension for p in contact.phones if p.e164 == phone), None)
-    names = {f["key"]: f["value"] for f in shown if f["key"] in NAME_KEYS and f["value"]}
-    name = " ".join(names[key] for key in NAME_KEYS if key in names)
+    name = _name_of(shown)
     return Card(
         target_id=target_id, phone=phone, expires_at=expires_at, name=name,
         fields=[f for f in shown if f["key"] not in NAME_KEYS and not f["editable"]

@@ -25,9 +25,11 @@ from ringround.calling import (
     caller_dispositions,
     chosen_disposition,
     questions_of,
+    shown_name,
 )
 from ringround.extensions import db
 from ringround.models import (
+    Contact,
     Operation,
     utcnow,
 )
@@ -140,6 +142,8 @@ def edit_last(operation: Operation):
             return redirect(url_for("caller.home", operation_id=operation.id), 303)
     return render_template(
         "caller/last.html", operation=operation, attempt=attempt, values=values, error=error,
+        person=shown_name(operation, attempt.contact_id and db.session.get(
+            Contact, attempt.contact_id), _version()),
         questions=questions_of(operation), groups=caller_dispositions(operation),
         minutes_left=max(1, int((attempt.recorded_at + queue.EDIT_WINDOW - utcnow())
                                 .total_seconds() // 60)),

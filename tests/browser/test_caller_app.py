@@ -254,8 +254,15 @@ def test_the_caller_app_fits_small_phones(browser, live_server, width):
     # A wrong tap is fixed on the "Change my last result" page, which fits too.
     page.get_by_role("link", name="Change my last result").click()
     expect(page.get_by_label("Busy", exact=True)).to_be_checked()
+    # Whose result it is; no questions under "No contact"; no empty follow-up box.
+    expect(page.get_by_text(re.compile(r"^Your call to Person\d\.$"))).to_be_visible()
+    questions = page.get_by_role("group", name="Will you come to the meeting?")
+    expect(questions).to_be_hidden()
+    expect(page.get_by_role("link", name="Send a follow-up text")).to_have_count(0)
+    expect(page.get_by_text("No follow-up texts for this operation.")).to_have_count(0)
     assert page_width(page) <= width
     page.get_by_text("Talked to the right person", exact=True).click()
+    expect(questions).to_be_visible()
     page.get_by_role("group", name="Will you come to the meeting?").get_by_label(
         "Yes", exact=True).check()
     page.screenshot(path=str(ARTIFACTS / f"caller-{width}-edit-last.png"), full_page=True)

@@ -695,6 +695,13 @@
   function start() {
     // Every caller page has the sign-out form, with or without the calling machinery.
     document.addEventListener('submit', onSignOut);
+    // Changing the last result: its questions follow the outcome and the branches, as on
+    // the card.
+    var edit = $('form.edit-form');
+    if (edit) {
+      guide(edit);
+      edit.addEventListener('change', function () { guide(edit); });
+    }
     root = $('#caller');
     if (!root) return;
     op = root.dataset.op;
