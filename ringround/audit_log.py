@@ -66,6 +66,7 @@ ACTIONS: dict[str, Action] = {
     "join_link.used": Action("members", _l("Joined through a link")),
     "signin_link.created": Action("members", _l("Made a sign-in link")),
     "signin_link.used": Action("members", _l("Signed in with a link")),
+    "call_in_code.issued": Action("members", _l("Issued a call-in code")),
     "user.password_set": Action("members", _l("Set their password")),
     "operation.created": Action("operations", _l("Created an operation")),
     "operation.activated": Action("operations", _l("Started an operation")),

@@ -1,9 +1,9 @@
 """Calls through the campaign line, as the caller app asks for them.
 
 The caller app needs three things of the phone network: place a call for a card, say how it
-stands, and find the last one placed for a card. It asks them of `campaign_line()`, which the
-telephony package (`sms`) registers when its blueprint is registered, so the caller app never
-imports the telephony package.
+stands, and find the last one placed for a card; the people page also needs the number
+volunteers dial to call in. They ask them of `campaign_line()`, which the telephony package
+(`sms`) registers when its blueprint is registered, so no other blueprint imports it.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ class CampaignLine(Protocol):
     def last(self, session: Session, operation_id: int, agent_id: int, target_id: int,
              client_id: str) -> BridgeProgress | None:
         """How the latest call this agent placed for this card stands; None if none."""
+
+    def number(self, session: Session, operation: Operation) -> str | None:
+        """The number volunteers dial to call in for this operation (None: none set up)."""
 
 
 _line: CampaignLine | None = None

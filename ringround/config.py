@@ -223,6 +223,12 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "CALLER_PEOPLE_PER_MINUTE": _count("CALLER_PEOPLE_PER_MINUTE", 12),
         "CALLER_PEOPLE_PER_HOUR": _count("CALLER_PEOPLE_PER_HOUR", 120),
         "CALLER_BATCH_MAX": _count("CALLER_BATCH_MAX", 10),
+        # Wrong call-in codes keyed on the campaign line: per calling number, and for the
+        # whole instance whatever number calls (docs/telephony.md, "Call-in mode").
+        "CALL_IN_FAILED_CODES_PER_NUMBER": os.environ.get("CALL_IN_FAILED_CODES_PER_NUMBER",
+                                                          "5 per hour;10 per day"),
+        "CALL_IN_FAILED_CODES_PER_INSTANCE": os.environ.get(
+            "CALL_IN_FAILED_CODES_PER_INSTANCE", "10 per hour;20 per day"),
         # Contacts one volunteer may share from the caller app (a sign-up table at an event
         # is a few a minute; an address book copied card by card is many).
         "SHARE_CONTACT_RATE_LIMIT": os.environ.get("SHARE_CONTACT_RATE_LIMIT",

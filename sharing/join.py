@@ -24,6 +24,7 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
 from ringround.accounts import organizations_of, role_in
+from ringround.call_in_codes import call_in_open
 from ringround.enrollment import (
     EnrollmentError,
     JoinResult,
@@ -401,4 +402,5 @@ def my_operations():
         .join(OperationMember, OperationMember.operation_id == Operation.id)
         .where(OperationMember.user_id == current_user.id).order_by(Operation.name)
     ).all()
-    return render_no_store("sharing/my_operations.html", rows=rows, caller_url=caller_url)
+    return render_no_store("sharing/my_operations.html", rows=rows, caller_url=caller_url,
+                           call_in={op.id for op, _role in rows if call_in_open(op)})

@@ -11,6 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ringround import operations as ops
+from ringround.bridging import campaign_line
+from ringround.call_in_codes import CallInError, call_in_open, code_expiry, issue_call_in_code
 from ringround.enrollment import (
     EnrollmentError,
     create_join_link,
@@ -94,6 +96,7 @@ def operation_people(operation_id: int):
         links=operation_links(db.session, operation.id), link_form=JoinLinkForm(),
         search_form=SearchForm(request.args), status_of=link_status,
         removed=ops.removed_people(db.session, operation.id),
+        call_in=call_in_open(operation),
     )
 
 
@@ -221,6 +224,31 @@ def make_signin_link(operation_id: int, member_id: int):
     qr = "data:image/svg+xml;base64," + base64.b64encode(qr_svg(url)).decode()
     return render_no_store("sharing/signin_link_made.html", operation=operation, person=user,
                            url=url, qr=qr, minutes=int(SIGNIN_LINK_LIFETIME.total_seconds() // 60))
+
+
+@bp.post("/operations/<int:operation_id>/people/<int:member_id>/call-in-code")
+@login_required
+def make_call_in_code(operation_id: int, member_id: int):
+    """A call-in code for one member (who may have no smartphone), to read out to them: shown
+    once, audited, stored only as a keyed hash (ringround/call_in_codes.py)."""
+    operation = managed_operation(operation_id)
+    member = db.session.get(OperationMember, member_id)
+    if not ActionForm().validate_on_submit() or member is None \
+            or member.operation_id != operation.id:
+        abort(404)
+    try:
+        code = issue_call_in_code(db.session, operation.id, member.user_id,
+                                  actor_id=current_user.id)
+    except CallInError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("sharing.operation_people", operation_id=operation.id))
+    db.session.commit()
+    return render_no_store(
+        "sharing/call_in_code_made.html", operation=operation,
+        person=db.session.get(User, member.user_id), code=code,
+        expires=code_expiry(db.session, operation.id, member.user_id),
+        number=campaign_line().number(db.session, operation))
 
 
 # ---- organization links (role organizer) -------------------------------------------------

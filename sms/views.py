@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ringround.audit import record_audit
-from ringround.call_in_codes import issue_call_in_code
+from ringround.call_in_codes import call_in_open, code_expiry, issue_call_in_code
 from ringround.campaign_numbers import CampaignNumberError, set_campaign_number
 from ringround.enrollment import operation_role
 from ringround.extensions import db, htmx
@@ -228,9 +228,11 @@ def call_in(operation_id: int):
     """The volunteer's call-in code (shown once, when issued) and the number to dial."""
     operation = member_operation(operation_id)
     form, code = EmptyForm(), None
-    if form.validate_on_submit():
+    if form.validate_on_submit() and call_in_open(operation):
         code = issue_call_in_code(db.session, operation.id, current_user.id)
         db.session.commit()
     org = db.session.get(Organization, operation.organization_id)
+    expires = code_expiry(db.session, operation.id, current_user.id)
     return render_template("sms/call_in.html", operation=operation, form=form, code=code,
-                           number=default_number(org, operation))
+                           number=default_number(org, operation), open=call_in_open(operation),
+                           expires=expires, expired=expires is not None and expires <= utcnow())

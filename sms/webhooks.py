@@ -214,7 +214,8 @@ def callin_code():
     with force_locale(volunteer_locale(db.session, None, request.form.get("From", ""))):
         return voice(callin.check_code(db.session, request.form.get("Digits", ""),
                                        int(tries) if tries.isdigit() else 0,
-                                       request.form.get("CallSid", "")))
+                                       request.form.get("CallSid", ""),
+                                       request.form.get("From", "")))
 
 
 @hooks.post("/voice/call-in/<token>/next")

@@ -217,6 +217,7 @@ TABLE: dict[str, dict[str, Any]] = {
     "POST /operations/<int:operation_id>/people/<int:member_id>/role": MANAGED,
     "POST /operations/<int:operation_id>/people/<int:member_id>/remove": MANAGED,
     "POST /operations/<int:operation_id>/people/<int:member_id>/signin-link": MANAGED,
+    "POST /operations/<int:operation_id>/people/<int:member_id>/call-in-code": MANAGED,
     "GET /links/<int:link_id>": MANAGED,
     "GET /links/<int:link_id>/qr.<fmt>": MANAGED,
     "GET /links/<int:link_id>/screen": MANAGED,

@@ -33,6 +33,7 @@ from pwa.caller.base import (
     member_required,
 )
 from ringround import queue
+from ringround.call_in_codes import call_in_open
 from ringround.calling import (
     SKIP_REASONS,
     Card,
@@ -209,11 +210,18 @@ def _manage_url(operation: Operation) -> str | None:
         return url_for("operations.dashboard", op_id=operation.id)
     return None
 
+def _call_in_url(operation: Operation) -> str | None:
+    """The operation's "Call in by phone" page (the telephony part's), when it takes calls
+    by phone: a volunteer without data gets their keypad code there."""
+    if call_in_open(operation) and "sms.call_in" in current_app.view_functions:
+        return url_for("sms.call_in", operation_id=operation.id)
+    return None
+
 def _page(operation: Operation, without_person: bool, status: int = 200, **kept):
     card, wait = (None, None) if without_person else _current_card(operation)
     return _no_store(Response(status=status, response=render_template(
         "caller/page.html", operation=operation, shell=without_person, card=card,
-        manage_url=_manage_url(operation),
+        manage_url=_manage_url(operation), call_in_url=_call_in_url(operation),
         script_html=_shell_script(operation) if without_person else "",
         questions=questions_of(operation),
         groups=caller_dispositions(operation), skip_reasons=_skip_reasons(),
@@ -233,7 +241,9 @@ def start():
     managed = {op.id: url for op in operations if (url := _manage_url(op))}
     if len(operations) == 1 and not managed:
         return redirect(url_for("caller.home", operation_id=operations[0].id))
-    return render_template("caller/start.html", operations=operations, managed=managed)
+    call_in = {op.id: url for op in operations if (url := _call_in_url(op))}
+    return render_template("caller/start.html", operations=operations, managed=managed,
+                           call_in=call_in)
 
 @bp.get("/call/<int:operation_id>")
 @member_required()

@@ -161,7 +161,10 @@ class FollowUpTemplate(TimestampMixin, Base):
 
 
 class CallInCode(Base):
-    """A volunteer's keypad code for call-in mode in one operation (stored as a keyed hash)."""
+    """A volunteer's keypad code for call-in mode in one operation (stored as a keyed hash).
+
+    Valid until `expires_at` (ringround/call_in_codes.py: a lifetime from when it was issued or
+    last started a shift, never past the operation's end)."""
 
     __tablename__ = "call_in_codes"
     __table_args__ = (UniqueConstraint("operation_id", "user_id"),)
@@ -171,3 +174,4 @@ class CallInCode(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hmac: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -105,7 +105,7 @@ def _unknown_caller_choice(session: Session, org: Organization | None,
                            form: Mapping[str, str], tries: int) -> list[VoiceStep]:
     digits, sid, remote = form.get("Digits", ""), form.get("CallSid", ""), form.get("From", "")
     if len(digits) == CALL_IN_CODE_DIGITS:
-        return check_code(session, digits, 0, sid)
+        return check_code(session, digits, 0, sid, remote)
     if digits == STOP_KEY or recognize(form.get("SpeechResult")).keyword is Keyword.STOP:
         for org_id in sorted(_senders(session, form) | ({org.id} if org else set())):
             stop(session, org_id, remote, "voice_stop")

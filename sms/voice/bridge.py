@@ -212,6 +212,9 @@ class SmsCampaignLine:
         leg = last_agent_leg(session, operation_id, agent_id, target_id, client_id)
         return bridge_progress(leg) if leg is not None else None
 
+    def number(self, session: Session, operation: Operation) -> str | None:
+        return default_number(session.get(Organization, operation.organization_id), operation)
+
 
 def machine_detection(operation: Operation) -> str:
     """Wait for the beep when a message is to be left, else decide as fast as possible."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ringround.call_in_codes import find_call_in_code
+from ringround.call_in_codes import CodeOutcome, enter_code
+from ringround.call_in_limits import CodeLimits
 from ringround.calling import caller_dispositions
 from ringround.dispositions import Disposition
 from ringround.models import (
@@ -26,7 +28,6 @@ from ringround.models import (
     DispositionGroup,
     LegKind,
     Operation,
-    OperationMember,
     Organization,
     User,
     utcnow,
@@ -60,23 +61,34 @@ def ask_code(org: Organization | None, tries: int = 0) -> list[VoiceStep]:
     ]
 
 
-def check_code(session: Session, digits: str, tries: int, sid: str) -> list[VoiceStep]:
-    """A keyed-in code: start the shift, or ask again (three tries)."""
+def code_limits() -> CodeLimits:
+    """The limits of wrong codes, from the settings (README, "Configuration")."""
+    config = current_app.config
+    return CodeLimits(config["CALL_IN_FAILED_CODES_PER_NUMBER"],
+                      config["CALL_IN_FAILED_CODES_PER_INSTANCE"])
+
+
+def check_code(session: Session, digits: str, tries: int, sid: str, remote: str
+               ) -> list[VoiceStep]:
+    """A keyed-in code: start the shift, ask again (three tries), or say why not and hang up
+    (the code expired; too many wrong codes: `enter_code` decides)."""
     started = session.scalar(select(CallLeg).where(CallLeg.sid == sid)) if sid else None
     if started is not None and started.kind == LegKind.CALL_IN:  # Twilio retried the request
         return [Redirect(url("callin_next", started))]
-    found = find_call_in_code(session, digits)
-    operation = session.get(Operation, found[0]) if found else None
-    member = None
-    if operation is not None:
-        member = session.query(OperationMember).filter_by(
-            operation_id=operation.id, user_id=found[1]).first()
-    if operation is None or member is None:
+    entry = enter_code(session, digits, remote, code_limits())
+    if entry.outcome is CodeOutcome.LOCKED:
+        return [Say(_("Too many wrong codes were keyed. Please try again later. Goodbye.")),
+                Hangup()]
+    if entry.outcome is CodeOutcome.EXPIRED:
+        return [Say(_("That code has expired. Ask your organizer for a new code, or get one "
+                      "on the call-in page. Goodbye.")), Hangup()]
+    if entry.outcome is CodeOutcome.WRONG:
         if tries + 1 >= MAX_CODE_TRIES:
             return [Say(_("That code is not valid. Goodbye.")), Hangup()]
         return [Say(_("That code is not valid.")), *ask_code(None, tries + 1)]
+    operation = session.get(Operation, entry.operation_id)
     shift = new_leg(session, LegKind.CALL_IN, organization_id=operation.organization_id,
-                    operation_id=operation.id, agent_id=found[1], sid=sid or None,
+                    operation_id=operation.id, agent_id=entry.user_id, sid=sid or None,
                     status="in-progress", state={"calls": 0})
     return [Say(_("Thank you. Your shift in %(op)s starts now. Press star during a call to "
                   "leave it.", op=operation.name)), Redirect(url("callin_next", shift))]
