@@ -49,6 +49,8 @@ from ringround.people.merge import (
 )
 from ringround.people.normalize import CONTACT_FIELDS, MAX_LENGTHS
 from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
+from ringround.queue.exclusions import contacts_changed
+from ringround.queue.materialize import follow_contact_zone
 
 _TEXT_FIELDS = ("first_name", "last_name", "street", "postcode", "city")
 _ADDRESS = ("street", "postcode", "city")
@@ -111,7 +113,8 @@ def edit_contact(session: Session, contact: Contact, edit: ContactEdit,
     """Check and save an organizer's edit of `contact` (all or nothing); the names of the
     fields that changed, also recorded in the audit entry `contact.edited`. A number another
     contact has is refused, never moved; a number on the opt-out registry makes the contact
-    do-not-contact, as an import does. Raises ContactEditError."""
+    do-not-contact, as an import does; the contact's targets follow a new time zone, and
+    operations' field and tag exclusions are applied again. Raises ContactEditError."""
     org = session.get(Organization, contact.organization_id)
     errors: dict[str, str] = {}
     values = _check_fields(contact, edit.fields, default_region(org), errors)
@@ -122,15 +125,24 @@ def edit_contact(session: Session, contact: Contact, edit: ContactEdit,
     labels = _check_labels(contact, edit, errors)
     if errors:
         raise ContactEditError(errors, owner_id)
+    zone = contact.time_zone
     changed = _apply_fields(session, contact, values, custom)
     if _set_tags(session, contact, split_tags(edit.tags)):
         changed.append("tags")
     if _apply_phones(session, contact, edit, labels, new_phone, actor_id):
         changed.append("phones")
-    if changed:
-        contact.updated_at = utcnow()
-        record_audit(session, contact.organization_id, actor_id, "contact.edited", "contact",
-                     contact.id, {"changed": changed})
+    if contact.time_zone != zone and "time_zone" not in changed:
+        changed.append("time_zone")  # filled in from an added number
+    if not changed:
+        return changed
+    contact.updated_at = utcnow()
+    record_audit(session, contact.organization_id, actor_id, "contact.edited", "contact",
+                 contact.id, {"changed": changed})
+    session.flush()
+    if contact.time_zone != zone:
+        follow_contact_zone(session, contact)
+    if changed != ["phones"]:  # a field or a tag: an exclusion may now apply, or no longer
+        contacts_changed(session, contact.organization_id, [contact.id])
     session.flush()
     return changed
 

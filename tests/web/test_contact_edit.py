@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from ringround import operations as ops
 from ringround.accounts import create_password_user
 from ringround.extensions import db
 from ringround.models import (
@@ -16,12 +17,17 @@ from ringround.models import (
     ContactPhone,
     CustomField,
     CustomFieldType,
+    Operation,
     OperationMember,
     OperationRole,
+    OperationState,
     PhoneLabel,
     Tag,
+    Target,
+    TargetState,
 )
 from ringround.optouts import is_opted_out, opt_out_number
+from ringround.queue import materialize_targets
 from tests.conftest import post_form
 from tests.factories import PASSWORD, login
 
@@ -209,3 +215,29 @@ def test_values_an_older_import_kept_survive_an_edit_of_another_field(admin_clie
     person = db.session.get(Contact, person.id)
     assert (person.first_name, person.country, person.time_zone, person.language) == (
         "Olav", "UK", "Etc/GMT+5", "x-klingon")
+
+
+def test_the_contacts_calls_follow_the_edit(admin_client, elodie, factories):
+    """A corrected time zone moves their waiting target to it; a tag an operation excludes
+    takes them out of it (and removing the tag brings them back)."""
+    operation = factories.operation(admin_client.org, name="Calls",
+                                     state=OperationState.ACTIVE, source_filter={})
+    materialize_targets(db.session, operation)
+    ops.update_exclusions(db.session, operation, household_wide=False,
+                          rules=[{"kind": "tag", "tag": "staff", "label": "Staff"}],
+                          done_conditions=[], cooldown_minutes=0, max_calls_per_person=None)
+    db.session.commit()
+
+    def target():
+        db.session.expire_all()
+        return db.session.scalar(select(Target).where(Target.contact_id == elodie.id))
+
+    assert (target().time_zone, target().state) == ("Europe/Paris", TargetState.WAITING)
+    assert edit(admin_client, elodie, time_zone="America/Cayenne").status_code == 302
+    assert target().time_zone == "America/Cayenne"
+    assert "America/Cayenne" in db.session.get(Operation, operation.id).time_zones
+    person = db.session.get(Contact, elodie.id)
+    assert edit(admin_client, person, tags="bénévole, staff").status_code == 302
+    assert (target().state, target().reason) == (TargetState.REMOVED, "Staff")
+    assert edit(admin_client, person, tags="bénévole").status_code == 302
+    assert target().state == TargetState.WAITING
