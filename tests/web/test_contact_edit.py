@@ -241,3 +241,11 @@ def test_the_contacts_calls_follow_the_edit(admin_client, elodie, factories):
     assert (target().state, target().reason) == (TargetState.REMOVED, "Staff")
     assert edit(admin_client, person, tags="bénévole").status_code == 302
     assert target().state == TargetState.WAITING
+
+
+def test_an_edit_without_the_forms_token_is_refused(admin_client, elodie):
+    response = admin_client.post(f"/console/contacts/{elodie.id}/edit",
+                                 data=form_of(elodie, first_name="Forged"))
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Contact, elodie.id).first_name == "Elodie"
