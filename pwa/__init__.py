@@ -10,6 +10,7 @@ from pwa.auth import bp as auth_bp
 from pwa.caller import bp as caller_bp
 from pwa.caller.share_contact import bp as share_contact_bp
 from pwa.console import (  # noqa: F401
+    contact_editing,
     contact_imports,
     contact_page,
     operation_dashboard,

@@ -77,6 +77,7 @@ ACTIONS: dict[str, Action] = {
     "operation.duplicated": Action("operations", _l("Duplicated an operation")),
     "target.skipped": Action("operations", _l("Skipped a contact in the caller app")),
     "contact.shared": Action("contacts", _l("Shared a contact from the caller app")),
+    "contact.edited": Action("contacts", _l("Corrected a contact")),
     "phone.marked_by_provider": Action("contacts", _l("Marked a number wrong")),
     "phone.status_reset": Action("contacts", _l("Reset a number's status")),
     "signup_form.created": Action("contacts", _l("Made a sign-up form")),

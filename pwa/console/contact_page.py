@@ -1,5 +1,6 @@
-"""One contact's page: their numbers' opt-outs and marks, do-not-contact, erasure (confirmed
-by a typed word), and their data as JSON."""
+"""One contact's page: their fields (custom ones by their label), their numbers' opt-outs and
+marks, do-not-contact, erasure (confirmed by a typed word), and their data as JSON. The edit
+form is `contact_editing`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pwa.console.contacts import ORGANIZERS, bp
 from pwa.console.forms import CsrfForm
 from ringround.extensions import db
 from ringround.models import Attempt, Organization
+from ringround.people.contact_edit import custom_fields
 from ringround.people.contacts import (
     get_contact,
     get_phone,
@@ -43,7 +45,8 @@ def contact(org: Organization, contact_id: int):
                               .where(Attempt.contact_id == person.id))
     return render_template("contacts/contact.html", org=org, contact=person, form=CsrfForm(),
                            opted_out=opted_out_numbers(db.session, org.id, person),
-                           calls=calls, erase_word=erase_word())
+                           calls=calls, erase_word=erase_word(),
+                           fields={f.key: f for f in custom_fields(db.session, org.id)})
 
 
 @bp.post("/<int:contact_id>/do-not-contact")

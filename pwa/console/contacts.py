@@ -1,6 +1,6 @@
 """The organizer's contact base: the list with its filter builder and live count, saved
-lists, bulk tags and exports. Imports (`contact_imports`) and one person's page
-(`contact_page`) add their routes to `bp`."""
+lists, bulk tags and exports. Imports (`contact_imports`), one person's page (`contact_page`)
+and its edit form (`contact_editing`) add their routes to `bp`."""
 
 from __future__ import annotations
 

@@ -11,6 +11,11 @@ import unicodedata
 from datetime import date
 
 MONTH_FIRST_REGIONS = {"US", "PH", "FM", "MH", "PW"}
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]{2,}$")
+_SPLIT_TAGS = re.compile(r"\s*[,;|]\s*")
+_YES_NO = {"yes": True, "y": True, "true": True, "1": True, "oui": True, "ja": True,
+           "no": False, "n": False, "false": False, "0": False, "non": False, "nej": False,
+           "nee": False}
 
 COUNTRY_NAMES = {
     "france": "FR", "frankrike": "FR", "frankrijk": "FR", "sverige": "SE", "sweden": "SE",
@@ -72,6 +77,35 @@ def normalize_language(value: str) -> str | None:
     if re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z]{2})?", text):
         return text.replace("_", "-").lower()
     return None
+
+
+def clean_email(value: str) -> str | None:
+    """An email address in lower case, or None if it is not one."""
+    email = value.strip().lower()
+    return email if _EMAIL.match(email) and len(email) <= 320 else None
+
+
+def split_tags(cell: str) -> tuple[str, ...]:
+    """Tags written in one cell, each once: `bénévole, donatrice; fr`."""
+    return tuple(dict.fromkeys(tag[:64] for tag in _SPLIT_TAGS.split(cell.strip()) if tag))
+
+
+def coerce_custom(kind: str, value: str) -> object | None:
+    """A custom field's value of type `kind` (a `CustomFieldType`) from its text: numbers
+    with a comma or a dot, yes/no in our languages, dates as `parse_birth_date` reads them;
+    None if the text is not one. Text and choices stay as written."""
+    if kind == "number":
+        try:
+            number = float(value.replace(",", ".").replace(" ", ""))
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() else number
+    if kind == "boolean":
+        return _YES_NO.get(value.strip().lower())
+    if kind == "date":
+        born = parse_birth_date(value)
+        return born.isoformat() if born else None
+    return value
 
 
 def parse_birth_date(value: str, month_first: bool = False) -> date | None:

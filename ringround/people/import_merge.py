@@ -10,12 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ringround.models import (
-    CustomFieldType,
-    OptOut,
-    Tag,
-)
+from ringround.models import OptOut, Tag
 from ringround.optouts import optout_key, phone_hmac
+from ringround.people.contact_values import coerce_custom
 from ringround.people.import_report import ImportReport, ImportSummary
 from ringround.people.import_writes import (
     EMAIL,
@@ -39,7 +36,6 @@ from ringround.people.normalize import (
     CleanRow,
     Phone,
     RejectedRow,
-    parse_birth_date,
 )
 from ringround.people.pg_copy import PgCopyWriter
 
@@ -90,20 +86,7 @@ class MergeState(ChunkWriter):
         coerced_fields: dict[str, Any] = {}
         for key, value in custom.items():
             kind = self.custom_types.get(key, "text")
-            coerced: Any = value
-            if kind == CustomFieldType.NUMBER:
-                try:
-                    number = float(value.replace(",", ".").replace(" ", ""))
-                    coerced = int(number) if number.is_integer() else number
-                except ValueError:
-                    coerced = None
-            elif kind == CustomFieldType.BOOLEAN:
-                coerced = {"yes": True, "y": True, "true": True, "1": True, "oui": True,
-                           "ja": True, "no": False, "n": False, "false": False, "0": False,
-                           "non": False, "nej": False, "nee": False}.get(value.strip().lower())
-            elif kind == CustomFieldType.DATE:
-                born = parse_birth_date(value)
-                coerced = born.isoformat() if born else None
+            coerced = coerce_custom(kind, value)
             if coerced is None:
                 warnings.append(f"{key}: {value!r} is not a valid {kind}, ignored")
             else:

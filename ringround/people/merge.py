@@ -228,7 +228,7 @@ def upsert_contact(
     parsed = [p for p in (parse_phone(raw, region) for raw in phones)
               if not isinstance(p, PhoneError)]
     numbers = [p.e164 for p in parsed]
-    owners = _number_owners(session, org_id, numbers)
+    owners = number_owners(session, org_id, numbers)
     holders = {} if owners else _email_holders(session, org_id, clean.get("email"))
     contact, sharer = find_match(numbers, clean.get("email"), clean.get("first_name"), owners,
                                  holders, _first_name)
@@ -263,7 +263,7 @@ def _first_name(contact: Contact) -> str | None:
     return contact.first_name
 
 
-def _number_owners(session: Session, org_id: int, numbers: list[str]) -> dict[str, Contact]:
+def number_owners(session: Session, org_id: int, numbers: list[str]) -> dict[str, Contact]:
     """number -> the contact of the organization that has it."""
     if not numbers:
         return {}

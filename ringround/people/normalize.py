@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ringround.people.contact_values import (
     MONTH_FIRST_REGIONS,
     Memo,
+    clean_email,
     clean_text,
     household_hasher,
     household_key,
@@ -26,6 +27,7 @@ from ringround.people.contact_values import (
     normalize_language,
     parse_birth_date,
     split_full_name,
+    split_tags,
 )
 from ringround.people.headers import CUSTOM_PREFIX, OPT_OUT_FIELDS, PHONE_FIELDS, is_opt_out
 from ringround.people.reader import TableSource
@@ -33,11 +35,9 @@ from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
 
 CONTACT_FIELDS = ("first_name", "last_name", "email", "street", "postcode", "city", "country",
                   "language", "date_of_birth", "time_zone")
-_MAX_LEN = {"first_name": 120, "last_name": 120, "email": 320, "street": 255, "postcode": 20,
-            "city": 120, "language": 12}
-_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]{2,}$")
+MAX_LENGTHS = {"first_name": 120, "last_name": 120, "email": 320, "street": 255, "postcode": 20,
+                "city": 120, "language": 12}
 _SPLIT_NUMBERS = re.compile(r"\s*[/|\n]\s*|\s+(?:or|ou|eller|of)\s+", re.IGNORECASE)
-_SPLIT_TAGS = re.compile(r"\s*[,;|]\s*")
 WORKER_NICENESS = 5  # how much lower a worker's priority is than the importer's
 
 
@@ -74,11 +74,10 @@ def _label(column: str, parsed: ParsedPhone) -> str:
     return "mobile" if parsed.is_mobile else "landline"
 
 
-_CLEAN_TEXT = {name: Memo(lambda value, limit=_MAX_LEN[name]: clean_text(value, limit))
+_CLEAN_TEXT = {name: Memo(lambda value, limit=MAX_LENGTHS[name]: clean_text(value, limit))
                .__getitem__ for name in ("first_name", "last_name", "postcode", "city")}
 _country_of = Memo(normalize_country).__getitem__
-_tags_of = Memo(lambda cell: tuple(dict.fromkeys(
-    tag[:64] for tag in _SPLIT_TAGS.split(cell) if tag))).__getitem__
+_tags_of = Memo(split_tags).__getitem__
 
 
 class _Plan:
@@ -254,13 +253,13 @@ def _names_and_address(values: dict[str, str], fields: dict) -> None:
         if values.get(name):
             fields[name] = _CLEAN_TEXT[name](values[name])
     if values.get("street"):
-        fields["street"] = clean_text(values["street"], _MAX_LEN["street"])
+        fields["street"] = clean_text(values["street"], MAX_LENGTHS["street"])
 
 
 def _email(values: dict[str, str], fields: dict, warnings: list[str]) -> None:
     if "email" in values:
-        email = values["email"].lower()
-        if _EMAIL.match(email) and len(email) <= 320:
+        email = clean_email(values["email"])
+        if email:
             fields["email"] = email
         else:
             warnings.append(f"invalid email {values['email']!r} ignored")

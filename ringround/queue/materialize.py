@@ -121,3 +121,25 @@ def refresh_operations(session: Session, org_id: int, now: datetime | None = Non
         Operation.organization_id == org_id,
         Operation.state.in_([OperationState.ACTIVE, OperationState.PAUSED]))).all()
     return sum(materialize_targets(session, op, now=now) for op in operations)
+
+
+def follow_contact_zone(session: Session, contact: Contact) -> None:
+    """A contact's time zone was corrected: their waiting targets in operations not ended take
+    it (the organization's zone when it has none or an unknown one, as `materialize_targets`
+    does), and those operations remember the zones they hold."""
+    operations = session.scalars(select(Operation).where(
+        Operation.state != OperationState.ENDED,
+        Operation.id.in_(select(Target.operation_id).where(
+            Target.contact_id == contact.id, Target.state == TargetState.WAITING)))).all()
+    if not operations:
+        return
+    org = session.get(Organization, contact.organization_id)
+    org_zone = org.time_zone if org and is_valid_zone(org.time_zone) else "UTC"
+    session.execute(update(Target).where(
+        Target.contact_id == contact.id, Target.state == TargetState.WAITING,
+        Target.operation_id.in_([operation.id for operation in operations]),
+    ).values(time_zone=contact.time_zone if is_valid_zone(contact.time_zone) else org_zone)
+        .execution_options(synchronize_session=False))
+    for operation in operations:
+        _fix_zones(session, operation, org_zone)
+        session.expire(operation, ["time_zones"])
