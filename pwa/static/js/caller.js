@@ -608,13 +608,16 @@
   }
 
   // An operation that now calls through the campaign line only: a batch taken before holds
-  // numbers to dial by hand. The phone forgets it; the server gets the people back if it can.
+  // numbers to dial by hand. The phone forgets it; the server gets the people back if it can,
+  // but for the person on the card the server just gave (without a number).
   function dropBatch() {
+    var open = currentForm(), onCard = open ? open.dataset.target : null;
     return all('batch').then(function (rows) {
       var ids = rows.filter(function (r) { return String(r.operation_id) === op; })
         .map(function (r) { return r.target_id; });
       if (!ids.length) return;
-      postJson(op, '/return', { target_ids: ids }).catch(function () {});
+      var back = ids.filter(function (id) { return String(id) !== onCard; });
+      if (back.length) postJson(op, '/return', { target_ids: back }).catch(function () {});
       return Promise.all(ids.map(function (id) { return del('batch', id); }));
     });
   }
