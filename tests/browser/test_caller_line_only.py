@@ -9,7 +9,13 @@ from sqlalchemy import select
 
 from ringround.extensions import db
 from ringround.models import Operation, Target, TargetState
-from tests.browser.test_caller_app import DUMP_INDEXEDDB, _card_target, _fresh, _sign_in
+from tests.browser.test_caller_app import (
+    ARTIFACTS,
+    DUMP_INDEXEDDB,
+    _card_target,
+    _fresh,
+    _sign_in,
+)
 from tests.web.test_caller_line_only import _assert_no_number, _line_only_operation
 
 SHELL_CACHED = """async (url) => {
@@ -75,6 +81,7 @@ def test_a_batch_kept_from_before_is_dropped_and_offline_says_calls_need_the_lin
         "Calls in this operation go through the campaign line: they need a connection.")
     expect(page.locator('a[href^="tel:"]')).to_have_count(0)
     _assert_no_number(page.content())
+    page.screenshot(path=str(ARTIFACTS / "caller-360-line-only-offline.png"))
     page.context.unroute("**/*")
     page.context.set_offline(False)
     assert db.session.scalar(select(Operation.allow_own_phone).where(
