@@ -1,7 +1,8 @@
 """What the caller app needs besides the queue: cards, result checking, progress words.
 
 A card holds only what an operation exposes to its callers (`operation_fields.exposed_fields`),
-so whatever is built from it (HTML, JSON, the phone's offline batch) cannot leak hidden fields.
+and the number only when they may dial it themselves (`operation_fields.number_shown`), so
+whatever is built from it (HTML, JSON, the phone's offline batch) cannot leak either.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session, object_session
 
 from ringround.dispositions import Disposition, dispositions_for
 from ringround.models import CallMethod, Contact, DispositionGroup, Operation, Target
-from ringround.operation_fields import exposed_fields
+from ringround.operation_fields import exposed_fields, number_shown
 from ringround.script_placeholders import PLACEHOLDER_RE, placeholders, script_values
 
 NAME_KEYS = ("first_name", "last_name")
@@ -45,10 +46,11 @@ class ResultError(ValueError):
 
 @dataclass
 class Card:
-    """One leased target as a caller sees it: exposed fields only, and the number to dial."""
+    """One leased target as a caller sees it: exposed fields only, and the number to dial
+    (None, with its extension, when the operation calls through the campaign line only)."""
 
     target_id: int
-    phone: str
+    phone: str | None
     expires_at: datetime | None
     name: str
     fields: list[dict[str, Any]] = field(default_factory=list)
@@ -59,9 +61,11 @@ class Card:
     extension: str | None = None
 
     @property
-    def tel_href(self) -> str:
+    def tel_href(self) -> str | None:
         """The call button's link: the number, then the extension after a pause
-        (`tel:+19079737176,744`), which both iOS and Android dial."""
+        (`tel:+19079737176,744`), which both iOS and Android dial; None without a number."""
+        if self.phone is None:
+            return None
         return f"tel:{self.phone},{self.extension}" if self.extension else f"tel:{self.phone}"
 
 
@@ -94,19 +98,33 @@ def build_card(operation: Operation, contact: Contact, target_id: int, phone: st
                extension: str | None | object = _FROM_PHONES) -> Card:
     """The card for one lease. The name, and the script's placeholders, come from exposed
     fields only; the extension is the leased number's own (looked up in the contact's phones
-    unless given). `version`: the operation's settings version, to use its cached settings
+    unless given). Number and extension stay off the card when the operation calls through
+    the campaign line only (`number_shown`, read from the operation row). `version`: the
+    operation's settings version, to use its cached settings
     (`operation_fields.effective_settings`)."""
     shown = exposed_fields(operation, contact, version)
-    if extension is _FROM_PHONES:
+    dialed: str | None = phone
+    if not number_shown(operation):
+        dialed, extension = None, None
+    elif extension is _FROM_PHONES:
         extension = next((p.extension for p in contact.phones if p.e164 == phone), None)
     name = _name_of(shown)
     return Card(
-        target_id=target_id, phone=phone, expires_at=expires_at, name=name,
+        target_id=target_id, phone=dialed, expires_at=expires_at, name=name,
         fields=[f for f in shown if f["key"] not in NAME_KEYS and not f["editable"]
                 and f["value"] not in (None, "")],
         editable=[f for f in shown if f["editable"]], extension=extension or None,
         script_html=card_script(operation, shown, caller_name, organization_name, version),
     )
+
+
+def offline_refusal(operation: Operation) -> str | None:
+    """Why nobody can be taken for offline calling in this operation, or None. Offline, a
+    caller dials from their own phone; with the campaign line only there is nothing to dial."""
+    if number_shown(operation):
+        return None
+    return _("This operation calls through the campaign line only, which needs a connection: "
+             "nobody can be taken for offline calling.")
 
 
 def card_script(operation: Operation, shown: list[dict[str, Any]], caller_name: str,

@@ -1,4 +1,5 @@
-"""Which contact fields callers of an operation see, may edit, and see first.
+"""Which contact fields callers of an operation see, may edit, and see first; and whether
+they see the number they call (`number_shown`).
 
 Stored in `Operation.field_settings` as {"fields": [{"key", "visibility", "highlight"}]} in
 display order. A field not listed is hidden: callers only ever see what an organizer chose.
@@ -160,6 +161,14 @@ def exposed_fields(operation: Operation, contact: Contact,
              "value": _value(contact, row["key"], row["custom"]),
              "editable": row["visibility"] == "editable" and not row["never_editable"],
              "highlight": row["highlight"]} for row in shown]
+
+
+def number_shown(operation: Operation) -> bool:
+    """Whether callers of this operation see a person's number and dial it themselves (the
+    card's `tel:` button, offline batches): only when the operation allows the caller's own
+    phone. With the campaign line only, the number never leaves the server: the line dials it,
+    and neither side sees the other's number."""
+    return bool(operation.allow_own_phone)
 
 
 def editable_field_keys(session: Session, operation: Operation,

@@ -43,6 +43,7 @@ from ringround.calling import (
     local_moment,
     milestone_reached,
     needs_wrap_up,
+    offline_refusal,
     questions_of,
 )
 from ringround.extensions import db, htmx
@@ -228,6 +229,7 @@ def _page(operation: Operation, without_person: bool, status: int = 200, **kept)
         card_words=_card_words(),
         empty=None if card or without_person else _empty_state(operation, wait),
         progress=_progress(operation), batch_default=BATCH_DEFAULT,
+        offline_refusal=offline_refusal(operation),
         batch_max=current_app.config["CALLER_BATCH_MAX"],
         **kept,
     )))

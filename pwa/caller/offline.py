@@ -20,6 +20,7 @@ from flask_wtf.csrf import generate_csrf
 from pwa.caller.base import _limited_json, _limits, _no_store, bp, member_required
 from pwa.caller.cards import BATCH_DEFAULT, _lease_json
 from ringround import queue
+from ringround.calling import offline_refusal
 from ringround.extensions import db, limiter
 from ringround.models import (
     Operation,
@@ -44,7 +45,11 @@ def api_token(operation: Operation):
 @limiter.limit(BATCH_RATE_LIMIT, key_func=lambda: f"caller:{current_user.get_id()}")
 @member_required(api=True)
 def api_batch(operation: Operation):
-    """Lease up to n people for offline calling; the phone keeps their cards until returned."""
+    """Lease up to n people for offline calling; the phone keeps their cards until returned.
+    Refused (409) when the operation calls through the campaign line only: nothing to dial."""
+    refusal = offline_refusal(operation)
+    if refusal is not None:
+        return _no_store(jsonify(error=refusal, code="line_only", leases=[])), 409
     body = request.get_json(silent=True) or {}
     most = current_app.config["CALLER_BATCH_MAX"]
     try:

@@ -33,6 +33,7 @@ from ringround.models import (
     User,
     utcnow,
 )
+from ringround.operation_fields import number_shown
 from ringround.optouts import may_contact
 from ringround.queue import start_attempt
 from ringround.queue.checks import usable_phone
@@ -153,7 +154,8 @@ def place_call_job(leg_id: int, task=None) -> None:
 
 def _not_placed(leg: CallLeg, error: ProviderError) -> None:
     """The provider could not place the call: the leg and attempt say why; the person stays
-    on the volunteer's card (to call from their own phone)."""
+    on the volunteer's card (to call from their own phone where the operation allows it, else
+    to tap again)."""
     reason = ("unreachable" if error.transient else
               "bad_agent_number" if error.bad_number else "refused")
     leg.status, leg.error_code, leg.ended_at = "failed", error.code, utcnow()
@@ -174,23 +176,41 @@ def last_agent_leg(session: Session, operation_id: int, agent_id: int, target_id
     ).order_by(CallLeg.id.desc()).limit(1))
 
 
-def bridge_progress(leg: CallLeg) -> BridgeProgress:
+def bridge_progress(leg: CallLeg, own_phone: bool = True) -> BridgeProgress:
+    """How a bridged call stands, in the caller's words. A call not placed points to the
+    caller's own phone only when the operation allows it (`own_phone`): with the campaign
+    line only, the card has no number to dial."""
     if leg.status in (QUEUED, PLACING):
         return BridgeProgress(True, True, _("Calling your phone…"))
     if leg.status == "failed" and not leg.sid:
-        reason = (leg.state or {}).get("failure")
-        if reason == "bad_agent_number":
-            return BridgeProgress(False, False, _(
-                "The campaign line cannot reach your phone number; check it, or call from "
-                "your phone instead."))
-        if reason == "refused":
-            return BridgeProgress(False, False, _(
-                "The campaign line could not place the call; call from your phone instead."))
-        return BridgeProgress(False, False, _(
-            "The campaign line is not answering; call from your phone instead."))
+        return BridgeProgress(False, False, _not_placed_words(
+            (leg.state or {}).get("failure"), own_phone))
     if leg.status in OVER:
         return BridgeProgress(True, False, _("The call has ended."))
     return BridgeProgress(True, False, _("Your phone is ringing: pick up to be connected."))
+
+
+def _not_placed_words(reason: str | None, own_phone: bool) -> str:
+    if reason == "bad_agent_number":
+        if own_phone:
+            return _("The campaign line cannot reach your phone number; check it, or call "
+                     "from your phone instead.")
+        return _("The campaign line cannot reach your phone number; check it, then try again.")
+    if reason == "refused":
+        if own_phone:
+            return _("The campaign line could not place the call; call from your phone "
+                     "instead.")
+        return _("The campaign line could not place the call; try again in a moment.")
+    if own_phone:
+        return _("The campaign line is not answering; call from your phone instead.")
+    return _("The campaign line is not answering; try again in a moment.")
+
+
+def _own_phone(session: Session, operation_id: int | None) -> bool:
+    """Whether the operation's callers may dial themselves (the caller's request loaded the
+    operation already: found in the session, no query)."""
+    operation = session.get(Operation, operation_id) if operation_id is not None else None
+    return operation is None or number_shown(operation)
 
 
 class SmsCampaignLine:
@@ -205,12 +225,14 @@ class SmsCampaignLine:
     def progress(self, session: Session, call: CallLeg) -> BridgeProgress:
         # The caller's views keep objects across commits; the job may have run already.
         session.refresh(call)
-        return bridge_progress(call)
+        return bridge_progress(call, _own_phone(session, call.operation_id))
 
     def last(self, session: Session, operation_id: int, agent_id: int, target_id: int,
              client_id: str) -> BridgeProgress | None:
         leg = last_agent_leg(session, operation_id, agent_id, target_id, client_id)
-        return bridge_progress(leg) if leg is not None else None
+        if leg is None:
+            return None
+        return bridge_progress(leg, _own_phone(session, operation_id))
 
     def number(self, session: Session, operation: Operation) -> str | None:
         return default_number(session.get(Organization, operation.organization_id), operation)

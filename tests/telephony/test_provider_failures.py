@@ -112,6 +112,27 @@ def test_unreachable_provider_keeps_the_call_and_says_call_from_your_phone(
 
 
 @pytest.mark.twilio
+def test_with_the_campaign_line_only_a_call_not_placed_says_try_again_not_your_phone(
+        app, client, bank, http_client):
+    """The card has no number then (`operation_fields.number_shown`): the words must not send
+    the volunteer to a button that is not there."""
+    bank.op.allow_own_phone = False
+    db.session.commit()
+    sign_in(client, bank.agent)
+    http_client.fail_next = requests.exceptions.ConnectionError("Connection refused")
+    response = tap(client, bank)
+    assert response.status_code == 409
+    assert response.get_json()["message"] == \
+        "The campaign line is not answering; try again in a moment."
+    [attempt] = db.session.scalars(select(Attempt)).all()
+    status = client.get(f"/call/{bank.op.id}/bridge/{attempt.target_id}/status",
+                        query_string={"client_id": attempt.client_id}).get_json()
+    assert status["message"] == "The campaign line is not answering; try again in a moment."
+    html, _target_id, _ = card(client, bank)
+    assert "tel:" not in html and "call-button" not in html
+
+
+@pytest.mark.twilio
 def test_unreachable_provider_keeps_a_text_and_retries_it_as_a_job_with_backoff(
         app, bank, http_client):
     http_client.failures = [requests.exceptions.ConnectionError("reset"),

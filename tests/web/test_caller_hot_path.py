@@ -95,8 +95,12 @@ def _start(client, op, agent) -> tuple[str, dict]:
     return token, first
 
 
-def test_a_result_and_the_next_card_cost_at_most_8_statements(any_app):
-    op, agent, _contacts = calling_operation(n=6)
+@pytest.mark.parametrize("line_only", [False, True], ids=["own_phone", "line_only"])
+def test_a_result_and_the_next_card_cost_at_most_8_statements(any_app, line_only):
+    # Campaign line only: the card leaves the number out, decided from the operation row the
+    # guard read already (no statement more).
+    op, agent, _contacts = calling_operation(n=6, allow_own_phone=not line_only,
+                                             allow_campaign_line=True)
     client = any_app.test_client()
     token, lease = _start(client, op, agent)
     # Warm: the operation's settings are read once per version, then cached.
@@ -117,6 +121,7 @@ def test_a_result_and_the_next_card_cost_at_most_8_statements(any_app):
         commits.clear()
         assert body["next"]["lease"]["target_id"] != entry["target_id"]
         lease = body["next"]["lease"]
+        assert ("tel:" in lease["card_html"]) is not line_only
     assert db.session.scalar(select(Attempt).where(
         Attempt.client_id == entry["client_id"])).disposition == "no_answer"
 

@@ -607,6 +607,21 @@
     }).catch(function () { say(t('NeedNetwork'), 'error'); });
   }
 
+  // An operation that now calls through the campaign line only: a batch taken before holds
+  // numbers to dial by hand. The phone forgets it; the server gets the people back if it can,
+  // but for the person on the card the server just gave (without a number).
+  function dropBatch() {
+    var open = currentForm(), onCard = open ? open.dataset.target : null;
+    return all('batch').then(function (rows) {
+      var ids = rows.filter(function (r) { return String(r.operation_id) === op; })
+        .map(function (r) { return r.target_id; });
+      if (!ids.length) return;
+      var back = ids.filter(function (id) { return String(id) !== onCard; });
+      if (back.length) postJson(op, '/return', { target_ids: back }).catch(function () {});
+      return Promise.all(ids.map(function (id) { return del('batch', id); }));
+    });
+  }
+
   // Give back the people taken for offline calling (per operation), if the network allows.
   function returnBatches() {
     return all('batch').then(function (rows) {
@@ -730,7 +745,7 @@
     self.addEventListener('offline', function () { say(t('Offline'), 'info'); });
     if (!navigator.onLine) say(t('Offline'), 'info');
     $$('.js-only').forEach(function (el) { el.hidden = false; });
-    showBatchCard().then(function (shown) {
+    (root.dataset.lineOnly ? dropBatch() : Promise.resolve()).then(showBatchCard).then(function (shown) {
       if (!shown && root.dataset.shellOnly) return loadOnlineCard();
       if (!shown) prepareCard();
     }).then(function () {
