@@ -1,6 +1,7 @@
 """An organizer walks the operation wizard in a real browser (htmx) and activates it."""
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -104,6 +105,14 @@ def test_walk_the_wizard_and_activate(phone_page, live_server):
     # 8. Fields: date of birth cannot be made editable
     dob = page.locator("#vis_date_of_birth option")
     expect(dob).to_have_count(2)
+    # Every column fits the phone: no hidden scrolling to reach "Highlight" and "Order".
+    width = page.viewport_size["width"]
+    for control in (page.locator("#order_first_name"),
+                    page.get_by_label("Highlight First name", exact=True)):
+        box = control.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    page.screenshot(path=str(Path(__file__).resolve().parents[2] / "test-artifacts"
+                             / "wizard-fields-phone.png"), full_page=True)
     page.locator("#vis_city").select_option("editable")
     next_step(page, "9. People")
 
