@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -25,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from pwa.console.contacts import ORGANIZERS, bp
 from pwa.console.forms import CsrfForm
+from ringround.csv_stream import csv_chunks
 from ringround.extensions import db, htmx
 from ringround.models import ImportJob, ImportStatus, Organization
 from ringround.organizations import default_region
@@ -37,20 +37,9 @@ from ringround.people.headers import (
     detect_crm,
     is_valid_target,
 )
+from ringround.people.import_words import FIELD_LABELS, report_words, worded_rows
 from ringround.people.reader import TableError
 from web.context import org_role_required
-
-FIELD_LABELS = {
-    "first_name": _l("First name"), "last_name": _l("Last name"),
-    "full_name": _l("Full name"), "email": _l("Email"), "phone": _l("Phone"),
-    "mobile": _l("Mobile"), "landline": _l("Landline"), "street": _l("Street address"),
-    "postcode": _l("Postcode"), "city": _l("City"), "country": _l("Country"),
-    "language": _l("Language"), "date_of_birth": _l("Date of birth"),
-    "household": _l("Household"), "tags": _l("Tags"),
-    "do_not_contact": _l("Do not contact when yes (opt-out)"),
-    "opt_in": _l("Do not contact when no (opt-in)"),
-    "extension": _l("Extension (of the phone column before it)"), IGNORE: _l("Do not import"),
-}
 
 
 class UploadForm(FlaskForm):
@@ -175,8 +164,11 @@ def import_report(org: Organization, job_id: int):
     path = jobs.report_path(job)
     if not path.exists():
         abort(404)
-    return send_file(path, mimetype="text/csv", as_attachment=True,
-                     download_name=f"rejected-rows-{job.id}.csv", max_age=0)
+    # Worded in the reader's language as it streams (`import_words`).
+    rows = worded_rows(path, report_words())
+    return Response(csv_chunks(rows), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="rejected-rows-{job.id}.csv"',
+        "Cache-Control": "no-store"})
 
 
 @bp.post("/import/<int:job_id>/delete")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ringround.background import WORKER_SILENT_AFTER, worker_last_seen
+from ringround.csv_stream import csv_chunks
 from ringround.extensions import db
 from ringround.models import ContactPhone, ImportJob, ImportStatus, Organization
 from ringround.organizations import default_region
@@ -21,6 +21,7 @@ from ringround.people.erasure import erase_contact
 from ringround.people.export import export_csv
 from ringround.people.filters import list_by_name
 from ringround.people.headers import auto_map, is_valid_target
+from ringround.people.import_words import report_words, worded_rows
 from ringround.people.jobs import (
     file_limit,
     imports_dir,
@@ -108,7 +109,7 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
         raise click.ClickException(job.message or "The import failed.")
     report = report or _default_report(file)
     if report_path(job).exists():
-        shutil.copyfile(report_path(job), report)
+        _write_report(report_path(job), report)
     counts = job.summary
     click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
     click.echo(f"Report (rejected rows and remarks): {report}")
@@ -120,6 +121,13 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
         click.echo(f"{counts['rejected']} rows were rejected (reasons in the report).",
                    err=True)
         sys.exit(EXIT_SOME_REJECTED)
+
+
+def _write_report(stored: Path, report: Path) -> None:
+    """The job's report worded for the operator, in English (the CLI's language)."""
+    with report.open("wb") as out:
+        for piece in csv_chunks(worded_rows(stored, report_words("en"))):
+            out.write(piece)
 
 
 def _queue_import(file: Path, org_id: int, headers: list[str], mapping: list[str],

@@ -34,13 +34,14 @@ class TableError(ValueError):
 
 class CellTooLong(tuple):
     """In place of a row's cells, `(limit,)`: the row has a cell over the limit and is
-    rejected with `reason` (a class, not one object: rows are pickled to worker processes)."""
+    rejected with `reason`, the report's remarks (a class, not one object: rows are pickled
+    to worker processes)."""
 
     __slots__ = ()
 
     @property
-    def reason(self) -> str:
-        return f"a cell is longer than {self[0]:,} characters"
+    def reason(self) -> tuple[tuple[str, dict[str, int]], ...]:
+        return (("cell_too_long", {"limit": self[0]}),)
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from ringround.models import Contact, ContactPhone, CustomField, Household, OptO
 from ringround.optouts import opt_out_number
 from ringround.people.importer import import_contacts
 from ringround.people.reader import TableError
+from tests.core.people.conftest import report_lines
 
 
 def contact_by_phone(org, e164):
@@ -67,8 +67,8 @@ def test_swedish_tabs_with_bom_merges_by_number_and_email(org, run_import):
     assert (summary.created, summary.merged, summary.rejected) == (4, 2, 1)
     assert [(r["row"], r["status"]) for r in report] == [
         ("6", "warning"), ("7", "rejected")]
-    assert report[0]["reason"] == ("first_name: kept Björn (file had Olle); "
-                                   "last_name: kept Åström (file had Svensson)")
+    assert report[0]["reason"] == ("First name: kept Björn (file had Olle); "
+                                   "Last name: kept Åström (file had Svensson)")
     assert report[1]["reason"] == "too short to be a phone number (12345)"
 
     bjorn = contact_by_phone(org, "+46701234567")
@@ -227,9 +227,8 @@ def test_big_file_merges_into_existing_contacts(org, tmp_path):
     assert contact_by_phone(org, _fr(7000)).household_id == \
         contact_by_phone(org, _fr(20)).household_id is not None
 
-    with report_path.open(encoding="utf-8", newline="") as handle:
-        report = {int(r["row"]): (r["status"], r["reason"]) for r in csv.DictReader(handle)}
-    assert report[1008 - 1000 + 2] == ("warning", "first_name: kept Ann (file had Bob)")
+    report = {int(r["row"]): (r["status"], r["reason"]) for r in report_lines(report_path)}
+    assert report[1008 - 1000 + 2] == ("warning", "First name: kept Ann (file had Bob)")
     assert report[2001 + 2] == ("warning", f"number {_fr(5)} belongs to another contact, "
                                            "not added")
     assert report[2002 + 2][0] == "rejected"
