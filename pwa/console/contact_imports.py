@@ -37,7 +37,12 @@ from ringround.people.headers import (
     detect_crm,
     is_valid_target,
 )
-from ringround.people.import_words import FIELD_LABELS, report_words, worded_rows
+from ringround.people.import_words import (
+    FIELD_LABELS,
+    file_problem,
+    report_words,
+    worded_rows,
+)
 from ringround.people.reader import TableError
 from web.context import org_role_required
 
@@ -90,7 +95,7 @@ def upload(org: Organization):
             job = jobs.receive_upload(db.session, org.id, current_user.id, filename, stored)
         except TableError as error:
             db.session.rollback()
-            form.file.errors.append(str(error))
+            form.file.errors.append(file_problem(error))
         else:
             db.session.commit()
             jobs.start_inspection(job)
@@ -141,7 +146,8 @@ def import_job(org: Organization, job_id: int):
     fields, custom = _targets(job.headers)
     return render_template("contacts/import.html", org=org, job=job, form=form,
                            fields=fields, custom=custom, ignore=str(FIELD_LABELS[IGNORE]),
-                           crm=detect_crm(job.headers or []), report=jobs.report_path(job).exists())
+                           crm=detect_crm(job.headers or []), report=jobs.report_path(job).exists(),
+                           failure=file_problem(job.message))
 
 
 @bp.get("/import/<int:job_id>/progress")
@@ -154,7 +160,8 @@ def import_progress(org: Organization, job_id: int):
         return Response(status=204, headers={
             "HX-Redirect": url_for("contacts.import_job", job_id=job.id)})
     return render_template("contacts/_progress.html", job=job,
-                           report=jobs.report_path(job).exists())
+                           report=jobs.report_path(job).exists(),
+                           failure=file_problem(job.message))
 
 
 @bp.get("/import/<int:job_id>/report.csv")

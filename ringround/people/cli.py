@@ -21,7 +21,7 @@ from ringround.people.erasure import erase_contact
 from ringround.people.export import export_csv
 from ringround.people.filters import list_by_name
 from ringround.people.headers import auto_map, is_valid_target
-from ringround.people.import_words import report_words, worded_rows
+from ringround.people.import_words import file_problem, report_words, worded_rows
 from ringround.people.jobs import (
     file_limit,
     imports_dir,
@@ -86,7 +86,7 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
     try:
         table = open_table(file)
     except TableError as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(file_problem(error, report_words("en"))) from error
     mapping = auto_map(table.headers)
     for item in maps:
         column, _, target = item.partition("=")
@@ -106,7 +106,8 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
         return
     job = _wait_for(job.id)
     if job.status == ImportStatus.FAILED:
-        raise click.ClickException(job.message or "The import failed.")
+        raise click.ClickException(file_problem(job.message, report_words("en"))
+                                   or "The import failed.")
     report = report or _default_report(file)
     if report_path(job).exists():
         _write_report(report_path(job), report)
@@ -141,7 +142,7 @@ def _queue_import(file: Path, org_id: int, headers: list[str], mapping: list[str
         job = receive_upload(db.session, org_id, None, filename, stored, file_limit())
     except TableError as error:
         db.session.rollback()
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(file_problem(error, report_words("en"))) from error
     job.headers, job.mapping = headers, mapping
     job.default_region = default_region.upper() if default_region else None
     job.tags = [t.strip() for t in tags if t.strip()]

@@ -1,5 +1,5 @@
-"""The import's words for people: the fields a column may be imported as, and the report's
-columns, statuses and remarks, in the reader's language.
+"""The import's words for people: the fields a column may be imported as, why a file was
+not imported, and the report's columns, statuses and remarks, in the reader's language.
 
 The import notes what it found about a row as remarks, `(code, values)` tuples made by the
 worker processes and the merge without Flask or a catalogue, and its report file keeps them
@@ -9,6 +9,7 @@ report: each organizer in their own language (docs/contacts-import.md, "The repo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from ringround.people.headers import IGNORE
 from ringround.people.import_report import read_report
 from ringround.people.normalize import Remark
+from ringround.people.reader import TableError
 
 # What each field a column may be imported as is called (the columns page, the report).
 FIELD_LABELS = {
@@ -77,6 +79,48 @@ REMARKS = {
         "(%(first_name)s): kept as a separate contact, in the same household"),
 }
 
+# Why a file was not imported (`reader.TableError.kind`): the upload page, the import page.
+FILE_PROBLEMS = {
+    "unreadable": _l("The file could not be read."),
+    "empty": _l("The file is empty."),
+    "too_large": _l("The file is too large (%(size)s MB; the limit is %(limit)s MB). Split it "
+                    "into smaller files."),
+    "not_a_table": _l("This is not a table: save it as CSV or Excel (.xlsx)."),
+    "not_a_workbook_nor_vcards": _l("This is not a table: the file is not a readable Excel "
+                                    "workbook nor a zip of vCard (.vcf) files."),
+    "not_a_workbook": _l("This is not a table: the file is not a readable Excel workbook."),
+    "workbook_too_big": _l("This workbook unpacks to %(size)s MB, far more than a table of "
+                           "contacts needs (a damaged or hostile file). Save it again from "
+                           "Excel, or as CSV."),
+    "zip_too_big": _l("This zip unpacks to %(size)s MB, far more than a table of contacts "
+                      "needs (a damaged or hostile file). Save it again from Excel, or as CSV."),
+    "too_many_columns": _l("The file has %(count)s columns; the limit is %(limit)s. Keep the "
+                           "columns you need (at least one of phone numbers) and upload it "
+                           "again."),
+    "over_many_columns": _l("The file has over %(count)s columns; the limit is %(limit)s. Keep "
+                            "the columns you need (at least one of phone numbers) and upload "
+                            "it again."),
+    "no_columns": _l("This is not a table: no columns found (separate them with commas, "
+                     "semicolons or tabs, and put the column names on the first line)."),
+    "no_rows": _l("The file has column names but no rows."),
+    "vcard_unreadable": _l("The vCard file could not be read."),
+    "no_cards": _l("The file has no contact cards (BEGIN:VCARD … END:VCARD)."),
+    "several_files": _l("Several files at once can only be vCard (.vcf) files; upload other "
+                        "files one at a time."),
+    "no_phone_column": _l("No phone column found. Name one of the columns Phone, Mobile, "
+                          "Téléphone, Telefon or Telefoon."),
+    "no_phone_column_mapped": _l("No phone column found. Name one of the columns Phone, "
+                                 "Mobile, Téléphone, Telefon or Telefoon, or choose it in the "
+                                 "column mapping."),
+    "no_consent_note": _l("Say where these contacts come from and what they will be called "
+                          "about (consent note)."),
+    "no_organization": _l("No such organization."),
+    "stopped": _l("The import stopped on an error."),
+    "interrupted": _l("The import was interrupted %(times)s times (its worker stopped) after "
+                      "%(rows)s rows. Upload the file again to import the rest: contacts "
+                      "already imported are merged, not added twice."),
+}
+
 
 @dataclass(frozen=True)
 class ReportWords:
@@ -89,6 +133,7 @@ class ReportWords:
     remarks: dict[str, str]
     phone_problems: dict[str, str]
     fields: dict[str, str]
+    file_problems: dict[str, str]
 
 
 def report_words(locale: str | None = None) -> ReportWords:
@@ -96,7 +141,8 @@ def report_words(locale: str | None = None) -> ReportWords:
     with force_locale(locale) if locale else nullcontext():
         return ReportWords(
             str(get_locale() or "en"), tuple(map(str, COLUMNS)), _plain(STATUSES),
-            _plain(REMARKS), _plain(PHONE_PROBLEMS), _plain(FIELD_LABELS))
+            _plain(REMARKS), _plain(PHONE_PROBLEMS), _plain(FIELD_LABELS),
+            _plain(FILE_PROBLEMS))
 
 
 def _plain(table: dict) -> dict[str, str]:
@@ -108,9 +154,30 @@ def worded(remarks: Iterable[Remark], words: ReportWords) -> str:
     return "; ".join(_remark(code, values, words) for code, values in remarks)
 
 
+def file_problem(problem: TableError | str | None, words: ReportWords | None = None) -> str:
+    """Why a file was not imported, worded (default: in the current page's language): a
+    `TableError`, or what an import job kept of one (`TableError.stored`; a message kept as
+    text before stays as it is)."""
+    words = words or report_words()
+    if isinstance(problem, TableError):
+        kind, values = problem.kind, problem.values
+    else:
+        try:
+            kind, values = json.loads(problem or "")
+        except (ValueError, TypeError):
+            return problem or ""
+    template = words.file_problems.get(str(kind))
+    return template % _figures(dict(values), words) if template else str(problem)
+
+
+def _figures(values: dict, words: ReportWords) -> dict:
+    """`values` with their numbers written as the reader writes them ("10 000")."""
+    return {name: format_decimal(value, locale=words.locale) if isinstance(value, int)
+            else value for name, value in values.items()}
+
+
 def _remark(code: str, values: dict, words: ReportWords) -> str:
-    values = {name: format_decimal(value, locale=words.locale) if isinstance(value, int)
-              else value for name, value in values.items()}
+    values = _figures(values, words)
     if "problem" in values:
         problem = words.phone_problems.get(values["problem"], values["problem"])
         values["problem"] = problem % values

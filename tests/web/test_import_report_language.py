@@ -76,3 +76,32 @@ def test_each_organizer_reads_the_same_report_in_their_own_language(
     report = _report(client, job)
     assert report[0] == ["rad", "status", "orsak"]
     assert report[4] == ["5", "avvisad", "inget telefonnummer"]
+
+
+@pytest.fixture
+def french_client(client, db, factories):
+    _org, admin = factories.org_with_admin()
+    admin.language = "fr"
+    db.session.commit()
+    login(client, admin)
+    return client
+
+
+def _upload(client, name: str, content: bytes):
+    html = client.get("/console/contacts/import").get_data(as_text=True)
+    return client.post("/console/contacts/import", content_type="multipart/form-data",
+                       data={"csrf_token": csrf_token_from(html),
+                             "file": (io.BytesIO(content), name)})
+
+
+def test_a_file_refused_at_upload_is_said_in_french(french_client):
+    page = _upload(french_client, "vide.csv", b"").get_data(as_text=True)
+    assert "Le fichier est vide." in page and "The file is empty" not in page
+
+
+def test_a_file_refused_in_the_background_is_said_in_french(french_client, db):
+    _upload(french_client, "titres.csv", b"Nom,T\xc3\xa9l\xc3\xa9phone\n")
+    job = db.session.scalar(select(ImportJob))
+    page = wait_checked(french_client, job.id)
+    assert "Le fichier a des noms de colonnes mais aucune ligne." in page
+    assert "column names" not in page

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "contacts"
+
+
+def said(problem) -> str:
+    """Why a file was refused (a `TableError`, or an import job's message), in English."""
+    from ringround.people.import_words import file_problem, report_words
+
+    return file_problem(problem, report_words("en"))
+
+
+@contextmanager
+def refused(pattern: str):
+    """Expect a `TableError` whose words match `pattern` (as `pytest.raises(match=)`)."""
+    from ringround.people.reader import TableError
+
+    with pytest.raises(TableError) as caught:
+        yield caught
+    assert re.search(pattern, said(caught.value)), said(caught.value)
 
 
 def report_lines(path: Path, locale: str = "en") -> list[dict[str, str]]:
