@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import nh3
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -216,7 +217,8 @@ def questions_of(operation: Operation) -> list[dict[str, Any]]:
     return list((operation.questionnaire or {}).get("questions") or [])
 
 
-def _aware(value: Any, name: str) -> datetime | None:
+def _aware(value: Any, name: object) -> datetime | None:
+    """A time sent by the phone, in UTC (`name`: what it is, as a person reads it)."""
     if value in (None, ""):
         return None
     try:
@@ -271,7 +273,7 @@ def clean_result(operation: Operation, payload: dict[str, Any], editable_keys: s
               if str(key) in editable_keys}
     callback_at = None
     if code == "call_back":
-        callback_at = (_aware(payload.get("callback_at"), "The call-back time")
+        callback_at = (_aware(payload.get("callback_at"), _l("The call-back time"))
                        or local_to_utc(payload.get("callback_local"), time_zone))
     method = payload.get("method") or CallMethod.OWN_PHONE
     if method not in set(CallMethod):
@@ -280,8 +282,8 @@ def clean_result(operation: Operation, payload: dict[str, Any], editable_keys: s
         "client_id": client_id, "target_id": target_id, "disposition": code, "answers": answers,
         "notes": str(payload.get("notes") or "").strip()[:MAX_NOTES] or None,
         "field_updates": fields, "method": CallMethod(method),
-        "started_at": _aware(payload.get("started_at"), "The start time"),
-        "ended_at": _aware(payload.get("ended_at"), "The end time"),
+        "started_at": _aware(payload.get("started_at"), _l("The start time")),
+        "ended_at": _aware(payload.get("ended_at"), _l("The end time")),
         "callback_at": callback_at,
     }
 

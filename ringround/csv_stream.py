@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -38,18 +37,6 @@ def csv_chunks(rows: Iterable[list], *, bom: bool = False, size: int = CHUNK
             buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode("utf-8")
-
-
-BOM = "\ufeff".encode()
-
-
-def file_for_excel(path: Path, size: int = CHUNK) -> Iterator[bytes]:
-    """A UTF-8 CSV file already written (an import report), in pieces, with a BOM first so
-    that Excel reads its accents; the file is read as it is sent, never whole."""
-    with path.open("rb") as handle:
-        yield BOM
-        while piece := handle.read(size):
-            yield piece
 
 
 def audited_csv(engine: Engine, rows: Callable[[Session], Iterable[list]],

@@ -18,7 +18,8 @@ API
   country, postcode)` picks one, refined by the contact's country and postcode when the number
   spans several zones (US ZIP codes, Canadian postal codes, Australian postcodes).
 - `readable(e164)` writes a stored number for people to read ("+33 6 12 34 56 78").
-- `PhoneError.code` is one of `PHONE_ERRORS`; `PhoneError.message` is a readable English reason.
+- `PhoneError.code` is one of `PHONE_ERRORS`; `PhoneError.message` is a readable English reason
+  (for operators); `details()` what an import report words in its reader's language.
 
 This module imports nothing from Flask, so import worker processes can use it cheaply.
 """
@@ -65,9 +66,18 @@ class PhoneError:
 
     @property
     def message(self) -> str:
+        """Why, in English (operators' tools; people read `import_words.PHONE_PROBLEMS`)."""
         if self.code == "unknown_country_code":
             return PHONE_ERRORS[self.code].format(code=_written_calling_code(self.raw))
         return PHONE_ERRORS[self.code]
+
+    def details(self) -> dict[str, str]:
+        """The code and the number as written (and the calling code it names, if unknown):
+        what a report keeps to say why, in its reader's language."""
+        if self.code == "unknown_country_code":
+            return {"problem": self.code, "raw": self.raw,
+                    "calling_code": _written_calling_code(self.raw)}
+        return {"problem": self.code, "raw": self.raw}
 
 
 def _written_calling_code(raw: str) -> str:

@@ -44,6 +44,8 @@ from ringround.models import (
 from ringround.models.messaging import Direction, Message
 from ringround.models.simulator import SimCall, SimText
 from ringround.people import jobs
+from ringround.people.import_report import ImportReport
+from ringround.people.normalize import NO_PHONE
 from ringround.queue import materialize_targets
 from ringround.signup_forms import save_signup_form
 from tests import factories
@@ -386,7 +388,10 @@ def _build(app: Flask) -> World:
     db.session.commit()
     jobs.inspect_job(db.session, job.id)  # what the background step does: on to the preview
     db.session.commit()
-    jobs.report_path(job).write_text("row,reason\n2,bad number\n")
+    report = ImportReport(jobs.report_path(job))
+    report.add(2, "rejected", NO_PHONE)
+    report.flush()
+    report.close()
     failed = FailedJob(task_name="ringround.people.jobs.imports.inspect", task_id="t1",
                        args=[job.id], kwargs={}, error="TableError: the file vanished")
     db.session.add(failed)

@@ -20,7 +20,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -107,14 +106,9 @@ def _limits() -> queue.SeeingLimits:
     return queue.SeeingLimits(config["CALLER_PEOPLE_PER_MINUTE"],
                               config["CALLER_PEOPLE_PER_HOUR"])
 
-def _limited_message(seconds: int) -> str:
-    return ngettext("You have seen many people very quickly; take a breath, you can go on in "
-                    "%(num)d second.", "You have seen many people very quickly; take a breath, "
-                    "you can go on in %(num)d seconds.", seconds)
-
 def _limited_json(seconds: int) -> Response:
     """429 with the wait, in words and in seconds, for the phone's script and other clients."""
-    response = jsonify(error=_limited_message(seconds), code="too_many_people",
+    response = jsonify(error=queue.limited_message(seconds), code="too_many_people",
                        retry_after=seconds)
     response.status_code = 429
     response.headers["Retry-After"] = str(seconds)

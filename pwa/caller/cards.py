@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 
 from pwa.caller.base import (
     _limited_json,
-    _limited_message,
     _limits,
     _no_store,
     _organization_name,
@@ -124,7 +123,7 @@ def _empty_state(operation: Operation, wait_seconds: int | None = None) -> dict:
     state = {"state": operation.state, "next_at": None, "local_time": None, "wait_minutes": None,
              "window_start": clock(operation.window_start),
              "window_end": clock(operation.window_end),
-             "limited": _limited_message(wait_seconds) if wait_seconds else None}
+             "limited": queue.limited_message(wait_seconds) if wait_seconds else None}
     if found is not None:
         next_at, zone = found
         state["next_at"] = next_at

@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from pwa.caller.base import _limited_message, _no_store, _proof_key, _version, bp, member_required
+from pwa.caller.base import _no_store, _proof_key, _version, bp, member_required
 from pwa.caller.cards import _last_attempt, _next_answer, _page
 from ringround import queue
 from ringround.audit import record_audit
@@ -132,9 +132,9 @@ def edit_last(operation: Operation):
                                                values["disposition"]),
                 answers=values["answers"], notes=values["notes"] or None,
             )
-        except (queue.QueueError, ValueError) as problem:
+        except (queue.QueueError, ResultError) as problem:
             db.session.rollback()
-            error = str(problem)
+            error = problem.message if isinstance(problem, queue.QueueError) else str(problem)
         else:
             db.session.commit()
             flash(_("Your last result is changed."), "success")
@@ -194,6 +194,6 @@ def api_sync(operation: Operation):
         return _no_store(jsonify(accepted=accepted, rejected=rejected))
     answer, wait = _next_answer(operation)
     if wait is not None:
-        answer = {"error": _limited_message(wait), "code": "too_many_people",
+        answer = {"error": queue.limited_message(wait), "code": "too_many_people",
                   "retry_after": wait}
     return _no_store(jsonify(accepted=accepted, rejected=rejected, next=answer))

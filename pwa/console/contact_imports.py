@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from pwa.console.contacts import ORGANIZERS, bp
 from pwa.console.forms import CsrfForm
-from ringround.csv_stream import file_for_excel
+from ringround.csv_stream import csv_chunks
 from ringround.extensions import db, htmx
 from ringround.models import ImportJob, ImportStatus, Organization
 from ringround.organizations import default_region
@@ -37,20 +37,14 @@ from ringround.people.headers import (
     detect_crm,
     is_valid_target,
 )
+from ringround.people.import_words import (
+    FIELD_LABELS,
+    file_problem,
+    report_words,
+    worded_rows,
+)
 from ringround.people.reader import TableError
 from web.context import org_role_required
-
-FIELD_LABELS = {
-    "first_name": _l("First name"), "last_name": _l("Last name"),
-    "full_name": _l("Full name"), "email": _l("Email"), "phone": _l("Phone"),
-    "mobile": _l("Mobile"), "landline": _l("Landline"), "street": _l("Street address"),
-    "postcode": _l("Postcode"), "city": _l("City"), "country": _l("Country"),
-    "language": _l("Language"), "date_of_birth": _l("Date of birth"),
-    "household": _l("Household"), "tags": _l("Tags"),
-    "do_not_contact": _l("Do not contact when yes (opt-out)"),
-    "opt_in": _l("Do not contact when no (opt-in)"),
-    "extension": _l("Extension (of the phone column before it)"), IGNORE: _l("Do not import"),
-}
 
 
 class UploadForm(FlaskForm):
@@ -101,7 +95,7 @@ def upload(org: Organization):
             job = jobs.receive_upload(db.session, org.id, current_user.id, filename, stored)
         except TableError as error:
             db.session.rollback()
-            form.file.errors.append(str(error))
+            form.file.errors.append(file_problem(error))
         else:
             db.session.commit()
             jobs.start_inspection(job)
@@ -152,7 +146,8 @@ def import_job(org: Organization, job_id: int):
     fields, custom = _targets(job.headers)
     return render_template("contacts/import.html", org=org, job=job, form=form,
                            fields=fields, custom=custom, ignore=str(FIELD_LABELS[IGNORE]),
-                           crm=detect_crm(job.headers or []), report=jobs.report_path(job).exists())
+                           crm=detect_crm(job.headers or []), report=jobs.report_path(job).exists(),
+                           failure=file_problem(job.message))
 
 
 @bp.get("/import/<int:job_id>/progress")
@@ -165,7 +160,8 @@ def import_progress(org: Organization, job_id: int):
         return Response(status=204, headers={
             "HX-Redirect": url_for("contacts.import_job", job_id=job.id)})
     return render_template("contacts/_progress.html", job=job,
-                           report=jobs.report_path(job).exists())
+                           report=jobs.report_path(job).exists(),
+                           failure=file_problem(job.message))
 
 
 @bp.get("/import/<int:job_id>/report.csv")
@@ -175,7 +171,9 @@ def import_report(org: Organization, job_id: int):
     path = jobs.report_path(job)
     if not path.exists():
         abort(404)
-    return Response(file_for_excel(path), mimetype="text/csv", headers={
+    # Worded in the reader's language as it streams (`import_words`), with a BOM for Excel.
+    rows = worded_rows(path, report_words())
+    return Response(csv_chunks(rows, bom=True), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="rejected-rows-{job.id}.csv"',
         "Cache-Control": "no-store"})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ringround.background import WORKER_SILENT_AFTER, worker_last_seen
+from ringround.csv_stream import csv_chunks
 from ringround.extensions import db
 from ringround.models import ContactPhone, ImportJob, ImportStatus, Organization
 from ringround.organizations import default_region
@@ -21,6 +21,7 @@ from ringround.people.erasure import erase_contact
 from ringround.people.export import export_csv
 from ringround.people.filters import list_by_name
 from ringround.people.headers import auto_map, is_valid_target
+from ringround.people.import_words import file_problem, report_words, worded_rows
 from ringround.people.jobs import (
     file_limit,
     imports_dir,
@@ -85,7 +86,7 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
     try:
         table = open_table(file)
     except TableError as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(file_problem(error, report_words("en"))) from error
     mapping = auto_map(table.headers)
     for item in maps:
         column, _, target = item.partition("=")
@@ -105,10 +106,11 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
         return
     job = _wait_for(job.id)
     if job.status == ImportStatus.FAILED:
-        raise click.ClickException(job.message or "The import failed.")
+        raise click.ClickException(file_problem(job.message, report_words("en"))
+                                   or "The import failed.")
     report = report or _default_report(file)
     if report_path(job).exists():
-        shutil.copyfile(report_path(job), report)
+        _write_report(report_path(job), report)
     counts = job.summary
     click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
     click.echo(f"Report (rejected rows and remarks): {report}")
@@ -122,6 +124,13 @@ def import_command(file: Path, slug: str, default_region: str | None, tags: tupl
         sys.exit(EXIT_SOME_REJECTED)
 
 
+def _write_report(stored: Path, report: Path) -> None:
+    """The job's report worded for the operator, in English (the CLI's language)."""
+    with report.open("wb") as out:
+        for piece in csv_chunks(worded_rows(stored, report_words("en"))):
+            out.write(piece)
+
+
 def _queue_import(file: Path, org_id: int, headers: list[str], mapping: list[str],
                   default_region: str | None, tags: list[str], consent_source: str | None,
                   consent_purpose: str | None, workers: int | None) -> ImportJob:
@@ -133,7 +142,7 @@ def _queue_import(file: Path, org_id: int, headers: list[str], mapping: list[str
         job = receive_upload(db.session, org_id, None, filename, stored, file_limit())
     except TableError as error:
         db.session.rollback()
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(file_problem(error, report_words("en"))) from error
     job.headers, job.mapping = headers, mapping
     job.default_region = default_region.upper() if default_region else None
     job.tags = [t.strip() for t in tags if t.strip()]

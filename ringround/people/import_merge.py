@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ringround.models import OptOut, Tag
+from ringround.models import CustomFieldType, OptOut, Tag
 from ringround.optouts import optout_key, phone_hmac
 from ringround.people.contact_values import coerce_custom
 from ringround.people.import_report import ImportReport, ImportSummary
@@ -36,8 +36,13 @@ from ringround.people.normalize import (
     CleanRow,
     Phone,
     RejectedRow,
+    Remark,
 )
 from ringround.people.pg_copy import PgCopyWriter
+
+# The remark on a custom field's value that is not of the field's type.
+_NOT_VALID = {CustomFieldType.NUMBER: "custom_not_number", CustomFieldType.DATE: "custom_not_date",
+              CustomFieldType.BOOLEAN: "custom_not_boolean"}
 
 
 class MergeState(ChunkWriter):
@@ -82,13 +87,13 @@ class MergeState(ChunkWriter):
     def _is_suppressed(self, phones: tuple[Phone, ...]) -> bool:
         return any(phone_hmac(phone[0], self.optout_key) in self.optouts for phone in phones)
 
-    def _coerce_custom(self, custom: dict[str, str], warnings: list[str]) -> dict[str, Any]:
+    def _coerce_custom(self, custom: dict[str, str], warnings: list[Remark]) -> dict[str, Any]:
         coerced_fields: dict[str, Any] = {}
         for key, value in custom.items():
             kind = self.custom_types.get(key, "text")
             coerced = coerce_custom(kind, value)
             if coerced is None:
-                warnings.append(f"{key}: {value!r} is not a valid {kind}, ignored")
+                warnings.append((_NOT_VALID[kind], {"key": key, "value": value}))
             else:
                 coerced_fields[key] = coerced
         return coerced_fields
@@ -170,8 +175,7 @@ class MergeState(ChunkWriter):
             match, sharer = find_match(numbers, email, values[FIRST_NAME], phone_index,
                                        email_index, first_name_of)
             if match is not None and (foreign := foreign_numbers(numbers, match, phone_index)):
-                warnings.extend(f"number {number} belongs to another contact, not added"
-                                for number in foreign)
+                warnings.extend(("foreign_number", {"number": number}) for number in foreign)
                 phones = tuple(p for p in phones if p[0] not in foreign)
             if dnc:
                 summary.suppressed += 1
@@ -197,7 +201,7 @@ class MergeState(ChunkWriter):
                 email_index[email] = [match]
             if warnings and match < 0:
                 summary.warnings += 1
-                report.add(row, "warning", "; ".join(warnings))
+                report.add(row, "warning", tuple(warnings))
         summary.rejected += rejected
         summary.rows += len(results) - rejected
         self._write_new(pending)
@@ -207,7 +211,7 @@ class MergeState(ChunkWriter):
 
     def _keep_apart(self, sharer: int, item: PendingContact, email: str,
                     pending: list[PendingContact], db_merges: dict[int, list[IncomingRow]],
-                    warnings: list[str]) -> None:
+                    warnings: list[Remark]) -> None:
         """A new contact with the email of `sharer`, another person: reported, and in the
         household of its own address, else in `sharer`'s."""
         self.summary.kept_apart += 1
@@ -217,21 +221,21 @@ class MergeState(ChunkWriter):
             self._share_household(sharer, item, email, pending, db_merges)
 
     def _kept_apart(self, sharer: int, first_name: str | None, own_household: bool,
-                    pending: list[PendingContact]) -> str:
+                    pending: list[PendingContact]) -> Remark:
         """The report's remark on a row kept apart from another person with its email."""
         if sharer < 0:
             other = pending[-sharer - 1]
-            who = f"row {other.row} ({other.values[FIRST_NAME]})"
+            who, number, name = "row", other.row, other.values[FIRST_NAME]
         else:
-            who = f"contact #{sharer} ({self.people[sharer][0]})"
-        where = "its own address's household" if own_household else "the same household"
-        return (f"same email as {who} but another first name ({first_name}): "
-                f"kept as a separate contact, in {where}")
+            who, number, name = "contact", sharer, self.people[sharer][0]
+        where = "own" if own_household else "shared"
+        return (f"kept_apart_{who}_{where}", {"other": str(number), "other_name": str(name),
+                                             "first_name": str(first_name)})
 
     @staticmethod
     def _merge_pending(target: PendingContact, values: tuple, phones: tuple[Phone, ...],
                        tags: tuple[str, ...], custom: dict | None, household: str | None,
-                       dnc: bool, warnings: list[str]) -> None:
+                       dnc: bool, warnings: list[Remark]) -> None:
         current, incoming = present_fields(target.values), present_fields(values)
         updates, conflicts = merge_fields(current, incoming)
         current.update(updates)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ringround.spreadsheet_safety import neutralize
+from ringround.people.normalize import Remark
 
 
 @dataclass
@@ -29,8 +31,11 @@ class ImportSummary:
 
 class ImportReport:
     """The report CSV: one line per rejected row and per row imported with a remark, with its
-    row number and reason only. The row's cells (names, addresses) are not copied: the
-    organizer finds the row in their own file (docs/privacy.md, "Import reports")."""
+    row number and remarks only. The row's cells (names, addresses) are not copied: the
+    organizer finds the row in their own file (docs/privacy.md, "Import reports").
+
+    The file keeps each remark as its code and values (JSON): it is worded in the reader's
+    language when read (`import_words.worded_rows`)."""
 
     COLUMNS = ("row", "status", "reason")
 
@@ -49,22 +54,21 @@ class ImportReport:
         self.writer = csv.writer(self.handle) if self.handle else None
         if self.writer and self.handle.tell() == 0:
             self.writer.writerow(self.COLUMNS)
-        self.lines: list[tuple[int, str, str]] = []  # kept for tests and the CLI (capped)
+        self.lines: list[tuple[int, str, Sequence[Remark]]] = []  # kept for tests (capped)
 
-        self._buffer: list[tuple[int, str, str]] = []
+        self._buffer: list[tuple[int, str, Sequence[Remark]]] = []
 
-    def add(self, row: int, status: str, reason: str) -> None:
-        self._buffer.append((row, status, reason))
+    def add(self, row: int, status: str, remarks: Sequence[Remark]) -> None:
+        self._buffer.append((row, status, remarks))
 
     def flush(self) -> None:
         """Write the buffered lines of a chunk in row order."""
         self._buffer.sort(key=lambda line: line[0])
-        for row, status, reason in self._buffer:
+        for row, status, remarks in self._buffer:
             if self.writer:
-                # A reason may quote a cell of the uploaded row (a malformed email).
-                self.writer.writerow((row, status, neutralize(reason)))
+                self.writer.writerow((row, status, json.dumps(remarks, ensure_ascii=False)))
             if len(self.lines) < 10_000:
-                self.lines.append((row, status, reason))
+                self.lines.append((row, status, remarks))
         self._buffer.clear()
 
     def written(self) -> int:
@@ -77,3 +81,23 @@ class ImportReport:
     def close(self) -> None:
         if self.handle:
             self.handle.close()
+
+
+def read_report(path: Path) -> Iterator[tuple[str, str, list[Remark] | str]]:
+    """(row, status, remarks) of each line of a report file; a report written before its
+    remarks were codes gives its reason as text."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        lines = csv.reader(handle)
+        next(lines, None)  # the header
+        for line in lines:
+            row, status, reason = (*line, "", "")[:3]
+            yield row, status, _remarks(reason)
+
+
+def _remarks(cell: str) -> list[Remark] | str:
+    if not cell.startswith("["):
+        return cell
+    try:
+        return [(str(code), dict(values)) for code, values in json.loads(cell)]
+    except (ValueError, TypeError):
+        return cell

@@ -26,6 +26,7 @@ from ringround.people.merge import (
 from ringround.people.normalize import (
     CONTACT_FIELDS,
     Phone,
+    Remark,
 )
 
 _contacts = Contact.__table__
@@ -60,7 +61,7 @@ class IncomingRow:
 
     def __init__(self, row: int, values: tuple, phones: tuple[Phone, ...],
                  tags: tuple[str, ...], custom: dict | None, household: str | None,
-                 warnings: list[str], dnc: bool):
+                 warnings: list[Remark], dnc: bool):
         self.row, self.phones, self.tags, self.custom = row, phones, tags, custom or {}
         self.fields = present_fields(values)
         self.household, self.warnings, self.dnc = household, warnings, dnc
@@ -279,7 +280,7 @@ class ChunkWriter:
                                     for name in conflicts)
                 if row.warnings:
                     self.summary.warnings += 1
-                    self.report.add(row.row, "warning", "; ".join(row.warnings))
+                    self.report.add(row.row, "warning", tuple(row.warnings))
                 for key, value in row.custom.items():
                     state["custom"].setdefault(key, value)
                 if state["household_id"] is None and row.household in self.households:

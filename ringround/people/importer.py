@@ -56,9 +56,7 @@ def prepare_mapping(table: TableSource, mapping: list[str] | None) -> list[str]:
     mapping = (mapping + ["ignore"] * len(table.headers))[: len(table.headers)]
     mapping = [m if is_valid_target(m) else "ignore" for m in mapping]
     if not has_phone_column(mapping):
-        raise TableError(
-            "No phone column found. Name one of the columns Phone, Mobile, Téléphone, "
-            "Telefon or Telefoon, or choose it in the column mapping.")
+        raise TableError("no_phone_column_mapped")
     return mapping
 
 
@@ -119,7 +117,7 @@ def import_contacts(
     mapping = prepare_mapping(table, mapping)
     org = session.get(Organization, org_id)
     if org is None:
-        raise TableError("No such organization.")
+        raise TableError("no_organization")
     region = (default_region or organization_region(org)).upper()
     config = NormalizeConfig(tuple(mapping), region, household_secret())
     session.commit()

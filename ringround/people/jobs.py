@@ -81,8 +81,7 @@ def store_uploads(files: list[tuple[str, BinaryIO]]) -> tuple[str, str]:
             shutil.copyfileobj(stream, target)
         return filename, stored
     if not all(name.lower().endswith(".vcf") for name, _stream in files):
-        raise TableError("Several files at once can only be vCard (.vcf) files; upload "
-                         "other files one at a time.")
+        raise TableError("several_files")
     stored = secrets.token_hex(16) + ".vcf"
     with (imports_dir() / stored).open("wb") as target:
         for _name, stream in files:
@@ -145,17 +144,15 @@ def inspect_job(session: Session, job_id: int) -> None:
         if not has_phone_column(mapping):
             column = _phone_like_column(table.headers, samples)
             if column is None:
-                raise TableError(
-                    "No phone column found. Name one of the columns Phone, Mobile, "
-                    "Téléphone, Telefon or Telefoon.")
+                raise TableError("no_phone_column")
             mapping[column] = "phone"  # unnamed, but its values are numbers: offer it
     except TableError as error:
         path.unlink(missing_ok=True)
-        job.status, job.message, job.finished_at = ImportStatus.FAILED, str(error), utcnow()
+        job.status, job.message, job.finished_at = ImportStatus.FAILED, error.stored(), utcnow()
     except Exception as error:  # noqa: BLE001 - recorded for the organizer, then logged
         path.unlink(missing_ok=True)
         job.status, job.finished_at = ImportStatus.FAILED, utcnow()
-        job.message = "The file could not be read."
+        job.message = TableError("unreadable").stored()
         job_app().logger.exception("checking import %s failed: %s", job_id, error)
     else:
         width = len(table.headers)
@@ -253,10 +250,10 @@ def run_job(session: Session, job_id: int, workers: int | None = None) -> None:
         return
     except TableError as error:
         session.rollback()
-        job.status, job.message = ImportStatus.FAILED, str(error)
+        job.status, job.message = ImportStatus.FAILED, error.stored()
     except Exception as error:  # noqa: BLE001 - recorded for the organizer, then logged
         session.rollback()
-        job.status, job.message = ImportStatus.FAILED, "The import stopped on an error."
+        job.status, job.message = ImportStatus.FAILED, TableError("stopped").stored()
         job_app().logger.exception("import %s failed: %s", job_id, error)
     else:
         session.refresh(job)
@@ -270,9 +267,8 @@ def run_job(session: Session, job_id: int, workers: int | None = None) -> None:
 def _give_up(session: Session, job: ImportJob) -> None:
     """An import interrupted too often is marked failed; what it imported stays."""
     job.status, job.finished_at = ImportStatus.FAILED, utcnow()
-    job.message = (f"The import was interrupted {job.attempts - 1} times (its worker "
-                   f"stopped) after {job.processed_rows} rows. Upload the file again to "
-                   "import the rest: contacts already imported are merged, not added twice.")
+    job.message = TableError("interrupted", times=job.attempts - 1,
+                             rows=job.processed_rows).stored()
     session.commit()
     upload_path(job).unlink(missing_ok=True)
 
@@ -282,8 +278,7 @@ def with_consent(table: TableSource, mapping: list[str], consent_source: str | N
     """A vCard import's table, mapping and contact source, its consent note (where the
     people come from, what they will be called about) in every row; both are required."""
     if not (consent_source and consent_purpose):
-        raise TableError("Say where these contacts come from and what they will be called "
-                         "about (consent note).")
+        raise TableError("no_consent_note")
     table = table.with_constants({CONSENT_COLUMNS["consent_source"]: consent_source,
                                   CONSENT_COLUMNS["consent_purpose"]: consent_purpose})
     mapping = mapping + [CUSTOM_PREFIX + key for key in CONSENT_COLUMNS]

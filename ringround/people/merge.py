@@ -30,6 +30,7 @@ from ringround.optouts import is_opted_out
 from ringround.organizations import default_region
 from ringround.people.normalize import (
     CONTACT_FIELDS,
+    Remark,
     household_key,
     normalize_country,
     normalize_language,
@@ -159,8 +160,9 @@ def merge_fields(existing: dict[str, Any], incoming: dict[str, Any]
     return updates, conflicts
 
 
-def conflict_message(name: str, kept: Any, ignored: Any) -> str:
-    return f"{name}: kept {kept!s} (file had {ignored!s})"
+def conflict_message(name: str, kept: Any, ignored: Any) -> Remark:
+    """The import report's remark on a field the contact kept over the file's value."""
+    return ("field_kept", {"field": name, "kept": str(kept), "file": str(ignored)})
 
 
 def get_or_create_tags(session: Session, org_id: int, names: list[str]) -> list[Tag]:

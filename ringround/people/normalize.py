@@ -59,11 +59,16 @@ class NormalizeConfig:
 #             where `values` holds CONTACT_FIELDS in order, each phone is
 #             (e164, extension, label, is_mobile, country) and `opted_out` is true when an
 #             opt-out column of the file says so;
-#   rejected: (row, reason).
+#   rejected: (row, remarks).
+# A remark is (code, values): what the report says about a row, worded only when someone reads
+# it, in their language (`import_words`: every code and its words). Only rows with remarks
+# make any.
+Remark = tuple[str, dict[str, str | int]]
 Phone = tuple[str, str | None, str, bool, str | None]
 CleanRow = tuple[int, tuple, tuple[Phone, ...], tuple[str, ...], dict[str, str] | None,
-                 str | None, tuple[str, ...], bool]
-RejectedRow = tuple[int, str]
+                 str | None, tuple[Remark, ...], bool]
+RejectedRow = tuple[int, tuple[Remark, ...]]
+NO_PHONE: tuple[Remark, ...] = (("no_phone", {}),)
 
 
 def _label(column: str, parsed: ParsedPhone) -> str:
@@ -138,14 +143,14 @@ def normalize_row(row_no: int, cells: list[str], config: NormalizeConfig
     plan = _plan_for(config)
     count = len(cells)  # a short row: its cells; a long one: the mapped ones
     values = _mapped_values(plan, cells, count)
-    warnings: list[str] = []
+    warnings: list[Remark] = []
     fields: dict[str, object] = {}
     country = _country(values, fields, warnings)
     region = country or config.default_region
     phones, first_parsed, errors = _phones(_phone_cells(plan, cells, count), region)
     if not phones:
-        return row_no, "; ".join(errors) if errors else "no phone number"
-    warnings.extend(f"number skipped: {error}" for error in errors)
+        return row_no, tuple(errors) if errors else NO_PHONE
+    warnings.extend(("number_skipped", values) for _code, values in errors)
     _names_and_address(values, fields)
     _email(values, fields, warnings)
     _language(values, fields, warnings)
@@ -216,15 +221,15 @@ def _custom(plan: _Plan, cells: list[str], count: int) -> dict[str, str]:
 
 
 def _phones(phone_cells: list[tuple[str, str]], region: str | None
-            ) -> tuple[list[Phone], ParsedPhone | None, list[str]]:
+            ) -> tuple[list[Phone], ParsedPhone | None, list[Remark]]:
     """The row's numbers parsed (each once), the first one parsed, and why others were not."""
     phones: list[Phone] = []
     first_parsed: ParsedPhone | None = None
-    errors: list[str] = []
+    errors: list[Remark] = []
     for column, raw in phone_cells:
         parsed = parse_phone(raw, region)
         if isinstance(parsed, PhoneError):
-            errors.append(f"{parsed.message} ({raw})")
+            errors.append(("bad_phone", parsed.details()))
             continue
         if first_parsed is None:
             first_parsed = parsed
@@ -235,14 +240,14 @@ def _phones(phone_cells: list[tuple[str, str]], region: str | None
     return phones, first_parsed, errors
 
 
-def _country(values: dict[str, str], fields: dict, warnings: list[str]) -> str | None:
+def _country(values: dict[str, str], fields: dict, warnings: list[Remark]) -> str | None:
     if "country" not in values:
         return None
     country = _country_of(values["country"])
     if country:
         fields["country"] = country
     else:
-        warnings.append(f"unknown country {values['country']!r} ignored")
+        warnings.append(("unknown_country", {"value": values["country"]}))
     return country
 
 
@@ -256,32 +261,32 @@ def _names_and_address(values: dict[str, str], fields: dict) -> None:
         fields["street"] = clean_text(values["street"], MAX_LENGTHS["street"])
 
 
-def _email(values: dict[str, str], fields: dict, warnings: list[str]) -> None:
+def _email(values: dict[str, str], fields: dict, warnings: list[Remark]) -> None:
     if "email" in values:
         email = clean_email(values["email"])
         if email:
             fields["email"] = email
         else:
-            warnings.append(f"invalid email {values['email']!r} ignored")
+            warnings.append(("invalid_email", {"value": values["email"]}))
 
 
-def _language(values: dict[str, str], fields: dict, warnings: list[str]) -> None:
+def _language(values: dict[str, str], fields: dict, warnings: list[Remark]) -> None:
     if "language" in values:
         language = normalize_language(values["language"])
         if language:
             fields["language"] = language
         else:
-            warnings.append(f"unknown language {values['language']!r} ignored")
+            warnings.append(("unknown_language", {"value": values["language"]}))
 
 
-def _date_of_birth(values: dict[str, str], fields: dict, warnings: list[str],
+def _date_of_birth(values: dict[str, str], fields: dict, warnings: list[Remark],
                    month_first: bool) -> None:
     if "date_of_birth" in values:
         born = parse_birth_date(values["date_of_birth"], month_first)
         if born:
             fields["date_of_birth"] = born
         else:
-            warnings.append(f"invalid date of birth {values['date_of_birth']!r} ignored")
+            warnings.append(("invalid_birth_date", {"value": values["date_of_birth"]}))
 
 
 _CONFIG: NormalizeConfig | None = None
@@ -378,8 +383,8 @@ def _put(out, message) -> None:
 
 # The field normalizers live in contact_values; importers of this module find them here too.
 __all__ = [
-    "CONTACT_FIELDS", "WORKER_DONE", "WORKER_FAILED", "CleanRow", "NormalizeConfig", "Phone",
-    "RejectedRow", "chunks", "household_key", "init_worker", "normalize_chunk",
+    "CONTACT_FIELDS", "NO_PHONE", "WORKER_DONE", "WORKER_FAILED", "CleanRow", "NormalizeConfig",
+    "Phone", "RejectedRow", "Remark", "chunks", "household_key", "init_worker", "normalize_chunk",
     "normalize_country", "normalize_language", "normalize_row", "parse_birth_date",
     "read_and_clean", "share_of_chunks", "split_full_name",
 ]

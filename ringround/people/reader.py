@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -29,18 +30,29 @@ _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)?\d*(?::([A-Z]+)(
 
 
 class TableError(ValueError):
-    """The file cannot be read as a table of contacts (nothing was imported)."""
+    """The file cannot be read as a table of contacts (nothing was imported), or its import
+    job failed (`stopped`, `interrupted`). `kind` says why and `values` its figures; people
+    read it worded in their language (`import_words.FILE_PROBLEMS`), `str()` is the kind."""
+
+    def __init__(self, kind: str, **values: int):
+        super().__init__(f"{kind} {values}" if values else kind)
+        self.kind, self.values = kind, values
+
+    def stored(self) -> str:
+        """As an import job keeps it (`ImportJob.message`), worded when someone reads it."""
+        return json.dumps([self.kind, self.values])
 
 
 class CellTooLong(tuple):
     """In place of a row's cells, `(limit,)`: the row has a cell over the limit and is
-    rejected with `reason` (a class, not one object: rows are pickled to worker processes)."""
+    rejected with `reason`, the report's remarks (a class, not one object: rows are pickled
+    to worker processes)."""
 
     __slots__ = ()
 
     @property
-    def reason(self) -> str:
-        return f"a cell is longer than {self[0]:,} characters"
+    def reason(self) -> tuple[tuple[str, dict[str, int]], ...]:
+        return (("cell_too_long", {"limit": self[0]}),)
 
 
 @dataclass
@@ -195,14 +207,12 @@ def check_upload(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     try:
         size = path.stat().st_size
     except OSError as error:
-        raise TableError("The file could not be read.") from error
+        raise TableError("unreadable") from error
     if size == 0:
-        raise TableError("The file is empty.")
+        raise TableError("empty")
     if size > max_bytes:
-        raise TableError(
-            f"The file is too large ({size // (1024 * 1024)} MB; the limit is "
-            f"{max_bytes // (1024 * 1024)} MB). Split it into smaller files."
-        )
+        raise TableError("too_large", size=size // (1024 * 1024),
+                         limit=max_bytes // (1024 * 1024))
     with path.open("rb") as handle:
         head = handle.read(_SAMPLE)
     if head.startswith(b"PK\x03\x04"):
@@ -210,7 +220,7 @@ def check_upload(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:11].upper() == b"BEGIN:VCARD":
         return "vcard"
     if b"\x00" in head or head.startswith((b"%PDF", b"\x89PNG", b"\xd0\xcf\x11\xe0")):
-        raise TableError("This is not a table: save it as CSV or Excel (.xlsx).")
+        raise TableError("not_a_table")
     return "csv"
 
 
@@ -218,27 +228,23 @@ def _check_zip(path: Path) -> str:
     """A workbook (`xlsx`) or a zip of .vcf files (`vcard`), refused when it unpacks to too
     much (a zip bomb), from its zip directory alone. The declared sizes are binding: Python's
     zipfile never unpacks a member past them."""
-    not_a_workbook = ("This is not a table: the file is not a readable Excel workbook nor a "
-                      "zip of vCard (.vcf) files.")
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise TableError(not_a_workbook) from error
+        raise TableError("not_a_workbook_nor_vcards") from error
     if any(member.filename == "xl/workbook.xml" for member in members):
         kind = "xlsx"
     elif any(member.filename.lower().endswith(".vcf") for member in members):
         kind = "vcard"
     else:
-        raise TableError(not_a_workbook)
+        raise TableError("not_a_workbook_nor_vcards")
     unpacked = sum(member.file_size for member in members)
     ratio = max((member.file_size / max(member.compress_size, 1) for member in members
                  if member.file_size > 1024 * 1024), default=0)
     if unpacked > MAX_XLSX_UNPACKED or ratio > MAX_XLSX_RATIO:
-        raise TableError(
-            f"This {'workbook' if kind == 'xlsx' else 'zip'} unpacks to "
-            f"{unpacked // (1024 * 1024):,} MB, far more than a table of contacts needs (a "
-            "damaged or hostile file). Save it again from Excel, or as CSV.")
+        raise TableError("workbook_too_big" if kind == "xlsx" else "zip_too_big",
+                         size=unpacked // (1024 * 1024))
     return kind
 
 
@@ -269,10 +275,8 @@ def _xlsx_dimension(path: Path) -> tuple[int, int] | None:
 
 
 def _too_many_columns(count: int, max_columns: int, at_least: bool = False) -> TableError:
-    return TableError(
-        f"The file has {'over ' if at_least else ''}{count:,} columns; the limit is "
-        f"{max_columns:,}. Keep the columns you need (at least one of phone numbers) and "
-        "upload it again.")
+    return TableError("over_many_columns" if at_least else "too_many_columns", count=count,
+                      limit=max_columns)
 
 
 def open_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -294,20 +298,17 @@ def open_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES,
     reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
     headers = next((row for row in reader if any(c.strip() for c in row)), None)
     if not headers:
-        raise TableError("The file is empty.")
+        raise TableError("empty")
     if len(headers) > max_columns:  # a header longer than the sample is cut short
         raise _too_many_columns(len(headers), max_columns, len(head) == _SAMPLE and
                                 "\n" not in sample.lstrip()[:-1])
     if len(headers) < 2 and not _looks_like_single_phone_column(headers[0]):
-        raise TableError(
-            "This is not a table: no columns found (separate them with commas, semicolons "
-            "or tabs, and put the column names on the first line)."
-        )
+        raise TableError("no_columns")
     table = TableSource(path, "csv", [h.strip() for h in headers], 0, encoding, delimiter,
                         max_cell)
     table.estimated_rows = max(_count_lines(path) - 1, 0)
     if next(table.rows(), None) is None:
-        raise TableError("The file has column names but no rows.")
+        raise TableError("no_rows")
     return table
 
 
@@ -315,9 +316,9 @@ def _open_vcard(path: Path, max_cell: int = MAX_CELL_CHARS) -> TableSource:
     try:
         headers, cards = table_shape(path)
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise TableError("The vCard file could not be read.") from error
+        raise TableError("vcard_unreadable") from error
     if not cards:
-        raise TableError("The file has no contact cards (BEGIN:VCARD … END:VCARD).")
+        raise TableError("no_cards")
     return TableSource(path, "vcard", headers, cards, max_cell=max_cell)
 
 
@@ -334,15 +335,13 @@ def _open_xlsx(path: Path, size: int, max_columns: int = MAX_COLUMNS,
     try:
         dimension = _xlsx_dimension(path)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise TableError("This is not a table: the file is not a readable Excel workbook.") \
-            from error
+        raise TableError("not_a_workbook") from error
     if dimension and dimension[0] > max_columns:
         raise _too_many_columns(dimension[0], max_columns)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise TableError("This is not a table: the file is not a readable Excel workbook.") \
-            from error
+        raise TableError("not_a_workbook") from error
     try:
         sheet = workbook.worksheets[0]
         estimated = max((sheet.max_row or 0) - 1, 0)
@@ -350,7 +349,7 @@ def _open_xlsx(path: Path, size: int, max_columns: int = MAX_COLUMNS,
         workbook.close()
     first = next(_xlsx_rows(path, max_cell), None)
     if not first:
-        raise TableError("The file is empty.")
+        raise TableError("empty")
     headers = list(first[1])
     while headers and not headers[-1].strip():
         headers.pop()
@@ -358,7 +357,7 @@ def _open_xlsx(path: Path, size: int, max_columns: int = MAX_COLUMNS,
         raise _too_many_columns(len(headers), max_columns)
     table = TableSource(path, "xlsx", [h.strip() for h in headers], estimated, max_cell=max_cell)
     if next(table.rows(), None) is None:
-        raise TableError("The file has column names but no rows.")
+        raise TableError("no_rows")
     if not estimated:
         table.estimated_rows = sum(1 for _ in table.rows())
     return table

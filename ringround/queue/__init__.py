@@ -13,6 +13,13 @@ right after (leases and results hold a row lock on PostgreSQL, the write lock on
   recorded; which agents look unlike callers).
 """
 
+from ringround.queue.errors import (
+    LimitReachedError,
+    QueueError,
+    ResultRefusedError,
+    UnknownTargetError,
+    limited_message,
+)
 from ringround.queue.grants import (
     RESULT_GRACE,
     CallerAlert,
@@ -25,8 +32,6 @@ from ringround.queue.leasing import (
     OFFLINE_LEASE_MINUTES,
     ONLINE_LEASE_MINUTES,
     Lease,
-    LimitReachedError,
-    QueueError,
     SeeingLimits,
     expire_leases,
     held_leases,
@@ -46,12 +51,7 @@ from ringround.queue.reasons import (
 )
 from ringround.queue.releases import release_target, renew_leases, return_batch
 from ringround.queue.result_edits import EDIT_WINDOW, edit_result
-from ringround.queue.result_types import (
-    RecordOutcome,
-    ResultIn,
-    ResultRefusedError,
-    UnknownTargetError,
-)
+from ringround.queue.result_types import RecordOutcome, ResultIn
 from ringround.queue.results import apply_provider_status, record_result, start_attempt
 
 __all__ = [
@@ -61,7 +61,8 @@ __all__ = [
     "ResultRefusedError", "UnknownTargetError",
     "apply_provider_status",
     "blocked_counts", "edit_result", "expire_leases", "held_leases", "lease_batch",
-    "lease_next", "materialize_targets", "next_callable_at", "next_callable_zone",
+    "lease_next", "limited_message", "materialize_targets", "next_callable_at",
+    "next_callable_zone",
     "operation_running", "record_result", "refresh_operations", "release_target",
     "renew_leases", "return_batch", "SeeingLimits",
     "source_filter", "start_attempt", "people_reached", "stats_for_agent",

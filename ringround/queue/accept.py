@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from ringround.calling import ResultError, clean_result, result_time_zone
 from ringround.models import Attempt, Operation, Target
 from ringround.operation_fields import editable_field_keys
+from ringround.queue.errors import QueueError
 from ringround.queue.grants import Standing, lease_standing
-from ringround.queue.leasing import QueueError
 from ringround.queue.result_edits import edit_result
-from ringround.queue.result_types import RecordOutcome, ResultIn, UnknownTargetError
+from ringround.queue.result_types import RecordOutcome, ResultIn
 from ringround.queue.results import record_result
 
 
@@ -74,10 +74,8 @@ def accept_result(session: Session, *, operation: Operation, agent_id: int,
     result = ResultIn(operation_id=operation.id, agent_id=agent_id, **values)
     try:
         return Acceptance(record_result(session, result, now=now, admit=admit))
-    except UnknownTargetError:
-        return Acceptance(refusal=_("That person is not part of this operation."))
     except QueueError as error:
-        return Acceptance(refusal=str(error))
+        return Acceptance(refusal=error.message)
 
 
 def accept_edit(session: Session, *, operation: Operation, agent_id: int,
@@ -106,7 +104,7 @@ def accept_edit(session: Session, *, operation: Operation, agent_id: int,
                                       answers=values["answers"], notes=values["notes"],
                                       callback_at=values["callback_at"], now=now))
     except QueueError as error:
-        return Acceptance(refusal=str(error))
+        return Acceptance(refusal=error.message)
 
 
 # ---------------------------------------------------------------- who may send a result

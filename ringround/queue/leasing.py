@@ -41,6 +41,7 @@ from ringround.queue._sql import (
 from ringround.queue._tx import begin_write
 from ringround.queue.candidates import Picker, card_contact, prefer_passes, tag_ids
 from ringround.queue.checks import Verdict, check_candidate
+from ringround.queue.errors import LimitReachedError, QueueError
 from ringround.queue.lease_reads import SeeingLimits, operation_and_agent, retry_after
 from ringround.queue.lease_writes import lease_and_grant, lease_many
 from ringround.queue.statements import prebuilt
@@ -74,19 +75,6 @@ class Lease:
     # The contact's card columns (CARD_CONTACT_COLUMNS) and the number's extension, as the
     # lease read them; None when it did not (held leases, batches).
     contact: Any = None
-
-
-class QueueError(ValueError):
-    """A request the queue refuses (unknown target, wrong operation, not the agent's)."""
-
-
-
-class LimitReachedError(QueueError):
-    """The agent saw as many people as the limits allow; more in `retry_after` seconds."""
-
-    def __init__(self, retry_after: int):
-        super().__init__(f"too many people shown; more in {retry_after} s")
-        self.retry_after = retry_after
 
 
 def _now(now: datetime | None) -> datetime:
@@ -147,9 +135,9 @@ def _lease(session: Session, operation, agent, n: int, now: datetime,
     connection = session.connection()
     who = operation_and_agent(connection, _id_of(operation), agent_id, now, limits)
     if who is None:
-        raise QueueError("unknown operation")
+        raise QueueError("unknown_operation")
     if who.agent_id is None:
-        raise QueueError("unknown agent")
+        raise QueueError("unknown_agent")
     op = OperationView(who, "op_")
     if n <= 0 or not operation_running(op, now):
         return []

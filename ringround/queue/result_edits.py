@@ -15,7 +15,8 @@ from ringround.models import Attempt, ContactPhone, PhoneStatus, TargetState
 from ringround.queue._sql import rules_of
 from ringround.queue._tx import begin_write
 from ringround.queue.decisions import decide_all
-from ringround.queue.leasing import QueueError, _now
+from ringround.queue.errors import QueueError
+from ringround.queue.leasing import _now
 from ringround.queue.result_effects import commit_decision
 from ringround.queue.result_rows import (
     data_of,
@@ -56,7 +57,7 @@ def reapply(session: Session, attempt: Attempt, code: str, answers: dict | None,
     operation = load_operation(session, attempt.operation_id)
     codes = rules_of(operation)[1]
     if code not in codes:
-        raise QueueError(f"unknown disposition {code!r}")
+        raise QueueError("unknown_disposition", code=code)
     target = _revert(session, attempt)
     data = data_of(attempt)
     if answers is not None:
@@ -92,12 +93,12 @@ def edit_result(session: Session, client_id: str, agent_id: int, disposition: st
     begin_write(session)
     attempt = find_attempt(session, client_id)
     if attempt is None or attempt.recorded_at is None or attempt.agent_id != agent_id:
-        raise QueueError("no such result of yours")
+        raise QueueError("not_yours")
     if now - attempt.recorded_at > EDIT_WINDOW:
-        raise QueueError("a result can only be changed within 10 minutes")
+        raise QueueError("edit_too_late")
     later = session.scalar(select(Attempt.id).where(
         Attempt.target_id == attempt.target_id, Attempt.id > attempt.id,
         Attempt.recorded_at.is_not(None)))
     if later is not None:
-        raise QueueError("this person was called again since")
+        raise QueueError("called_again")
     return reapply(session, attempt, disposition, answers, notes, now, callback_at)

@@ -12,15 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ringround.models import CallMethod, TargetState
-from ringround.queue.leasing import QueueError
-
-
-class UnknownTargetError(QueueError):
-    """The result names no target of its operation."""
-
-
-class ResultRefusedError(QueueError):
-    """`record_result`'s `admit` refused the result; the message says why."""
 
 
 @dataclass

@@ -22,7 +22,8 @@ from ringround.models import Attempt, CallMethod, Target
 from ringround.queue._sql import RULE_COLUMNS, OperationView, rules_of
 from ringround.queue._tx import begin_write
 from ringround.queue.decisions import decide_all
-from ringround.queue.leasing import QueueError, _now
+from ringround.queue.errors import QueueError, ResultRefusedError, UnknownTargetError
+from ringround.queue.leasing import _now
 from ringround.queue.result_edits import reapply
 from ringround.queue.result_effects import commit_decision
 from ringround.queue.result_rows import (
@@ -40,9 +41,7 @@ from ringround.queue.result_types import (
     AttemptData,
     RecordOutcome,
     ResultIn,
-    ResultRefusedError,
     TargetRow,
-    UnknownTargetError,
     aware,
 )
 from ringround.queue.statements import runnable
@@ -70,10 +69,10 @@ def record_result(session: Session, result: ResultIn, now: datetime | None = Non
     row = statement.first(connection, {"target_id": result.target_id,
                                        "client_id": result.client_id})
     if row is None or row.operation_id != result.operation_id:
-        raise UnknownTargetError("unknown target")
+        raise UnknownTargetError
     operation = OperationView(row, "op_")
     if result.disposition not in rules_of(operation)[1]:
-        raise QueueError(f"unknown disposition {result.disposition!r}")
+        raise QueueError("unknown_disposition", code=result.disposition)
     target = TargetRow(**{name: getattr(row, name) for name in (*TARGET_FIELDS, "siblings")})
     if admit is not None:
         sender = row.known_agent_id if row.known_target_id == target.id else None
@@ -148,7 +147,7 @@ def start_attempt(session: Session, client_id: str, operation_id: int, target_id
         return existing
     target = session.get(Target, target_id)
     if target is None or target.operation_id != operation_id:
-        raise QueueError("unknown target")
+        raise UnknownTargetError
     attempt = Attempt(client_id=client_id, operation_id=operation_id, target_id=target_id,
                       contact_id=target.contact_id, agent_id=agent_id,
                       method=CallMethod(method), provider_sid=provider_sid, started_at=now,

@@ -502,7 +502,7 @@ def test_an_edit_sent_from_the_outbox_changes_the_result_once(client, calling, d
     attempts[0].recorded_at = utcnow() - timedelta(minutes=11)
     db.session.commit()
     body = _post_json(client, sync, {"entries": [late]}, html).get_json()
-    assert "10 minutes" in body["rejected"][0]["error"]
+    assert body["rejected"][0]["error"] == "A result can only be changed within ten minutes."
     assert db.session.get(Attempt, attempts[0].id).disposition == "talked"
 
 

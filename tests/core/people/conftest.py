@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
-import csv
+import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "contacts"
+
+
+def said(problem) -> str:
+    """Why a file was refused (a `TableError`, or an import job's message), in English."""
+    from ringround.people.import_words import file_problem, report_words
+
+    return file_problem(problem, report_words("en"))
+
+
+@contextmanager
+def refused(pattern: str):
+    """Expect a `TableError` whose words match `pattern` (as `pytest.raises(match=)`)."""
+    from ringround.people.reader import TableError
+
+    with pytest.raises(TableError) as caught:
+        yield caught
+    assert re.search(pattern, said(caught.value)), said(caught.value)
+
+
+def report_lines(path: Path, locale: str = "en") -> list[dict[str, str]]:
+    """A report file as its reader gets it (worded in `locale`), as dicts by English column:
+    row, status, reason. Needs an app."""
+    from ringround.people.import_words import report_words, worded_rows
+
+    rows = worded_rows(path, report_words(locale))
+    next(rows)  # the header, in `locale`
+    return [dict(zip(("row", "status", "reason"), line, strict=True)) for line in rows]
 
 
 @pytest.fixture
@@ -31,8 +59,6 @@ def run_import(any_app, tmp_path):
         report = tmp_path / f"{name}.report.csv"
         summary, _ = import_contacts(db.session, org.id, FIXTURES / name, report_path=report,
                                      **options)
-        with report.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        return summary, rows
+        return summary, report_lines(report)
 
     return run

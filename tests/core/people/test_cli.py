@@ -17,6 +17,8 @@ from tests.core.people.conftest import FIXTURES
 
 def test_cli_import_then_export_numbers(app, factories, tmp_path):
     org, _ = factories.org_with_admin()
+    org.language = "fr"
+    db.session.commit()
     runner = app.test_cli_runner()
     report = tmp_path / "report.csv"
     result = runner.invoke(args=[
@@ -28,7 +30,11 @@ def test_cli_import_then_export_numbers(app, factories, tmp_path):
     assert f"Report (rejected rows and remarks): {report}" in result.output
     assert "4 rows were rejected" in result.output
     with report.open(encoding="utf-8") as handle:
-        assert [r["row"] for r in csv.DictReader(handle)] == ["4", "6", "8", "9"]
+        lines = list(csv.DictReader(handle))
+    assert [r["row"] for r in lines] == ["4", "6", "8", "9"]
+    # For the operator, in English (even for a French organization): worded, not codes.
+    assert lines[0] == {"row": "4", "status": "rejected",
+                        "reason": "not a phone number (pas de téléphone)"}
 
     result = runner.invoke(args=["contacts", "export", "--org", org.slug])
     assert result.exit_code == 0, result.output

@@ -3,8 +3,6 @@ and sign-ups apply it: clearly different first names give two contacts in one ho
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +10,7 @@ from ringround.extensions import db
 from ringround.models import Contact, ContactPhone
 from ringround.people.importer import import_contacts
 from ringround.people.merge import same_person, upsert_contact
+from tests.core.people.conftest import report_lines
 
 
 @pytest.mark.parametrize("one, other", [
@@ -42,8 +41,7 @@ def _by_phone(org, e164):
 
 
 def _report(path):
-    with path.open(encoding="utf-8", newline="") as handle:
-        return {int(r["row"]): (r["status"], r["reason"]) for r in csv.DictReader(handle)}
+    return {int(r["row"]): (r["status"], r["reason"]) for r in report_lines(path)}
 
 
 def test_import_keeps_a_family_sharing_an_email_apart_in_one_household(org, tmp_path):
@@ -69,7 +67,7 @@ def test_import_keeps_a_family_sharing_an_email_apart_in_one_household(org, tmp_
     assert _report(report) == {3: ("warning", (
         "same email as row 2 (Jean) but another first name (Marie): kept as a separate "
         "contact, in the same household")),
-        6: ("warning", "first_name: kept Élodie (file had Elodie)")}  # merged, remark only
+        6: ("warning", "First name: kept Élodie (file had Elodie)")}  # merged, remark only
 
 
 def test_import_keeps_a_new_person_apart_from_a_contact_already_there(org, tmp_path):

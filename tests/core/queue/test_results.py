@@ -302,10 +302,12 @@ def test_a_late_result_never_reopens_a_finished_target(single):
 def test_unknown_disposition_or_target_is_refused(single):
     person, op, agent = single
     lease = lease_next(db.session, op, agent, now=NOW)
-    with pytest.raises(QueueError):
+    with pytest.raises(QueueError) as refused:
         record_result(db.session, ResultIn("x1", op.id, lease.target_id, agent.id, "nope"))
-    with pytest.raises(QueueError):
+    assert (refused.value.kind, refused.value.params) == ("unknown_disposition", {"code": "nope"})
+    with pytest.raises(QueueError) as refused:
         record_result(db.session, ResultIn("x2", op.id, 999999, agent.id, "talked"))
+    assert refused.value.kind == "unknown_target"
 
 
 def test_custom_dispositions_are_accepted_in_their_group(world):
@@ -336,11 +338,13 @@ def test_edit_the_last_result_within_ten_minutes(world):
     assert (target.attempts, target.retry_counts) == (1, {"no_answer": 1})
     db.session.expire_all()
     assert db.session.get(Contact, person.id).phones[0].status == PhoneStatus.OK
-    with pytest.raises(QueueError):
+    with pytest.raises(QueueError) as refused:
         edit_result(db.session, "e1", agent.id, "talked", now=NOW + timedelta(minutes=11))
+    assert refused.value.kind == "edit_too_late"
     stranger = world.agent()
-    with pytest.raises(QueueError):
+    with pytest.raises(QueueError) as refused:
         edit_result(db.session, "e1", stranger.id, "talked", now=NOW + timedelta(minutes=1))
+    assert refused.value.kind == "not_yours"
 
 
 def test_provider_status_becomes_an_automatic_disposition(any_world):
