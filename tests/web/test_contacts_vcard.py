@@ -79,7 +79,7 @@ def test_vcards_upload_with_consent_note(admin_client, db, files, paul):
     assert 'data-key="created">5<' in html and 'data-key="rejected">1<' in html
     assert _imported(db) == (NAMES, NUMBERS)
     report = client.get(f"/console/contacts/import/{job.id}/report.csv")
-    rows = list(csv.DictReader(io.StringIO(report.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(report.data.decode("utf-8-sig"))))
     assert [(r["row"], r["status"], r["reason"]) for r in rows] == [
         (paul, "rejected", "no phone number")]
     for contact in db.session.scalars(select(Contact)):
