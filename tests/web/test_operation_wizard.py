@@ -263,6 +263,9 @@ def test_recycling_step_renames_adds_and_sets_retries(client, op, db):
                                  "call_back": {"retries": 2, "interval_minutes": 120},
                                  "auto_busy": {"retries": 2, "interval_minutes": 10}}
     assert saved.voicemail_policy == {"leave_message": True, "message": "Hello from the union"}
+    # The review names the operation's own results too.
+    review = client.get(step_url(op, "review")).get_data(as_text=True)
+    assert "Your own results: Wants a letter" in review
 
 
 def test_recycling_step_bad_number_keeps_the_input(client, op, db):
