@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from ringround.backups import BackupError, create_backup, list_backups, restore_backup
+from ringround.backups import (
+    BackupError,
+    PassphraseNeededError,
+    create_backup,
+    list_backups,
+    restore_backup,
+)
 from ringround.extensions import db
 
 backup_cli = AppGroup("backup", help="Back up and restore the whole instance.")
@@ -49,6 +55,10 @@ def restore(file: Path, passphrase_var: str | None, force: bool) -> None:
     """Restore FILE into this instance, then replay the erasure ledger."""
     try:
         report = restore_backup(db.engine, file, _passphrase(passphrase_var), force)
+    except PassphraseNeededError as error:
+        raise click.ClickException(
+            f"{error} Put it in an environment variable and name that variable with "
+            "--passphrase-env VAR. Nothing was changed.") from error
     except BackupError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Restored {sum(report.rows.values())} rows from schema {report.revision}; "

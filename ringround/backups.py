@@ -44,6 +44,10 @@ class BackupError(Exception):
     """A backup cannot be made, read or restored; the message says why, for the user."""
 
 
+class PassphraseNeededError(BackupError):
+    """An encrypted backup was given without a passphrase (the tool says how to give one)."""
+
+
 @dataclass(frozen=True)
 class BackupInfo:
     """A backup file and its header."""
@@ -310,7 +314,7 @@ def _verified_payload(path: Path, passphrase: str | None) -> tuple[dict, bytes]:
     encryption = header.get("encryption")
     if encryption:
         if not passphrase:
-            raise BackupError(f"{path.name} is encrypted: give its passphrase.")
+            raise PassphraseNeededError(f"{path.name} is encrypted: give its passphrase.")
         try:
             data = _fernet(passphrase, base64.b64decode(encryption["salt"])).decrypt(data)
         except InvalidToken:

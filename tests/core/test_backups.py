@@ -227,6 +227,10 @@ def test_cli_create_list_restore(app, runner, tmp_path, monkeypatch):
     refused = runner.invoke(args=["backup", "restore", str(path),
                                   "--passphrase-env", "BACKUP_PASS"])
     assert refused.exit_code != 0 and "--force" in refused.output
+    # Without the passphrase, the tool says how to give it.
+    unread = runner.invoke(args=["backup", "restore", str(path), "--force"])
+    assert unread.exit_code != 0 and "--passphrase-env VAR" in unread.output
+    assert "Nothing was changed" in unread.output
 
 
 def test_kill_9_during_a_backup_leaves_earlier_backups_and_no_half_file(tmp_path):
