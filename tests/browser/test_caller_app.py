@@ -270,6 +270,9 @@ def test_the_caller_app_fits_small_phones(browser, live_server, width):
     expect(page.get_by_text("Your last result is changed.")).to_be_visible()
     attempt = _fresh(Attempt, target_id=first)[0]
     assert (attempt.disposition, attempt.answers) == ("talked", {"q1": "yes"})
+    # The notice goes with the next card.
+    _record(page, "No contact", "Busy")
+    expect(page.get_by_text("Your last result is changed.")).to_have_count(0)
     context.close()
 
 

@@ -252,7 +252,15 @@
     return (given && given.value) || self.crypto.randomUUID();
   }
 
+  // A notice about the last card ("Your last result is changed.") goes with it.
+  var firstCard = true;
+  function clearNotices() {
+    $$('p.flash:not(.password-prompt)').forEach(function (el) { el.remove(); });
+  }
+
   function prepareCard() {
+    if (!firstCard) clearNotices();
+    firstCard = false;
     var form = currentForm();
     if (!form) return;
     if (!form.dataset.clientId) form.dataset.clientId = cardClientId(form);
