@@ -103,8 +103,9 @@ def test_reports_hold_no_names_and_erasure_deletes_them(admin_client, db):  # no
     assert response.status_code == 302
     assert not jobs.report_path(job).exists()  # it quoted "zoe@example"
     assert admin_client.get(f"/console/contacts/import/{job.id}/report.csv").status_code == 404
-    assert "Download rejected rows" not in admin_client.get(
-        f"/console/contacts/import/{job.id}").get_data(as_text=True)
+    page = admin_client.get(f"/console/contacts/import/{job.id}").get_data(as_text=True)
+    assert "Download rejected rows" not in page
+    assert "erasing a person deletes the organization" in page  # says why it is gone
 
 
 def test_uploads_never_imported_go_after_a_day_reports_after_the_retention(
