@@ -206,6 +206,33 @@ def clean_text(value: str, limit: int) -> str:
     return " ".join(value.split())[:limit]
 
 
+INVALID = object()  # a value `clean_caller_value` refuses
+# The longest a built-in text field may be (the import's limits; others: the column's 255).
+TEXT_LIMITS = {"first_name": 120, "last_name": 120, "email": 320, "street": 255,
+               "postcode": 20, "city": 120, "language": 12}
+_CALLER_CHECKS = {"email": clean_email, "language": normalize_language,
+                  "country": normalize_country}
+
+
+def clean_caller_value(name: str, value: object, kind: str | None = None) -> object:
+    """A value a caller typed for a contact field, cleaned as the import cleans that field
+    (single spaces and its length limit; email, language and country checked; a custom
+    field of `kind` read by `coerce_custom`): None when emptied, INVALID when not valid."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if kind is not None:
+        if not isinstance(value, str):
+            return value if kind != "text" else str(value)
+        cleaned = coerce_custom(kind, value.strip())
+        return INVALID if cleaned is None else cleaned
+    text = clean_text(str(value), TEXT_LIMITS.get(name, 255))
+    check = _CALLER_CHECKS.get(name)
+    if check is None:
+        return text
+    cleaned = check(text)
+    return INVALID if cleaned is None else cleaned
+
+
 def split_full_name(full: str) -> tuple[str, str]:
     """(first, last) of a full name: `Last, First` or `First Rest of the name`."""
     if "," in full:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ringround.people.contact_values import (
     MONTH_FIRST_REGIONS,
+    TEXT_LIMITS,
     Memo,
     clean_email,
     clean_text,
@@ -35,8 +36,7 @@ from ringround.phones import ParsedPhone, PhoneError, parse_phone, time_zone_for
 
 CONTACT_FIELDS = ("first_name", "last_name", "email", "street", "postcode", "city", "country",
                   "language", "date_of_birth", "time_zone")
-MAX_LENGTHS = {"first_name": 120, "last_name": 120, "email": 320, "street": 255, "postcode": 20,
-                "city": 120, "language": 12}
+MAX_LENGTHS = TEXT_LIMITS  # one table: the import, organizers' edits, callers' edits
 _SPLIT_NUMBERS = re.compile(r"\s*[/|\n]\s*|\s+(?:or|ou|eller|of)\s+", re.IGNORECASE)
 WORKER_NICENESS = 5  # how much lower a worker's priority is than the importer's
 

@@ -21,11 +21,13 @@ from ringround.models import (
     Contact,
     ContactPhone,
     CustomField,
+    CustomFieldType,
     PhoneStatus,
     Target,
     TargetState,
 )
 from ringround.optouts import opt_out
+from ringround.people.contact_values import INVALID, clean_caller_value
 from ringround.queue._sql import rules_of
 from ringround.queue.checks import BUILTIN_FIELDS, usable_phone
 from ringround.queue.decisions import Decision
@@ -104,20 +106,27 @@ def _side_effects(session: Session, operation, decision: Decision, data: Attempt
 def _apply_field_updates(session: Session, contact: Contact, updates: dict[str, Any]) -> None:
     """Caller edits of contact fields. The caller app passes only fields the operation marks
     editable; fields that must never be edited (and organizers' never-editable custom fields)
-    are refused here whatever it passes."""
-    locked = set(session.scalars(select(CustomField.key).where(
-        CustomField.organization_id == contact.organization_id,
-        CustomField.never_editable.is_(True))))
+    are refused here whatever it passes. Values are cleaned by the import's rules
+    (`clean_caller_value`): one that is not valid leaves the field as it was (the result
+    keeps what the caller typed, for the organizers)."""
+    custom_types = {key: (kind, locked) for key, kind, locked in session.execute(
+        select(CustomField.key, CustomField.type, CustomField.never_editable).where(
+            CustomField.organization_id == contact.organization_id))}
     custom = dict(contact.custom or {})
     for name, value in updates.items():
-        if name in NEVER_EDITABLE or name in locked:
+        if name in NEVER_EDITABLE or custom_types.get(name, (None, False))[1]:
             continue
         if name in BUILTIN_FIELDS:
-            setattr(contact, name, None if value in (None, "") else str(value)[:255])
+            cleaned = clean_caller_value(name, value)
+            if cleaned is not INVALID:
+                setattr(contact, name, cleaned)
         elif hasattr(Contact, name):
             continue  # not a field (ids, flags)
         else:
-            custom[name] = value
+            kind = custom_types.get(name, (CustomFieldType.TEXT, False))[0]
+            cleaned = clean_caller_value(name, value, kind)
+            if cleaned is not INVALID:
+                custom[name] = cleaned
     contact.custom = custom
 
 

@@ -412,3 +412,29 @@ def test_field_updates_reach_the_contact_except_never_editable_ones(world):
     assert (person.email, person.language) == ("maria@example.org", "es")
     assert person.custom == {"donations": 50, "shirt_size": "M"}
     assert person.date_of_birth is None and person.do_not_contact is False
+
+
+def test_field_updates_follow_the_import_rules_and_keep_what_was_typed(world):
+    """A caller's edit is cleaned as an import or an organizer's edit is (one rule): a bad
+    email or language leaves the contact as it was, a number field takes "3,5" as 3.5; what
+    the caller typed stays on the result for the organizers either way."""
+    from ringround.models import Attempt, CustomField, CustomFieldType
+
+    db.session.add(CustomField(organization_id=world.org.id, key="visits", label="Visits",
+                               type=CustomFieldType.NUMBER))
+    db.session.commit()
+    person = world.contact(email="old@example.org", language="fr", first_name="Ana")
+    op = world.operation([person])
+    agent = world.agent(operation=op)
+    typed = {"email": "not an email", "language": "Klingon!!", "first_name": "  Ana   Maria ",
+             "visits": "3,5", "city": "x" * 300}
+    outcome = call(op, agent, "talked", field_updates=typed)
+    db.session.expire_all()
+    person = db.session.get(Contact, person.id)
+    assert (person.email, person.language, person.first_name) == (
+        "old@example.org", "fr", "Ana Maria")
+    assert person.custom["visits"] == 3.5 and person.city == "x" * 120
+    assert db.session.get(Attempt, outcome.attempt_id).field_updates == typed
+    call(op, agent, "talked", target_id=target_of(person).id, field_updates={"visits": "many"})
+    db.session.expire_all()
+    assert db.session.get(Contact, person.id).custom["visits"] == 3.5
